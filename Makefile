@@ -1,0 +1,135 @@
+# relief -- one non-recursive Makefile for the node, its tests, benchmarks and fuzz targets.
+#
+#   make            build build/relief
+#   make run        install missing packages, build, make a demo node, serve it on :8080
+#   make test       install missing packages, build, run every test (also under ASan/UBSan)
+#   make bench      run the benchmarks
+#   make fuzz       run the libFuzzer targets (clang)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined   a sanitized build in build-san/
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+CC ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+O ?= build
+else
+O ?= build-san
+endif
+
+# Debian 12 calls msgpack-c's module "msgpack"; newer systems call it "msgpack-c".
+MSGPACK_PC = $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
+PKGS_CORE = lmdb $(MSGPACK_PC) libsodium jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS_CORE) 2>/dev/null)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+       -Wvla -Wpointer-arith -Wundef -Wnull-dereference -Wimplicit-fallthrough
+OPT ?= -O2 -g
+CFLAGS ?=
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) -I. $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS ?=
+ifneq ($(SANITIZE),)
+CFLAGS_ALL += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+PROTO_SRC = $(wildcard proto/*.c)
+RELIEF_LIB_SRC = $(filter-out relief/main.c relief/cmd_%.c,$(wildcard relief/*.c))
+RELIEF_CLI_SRC = relief/main.c $(wildcard relief/cmd_*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+BENCH_SRC = $(wildcard tools/bench/*.c)
+FUZZ_SRC = $(wildcard tools/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+LIBPROTO = $(O)/libproto.a
+LIBRELIEF = $(O)/librelief.a
+RELIEF = $(O)/relief
+UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+HELPER_BINS = $(patsubst tests/helpers/%.c,$(O)/tests/%,$(HELPER_SRC))
+BENCH_BINS = $(patsubst tools/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
+REPLAY_BINS = $(patsubst tools/fuzz/fuzz_%.c,$(O)/fuzz/replay_%,$(FUZZ_SRC))
+
+.PHONY: all deps deps-build run test check check-unit tests bench fuzz install clean format
+all: $(RELIEF)
+
+deps:
+	@sh tools/deps.sh test
+deps-build:
+	@sh tools/deps.sh build
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIBPROTO): $(call obj,$(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+$(LIBRELIEF): $(call obj,$(RELIEF_LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(RELIEF): $(call obj,$(RELIEF_CLI_SRC)) $(LIBRELIEF) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIBRELIEF) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+$(HELPER_BINS): $(O)/tests/%: $(O)/obj/tests/helpers/%.o $(LIBRELIEF) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(O)/bench/%: $(O)/obj/tools/bench/%.o $(LIBRELIEF) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(O)/fuzz/replay_%: $(O)/obj/tools/fuzz/fuzz_%.o $(O)/obj/tools/fuzz/replay.o $(LIBRELIEF) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: $(RELIEF) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS)
+
+# Unit tests only, for a sanitized build: make SANITIZE=address,undefined check-unit
+check-unit: $(UNIT_BINS) $(REPLAY_BINS)
+	@sh tests/run.sh --build $(O) --unit-only
+
+# Every test of this build (no package installation).
+check: tests
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
+	@sh tests/run.sh --build $(O) --san-build build-san
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+bench: deps
+	@$(MAKE) --no-print-directory $(RELIEF) $(BENCH_BINS)
+	@sh tools/bench/run.sh $(O)
+
+FUZZ_TIME ?= 60
+fuzz: deps
+	@mkdir -p $(O)/fuzz
+	@for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c | sed 's/^fuzz_//'); \
+	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -o $(O)/fuzz/fuzz_$$n $$f $(PROTO_SRC) $(RELIEF_LIB_SRC) $(PKG_LIBS) || exit 1; \
+	  mkdir -p tools/fuzz/corpus/$$n; \
+	  $(O)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_TIME) -print_final_stats=1 tools/fuzz/corpus/$$n || exit 1; \
+	done
+
+run: deps
+	@$(MAKE) --no-print-directory $(RELIEF)
+	@sh tools/run.sh $(O)
+
+install: $(RELIEF)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(RELIEF) $(DESTDIR)$(BINDIR)/relief
+
+format:
+	clang-format -i $(PROTO_SRC) $(wildcard proto/*.h relief/*.c relief/*.h tests/unit/*.c tools/*/*.c)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,69 @@
+/*
+ * The op log: appending local ops, applying batches from peers, reading what a peer lacks.
+ *
+ * Ops live in RL_DB_OPS under origin and seq (big-endian, so one origin's ops are one sorted
+ * range), each as its 16-byte hash followed by its exact payload bytes. RL_DB_VV holds, per
+ * origin, the highest contiguous seq and its hash. Every op that enters the log is handed to the
+ * derived views (views.h) in the same transaction.
+ */
+#ifndef RL_OPLOG_H
+#define RL_OPLOG_H
+
+#include "proto/batch.h"
+#include "proto/vv.h"
+#include "store.h"
+
+struct rl_op_ref {
+    uint64_t origin;
+    uint64_t seq;
+    uint64_t hlc;
+};
+
+/*
+ * Append a local op in a write transaction run by rl_node_write. Its hlc is
+ * max(clock tick, min_hlc): pass min_hlc = overwritten hlc + 1 when the op overwrites a value
+ * (the clock itself only ticks), 0 otherwise. author NULL means the node's name.
+ */
+int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t body_len,
+                    uint64_t min_hlc, const char *author, struct rl_op_ref *out,
+                    struct proto_err *e);
+
+struct rl_apply_stats {
+    uint64_t applied;   /* new ops entered the log */
+    uint64_t duplicate; /* already held, same hash */
+    uint64_t gap;       /* ops past a gap, dropped: ask again from VV + 1 */
+    uint64_t fork;      /* a different op at a seq already held: kept as evidence */
+    uint64_t frozen;    /* ops of an origin that forked earlier, ignored */
+};
+
+/*
+ * Apply a decoded batch (proto_batch_decode checked its chains) in a write transaction run by
+ * rl_node_write, by the rules of DESIGN.md section 3. st is reset first.
+ */
+int rl_oplog_apply(struct rl_txn *t, const struct proto_batch *b, struct rl_apply_stats *st,
+                   struct proto_err *e);
+
+/* Decode a batch and apply it in one durable transaction; nothing changes when it is refused. */
+int rl_oplog_apply_bytes(struct rl_store *s, const uint8_t *p, size_t n, struct rl_apply_stats *st,
+                         struct proto_err *e);
+
+/* Load the version vector. */
+int rl_vv_load(struct rl_txn *t, struct proto_vv *vv, struct proto_err *e);
+
+/*
+ * Encode into out a batch of the ops this node holds past have, in per-origin seq order, at
+ * most max_ops ops and about max_bytes bytes (at least one op when any is missing). *more is set
+ * when ops were left out by the bounds; *nops counts the ops written.
+ */
+int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t max_ops,
+                        size_t max_bytes, struct proto_buf *out, int *more, uint32_t *nops,
+                        struct proto_err *e);
+
+/* Read one op: fills origin, seq, hash and everything proto_op_parse gives (borrowed). */
+int rl_oplog_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_op *op,
+                 struct proto_err *e);
+
+/* Whether an origin is frozen after a fork (its first fork seq in *seq). */
+int rl_oplog_forked(struct rl_txn *t, uint64_t origin, uint64_t *seq);
+
+#endif

@@ -1,0 +1,423 @@
+/*
+ * LMDB environment, transactions with map growth, cursors (see store.h). The one place that
+ * calls LMDB and translates its codes.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct {
+    const char *name;
+    int digest;
+} dbs[RL_DB_COUNT] = {
+    [RL_DB_META] = {"meta", 0},
+    [RL_DB_OPS] = {"ops", 0},
+    [RL_DB_VV] = {"vv", 0},
+    [RL_DB_FORKS] = {"forks", 1},
+    [RL_DB_NODES] = {"nodes", 1},
+};
+
+const char *rl_db_name(enum rl_db db)
+{
+    return dbs[db].name;
+}
+
+int rl_db_in_digest(enum rl_db db)
+{
+    return dbs[db].digest;
+}
+
+int rl_mdb_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return -ENOENT;
+    case MDB_MAP_FULL:
+        return PROTO_EMAPFULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        return PROTO_ECORRUPT;
+    case MDB_VERSION_MISMATCH:
+        return PROTO_EFORMAT;
+    case MDB_READERS_FULL:
+        return PROTO_EBUSY;
+    case MDB_KEYEXIST:
+        return -EEXIST;
+    case MDB_BAD_VALSIZE:
+        return -EMSGSIZE;
+    default:
+        return rc > 0 ? -rc : -EIO;
+    }
+}
+
+static int lmdb_fail(struct proto_err *e, int rc, const char *what, const char *dir)
+{
+    int code = rl_mdb_err(rc);
+    if (code == -ENOSPC)
+        return proto_errf(e, code, "%s '%s': disk full", what, dir);
+    if (code == PROTO_ECORRUPT)
+        return proto_errf(e, code, "%s '%s': data file is damaged (%s)", what, dir,
+                          mdb_strerror(rc));
+    return proto_errf(e, code, "%s '%s': %s", what, dir, mdb_strerror(rc));
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int rl_store_exists(const char *dir)
+{
+    char *p = path_join(dir, "data.mdb");
+    struct stat st;
+    int r = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+    return r;
+}
+
+static void read_machine_id(char out[64])
+{
+    const char *env = getenv("RELIEF_MACHINE_ID");
+    const char *files[] = {"/etc/machine-id", "/var/lib/dbus/machine-id"};
+    out[0] = '\0';
+    if (env && *env) {
+        snprintf(out, 64, "%s", env);
+        return;
+    }
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f)
+            continue;
+        if (fgets(out, 64, f))
+            out[strcspn(out, "\r\n")] = '\0';
+        fclose(f);
+        if (out[0])
+            return;
+    }
+    snprintf(out, 64, "unknown");
+}
+
+static int mkdirs(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return -ENOMEM;
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        if (mkdir(p, 0700) && errno != EEXIST) {
+            int rc = -errno;
+            free(p);
+            return rc;
+        }
+        *q = '/';
+    }
+    int rc = mkdir(p, 0700) && errno != EEXIST ? -errno : 0;
+    free(p);
+    return rc;
+}
+
+static int env_open(struct rl_store *s, const char *dir, const struct rl_store_opts *o, int create,
+                    struct proto_err *e)
+{
+    int rc;
+    MDB_txn *txn = NULL;
+
+    memset(s, 0, sizeof *s);
+    s->dir = strdup(dir);
+    if (!s->dir)
+        return proto_errf(e, -ENOMEM, "out of memory");
+    s->map_max = o && o->map_max ? o->map_max : RL_MAP_MAX;
+    size_t map = o && o->map_initial ? o->map_initial : RL_MAP_INITIAL;
+    if ((rc = mdb_env_create(&s->env)))
+        goto lmdb;
+    mdb_env_set_maxdbs(s->env, 32);
+    mdb_env_set_maxreaders(s->env, 4096);
+    mdb_env_set_mapsize(s->env, map);
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0600)))
+        goto lmdb;
+    /* adopt a larger size recorded in the file */
+    mdb_env_set_mapsize(s->env, 0);
+
+    if ((rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)))
+        goto lmdb;
+    for (int i = 0; i < RL_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && i == RL_DB_META) {
+            mdb_txn_abort(txn);
+            rl_store_close(s);
+            return proto_errf(e, PROTO_ENOTNODE, "'%s' is not a relief data directory", dir);
+        }
+        if (rc == MDB_NOTFOUND) {
+            /* a database this version adds: create it in a write transaction */
+            mdb_txn_abort(txn);
+            if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+                goto lmdb;
+            create = 1;
+            i = -1;
+            continue;
+        }
+        if (rc)
+            goto lmdb_txn;
+    }
+    if (!create) {
+        MDB_val k = {6, "format"}, v;
+        rc = mdb_get(txn, s->dbi[RL_DB_META], &k, &v);
+        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != 4)) {
+            mdb_txn_abort(txn);
+            rl_store_close(s);
+            return proto_errf(e, PROTO_ENOTNODE, "'%s' is not a relief data directory", dir);
+        }
+        if (rc)
+            goto lmdb_txn;
+        const uint8_t *b = v.mv_data;
+        uint32_t fmt = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        if (fmt > RL_FORMAT_VERSION) {
+            mdb_txn_abort(txn);
+            rl_store_close(s);
+            return proto_errf(e, PROTO_EFORMAT,
+                              "'%s' has data format %u; this relief reads up to %u: upgrade relief",
+                              dir, fmt, RL_FORMAT_VERSION);
+        }
+    }
+    if ((rc = mdb_txn_commit(txn))) {
+        txn = NULL;
+        goto lmdb;
+    }
+    txn = NULL;
+
+    read_machine_id(s->machine_id);
+    char *path = path_join(dir, "data.mdb");
+    struct stat st;
+    if (!path || stat(path, &st)) {
+        free(path);
+        rl_store_close(s);
+        return proto_errf(e, -EIO, "cannot stat the data file in '%s'", dir);
+    }
+    free(path);
+    s->file_dev = (uint64_t)st.st_dev;
+    s->file_ino = (uint64_t)st.st_ino;
+    return 0;
+
+lmdb_txn:
+    mdb_txn_abort(txn);
+lmdb:
+    rc = lmdb_fail(e, rc, "cannot open", dir);
+    rl_store_close(s);
+    return rc;
+}
+
+int rl_store_create(struct rl_store *s, const char *dir, const struct rl_store_opts *o,
+                    struct proto_err *e)
+{
+    int rc;
+    if (rl_store_exists(dir))
+        return proto_errf(e, PROTO_EEXIST, "'%s' already holds a relief node", dir);
+    if ((rc = mkdirs(dir)))
+        return proto_errf(e, rc, "cannot create '%s': %s", dir, strerror(-rc));
+    return env_open(s, dir, o, 1, e);
+}
+
+int rl_store_open(struct rl_store *s, const char *dir, const struct rl_store_opts *o,
+                  struct proto_err *e)
+{
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return proto_errf(e, PROTO_ENOTNODE,
+                          "no relief node in '%s' (create one with 'relief init')", dir);
+    if (!rl_store_exists(dir))
+        return proto_errf(e, PROTO_ENOTNODE,
+                          "'%s' is not a relief data directory (create one with 'relief init')",
+                          dir);
+    return env_open(s, dir, o, 0, e);
+}
+
+void rl_store_close(struct rl_store *s)
+{
+    if (s->env)
+        mdb_env_close(s->env);
+    free(s->dir);
+    memset(s, 0, sizeof *s);
+}
+
+size_t rl_store_mapsize(struct rl_store *s)
+{
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    return info.me_mapsize;
+}
+
+static int grow(struct rl_store *s, struct proto_err *e)
+{
+    size_t cur = rl_store_mapsize(s);
+    if (cur >= s->map_max)
+        return proto_errf(e, -ENOSPC, "data file reached its maximum size of %zu MiB",
+                          s->map_max >> 20);
+    size_t next = cur * 2 > s->map_max ? s->map_max : cur * 2;
+    int rc = mdb_env_set_mapsize(s->env, next);
+    if (rc)
+        return lmdb_fail(e, rc, "cannot grow the map of", s->dir);
+    return 0;
+}
+
+int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
+{
+    for (;;) {
+        struct rl_txn t = {.s = s, .write = 1};
+        int rc = mdb_txn_begin(s->env, NULL, 0, &t.txn);
+        if (rc == MDB_MAP_RESIZED) {
+            mdb_env_set_mapsize(s->env, 0);
+            continue;
+        }
+        if (rc)
+            return lmdb_fail(e, rc, "cannot write to", s->dir);
+        rc = fn(&t, arg, e);
+        if (rc) {
+            mdb_txn_abort(t.txn);
+        } else {
+            rc = mdb_txn_commit(t.txn);
+            if (rc == MDB_MAP_FULL)
+                rc = PROTO_EMAPFULL;
+            else if (rc)
+                return lmdb_fail(e, rc, "cannot commit to", s->dir);
+        }
+        if (rc != PROTO_EMAPFULL)
+            return rc;
+        proto_err_clear(e);
+        if ((rc = grow(s, e)))
+            return rc;
+    }
+}
+
+int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
+{
+    struct rl_txn t = {.s = s, .write = 0};
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(s->env, 0);
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
+    }
+    if (rc)
+        return lmdb_fail(e, rc, "cannot read", s->dir);
+    rc = fn(&t, arg, e);
+    mdb_txn_abort(t.txn);
+    return rc;
+}
+
+int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
+{
+    int rc;
+    if (rl_store_exists(dir))
+        return proto_errf(e, PROTO_EEXIST, "'%s' already holds a relief node", dir);
+    if ((rc = mkdirs(dir)))
+        return proto_errf(e, rc, "cannot create '%s': %s", dir, strerror(-rc));
+    if ((rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT)))
+        return lmdb_fail(e, rc, "cannot back up to", dir);
+    return 0;
+}
+
+int rl_store_size(struct rl_store *s, uint64_t *bytes)
+{
+    char *p = path_join(s->dir, "data.mdb");
+    struct stat st;
+    int rc = p && stat(p, &st) == 0 ? 0 : -EIO;
+    free(p);
+    if (!rc)
+        *bytes = (uint64_t)st.st_size;
+    return rc;
+}
+
+int rl_get(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, MDB_val *v)
+{
+    MDB_val key = {kn, (void *)k};
+    return rl_mdb_err(mdb_get(t->txn, t->s->dbi[db], &key, v));
+}
+
+int rl_put(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v, size_t vn)
+{
+    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
+    return rl_mdb_err(mdb_put(t->txn, t->s->dbi[db], &key, &val, 0));
+}
+
+int rl_put_reserve(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, size_t vn,
+                   void **out)
+{
+    MDB_val key = {kn, (void *)k}, val = {vn, NULL};
+    int rc = rl_mdb_err(mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE));
+    if (!rc)
+        *out = val.mv_data;
+    return rc;
+}
+
+int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn)
+{
+    MDB_val key = {kn, (void *)k};
+    return rl_mdb_err(mdb_del(t->txn, t->s->dbi[db], &key, NULL));
+}
+
+int rl_count(struct rl_txn *t, enum rl_db db, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, t->s->dbi[db], &st);
+    if (!rc)
+        *n = st.ms_entries;
+    return rl_mdb_err(rc);
+}
+
+int rl_cursor_open(struct rl_txn *t, enum rl_db db, struct rl_cursor *c)
+{
+    return rl_mdb_err(mdb_cursor_open(t->txn, t->s->dbi[db], &c->c));
+}
+
+void rl_cursor_close(struct rl_cursor *c)
+{
+    if (c->c)
+        mdb_cursor_close(c->c);
+    c->c = NULL;
+}
+
+static int cur(struct rl_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op)
+{
+    return rl_mdb_err(mdb_cursor_get(c->c, k, v, op));
+}
+
+int rl_cursor_first(struct rl_cursor *c, MDB_val *k, MDB_val *v)
+{
+    return cur(c, k, v, MDB_FIRST);
+}
+
+int rl_cursor_last(struct rl_cursor *c, MDB_val *k, MDB_val *v)
+{
+    return cur(c, k, v, MDB_LAST);
+}
+
+int rl_cursor_next(struct rl_cursor *c, MDB_val *k, MDB_val *v)
+{
+    return cur(c, k, v, MDB_NEXT);
+}
+
+int rl_cursor_prev(struct rl_cursor *c, MDB_val *k, MDB_val *v)
+{
+    return cur(c, k, v, MDB_PREV);
+}
+
+int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, MDB_val *v)
+{
+    k->mv_size = kn;
+    k->mv_data = (void *)key;
+    return cur(c, k, v, MDB_SET_RANGE);
+}

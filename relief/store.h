@@ -1,0 +1,134 @@
+/*
+ * The node's storage: one LMDB environment in the data directory, with named databases.
+ *
+ * Every change happens in a write transaction run through rl_store_write(): the caller's
+ * function does all its work inside it and the store commits once, so ops, the version vector
+ * and every derived view change together or not at all. When the map is full the store aborts,
+ * doubles the map and runs the function again from the start (never resizing with a transaction
+ * open), so a function must touch nothing but the transaction. Commits are durable (fsync), the
+ * map is never MDB_WRITEMAP (a full disk would be SIGBUS), and MDB_NOTLS lets read transactions
+ * move between threads.
+ *
+ * LMDB values are borrowed until the transaction ends: copy out what must live longer.
+ */
+#ifndef RL_STORE_H
+#define RL_STORE_H
+
+#include "proto/error.h"
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Version of the on-disk layout. A node refuses a data directory of a newer one. */
+#define RL_FORMAT_VERSION 1u
+
+/* Map size a new environment starts with, and the most it may grow to. */
+#define RL_MAP_INITIAL (64ull << 20)
+#define RL_MAP_MAX (1ull << 40)
+
+/*
+ * The named databases. Those marked "view" in store.c are derived state: they are part of the
+ * state digest and are rebuilt from the op log.
+ */
+enum rl_db {
+    RL_DB_META,  /* node metadata: key string -> value */
+    RL_DB_OPS,   /* origin(8 BE) seq(8 BE) -> hash(16) payload */
+    RL_DB_VV,    /* origin(8 BE) -> seq(8 BE) hash(16) */
+    RL_DB_FORKS, /* origin(8) seq(8) hash(16) -> payload of the other chain's op (or empty) */
+    RL_DB_NODES, /* view: origin(8) -> seq(8) name: each node's latest announced name */
+    RL_DB_COUNT
+};
+
+/* Name of a database, and whether it goes into the state digest. */
+const char *rl_db_name(enum rl_db db);
+int rl_db_in_digest(enum rl_db db);
+
+struct rl_store {
+    MDB_env *env;
+    MDB_dbi dbi[RL_DB_COUNT];
+    char *dir;         /* owned */
+    size_t map_max;    /* growth stops here (-ENOSPC) */
+    /* identity of this copy of the data, compared with what the last write recorded */
+    char machine_id[64];
+    uint64_t file_dev, file_ino;
+};
+
+struct rl_txn {
+    struct rl_store *s;
+    MDB_txn *txn;
+    int write;
+    void *node; /* struct rl_node * during a write (node.h) */
+};
+
+struct rl_store_opts {
+    size_t map_initial; /* 0: RL_MAP_INITIAL */
+    size_t map_max;     /* 0: RL_MAP_MAX */
+};
+
+/* 1 when dir holds an LMDB data file, 0 otherwise. */
+int rl_store_exists(const char *dir);
+
+/*
+ * Create a new environment in dir (made if missing, mode 0700) and open it. PROTO_EEXIST when
+ * dir already holds one. The caller writes the metadata (node.c).
+ */
+int rl_store_create(struct rl_store *s, const char *dir, const struct rl_store_opts *o,
+                    struct proto_err *e);
+
+/*
+ * Open an existing environment: PROTO_ENOTNODE when dir holds none, PROTO_EFORMAT for a newer
+ * format version, PROTO_ECORRUPT when the file is damaged. Nothing is written.
+ */
+int rl_store_open(struct rl_store *s, const char *dir, const struct rl_store_opts *o,
+                  struct proto_err *e);
+
+void rl_store_close(struct rl_store *s);
+
+typedef int (*rl_txn_fn)(struct rl_txn *t, void *arg, struct proto_err *e);
+
+/*
+ * Run fn in a write transaction and commit it durably; on a full map grow and run fn again.
+ * fn returns 0 to commit or an error to abort; that error is returned.
+ */
+int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
+
+/* Run fn in a read transaction. */
+int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
+
+/* Write a consistent, compacted copy of the environment into dir (made if missing). */
+int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e);
+
+/* Bytes of the data file. */
+int rl_store_size(struct rl_store *s, uint64_t *bytes);
+
+/* The current map size. */
+size_t rl_store_mapsize(struct rl_store *s);
+
+/* Key/value access: 0, -ENOENT, or a translated LMDB error. */
+int rl_get(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, MDB_val *v);
+int rl_put(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v, size_t vn);
+/* Put a value of vn bytes and return where to write it in *out (valid until the next write). */
+int rl_put_reserve(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, size_t vn,
+                   void **out);
+int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn);
+/* Entries in a database. */
+int rl_count(struct rl_txn *t, enum rl_db db, uint64_t *n);
+
+/* Cursors: each call returns 0 with *k and *v set, -ENOENT past either end, or an error. */
+struct rl_cursor {
+    MDB_cursor *c;
+};
+int rl_cursor_open(struct rl_txn *t, enum rl_db db, struct rl_cursor *c);
+void rl_cursor_close(struct rl_cursor *c);
+int rl_cursor_first(struct rl_cursor *c, MDB_val *k, MDB_val *v);
+int rl_cursor_last(struct rl_cursor *c, MDB_val *k, MDB_val *v);
+int rl_cursor_next(struct rl_cursor *c, MDB_val *k, MDB_val *v);
+int rl_cursor_prev(struct rl_cursor *c, MDB_val *k, MDB_val *v);
+/* The first entry whose key is >= key. */
+int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, MDB_val *v);
+
+/* Translate an LMDB return code to a relief one (0, -ENOENT, PROTO_EMAPFULL, ...). */
+int rl_mdb_err(int rc);
+
+#endif

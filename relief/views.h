@@ -1,0 +1,19 @@
+/*
+ * Derived views: state computed from the op log, updated in the transaction that adds an op.
+ *
+ * Each view lives in a database marked for the digest (store.c). A view must be a function of
+ * the set of ops held, whatever order they arrived in; it holds nothing node-local.
+ */
+#ifndef RL_VIEWS_H
+#define RL_VIEWS_H
+
+#include "proto/op.h"
+#include "store.h"
+
+/* Apply one op that just entered the log. Kinds this version does not know change nothing. */
+int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err *e);
+
+/* The name a node announced, copied into out (empty when unknown). */
+int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n);
+
+#endif
