@@ -1,0 +1,105 @@
+#!/bin/sh
+# Runs relief's tests and ends with the line "N passed, N failed".
+#   tests/run.sh --build build [--san-build build-san] [--unit-only]
+# Unit tests are cmocka programs (BUILD/tests/test_*); their own summaries are counted.
+# Fuzz corpora are replayed through BUILD/fuzz/replay_* (one test per target).
+# Integration tests are tests/integration/*.sh; each prints "ok - NAME" / "not ok - NAME" lines.
+# Output of every program goes to tests/out/; a failure prints the tail of its log.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=build
+SAN=""
+UNIT_ONLY=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --build) BUILD=$2; shift 2 ;;
+    --san-build) SAN=$2; shift 2 ;;
+    --unit-only) UNIT_ONLY=1; shift ;;
+    *) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
+    esac
+done
+OUT=tests/out
+mkdir -p "$OUT"
+PASSED=0
+FAILED=0
+FAILS=""
+
+fail_note() {
+    FAILS="$FAILS $1"
+    echo "--- $1 (log: $2)"
+    tail -n 25 "$2" | sed 's/^/    /'
+}
+
+run_unit() { # dir label
+    for t in "$1"/tests/test_*; do
+        [ -x "$t" ] || continue
+        name="$2$(basename "$t")"
+        log="$OUT/$name.log"
+        "$t" >"$log" 2>&1
+        rc=$?
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        p=${p:-0}
+        f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        PASSED=$((PASSED + p))
+        FAILED=$((FAILED + f))
+        if [ "$f" -ne 0 ]; then fail_note "$name" "$log"; fi
+        echo "unit  $name: $p passed, $f failed"
+    done
+}
+
+run_replay() { # dir label
+    for r in "$1"/fuzz/replay_*; do
+        [ -x "$r" ] || continue
+        target=${r##*/replay_}
+        corpus=tools/fuzz/corpus/$target
+        [ -d "$corpus" ] || continue
+        name="$2replay_$target"
+        log="$OUT/$name.log"
+        if "$r" "$corpus" >"$log" 2>&1; then
+            PASSED=$((PASSED + 1))
+            echo "fuzz  $name: corpus replayed ($(ls "$corpus" | wc -l) inputs)"
+        else
+            FAILED=$((FAILED + 1))
+            fail_note "$name" "$log"
+        fi
+    done
+}
+
+run_unit "$BUILD" ""
+run_replay "$BUILD" ""
+if [ -n "$SAN" ]; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_unit "$SAN" "san-"
+    run_replay "$SAN" "san-"
+fi
+
+if [ "$UNIT_ONLY" -eq 0 ]; then
+    RELIEF_BIN=$(cd "$BUILD" && pwd)/relief
+    export RELIEF_BIN
+    BUILD_DIR=$(cd "$BUILD" && pwd)
+    export BUILD_DIR
+    for s in tests/integration/*.sh; do
+        [ -f "$s" ] || continue
+        name=$(basename "$s" .sh)
+        log="$OUT/$name.log"
+        timeout 900 bash "$s" >"$log" 2>&1
+        rc=$?
+        p=$(grep -c '^ok ' "$log")
+        f=$(grep -c '^not ok ' "$log")
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        PASSED=$((PASSED + p))
+        FAILED=$((FAILED + f))
+        if [ "$f" -ne 0 ]; then
+            grep '^not ok ' "$log" | sed 's/^/    /'
+            fail_note "$name" "$log"
+        fi
+        echo "integ $name: $p passed, $f failed"
+    done
+fi
+
+[ -n "$FAILS" ] && echo "failed:$FAILS"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
