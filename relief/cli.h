@@ -1,0 +1,71 @@
+/*
+ * What the CLI's subcommand files share: the global options, option parsing, opening the node,
+ * printing errors and JSON. Only the CLI (main.c, cmd_*.c) prints or exits.
+ */
+#ifndef RL_CLI_H
+#define RL_CLI_H
+
+#include "proto/error.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* Exit statuses of DESIGN.md section 7. */
+#define RL_EXIT_OK 0
+#define RL_EXIT_FAIL 1
+#define RL_EXIT_USAGE 2
+
+struct cli {
+    const char *data_dir; /* --data, $RELIEF_DATA, $XDG_DATA_HOME/relief, ~/.local/share/relief */
+    int json;             /* --json */
+    const char *by;       /* --by, $RELIEF_USER, else NULL (the node's name) */
+    struct rl_store store;
+    int open;
+    char data_buf[4096];
+};
+
+/* A long option of a subcommand. */
+struct cli_opt {
+    const char *name; /* without the dashes */
+    int has_arg;
+    const char **value; /* set to the argument, or to "1" for a flag */
+};
+
+/*
+ * Parse argv[1..argc) against opts; the remaining positional arguments are moved to the front
+ * of argv (after argv[0]) and their count returned. -h / --help prints usage and exits 0; an
+ * unknown option or a missing argument prints the usage to stderr and exits 2.
+ */
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char *const *usage);
+
+/* Print the usage lines to f. */
+void cli_usage(FILE *f, const char *const *usage);
+
+/* Usage error: message and usage on stderr, returns RL_EXIT_USAGE. */
+int cli_usage_error(const char *const *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print "relief: MESSAGE" on stderr; returns the exit status for the error (1, or 2). */
+int cli_fail(const struct proto_err *e);
+
+/* Open the node in cli->data_dir (once). 0 or an exit status after printing the error. */
+int cli_open(struct cli *c);
+
+/* Print a JSON value on stdout (and free it). */
+void cli_json_print(json_t *v);
+
+/* 64-bit id as 16 hex digits. */
+void cli_id(uint64_t id, char out[17]);
+
+/* Human size: "1.5 MiB". */
+void cli_size(uint64_t bytes, char *out, size_t n);
+
+/* Subcommands. */
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_log(struct cli *c, int argc, char **argv);
+int cmd_digest(struct cli *c, int argc, char **argv);
+int cmd_backup(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * Node creation (see init.h).
+ */
+#include "init.h"
+
+#include "oplog.h"
+#include "proto/kinds.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct init_arg {
+    const uint8_t *network;
+    const char *name;
+    const char *author;
+    struct rl_node *out;
+};
+
+static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct init_arg *a = arg;
+    return rl_node_create(t, a->network, a->name, e);
+}
+
+static int announce_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct init_arg *a = arg;
+    struct proto_buf body;
+    msgpack_packer pk;
+    int rc;
+
+    proto_buf_init(&body, PROTO_MAX_OP_BYTES);
+    msgpack_packer_init(&pk, &body, proto_buf_msgpack_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_uint32(&pk, PROTO_F_NODE_NAME);
+    msgpack_pack_str_with_body(&pk, a->name, strlen(a->name));
+    rc = proto_buf_failed(&body);
+    if (rc)
+        rc = proto_errf(e, rc, "cannot encode the node's name");
+    else
+        rc = rl_oplog_append(t, PROTO_KIND_NODE, body.data, body.len, 0, a->author, NULL, e);
+    if (!rc && a->out)
+        *a->out = *rl_txn_node(t);
+    proto_buf_free(&body);
+    return rc;
+}
+
+static void remove_env(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/lock.mdb", dir);
+    unlink(p);
+}
+
+int rl_init(const char *dir, const char *name, const uint8_t *network, const char *author,
+            struct rl_node *out, struct proto_err *e)
+{
+    struct rl_store s;
+    uint8_t net[PROTO_NETWORK_BYTES];
+    size_t nl = strlen(name);
+    int rc;
+
+    if (nl == 0 || nl > PROTO_MAX_AUTHOR_BYTES)
+        return proto_errf(e, -EINVAL, "node name must be 1 to %u bytes", PROTO_MAX_AUTHOR_BYTES);
+    if (author && strlen(author) > PROTO_MAX_AUTHOR_BYTES)
+        return proto_errf(e, -EINVAL, "author name must be at most %u bytes",
+                          PROTO_MAX_AUTHOR_BYTES);
+    if (network)
+        memcpy(net, network, sizeof net);
+    else
+        randombytes_buf(net, sizeof net);
+    if ((rc = rl_store_create(&s, dir, NULL, e)))
+        return rc;
+    struct init_arg a = {net, name, author ? author : name, out};
+    rc = rl_store_write(&s, create_fn, &a, e);
+    if (!rc)
+        rc = rl_node_write(&s, announce_fn, &a, e);
+    rl_store_close(&s);
+    if (rc)
+        remove_env(dir);
+    return rc;
+}

@@ -1,0 +1,146 @@
+/*
+ * relief: the command-line entry point. Parses the global options (--data, --json, --by, which
+ * may stand anywhere on the line), picks the subcommand from the table and hands it the rest.
+ * The network commands live in the same binary but only they would pull in network libraries.
+ */
+#include "cli.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RELIEF_VERSION "0.1.0"
+
+static const struct command {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"init", cmd_init, "create a node (a new network, or join one with --network)"},
+    {"status", cmd_status, "network, node, ops held, version vector, size on disk"},
+    {"log", cmd_log, "recent ops with their authors"},
+    {"digest", cmd_digest, "the state digest (equal on nodes holding the same state)"},
+    {"backup", cmd_backup, "write a consistent copy of the data while the node runs"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: relief [--data DIR] [--json] [--by NAME] COMMAND [ARGS]\n\ncommands:\n", f);
+    for (const struct command *c = commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->help);
+    fputs("\n'relief COMMAND -h' shows a command's options. Data lives in --data DIR, else\n"
+          "$RELIEF_DATA, else $XDG_DATA_HOME/relief, else ~/.local/share/relief.\n",
+          f);
+}
+
+/* Remove the global options from argv wherever they stand; returns the new argc or -1. */
+static int globals(struct cli *c, int argc, char **argv)
+{
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        const char **slot = NULL;
+        const char *opt = NULL;
+        if (strcmp(a, "--") == 0) {
+            while (i < argc)
+                argv[n++] = argv[i++];
+            break;
+        }
+        if (strcmp(a, "--json") == 0) {
+            c->json = 1;
+            continue;
+        }
+        if (strncmp(a, "--data", 6) == 0 && (a[6] == '\0' || a[6] == '=')) {
+            slot = &c->data_dir;
+            opt = "data";
+        } else if (strncmp(a, "--by", 4) == 0 && (a[4] == '\0' || a[4] == '=')) {
+            slot = &c->by;
+            opt = "by";
+        }
+        if (!slot) {
+            argv[n++] = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        if (eq)
+            *slot = eq + 1;
+        else if (i + 1 < argc)
+            *slot = argv[++i];
+        else {
+            fprintf(stderr, "relief: option '--%s' needs a value\n", opt);
+            return -1;
+        }
+        if (!**slot) {
+            fprintf(stderr, "relief: option '--%s' needs a value\n", opt);
+            return -1;
+        }
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+static void default_data_dir(struct cli *c)
+{
+    const char *v;
+    if (c->data_dir)
+        return;
+    if ((v = getenv("RELIEF_DATA")) && *v) {
+        c->data_dir = v;
+    } else if ((v = getenv("XDG_DATA_HOME")) && *v) {
+        snprintf(c->data_buf, sizeof c->data_buf, "%s/relief", v);
+        c->data_dir = c->data_buf;
+    } else {
+        v = getenv("HOME");
+        snprintf(c->data_buf, sizeof c->data_buf, "%s/.local/share/relief", v && *v ? v : ".");
+        c->data_dir = c->data_buf;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    memset(&c, 0, sizeof c);
+
+    argc = globals(&c, argc, argv);
+    if (argc < 0)
+        return RL_EXIT_USAGE;
+    if (argc < 2) {
+        usage(stderr);
+        return RL_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
+        usage(stdout);
+        return RL_EXIT_OK;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("relief %s\n", RELIEF_VERSION);
+        return RL_EXIT_OK;
+    }
+    if (!c.by) {
+        const char *u = getenv("RELIEF_USER");
+        if (u && *u)
+            c.by = u;
+    }
+    default_data_dir(&c);
+    for (const struct command *cmd = commands; cmd->name; cmd++) {
+        if (strcmp(cmd->name, name) == 0) {
+            if (sodium_init() < 0) {
+                fputs("relief: cannot initialise libsodium\n", stderr);
+                return RL_EXIT_FAIL;
+            }
+            int rc = cmd->fn(&c, argc - 1, argv + 1);
+            if (c.open)
+                rl_store_close(&c.store);
+            if (fflush(stdout) != 0 && rc == RL_EXIT_OK) {
+                perror("relief: stdout");
+                rc = RL_EXIT_FAIL;
+            }
+            return rc;
+        }
+    }
+    fprintf(stderr, "relief: unknown command '%s' (see 'relief --help')\n", name);
+    return RL_EXIT_USAGE;
+}
