@@ -54,6 +54,7 @@ HELPER_BINS = $(patsubst tests/helpers/%.c,$(O)/tests/%,$(HELPER_SRC))
 BENCH_BINS = $(patsubst tools/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 REPLAY_BINS = $(patsubst tools/fuzz/fuzz_%.c,$(O)/fuzz/replay_%,$(FUZZ_SRC))
 
+.SECONDARY:
 .PHONY: all deps deps-build run test check check-unit tests bench fuzz install clean format
 all: $(RELIEF)
 

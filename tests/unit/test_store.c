@@ -1,0 +1,678 @@
+/*
+ * Unit tests of the store and op log on real LMDB files in temporary directories:
+ * init/open refusals, append and read-after-vector, batch apply (duplicate, gap, fork, unknown
+ * kind, undecodable), map growth, digest stability and node identity.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "proto/batch.h"
+#include "proto/kinds.h"
+#include "relief/digest.h"
+#include "relief/init.h"
+#include "relief/node.h"
+#include "relief/oplog.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fx {
+    char root[256];
+    char a[300], b[300];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->root, sizeof f->root, "%s/relief-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->a, sizeof f->a, "%s/a", f->root);
+    snprintf(f->b, sizeof f->b, "%s/b", f->root);
+    unsetenv("RELIEF_MACHINE_ID");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    unsetenv("RELIEF_MACHINE_ID");
+    return 0;
+}
+
+static const uint8_t NET[PROTO_NETWORK_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static void open_node(struct rl_store *s, const char *dir)
+{
+    struct proto_err e;
+    proto_err_clear(&e);
+    int rc = rl_store_open(s, dir, NULL, &e);
+    if (rc)
+        fail_msg("open %s: %s", dir, e.msg);
+}
+
+static void make_node(const char *dir, const char *name)
+{
+    struct proto_err e;
+    proto_err_clear(&e);
+    if (rl_init(dir, name, NET, NULL, NULL, &e))
+        fail_msg("init %s: %s", dir, e.msg);
+}
+
+/* A body {1: "text"} */
+static size_t body_of(uint8_t *out, const char *text)
+{
+    struct proto_buf b;
+    msgpack_packer pk;
+    proto_buf_init(&b, 4096);
+    msgpack_packer_init(&pk, &b, proto_buf_msgpack_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_uint32(&pk, 1);
+    msgpack_pack_str_with_body(&pk, text, strlen(text));
+    size_t n = b.len;
+    memcpy(out, b.data, n);
+    proto_buf_free(&b);
+    return n;
+}
+
+struct append_arg {
+    int count;
+    uint32_t kind;
+    const char *text;
+    struct rl_op_ref last;
+    uint64_t node_id;
+};
+
+static int append_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct append_arg *a = arg;
+    uint8_t body[256];
+    size_t n = body_of(body, a->text);
+    for (int i = 0; i < a->count; i++) {
+        int rc = rl_oplog_append(t, a->kind, body, n, 0, NULL, &a->last, e);
+        if (rc)
+            return rc;
+    }
+    a->node_id = rl_txn_node(t)->id;
+    return 0;
+}
+
+static struct rl_op_ref append(struct rl_store *s, int count, const char *text)
+{
+    struct append_arg a = {.count = count, .kind = 200, .text = text};
+    struct proto_err e;
+    proto_err_clear(&e);
+    int rc = rl_node_write(s, append_fn, &a, &e);
+    if (rc)
+        fail_msg("append: %s", e.msg);
+    return a.last;
+}
+
+static int digest_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    return rl_digest(t, arg, e);
+}
+
+static void digest_of(struct rl_store *s, uint8_t d[RL_DIGEST_BYTES])
+{
+    struct proto_err e;
+    assert_int_equal(rl_store_read(s, digest_fn, d, &e), 0);
+}
+
+struct read_arg {
+    struct proto_vv have;
+    struct proto_buf out;
+    uint32_t max_ops;
+    int more;
+    uint32_t nops;
+};
+
+static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct read_arg *a = arg;
+    return rl_oplog_read_after(t, &a->have, a->max_ops, 1u << 20, &a->out, &a->more, &a->nops, e);
+}
+
+static int vv_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    return rl_vv_load(t, arg, e);
+}
+
+/* Copy every op of src into dst through encoded batches of at most page ops. */
+static void sync_into(struct rl_store *src, struct rl_store *dst, uint32_t page)
+{
+    struct proto_err e;
+    for (;;) {
+        struct read_arg a = {.max_ops = page};
+        struct rl_apply_stats st;
+        proto_vv_init(&a.have);
+        proto_buf_init(&a.out, PROTO_MAX_BODY_BYTES);
+        assert_int_equal(rl_store_read(dst, vv_fn, &a.have, &e), 0);
+        assert_int_equal(rl_store_read(src, read_fn, &a, &e), 0);
+        uint32_t n = a.nops;
+        if (n)
+            assert_int_equal(rl_oplog_apply_bytes(dst, a.out.data, a.out.len, &st, &e), 0);
+        proto_vv_free(&a.have);
+        proto_buf_free(&a.out);
+        if (!n)
+            break;
+    }
+}
+
+static void test_store_init_and_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    proto_err_clear(&e);
+
+    /* no node yet */
+    assert_int_equal(rl_store_open(&s, f->a, NULL, &e), PROTO_ENOTNODE);
+    make_node(f->a, "tohoku-1");
+    /* a second init refuses and changes nothing */
+    uint8_t before[RL_DIGEST_BYTES], after[RL_DIGEST_BYTES];
+    open_node(&s, f->a);
+    digest_of(&s, before);
+    rl_store_close(&s);
+    assert_int_equal(rl_init(f->a, "other", NULL, NULL, NULL, &e), PROTO_EEXIST);
+    open_node(&s, f->a);
+    digest_of(&s, after);
+    assert_memory_equal(before, after, RL_DIGEST_BYTES);
+    rl_store_close(&s);
+    /* a bad name leaves nothing behind */
+    assert_int_equal(rl_init(f->b, "", NULL, NULL, NULL, &e), -EINVAL);
+    assert_false(rl_store_exists(f->b));
+}
+
+static int set_format_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    uint8_t fmt[4] = {0, 0, 0, *(uint8_t *)arg};
+    return rl_put(t, RL_DB_META, "format", 6, fmt, 4);
+}
+
+static void test_store_refuses_newer_format_and_damage(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    uint8_t v = RL_FORMAT_VERSION + 1;
+    char path[400];
+
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    assert_int_equal(rl_store_write(&s, set_format_fn, &v, &e), 0);
+    rl_store_close(&s);
+    proto_err_clear(&e);
+    assert_int_equal(rl_store_open(&s, f->a, NULL, &e), PROTO_EFORMAT);
+    assert_non_null(strstr(e.msg, "upgrade"));
+
+    /* a data file that is not LMDB at all */
+    mkdir(f->b, 0700);
+    snprintf(path, sizeof path, "%s/data.mdb", f->b);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 20000; i++)
+        fputc(i * 7, fp);
+    fclose(fp);
+    struct stat before, after;
+    stat(path, &before);
+    proto_err_clear(&e);
+    int rc = rl_store_open(&s, f->b, NULL, &e);
+    assert_true(rc == PROTO_ECORRUPT || rc == PROTO_ENOTNODE || rc == PROTO_EFORMAT);
+    assert_true(e.msg[0] != '\0');
+    stat(path, &after);
+    assert_int_equal(before.st_size, after.st_size);
+}
+
+static void test_store_append_chain_and_vv(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    struct rl_op_ref r1 = append(&s, 1, "one");
+    struct rl_op_ref r5 = append(&s, 4, "more");
+    assert_int_equal(r1.seq, 2); /* seq 1 is the node's announcement */
+    assert_int_equal(r5.seq, 6);
+    assert_int_equal(r1.origin, r5.origin);
+    assert_true(r5.hlc > r1.hlc);
+
+    struct proto_vv vv;
+    proto_vv_init(&vv);
+    assert_int_equal(rl_store_read(&s, vv_fn, &vv, &e), 0);
+    assert_int_equal(vv.n, 1);
+    assert_int_equal(proto_vv_seq(&vv, r1.origin), 6);
+    proto_vv_free(&vv);
+
+    /* every op's prev is the hash of the one before */
+    struct read_arg a = {.max_ops = 100};
+    proto_vv_init(&a.have);
+    proto_buf_init(&a.out, PROTO_MAX_BODY_BYTES);
+    assert_int_equal(rl_store_read(&s, read_fn, &a, &e), 0);
+    assert_int_equal(a.nops, 6);
+    assert_int_equal(a.more, 0);
+    struct proto_batch b;
+    proto_batch_init(&b);
+    assert_int_equal(proto_batch_decode(a.out.data, a.out.len, &b, &e), 0);
+    assert_int_equal(b.nops, 6);
+    for (uint32_t i = 1; i < b.nops; i++)
+        assert_memory_equal(b.ops[i].prev, b.ops[i - 1].hash, PROTO_HASH_BYTES);
+    assert_int_equal(b.ops[0].kind, PROTO_KIND_NODE);
+    proto_batch_free(&b);
+    proto_vv_free(&a.have);
+    proto_buf_free(&a.out);
+    rl_store_close(&s);
+}
+
+static void test_store_read_after_vector_and_paging(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    struct rl_op_ref last = append(&s, 49, "x");
+    assert_int_equal(last.seq, 50);
+
+    struct read_arg a = {.max_ops = 10};
+    proto_vv_init(&a.have);
+    proto_buf_init(&a.out, PROTO_MAX_BODY_BYTES);
+    /* the peer holds up to 30 */
+    uint8_t h[PROTO_HASH_BYTES] = {0};
+    assert_int_equal(proto_vv_set(&a.have, last.origin, 30, h), 0);
+    assert_int_equal(rl_store_read(&s, read_fn, &a, &e), 0);
+    assert_int_equal(a.nops, 10);
+    assert_int_equal(a.more, 1);
+    struct proto_batch b;
+    proto_batch_init(&b);
+    assert_int_equal(proto_batch_decode(a.out.data, a.out.len, &b, &e), 0);
+    assert_int_equal(b.runs[0].first_seq, 31);
+    assert_int_equal(b.ops[9].seq, 40);
+    proto_batch_free(&b);
+    /* nothing after a full vector */
+    proto_buf_reset(&a.out);
+    assert_int_equal(proto_vv_set(&a.have, last.origin, 50, h), 0);
+    assert_int_equal(rl_store_read(&s, read_fn, &a, &e), 0);
+    assert_int_equal(a.nops, 0);
+    assert_int_equal(a.more, 0);
+    proto_vv_free(&a.have);
+    proto_buf_free(&a.out);
+    rl_store_close(&s);
+}
+
+static void test_store_apply_converges_and_duplicates(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store a, b;
+    struct proto_err e;
+    uint8_t da[RL_DIGEST_BYTES], db[RL_DIGEST_BYTES];
+    make_node(f->a, "a");
+    make_node(f->b, "b");
+    open_node(&a, f->a);
+    open_node(&b, f->b);
+    append(&a, 30, "from a");
+    append(&b, 20, "from b");
+    sync_into(&a, &b, 7);
+    sync_into(&b, &a, 1000);
+    digest_of(&a, da);
+    digest_of(&b, db);
+    assert_memory_equal(da, db, RL_DIGEST_BYTES);
+
+    /* the same batch twice: duplicates, state unchanged */
+    struct read_arg r = {.max_ops = 1000};
+    struct rl_apply_stats st;
+    proto_vv_init(&r.have);
+    proto_buf_init(&r.out, PROTO_MAX_BODY_BYTES);
+    assert_int_equal(rl_store_read(&a, read_fn, &r, &e), 0);
+    assert_int_equal(rl_oplog_apply_bytes(&b, r.out.data, r.out.len, &st, &e), 0);
+    assert_int_equal(st.applied, 0);
+    assert_int_equal(st.duplicate, r.nops);
+    digest_of(&b, db);
+    assert_memory_equal(da, db, RL_DIGEST_BYTES);
+    /* and the digest rebuilt from the op log agrees */
+    assert_int_equal(rl_digest_rebuilt(&b, db, &e), 0);
+    assert_memory_equal(da, db, RL_DIGEST_BYTES);
+    proto_vv_free(&r.have);
+    proto_buf_free(&r.out);
+    rl_store_close(&a);
+    rl_store_close(&b);
+}
+
+/* A hand-made batch of one run of origin `origin` from first_seq with the given texts. */
+static void craft(struct proto_buf *out, uint64_t origin, uint64_t first_seq,
+                  const uint8_t prev[PROTO_HASH_BYTES], uint32_t kind, const char **texts, int n,
+                  uint8_t last_hash[PROTO_HASH_BYTES])
+{
+    struct proto_batch_enc w;
+    struct proto_buf payloads[16];
+    uint8_t h[PROTO_HASH_BYTES];
+    memcpy(h, prev, PROTO_HASH_BYTES);
+    proto_batch_enc_init(&w);
+    assert_int_equal(proto_batch_enc_run(&w, origin, first_seq, prev), 0);
+    for (int i = 0; i < n; i++) {
+        uint8_t body[256];
+        size_t bl = body_of(body, texts[i]);
+        proto_buf_init(&payloads[i], 4096);
+        assert_int_equal(
+            proto_op_pack(&payloads[i], (1790000000000ull << 16) + (uint64_t)i, "ext", 3, kind,
+                          body, bl),
+            0);
+        proto_op_hash(origin, first_seq + (uint64_t)i, h, payloads[i].data, payloads[i].len, h);
+        assert_int_equal(
+            proto_batch_enc_op(&w, payloads[i].data, (uint32_t)payloads[i].len, h), 0);
+    }
+    assert_int_equal(proto_batch_enc_finish(&w, out), 0);
+    if (last_hash)
+        memcpy(last_hash, h, PROTO_HASH_BYTES);
+    for (int i = 0; i < n; i++)
+        proto_buf_free(&payloads[i]);
+    proto_batch_enc_free(&w);
+}
+
+static void test_store_apply_gap_fork_unknown(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    struct rl_apply_stats st;
+    struct proto_buf buf;
+    uint8_t zero[PROTO_HASH_BYTES] = {0}, h3[PROTO_HASH_BYTES], d1[RL_DIGEST_BYTES],
+            d2[RL_DIGEST_BYTES];
+    const char *abc[] = {"a", "b", "c"};
+    const char *xyz[] = {"x", "y", "z"};
+    const uint64_t O = 0x4242424242424242ull;
+
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    proto_buf_init(&buf, PROTO_MAX_BODY_BYTES);
+
+    /* a gap: seqs 2..3 without 1 are dropped */
+    craft(&buf, O, 2, zero, 999, abc, 2, NULL);
+    assert_int_equal(rl_oplog_apply_bytes(&s, buf.data, buf.len, &st, &e), 0);
+    assert_int_equal(st.applied, 0);
+    assert_int_equal(st.gap, 2);
+
+    /* an unknown kind (999) is stored and forwarded byte for byte */
+    proto_buf_reset(&buf);
+    craft(&buf, O, 1, zero, 999, abc, 3, h3);
+    assert_int_equal(rl_oplog_apply_bytes(&s, buf.data, buf.len, &st, &e), 0);
+    assert_int_equal(st.applied, 3);
+    struct read_arg r = {.max_ops = 1000};
+    proto_vv_init(&r.have);
+    proto_buf_init(&r.out, PROTO_MAX_BODY_BYTES);
+    struct proto_vv mine;
+    proto_vv_init(&mine);
+    assert_int_equal(rl_store_read(&s, vv_fn, &mine, &e), 0);
+    /* ask for origin O only: give the vector the other origin's full seq */
+    for (uint32_t i = 0; i < mine.n; i++)
+        if (mine.e[i].origin != O)
+            proto_vv_set(&r.have, mine.e[i].origin, mine.e[i].seq, mine.e[i].hash);
+    assert_int_equal(rl_store_read(&s, read_fn, &r, &e), 0);
+    assert_int_equal(r.out.len, buf.len);
+    assert_memory_equal(r.out.data, buf.data, buf.len);
+    digest_of(&s, d1);
+
+    /* a fork: a different op 2 under the same origin */
+    proto_buf_reset(&buf);
+    uint8_t h1[PROTO_HASH_BYTES];
+    craft(&buf, O, 1, zero, 999, abc, 1, h1);
+    proto_buf_reset(&buf);
+    craft(&buf, O, 2, h1, 999, xyz, 3, NULL);
+    assert_int_equal(rl_oplog_apply_bytes(&s, buf.data, buf.len, &st, &e), 0);
+    assert_int_equal(st.fork, 1);
+    assert_int_equal(st.applied, 0);
+    digest_of(&s, d2);
+    assert_memory_not_equal(d1, d2, RL_DIGEST_BYTES); /* the evidence is state */
+    /* the origin is frozen: even a proper continuation is ignored */
+    proto_buf_reset(&buf);
+    craft(&buf, O, 4, h3, 999, abc, 1, NULL);
+    assert_int_equal(rl_oplog_apply_bytes(&s, buf.data, buf.len, &st, &e), 0);
+    assert_int_equal(st.applied, 0);
+    assert_int_equal(st.frozen, 1);
+    assert_int_equal(proto_vv_seq(&mine, O), 3);
+
+    proto_vv_free(&mine);
+    proto_vv_free(&r.have);
+    proto_buf_free(&r.out);
+    proto_buf_free(&buf);
+    rl_store_close(&s);
+}
+
+static void test_store_undecodable_batch_changes_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    struct rl_apply_stats st;
+    struct proto_buf buf;
+    uint8_t zero[PROTO_HASH_BYTES] = {0}, d1[RL_DIGEST_BYTES], d2[RL_DIGEST_BYTES];
+    const char *abc[] = {"a", "b", "c"};
+
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    digest_of(&s, d1);
+    proto_buf_init(&buf, PROTO_MAX_BODY_BYTES);
+    craft(&buf, 77, 1, zero, 300, abc, 3, NULL);
+    /* cut short */
+    proto_err_clear(&e);
+    assert_true(rl_oplog_apply_bytes(&s, buf.data, buf.len - 1, &st, &e) < 0);
+    assert_true(e.msg[0] != '\0');
+    /* one payload byte changed: the chain no longer ends at `last` */
+    buf.data[buf.len - 1] ^= 1;
+    assert_int_equal(rl_oplog_apply_bytes(&s, buf.data, buf.len, &st, &e), PROTO_ECHAIN);
+    digest_of(&s, d2);
+    assert_memory_equal(d1, d2, RL_DIGEST_BYTES);
+    proto_buf_free(&buf);
+    rl_store_close(&s);
+}
+
+static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)arg;
+    return rl_node_create(t, NET, "tiny", e);
+}
+
+/* A node whose map starts at o->map_initial. */
+static void make_tiny(struct rl_store *s, const char *dir, const struct rl_store_opts *o)
+{
+    struct proto_err e;
+    proto_err_clear(&e);
+    assert_int_equal(rl_store_create(s, dir, o, &e), 0);
+    assert_int_equal(rl_store_write(s, create_fn, NULL, &e), 0);
+}
+
+static void test_store_map_grows_from_tiny(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    struct rl_store_opts o = {.map_initial = 64 * 1024};
+    make_tiny(&s, f->a, &o);
+    proto_err_clear(&e);
+    size_t before = rl_store_mapsize(&s);
+    /* one transaction far larger than the map: aborted, grown, replayed */
+    struct rl_op_ref r = append(&s, 5000, "a fairly long text to fill pages quickly ..........");
+    assert_int_equal(r.seq, 5000);
+    assert_true(rl_store_mapsize(&s) > before);
+    rl_store_close(&s);
+    open_node(&s, f->a);
+    struct proto_vv vv;
+    proto_vv_init(&vv);
+    assert_int_equal(rl_store_read(&s, vv_fn, &vv, &e), 0);
+    assert_int_equal(proto_vv_seq(&vv, r.origin), 5000);
+    proto_vv_free(&vv);
+    rl_store_close(&s);
+}
+
+static void test_store_map_max_is_enospc(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    struct rl_store_opts o = {.map_initial = 64 * 1024, .map_max = 256 * 1024};
+    struct append_arg a = {.count = 20000, .kind = 200, .text = "fill fill fill fill fill"};
+    make_tiny(&s, f->a, &o);
+    proto_err_clear(&e);
+    assert_int_equal(rl_node_write(&s, append_fn, &a, &e), -ENOSPC);
+    assert_non_null(strstr(e.msg, "maximum size"));
+    /* nothing of the failed transaction was written, and small writes still work */
+    struct rl_op_ref r = append(&s, 1, "small");
+    assert_int_equal(r.seq, 1);
+    rl_store_close(&s);
+}
+
+static void test_store_digest_order_independent(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store a, b, c1, c2;
+    char c1dir[400], c2dir[400];
+    uint8_t d1[RL_DIGEST_BYTES], d2[RL_DIGEST_BYTES];
+    snprintf(c1dir, sizeof c1dir, "%s/c1", f->root);
+    snprintf(c2dir, sizeof c2dir, "%s/c2", f->root);
+    make_node(f->a, "a");
+    make_node(f->b, "b");
+    make_node(c1dir, "c1");
+    make_node(c2dir, "c2");
+    open_node(&a, f->a);
+    open_node(&b, f->b);
+    open_node(&c1, c1dir);
+    open_node(&c2, c2dir);
+    append(&a, 10, "a");
+    append(&b, 10, "b");
+    /* c1 learns a then b, c2 b then a, in different page sizes; then they exchange */
+    sync_into(&a, &c1, 3);
+    sync_into(&b, &c1, 5);
+    sync_into(&b, &c2, 1);
+    sync_into(&a, &c2, 4);
+    sync_into(&c1, &c2, 100);
+    sync_into(&c2, &c1, 100);
+    digest_of(&c1, d1);
+    digest_of(&c2, d2);
+    assert_memory_equal(d1, d2, RL_DIGEST_BYTES);
+    /* and the digest is stable across reopening */
+    rl_store_close(&c1);
+    open_node(&c1, c1dir);
+    digest_of(&c1, d2);
+    assert_memory_equal(d1, d2, RL_DIGEST_BYTES);
+    rl_store_close(&a);
+    rl_store_close(&b);
+    rl_store_close(&c1);
+    rl_store_close(&c2);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
+static void test_store_new_node_id_after_copy(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    char from[400], to[400];
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    struct rl_op_ref orig = append(&s, 2, "x");
+    rl_store_close(&s);
+
+    /* a plain copy of the data directory (a cloned disk image) */
+    mkdir(f->b, 0700);
+    snprintf(from, sizeof from, "%s/data.mdb", f->a);
+    snprintf(to, sizeof to, "%s/data.mdb", f->b);
+    copy_file(from, to);
+    open_node(&s, f->b);
+    struct rl_op_ref copy = append(&s, 1, "y");
+    assert_true(copy.origin != orig.origin);
+    assert_int_equal(copy.seq, 1);
+    /* the id stays once taken */
+    struct rl_op_ref again = append(&s, 1, "z");
+    assert_int_equal(again.origin, copy.origin);
+    assert_int_equal(again.seq, 2);
+    rl_store_close(&s);
+
+    /* the original keeps its id */
+    open_node(&s, f->a);
+    struct rl_op_ref o2 = append(&s, 1, "w");
+    assert_int_equal(o2.origin, orig.origin);
+    assert_int_equal(o2.seq, orig.seq + 1);
+    rl_store_close(&s);
+
+    /* another machine id: a new id too */
+    setenv("RELIEF_MACHINE_ID", "another-machine", 1);
+    open_node(&s, f->a);
+    struct rl_op_ref m = append(&s, 1, "v");
+    assert_true(m.origin != orig.origin);
+    rl_store_close(&s);
+}
+
+static void test_store_backup_restores_with_new_id(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s, b;
+    struct proto_err e;
+    uint8_t d1[RL_DIGEST_BYTES], d2[RL_DIGEST_BYTES];
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    struct rl_op_ref r = append(&s, 3, "x");
+    assert_int_equal(rl_store_backup(&s, f->b, &e), 0);
+    digest_of(&s, d1);
+    /* a second backup into the same place refuses */
+    assert_int_equal(rl_store_backup(&s, f->b, &e), PROTO_EEXIST);
+    open_node(&b, f->b);
+    digest_of(&b, d2);
+    assert_memory_equal(d1, d2, RL_DIGEST_BYTES);
+    struct rl_op_ref rb = append(&b, 1, "after restore");
+    assert_true(rb.origin != r.origin);
+    rl_store_close(&b);
+    rl_store_close(&s);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_init_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_refuses_newer_format_and_damage, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_append_chain_and_vv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_read_after_vector_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_apply_converges_and_duplicates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_apply_gap_fork_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_undecodable_batch_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_map_grows_from_tiny, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_map_max_is_enospc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_digest_order_independent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_new_node_id_after_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_backup_restores_with_new_id, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
