@@ -93,7 +93,9 @@ int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct
             return proto_errf(e, -ENOMEM, "out of memory");
         b->runs[b->nruns++] = run;
 
-        const uint8_t *prev = run.prev;
+        /* a copy: growing b->ops may move the previous op's hash */
+        uint8_t prev[PROTO_HASH_BYTES];
+        memcpy(prev, run.prev, PROTO_HASH_BYTES);
         for (uint32_t i = 0; i < nops; i++) {
             if (grow((void **)&b->ops, &b->cap_ops, b->nops + 1, sizeof *b->ops))
                 return proto_errf(e, -ENOMEM, "out of memory");
@@ -114,7 +116,7 @@ int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct
                                   oe.msg);
             memcpy(op->prev, prev, PROTO_HASH_BYTES);
             proto_op_hash(op->origin, op->seq, op->prev, op->payload, op->payload_len, op->hash);
-            prev = op->hash;
+            memcpy(prev, op->hash, PROTO_HASH_BYTES);
             b->nops++;
         }
         if (memcmp(prev, run.last, PROTO_HASH_BYTES) != 0)
