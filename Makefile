@@ -85,7 +85,7 @@ $(HELPER_BINS): $(O)/tests/%: $(O)/obj/tests/helpers/%.o $(LIBRELIEF) $(LIBPROTO
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(O)/bench/%: $(O)/obj/tools/bench/%.o $(LIBRELIEF) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lz
 $(O)/fuzz/replay_%: $(O)/obj/tools/fuzz/fuzz_%.o $(O)/obj/tools/fuzz/replay.o $(LIBRELIEF) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
