@@ -1,0 +1,40 @@
+#!/bin/sh
+# make bench: run every benchmark program of a build and print what it prints, after the
+# machine it ran on (figures only mean something beside their baselines and the machine).
+# Builds nothing.
+#   tools/bench/run.sh BUILD_DIR [ARGS...]    ARGS go to every program (e.g. --quick)
+set -u
+BUILD=${1:-build}
+[ $# -gt 0 ] && shift
+
+echo "== machine =="
+echo "date:    $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+echo "host:    $(uname -srm)"
+echo "nproc:   $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)"
+echo "cpu:     $(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+echo "tmp fs:  $(df -PT "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $2 " (" $1 " on " $7 ")" }')"
+echo
+
+status=0
+found=0
+for b in "$BUILD"/bench/*; do
+    if [ ! -f "$b" ] || [ ! -x "$b" ]; then
+        continue
+    fi
+    found=1
+    name=$(basename "$b")
+    echo "== $name =="
+    "$b" "$@"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "$name failed (exit $rc)"
+        status=1
+    fi
+    echo
+done
+if [ "$found" = 0 ]; then
+    echo "no benchmark programs in $BUILD/bench (build them: make bench)" >&2
+    exit 1
+fi
+exit $status
