@@ -49,7 +49,10 @@ static int vv_put(struct rl_txn *t, uint64_t origin, uint64_t seq,
     return rl_put(t, RL_DB_VV, k, 8, v, sizeof v);
 }
 
-/* Store an op whose origin, seq, hash and payload are set, and apply it to the views. */
+/*
+ * Store an op whose origin, seq, hash and payload are set, and apply it to the views. The
+ * caller moves the version vector (once per run of a batch, not once per op).
+ */
 static int enter(struct rl_txn *t, const struct proto_op *op, struct proto_err *e)
 {
     uint8_t k[16];
@@ -62,8 +65,6 @@ static int enter(struct rl_txn *t, const struct proto_op *op, struct proto_err *
         return proto_errf(e, rc, "cannot store op: %s", proto_strerror(rc));
     memcpy(val, op->hash, PROTO_HASH_BYTES);
     memcpy(val + PROTO_HASH_BYTES, op->payload, op->payload_len);
-    if ((rc = vv_put(t, op->origin, op->seq, op->hash)))
-        return proto_errf(e, rc, "cannot store version vector: %s", proto_strerror(rc));
     return rl_views_apply(t, op, e);
 }
 
@@ -104,6 +105,8 @@ int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t
         proto_op_hash(op.origin, op.seq, op.prev, op.payload, op.payload_len, op.hash);
         rc = enter(t, &op, e);
     }
+    if (!rc && (rc = vv_put(t, op.origin, op.seq, op.hash)))
+        proto_errf(e, rc, "cannot store version vector: %s", proto_strerror(rc));
     if (!rc && out) {
         out->origin = op.origin;
         out->seq = op.seq;
@@ -143,11 +146,14 @@ int rl_oplog_forked(struct rl_txn *t, uint64_t origin, uint64_t *seq)
     return forked;
 }
 
+static int apply_ops(struct rl_txn *t, const struct proto_batch *b, const struct proto_run *run,
+                     uint64_t *have, uint8_t have_hash[PROTO_HASH_BYTES],
+                     struct rl_apply_stats *st, struct proto_err *e);
+
 static int apply_run(struct rl_txn *t, const struct proto_batch *b, const struct proto_run *run,
                      struct rl_apply_stats *st, struct proto_err *e)
 {
-    struct rl_node *n = rl_txn_node(t);
-    uint64_t have;
+    uint64_t have, before;
     uint8_t have_hash[PROTO_HASH_BYTES];
     int rc = rl_oplog_forked(t, run->origin, NULL);
 
@@ -159,6 +165,21 @@ static int apply_run(struct rl_txn *t, const struct proto_batch *b, const struct
     }
     if ((rc = vv_get(t, run->origin, &have, have_hash)))
         return proto_errf(e, rc, "cannot read version vector: %s", proto_strerror(rc));
+    before = have;
+    rc = apply_ops(t, b, run, &have, have_hash, st, e);
+    if (!rc && have != before && (rc = vv_put(t, run->origin, have, have_hash)))
+        return proto_errf(e, rc, "cannot store version vector: %s", proto_strerror(rc));
+    return rc;
+}
+
+/* The ops of one run, by the rules of DESIGN.md section 3; *have moves as ops are applied. */
+static int apply_ops(struct rl_txn *t, const struct proto_batch *b, const struct proto_run *run,
+                     uint64_t *have_p, uint8_t have_hash[PROTO_HASH_BYTES],
+                     struct rl_apply_stats *st, struct proto_err *e)
+{
+    struct rl_node *n = rl_txn_node(t);
+    uint64_t have = *have_p;
+    int rc;
     uint64_t now = rl_now_ms();
     for (uint32_t i = 0; i < run->nops; i++) {
         const struct proto_op *op = &b->ops[run->first_op + i];
@@ -190,7 +211,7 @@ static int apply_run(struct rl_txn *t, const struct proto_batch *b, const struct
         }
         if ((rc = enter(t, op, e)))
             return rc;
-        have = op->seq;
+        have = *have_p = op->seq;
         memcpy(have_hash, op->hash, PROTO_HASH_BYTES);
         if (n) {
             n->clock = rl_hlc_recv(n->clock, op->hlc, now);

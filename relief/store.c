@@ -21,6 +21,22 @@ static const struct {
     [RL_DB_VV] = {"vv", 0},
     [RL_DB_FORKS] = {"forks", 1},
     [RL_DB_NODES] = {"nodes", 1},
+    [RL_DB_RECORDS] = {"records", 1},
+    [RL_DB_FIELDS] = {"fields", 1},
+    [RL_DB_SUPERSEDED] = {"superseded", 1},
+    [RL_DB_CODES] = {"codes", 1},
+    [RL_DB_TAGS] = {"tags", 1},
+    [RL_DB_REMOVED] = {"removed", 1},
+    [RL_DB_LEDGER] = {"ledger", 1},
+    [RL_DB_SITEITEM] = {"siteitem", 1},
+    [RL_DB_BALANCE] = {"balance", 1},
+    [RL_DB_LOTBAL] = {"lotbal", 1},
+    [RL_DB_VOIDED] = {"voided", 1},
+    [RL_DB_COUNTS] = {"counts", 1},
+    [RL_DB_TRANSIT] = {"transit", 1},
+    [RL_DB_ALERTS] = {"alerts", 1},
+    [RL_DB_LOTS] = {"lots", 1},
+    [RL_DB_NEEDFILL] = {"needfill", 1},
 };
 
 const char *rl_db_name(enum rl_db db)

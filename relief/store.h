@@ -37,6 +37,23 @@ enum rl_db {
     RL_DB_VV,    /* origin(8 BE) -> seq(8 BE) hash(16) */
     RL_DB_FORKS, /* origin(8) seq(8) hash(16) -> payload of the other chain's op (or empty) */
     RL_DB_NODES, /* view: origin(8) -> seq(8) name: each node's latest announced name */
+    /* the domain's views (records.h, ledger.h) */
+    RL_DB_RECORDS,    /* rid -> hlc(8) origin(8) seq(8): the op that created the record */
+    RL_DB_FIELDS,     /* rid field(1) origin(8) seq(8) -> hlc(8) alen(1) author value: heads */
+    RL_DB_SUPERSEDED, /* rid field(1) origin(8) seq(8) -> "": versions some edit saw */
+    RL_DB_CODES,      /* code len(1) code site(8) -> "": sites by their current short code */
+    RL_DB_TAGS,       /* rid set(1) origin(8) seq(8) -> element: add-wins set elements */
+    RL_DB_REMOVED,    /* rid set(1) origin(8) seq(8) -> "": tags some remove saw */
+    RL_DB_LEDGER,     /* origin(8) seq(8) -> movement (ledger.c) */
+    RL_DB_SITEITEM,   /* site(8) item origin(8) seq(8) -> "": movements touching a shelf */
+    RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) */
+    RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed) expiry(4) */
+    RL_DB_VOIDED,     /* origin(8) seq(8) of a voided movement -> the void's origin(8) seq(8) */
+    RL_DB_COUNTS,     /* site(8) item -> the winning count: hlc origin seq qty vv */
+    RL_DB_TRANSIT,    /* to(8) item origin(8) seq(8) -> qty(8): dispatches not yet arrived */
+    RL_DB_ALERTS,     /* type(1) subject -> msgpack details: alerts that follow from the state */
+    RL_DB_LOTS,       /* item lot -> expiry day(4): the earliest expiry any receipt gave */
+    RL_DB_NEEDFILL,   /* need origin(8) seq(8) -> fulfilled qty(8, signed) */
     RL_DB_COUNT
 };
 

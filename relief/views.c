@@ -1,40 +1,24 @@
 /*
- * Derived views (see views.h). Only the node-name view exists so far; the domain's views hang
- * off the same dispatch.
+ * Derived views (see views.h): every op that enters the log is parsed against its kind's schema
+ * and handed to the records (records.h) or the ledger (ledger.h). An op whose body this version
+ * rejects, or whose kind it does not know, stays in the log as a no-op with an alert.
  */
 #include "views.h"
 
+#include "key.h"
+#include "ledger.h"
 #include "proto/kinds.h"
 #include "proto/mp.h"
+#include "records.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 /* node: origin -> seq(8) name, keeping the highest seq (one origin's ops are ordered) */
-static int apply_node(struct rl_txn *t, const struct proto_op *op, struct proto_err *e)
+static int apply_node(struct rl_txn *t, const struct proto_op *op, const struct proto_body *b)
 {
-    struct proto_mp m;
-    uint32_t n;
-    const char *name = NULL;
-    uint32_t name_len = 0;
-
-    proto_mp_init(&m, op->body, op->body_len);
-    if (proto_mp_map(&m, &n))
-        return 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t key;
-        if (proto_mp_uint(&m, &key))
-            return 0;
-        if (key == PROTO_F_NODE_NAME) {
-            if (proto_mp_str(&m, &name, &name_len, PROTO_MAX_AUTHOR_BYTES))
-                return 0;
-        } else if (proto_mp_skip(&m, PROTO_MAX_DEPTH)) {
-            return 0;
-        }
-    }
-    if (!name)
-        return 0;
-
+    const struct proto_val *name = &b->v[PROTO_F_NODE_NAME];
     uint8_t k[8], v[8 + PROTO_MAX_AUTHOR_BYTES];
     MDB_val old;
     proto_put_be64(k, op->origin);
@@ -42,22 +26,320 @@ static int apply_node(struct rl_txn *t, const struct proto_op *op, struct proto_
     if (rc == 0 && old.mv_size >= 8 && proto_get_be64(old.mv_data) > op->seq)
         return 0;
     if (rc && rc != -ENOENT)
-        return proto_errf(e, rc, "node view: %s", proto_strerror(rc));
+        return rc;
     proto_put_be64(v, op->seq);
-    memcpy(v + 8, name, name_len);
-    if ((rc = rl_put(t, RL_DB_NODES, k, 8, v, 8 + name_len)))
-        return proto_errf(e, rc, "node view: %s", proto_strerror(rc));
+    memcpy(v + 8, name->s, name->n);
+    return rl_put(t, RL_DB_NODES, k, 8, v, 8 + name->n);
+}
+
+static int noop_alert(struct rl_txn *t, const struct proto_op *op, const char *why)
+{
+    struct rl_key k;
+    rl_key_reset(&k);
+    rl_key_u8(&k, RL_ALERT_NOOP);
+    rl_key_u64(&k, op->origin);
+    rl_key_u64(&k, op->seq);
+    size_t n = strlen(why);
+    return rl_put(t, RL_DB_ALERTS, k.b, k.n, why, n > 400 ? 400 : n);
+}
+
+/* --- site hooks: the short-code index and the capacity alert --- */
+
+static int code_alert(struct rl_txn *t, const char *code, size_t n)
+{
+    struct rl_key pre, a;
+    struct rl_cursor c;
+    MDB_val k, v;
+    int rc, count = 0;
+    rl_key_reset(&pre);
+    rl_key_str(&pre, code, n);
+    if ((rc = rl_cursor_open(t, RL_DB_CODES, &c)))
+        return rc;
+    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0 && count < 2;
+         rc = rl_cursor_next(&c, &k, &v)) {
+        if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size != pre.n + 8)
+            break;
+        count++;
+    }
+    rl_cursor_close(&c);
+    if (rc && rc != -ENOENT)
+        return rc;
+    rl_key_reset(&a);
+    rl_key_u8(&a, RL_ALERT_CODE);
+    rl_key_raw(&a, pre.b, pre.n);
+    if (count > 1)
+        return rl_put(t, RL_DB_ALERTS, a.b, a.n, "", 0);
+    rc = rl_del(t, RL_DB_ALERTS, a.b, a.n);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int code_index(struct rl_txn *t, uint64_t site, const char *code, size_t n, int add)
+{
+    struct rl_key k;
+    int rc;
+    if (!n)
+        return 0;
+    rl_key_reset(&k);
+    rl_key_str(&k, code, n);
+    rl_key_u64(&k, site);
+    if (add)
+        rc = rl_put(t, RL_DB_CODES, k.b, k.n, "", 0);
+    else if ((rc = rl_del(t, RL_DB_CODES, k.b, k.n)) == -ENOENT)
+        rc = 0;
+    return rc ? rc : code_alert(t, code, n);
+}
+
+static int capacity_alert(struct rl_txn *t, const struct rl_rid *r, uint64_t site)
+{
+    uint64_t cap, occ;
+    struct rl_key a;
+    int over = rl_field_uint(t, r, PROTO_SITE_CAPACITY, &cap) == 0 &&
+               rl_field_uint(t, r, PROTO_SITE_OCCUPANCY, &occ) == 0 && cap > 0 && occ > cap;
+    rl_key_reset(&a);
+    rl_key_u8(&a, RL_ALERT_CAPACITY);
+    rl_key_u64(&a, site);
+    if (over)
+        return rl_put(t, RL_DB_ALERTS, a.b, a.n, "", 0);
+    int rc = rl_del(t, RL_DB_ALERTS, a.b, a.n);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/* Write every field of a FIELDS map, each superseding what the SEEN map lists for it. */
+static int write_fields(struct rl_txn *t, const struct rl_rid *r, const struct rl_opinfo *op,
+                        const struct proto_val *fields, const struct proto_val *seen)
+{
+    struct proto_mp m;
+    uint32_t n;
+    int rc;
+    proto_mp_init(&m, fields->raw, fields->raw_len);
+    if (proto_mp_map(&m, &n))
+        return PROTO_EFIELD;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t key;
+        const uint8_t *val;
+        if (proto_mp_uint(&m, &key))
+            return PROTO_EFIELD;
+        val = m.p;
+        if (proto_mp_skip(&m, PROTO_MAX_DEPTH))
+            return PROTO_EFIELD;
+        size_t vlen = (size_t)(m.p - val);
+        /* the refs this edit saw for the field */
+        const uint8_t *refs = NULL;
+        size_t refs_len = 0;
+        if (seen && seen->present) {
+            struct proto_mp sm;
+            uint32_t sn;
+            proto_mp_init(&sm, seen->raw, seen->raw_len);
+            if (proto_mp_map(&sm, &sn))
+                return PROTO_EFIELD;
+            for (uint32_t j = 0; j < sn; j++) {
+                uint64_t sk;
+                if (proto_mp_uint(&sm, &sk))
+                    return PROTO_EFIELD;
+                const uint8_t *start = sm.p;
+                if (proto_mp_skip(&sm, PROTO_MAX_DEPTH))
+                    return PROTO_EFIELD;
+                if (sk == key) {
+                    refs = start;
+                    refs_len = (size_t)(sm.p - start);
+                }
+            }
+        }
+        if ((rc = rl_field_write(t, r, (uint8_t)key, op, val, vlen, refs, refs_len, NULL)))
+            return rc;
+    }
     return 0;
+}
+
+static int apply_site(struct rl_txn *t, const struct rl_opinfo *op, uint32_t kind,
+                      const struct proto_body *b)
+{
+    struct rl_rid r;
+    uint64_t id = b->v[PROTO_F_SITE_ID].u;
+    char before[80], after[80];
+    int rc;
+    rl_rid_site(&r, id);
+    if (kind == PROTO_KIND_SITE_ADD && (rc = rl_record_create(t, &r, op)))
+        return rc;
+    rl_field_str(t, &r, PROTO_SITE_CODE, before, sizeof before);
+    if ((rc = write_fields(t, &r, op, &b->v[PROTO_F_SITE_FIELDS],
+                           kind == PROTO_KIND_SITE_SET ? &b->v[PROTO_F_SITE_SEEN] : NULL)))
+        return rc;
+    rl_field_str(t, &r, PROTO_SITE_CODE, after, sizeof after);
+    if (strcmp(before, after) != 0) {
+        if ((rc = code_index(t, id, before, strlen(before), 0)) ||
+            (rc = code_index(t, id, after, strlen(after), 1)))
+            return rc;
+    }
+    return capacity_alert(t, &r, id);
+}
+
+static int apply_record(struct rl_txn *t, const struct rl_opinfo *op, enum rl_rtype type, int add,
+                        const struct proto_body *b)
+{
+    struct rl_rid r;
+    int rc;
+    if (add) {
+        rl_rid_ref(&r, type, op->origin, op->seq);
+        if ((rc = rl_record_create(t, &r, op)))
+            return rc;
+        return write_fields(t, &r, op, &b->v[PROTO_F_REC_FIELDS], NULL);
+    }
+    rl_rid_ref(&r, type, b->v[PROTO_F_REC_TARGET].origin, b->v[PROTO_F_REC_TARGET].u);
+    return write_fields(t, &r, op, &b->v[PROTO_F_REC_FIELDS], &b->v[PROTO_F_REC_SEEN]);
+}
+
+static int remove_tags(struct rl_txn *t, const struct rl_rid *r, uint8_t set, uint64_t self,
+                       const struct proto_val *tags)
+{
+    struct proto_mp m;
+    uint32_t n;
+    int rc;
+    proto_mp_init(&m, tags->raw, tags->raw_len);
+    if (proto_mp_array(&m, &n))
+        return PROTO_EFIELD;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t o, s;
+        if (proto_ref_read(&m, self, &o, &s))
+            return PROTO_EFIELD;
+        if ((rc = rl_set_remove(t, r, set, o, s)))
+            return rc;
+    }
+    return 0;
+}
+
+/* shift sign-ups: set 1 of the shift; element = hlc(8) volunteer-len(1) volunteer contact */
+static int apply_signup(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
+{
+    struct rl_rid r;
+    uint8_t elem[8 + 1 + 256 + 256];
+    const struct proto_val *vol = &b->v[PROTO_F_SIGNUP_VOLUNTEER];
+    const struct proto_val *con = &b->v[PROTO_F_SIGNUP_CONTACT];
+    size_t n = 0;
+    rl_rid_ref(&r, RL_R_SHIFT, b->v[PROTO_F_REC_TARGET].origin, b->v[PROTO_F_REC_TARGET].u);
+    proto_put_be64(elem, op->hlc);
+    elem[8] = (uint8_t)vol->n;
+    memcpy(elem + 9, vol->s, vol->n);
+    n = 9 + vol->n;
+    if (con->present) {
+        memcpy(elem + n, con->s, con->n);
+        n += con->n;
+    }
+    return rl_set_add(t, &r, 1, op->origin, op->seq, elem, n);
+}
+
+static int apply_served(struct rl_txn *t, const struct proto_body *b)
+{
+    struct rl_key k;
+    MDB_val old;
+    uint8_t v[8];
+    int64_t q = 0;
+    rl_key_reset(&k);
+    rl_key_u8(&k, 'M');
+    rl_key_u64(&k, b->v[PROTO_F_REC_TARGET].origin);
+    rl_key_u64(&k, b->v[PROTO_F_REC_TARGET].u);
+    int rc = rl_get(t, RL_DB_NEEDFILL, k.b, k.n, &old);
+    if (rc == 0 && old.mv_size == 8)
+        q = (int64_t)proto_get_be64(old.mv_data);
+    else if (rc && rc != -ENOENT)
+        return rc;
+    proto_put_be64(v, (uint64_t)(q + (int64_t)b->v[PROTO_F_SERVED_MEALS].u));
+    return rl_put(t, RL_DB_NEEDFILL, k.b, k.n, v, 8);
 }
 
 int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err *e)
 {
+    static _Thread_local struct proto_body b;
+    struct proto_err pe;
+    struct rl_opinfo info = {op->origin, op->seq, op->hlc, op->author, op->author_len};
+    struct rl_rid r;
+    int rc;
+
+    proto_err_clear(&pe);
+    rc = proto_body_parse(op->kind, op->body, op->body_len, op->origin, &b, &pe);
+    if (rc == -ENOENT) {
+        char why[64];
+        snprintf(why, sizeof why, "unknown kind %u, kept unapplied (from a newer relief?)",
+                 op->kind);
+        rc = noop_alert(t, op, why);
+        goto out;
+    }
+    if (rc) {
+        rc = noop_alert(t, op, pe.msg);
+        goto out;
+    }
     switch (op->kind) {
     case PROTO_KIND_NODE:
-        return apply_node(t, op, e);
+        rc = apply_node(t, op, &b);
+        break;
+    case PROTO_KIND_SITE_ADD:
+    case PROTO_KIND_SITE_SET:
+        rc = apply_site(t, &info, op->kind, &b);
+        break;
+    case PROTO_KIND_SITE_LANG_ADD:
+        rl_rid_site(&r, b.v[PROTO_F_SITE_ID].u);
+        rc = rl_set_add(t, &r, 1, op->origin, op->seq, (const uint8_t *)b.v[PROTO_F_SITE_LANG].s,
+                        b.v[PROTO_F_SITE_LANG].n);
+        break;
+    case PROTO_KIND_SITE_LANG_REMOVE:
+        rl_rid_site(&r, b.v[PROTO_F_SITE_ID].u);
+        rc = remove_tags(t, &r, 1, op->origin, &b.v[PROTO_F_SITE_TAGS]);
+        break;
+    case PROTO_KIND_ITEM_ADD:
+    case PROTO_KIND_ITEM_SET:
+        rl_rid_item(&r, b.v[PROTO_F_ITEM_CODE].s, b.v[PROTO_F_ITEM_CODE].n);
+        if (op->kind == PROTO_KIND_ITEM_ADD && (rc = rl_record_create(t, &r, &info)))
+            break;
+        rc = write_fields(t, &r, &info, &b.v[PROTO_F_ITEM_FIELDS],
+                          op->kind == PROTO_KIND_ITEM_SET ? &b.v[PROTO_F_ITEM_SEEN] : NULL);
+        break;
+    case PROTO_KIND_STOCK_RECEIVE:
+    case PROTO_KIND_STOCK_DISPATCH:
+    case PROTO_KIND_STOCK_DISTRIBUTE:
+    case PROTO_KIND_STOCK_ADJUST:
+        rc = rl_ledger_movement(t, &info, op->kind, &b);
+        break;
+    case PROTO_KIND_STOCK_ARRIVE:
+        rc = rl_ledger_arrive(t, &info, &b);
+        break;
+    case PROTO_KIND_STOCK_VOID:
+        rc = rl_ledger_void(t, &info, &b);
+        break;
+    case PROTO_KIND_STOCK_COUNT:
+        rc = rl_ledger_count(t, &info, &b);
+        break;
+    case PROTO_KIND_NEED_ADD:
+    case PROTO_KIND_NEED_SET:
+        rc = apply_record(t, &info, RL_R_NEED, op->kind == PROTO_KIND_NEED_ADD, &b);
+        break;
+    case PROTO_KIND_SHIFT_ADD:
+    case PROTO_KIND_SHIFT_SET:
+        rc = apply_record(t, &info, RL_R_SHIFT, op->kind == PROTO_KIND_SHIFT_ADD, &b);
+        break;
+    case PROTO_KIND_DONATION_PLEDGE:
+    case PROTO_KIND_DONATION_SET:
+        rc = apply_record(t, &info, RL_R_DONATION, op->kind == PROTO_KIND_DONATION_PLEDGE, &b);
+        break;
+    case PROTO_KIND_SHIFT_SIGNUP:
+        rc = apply_signup(t, &info, &b);
+        break;
+    case PROTO_KIND_SHIFT_CANCEL:
+        rl_rid_ref(&r, RL_R_SHIFT, b.v[PROTO_F_REC_TARGET].origin, b.v[PROTO_F_REC_TARGET].u);
+        rc = remove_tags(t, &r, 1, op->origin, &b.v[PROTO_F_CANCEL_TAGS]);
+        break;
+    case PROTO_KIND_SHIFT_SERVED:
+        rc = apply_served(t, &b);
+        break;
     default:
-        return 0; /* stored and forwarded, not applied */
+        rc = 0;
     }
+out:
+    if (rc)
+        return proto_errf(e, rc, "applying op %016llx:%llu (%s): %s",
+                          (unsigned long long)op->origin, (unsigned long long)op->seq,
+                          proto_kind_name(op->kind) ? proto_kind_name(op->kind) : "?",
+                          proto_strerror(rc));
+    return 0;
 }
 
 int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)

@@ -1,0 +1,662 @@
+/*
+ * The stock ledger (see ledger.h).
+ */
+#include "ledger.h"
+
+#include "key.h"
+#include "proto/buf.h"
+#include "proto/mp.h"
+#include "proto/vv.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rl_donation_lot(uint64_t origin, uint64_t seq, char out[40])
+{
+    snprintf(out, 40, "don-%016llx-%llu", (unsigned long long)origin, (unsigned long long)seq);
+}
+
+/* --- movement records --- */
+
+static void pack_ref(msgpack_packer *pk, uint64_t o, uint64_t s)
+{
+    if (!s) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint64(pk, o);
+    msgpack_pack_uint64(pk, s);
+}
+
+static int mv_put(struct rl_txn *t, const struct rl_mv *mv)
+{
+    struct proto_buf b;
+    msgpack_packer pk;
+    uint8_t k[16];
+    proto_buf_init(&b, sizeof mv->lots + 1024);
+    msgpack_packer_init(&pk, &b, proto_buf_msgpack_write);
+    msgpack_pack_array(&pk, 17);
+    msgpack_pack_uint32(&pk, mv->kind);
+    msgpack_pack_uint64(&pk, mv->hlc);
+    msgpack_pack_uint64(&pk, mv->site);
+    msgpack_pack_uint64(&pk, mv->to);
+    msgpack_pack_str_with_body(&pk, mv->item, mv->item_len);
+    msgpack_pack_int64(&pk, mv->qty);
+    msgpack_pack_str_with_body(&pk, mv->lot, mv->lot_len);
+    msgpack_pack_uint32(&pk, mv->expiry);
+    if (mv->lots_len)
+        proto_buf_add(&b, mv->lots, mv->lots_len);
+    else
+        msgpack_pack_array(&pk, 0);
+    pack_ref(&pk, mv->need_o, mv->need_s);
+    pack_ref(&pk, mv->don_o, mv->don_s);
+    msgpack_pack_int64(&pk, mv->a_src);
+    msgpack_pack_int64(&pk, mv->a_dst);
+    msgpack_pack_uint8(&pk, mv->a_lots_src);
+    msgpack_pack_int64(&pk, mv->a_lots_dst);
+    msgpack_pack_int64(&pk, mv->a_need);
+    msgpack_pack_str_with_body(&pk, mv->author, strlen(mv->author));
+    int rc = proto_buf_failed(&b);
+    proto_put_be64(k, mv->origin);
+    proto_put_be64(k + 8, mv->seq);
+    if (!rc)
+        rc = rl_put(t, RL_DB_LEDGER, k, 16, b.data, b.len);
+    proto_buf_free(&b);
+    return rc;
+}
+
+static int rd_ref(struct proto_mp *m, uint64_t *o, uint64_t *s)
+{
+    if (proto_mp_peek(m) == PROTO_MP_NIL) {
+        *o = *s = 0;
+        return proto_mp_nil(m);
+    }
+    uint32_t n;
+    if (proto_mp_array(m, &n) || n != 2)
+        return PROTO_ECORRUPT;
+    return proto_mp_uint(m, o) || proto_mp_uint(m, s) ? PROTO_ECORRUPT : 0;
+}
+
+static int rd_strcpy(struct proto_mp *m, char *out, uint32_t *len, uint32_t max)
+{
+    const char *s;
+    uint32_t n;
+    if (proto_mp_str(m, &s, &n, max))
+        return PROTO_ECORRUPT;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv)
+{
+    uint8_t k[16];
+    MDB_val v;
+    struct proto_mp m;
+    uint32_t n;
+    uint64_t u;
+    int rc;
+
+    proto_put_be64(k, origin);
+    proto_put_be64(k + 8, seq);
+    if ((rc = rl_get(t, RL_DB_LEDGER, k, 16, &v)))
+        return rc;
+    memset(mv, 0, offsetof(struct rl_mv, lots));
+    mv->origin = origin;
+    mv->seq = seq;
+    proto_mp_init(&m, v.mv_data, v.mv_size);
+    if (proto_mp_array(&m, &n) || n < 17 || proto_mp_uint(&m, &u))
+        return PROTO_ECORRUPT;
+    mv->kind = (uint32_t)u;
+    if (proto_mp_uint(&m, &mv->hlc) || proto_mp_uint(&m, &mv->site) ||
+        proto_mp_uint(&m, &mv->to) || rd_strcpy(&m, mv->item, &mv->item_len, 64) ||
+        proto_mp_int(&m, &mv->qty) || rd_strcpy(&m, mv->lot, &mv->lot_len, 64) ||
+        proto_mp_uint(&m, &u))
+        return PROTO_ECORRUPT;
+    mv->expiry = (uint32_t)u;
+    const uint8_t *lots = m.p;
+    if (proto_mp_skip(&m, 4))
+        return PROTO_ECORRUPT;
+    mv->lots_len = (uint32_t)(m.p - lots);
+    if (mv->lots_len > sizeof mv->lots)
+        return PROTO_ECORRUPT;
+    memcpy(mv->lots, lots, mv->lots_len);
+    if (rd_ref(&m, &mv->need_o, &mv->need_s) || rd_ref(&m, &mv->don_o, &mv->don_s) ||
+        proto_mp_int(&m, &mv->a_src) || proto_mp_int(&m, &mv->a_dst) || proto_mp_uint(&m, &u))
+        return PROTO_ECORRUPT;
+    mv->a_lots_src = (uint8_t)u;
+    if (proto_mp_int(&m, &mv->a_lots_dst) || proto_mp_int(&m, &mv->a_need) ||
+        rd_strcpy(&m, mv->author, NULL, PROTO_MAX_AUTHOR_BYTES))
+        return PROTO_ECORRUPT;
+    return 0;
+}
+
+int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq)
+{
+    uint8_t k[16];
+    MDB_val v;
+    proto_put_be64(k, origin);
+    proto_put_be64(k + 8, seq);
+    int rc = rl_get(t, RL_DB_VOIDED, k, 16, &v);
+    return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
+/* --- balances --- */
+
+static void shelf_key(struct rl_key *k, uint64_t site, const char *item, size_t n)
+{
+    rl_key_reset(k);
+    rl_key_u64(k, site);
+    rl_key_str(k, item, n);
+}
+
+static int alert_put(struct rl_txn *t, const struct rl_key *k, int on)
+{
+    if (on)
+        return rl_put(t, RL_DB_ALERTS, k->b, k->n, "", 0);
+    int rc = rl_del(t, RL_DB_ALERTS, k->b, k->n);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t item_len,
+                      int64_t *qty)
+{
+    struct rl_key k;
+    MDB_val v;
+    shelf_key(&k, site, item, item_len);
+    *qty = 0;
+    int rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return PROTO_ECORRUPT;
+    *qty = (int64_t)proto_get_be64(v.mv_data);
+    return 0;
+}
+
+/* Add delta to a shelf's balance; the entry exists afterwards even when delta is 0. */
+static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, int64_t delta)
+{
+    struct rl_key k, a;
+    int64_t q;
+    uint8_t v[8];
+    int rc = rl_ledger_balance(t, site, item, n, &q);
+    if (rc && rc != -ENOENT)
+        return rc;
+    if (rc == 0 && delta == 0)
+        return 0;
+    q += delta;
+    proto_put_be64(v, (uint64_t)q);
+    shelf_key(&k, site, item, n);
+    if ((rc = rl_put(t, RL_DB_BALANCE, k.b, k.n, v, 8)))
+        return rc;
+    rl_key_reset(&a);
+    rl_key_u8(&a, RL_ALERT_NEGATIVE);
+    rl_key_raw(&a, k.b, k.n);
+    return alert_put(t, &a, q < 0);
+}
+
+static int lot_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, const char *lot,
+                   size_t ln, int64_t delta)
+{
+    struct rl_key k;
+    MDB_val v;
+    uint8_t val[8];
+    int64_t q = 0;
+    shelf_key(&k, site, item, n);
+    rl_key_str(&k, lot, ln);
+    int rc = rl_get(t, RL_DB_LOTBAL, k.b, k.n, &v);
+    if (rc == 0 && v.mv_size == 8)
+        q = (int64_t)proto_get_be64(v.mv_data);
+    else if (rc == 0)
+        return PROTO_ECORRUPT;
+    else if (rc != -ENOENT)
+        return rc;
+    if (rc == 0 && delta == 0)
+        return 0;
+    q += delta;
+    proto_put_be64(val, (uint64_t)q);
+    return rl_put(t, RL_DB_LOTBAL, k.b, k.n, val, 8);
+}
+
+/* Apply sign * the lots drawn (remainder of qty in the unnamed lot); sign 0 only touches. */
+static int lots_apply(struct rl_txn *t, uint64_t site, const struct rl_mv *mv, int64_t qty,
+                      int sign)
+{
+    struct proto_mp m;
+    uint32_t n;
+    int64_t left = qty;
+    int rc;
+    proto_mp_init(&m, mv->lots, mv->lots_len);
+    if (mv->lots_len && proto_mp_array(&m, &n) == 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k, ln;
+            const char *lot;
+            uint64_t q;
+            if (proto_mp_array(&m, &k) || proto_mp_str(&m, &lot, &ln, 64) ||
+                proto_mp_uint(&m, &q))
+                return PROTO_ECORRUPT;
+            int64_t take = (int64_t)q < left ? (int64_t)q : left;
+            if (take < 0)
+                take = 0;
+            left -= take;
+            if ((rc = lot_add(t, site, mv->item, mv->item_len, lot, ln, sign * take)))
+                return rc;
+        }
+    }
+    if (left > 0 || !mv->lots_len)
+        return lot_add(t, site, mv->item, mv->item_len, "", 0, sign * left);
+    return 0;
+}
+
+static int need_add(struct rl_txn *t, uint64_t o, uint64_t s, int64_t delta)
+{
+    uint8_t k[16], v[8];
+    MDB_val old;
+    int64_t q = 0;
+    proto_put_be64(k, o);
+    proto_put_be64(k + 8, s);
+    int rc = rl_get(t, RL_DB_NEEDFILL, k, 16, &old);
+    if (rc == 0 && old.mv_size == 8)
+        q = (int64_t)proto_get_be64(old.mv_data);
+    else if (rc && rc != -ENOENT)
+        return rc;
+    if (rc == 0 && delta == 0)
+        return 0;
+    proto_put_be64(v, (uint64_t)(q + delta));
+    return rl_put(t, RL_DB_NEEDFILL, k, 16, v, 8);
+}
+
+/* --- counts --- */
+
+struct count {
+    int present;
+    uint64_t hlc, origin, seq;
+    int64_t qty;
+    struct proto_vv vv;
+};
+
+static int count_get(struct rl_txn *t, uint64_t site, const char *item, size_t n,
+                     struct count *c)
+{
+    struct rl_key k;
+    MDB_val v;
+    memset(c, 0, sizeof *c);
+    proto_vv_init(&c->vv);
+    shelf_key(&k, site, item, n);
+    int rc = rl_get(t, RL_DB_COUNTS, k.b, k.n, &v);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size < 32)
+        return PROTO_ECORRUPT;
+    const uint8_t *p = v.mv_data;
+    c->present = 1;
+    c->hlc = proto_get_be64(p);
+    c->origin = proto_get_be64(p + 8);
+    c->seq = proto_get_be64(p + 16);
+    c->qty = (int64_t)proto_get_be64(p + 24);
+    /* the vv as the op gave it: [[origin, seq], ...] */
+    struct proto_mp m;
+    uint32_t cnt;
+    proto_mp_init(&m, p + 32, v.mv_size - 32);
+    if (proto_mp_array(&m, &cnt))
+        return PROTO_ECORRUPT;
+    static const uint8_t zero[PROTO_HASH_BYTES];
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t k2;
+        uint64_t o, s;
+        if (proto_mp_array(&m, &k2) || proto_mp_uint(&m, &o) || proto_mp_uint(&m, &s) ||
+            proto_vv_set(&c->vv, o, s, zero))
+            return PROTO_ECORRUPT;
+    }
+    return 0;
+}
+
+static int covered(const struct count *c, uint64_t origin, uint64_t seq)
+{
+    return c->present && seq <= proto_vv_seq(&c->vv, origin);
+}
+
+/* --- recompute one movement --- */
+
+static int transfer_arrival(struct rl_txn *t, const struct rl_mv *mv, int *has, int64_t *qty,
+                            uint64_t *o, uint64_t *s)
+{
+    struct rl_rid r;
+    struct rl_head h;
+    uint64_t q;
+    rl_rid_ref(&r, RL_R_TRANSFER, mv->origin, mv->seq);
+    int rc = rl_field_get(t, &r, RL_TRANSFER_ARRIVED, &h);
+    *has = 0;
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    if (rl_head_uint(&h, &q))
+        return 0;
+    *has = 1;
+    *qty = (int64_t)q;
+    *o = h.origin;
+    *s = h.seq;
+    return 0;
+}
+
+static int recompute(struct rl_txn *t, struct rl_mv *mv)
+{
+    struct count csrc, cdst;
+    int rc, voided, has_arr = 0;
+    int64_t arrived = 0;
+    uint64_t ao = 0, as = 0;
+
+    if ((voided = rl_ledger_voided(t, mv->origin, mv->seq)) < 0)
+        return voided;
+    if ((rc = count_get(t, mv->site, mv->item, mv->item_len, &csrc)))
+        return rc;
+    proto_vv_init(&cdst.vv);
+    cdst.present = 0;
+    if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
+        if ((rc = transfer_arrival(t, mv, &has_arr, &arrived, &ao, &as)) ||
+            (rc = count_get(t, mv->to, mv->item, mv->item_len, &cdst)))
+            goto out;
+    }
+
+    int64_t effect = mv->kind == PROTO_KIND_STOCK_RECEIVE  ? mv->qty
+                     : mv->kind == PROTO_KIND_STOCK_ADJUST ? mv->qty
+                                                           : -mv->qty;
+    int64_t n_src = voided || covered(&csrc, mv->origin, mv->seq) ? 0 : effect;
+    uint8_t n_lots_src = !voided;
+    int64_t n_dst = voided || !has_arr || covered(&cdst, ao, as) ? 0 : arrived;
+    int64_t n_lots_dst = voided || !has_arr ? 0 : arrived;
+    int64_t n_need = 0;
+    if (!voided && mv->need_s)
+        n_need = mv->kind == PROTO_KIND_STOCK_DISPATCH ? n_lots_dst : mv->qty;
+
+    /* source shelf (always touched, so the entry exists in any arrival order) */
+    if ((rc = bal_add(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src)))
+        goto out;
+    if (mv->kind == PROTO_KIND_STOCK_RECEIVE || mv->kind == PROTO_KIND_STOCK_ADJUST) {
+        int64_t d = (int64_t)(n_lots_src - mv->a_lots_src) * effect;
+        if ((rc = lot_add(t, mv->site, mv->item, mv->item_len, mv->lot, mv->lot_len, d)))
+            goto out;
+    } else if (n_lots_src != mv->a_lots_src) {
+        if ((rc = lots_apply(t, mv->site, mv, mv->qty, n_lots_src ? -1 : 1)))
+            goto out;
+    } else if ((rc = lots_apply(t, mv->site, mv, mv->qty, 0))) {
+        goto out;
+    }
+    /* destination shelf of a transfer, once an arrival is known */
+    if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
+        struct rl_key k, a;
+        if (has_arr && (rc = bal_add(t, mv->to, mv->item, mv->item_len, n_dst - mv->a_dst)))
+            goto out;
+        if (n_lots_dst != mv->a_lots_dst) {
+            if ((mv->a_lots_dst && (rc = lots_apply(t, mv->to, mv, mv->a_lots_dst, -1))) ||
+                (n_lots_dst && (rc = lots_apply(t, mv->to, mv, n_lots_dst, 1))))
+                goto out;
+        } else if (has_arr && (rc = lots_apply(t, mv->to, mv, n_lots_dst, 0))) {
+            goto out;
+        }
+        shelf_key(&k, mv->to, mv->item, mv->item_len);
+        rl_key_u64(&k, mv->origin);
+        rl_key_u64(&k, mv->seq);
+        if (!voided && !has_arr) {
+            uint8_t q[8];
+            proto_put_be64(q, (uint64_t)mv->qty);
+            rc = rl_put(t, RL_DB_TRANSIT, k.b, k.n, q, 8);
+        } else {
+            rc = rl_del(t, RL_DB_TRANSIT, k.b, k.n);
+            rc = rc == -ENOENT ? 0 : rc;
+        }
+        if (rc)
+            goto out;
+        rl_key_reset(&a);
+        rl_key_u8(&a, RL_ALERT_ARRIVAL);
+        rl_key_u64(&a, mv->origin);
+        rl_key_u64(&a, mv->seq);
+        if ((rc = alert_put(t, &a, !voided && has_arr && arrived != mv->qty)))
+            goto out;
+    }
+    if (mv->need_s && (rc = need_add(t, mv->need_o, mv->need_s, n_need - mv->a_need)))
+        goto out;
+    mv->a_src = n_src;
+    mv->a_dst = has_arr ? n_dst : 0;
+    mv->a_lots_src = n_lots_src;
+    mv->a_lots_dst = n_lots_dst;
+    mv->a_need = n_need;
+    rc = mv_put(t, mv);
+out:
+    proto_vv_free(&csrc.vv);
+    proto_vv_free(&cdst.vv);
+    return rc;
+}
+
+static int recompute_ref(struct rl_txn *t, uint64_t origin, uint64_t seq)
+{
+    static _Thread_local struct rl_mv mv; /* large: kept off the stack */
+    int rc = rl_ledger_get(t, origin, seq, &mv);
+    if (rc == -ENOENT)
+        return 0; /* not arrived yet: its own arrival will compute it */
+    return rc ? rc : recompute(t, &mv);
+}
+
+static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
+{
+    struct rl_key k;
+    shelf_key(&k, site, mv->item, mv->item_len);
+    rl_key_u64(&k, mv->origin);
+    rl_key_u64(&k, mv->seq);
+    return rl_put(t, RL_DB_SITEITEM, k.b, k.n, "", 0);
+}
+
+static void copy_str(char *out, uint32_t *len, const struct proto_val *v)
+{
+    uint32_t n = v->present ? v->n : 0;
+    if (n > 64)
+        n = 64;
+    if (n)
+        memcpy(out, v->s, n);
+    out[n] = '\0';
+    *len = n;
+}
+
+static int lot_expiry(struct rl_txn *t, const struct rl_mv *mv)
+{
+    struct rl_key k;
+    MDB_val v;
+    uint8_t val[4];
+    if (!mv->expiry)
+        return 0;
+    rl_key_reset(&k);
+    rl_key_str(&k, mv->item, mv->item_len);
+    rl_key_str(&k, mv->lot, mv->lot_len);
+    int rc = rl_get(t, RL_DB_LOTS, k.b, k.n, &v);
+    if (rc == 0 && v.mv_size == 4) {
+        const uint8_t *p = v.mv_data;
+        uint32_t old = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (old <= mv->expiry)
+            return 0;
+    } else if (rc && rc != -ENOENT) {
+        return rc;
+    }
+    val[0] = (uint8_t)(mv->expiry >> 24);
+    val[1] = (uint8_t)(mv->expiry >> 16);
+    val[2] = (uint8_t)(mv->expiry >> 8);
+    val[3] = (uint8_t)mv->expiry;
+    return rl_put(t, RL_DB_LOTS, k.b, k.n, val, 4);
+}
+
+int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t kind,
+                       const struct proto_body *b)
+{
+    static _Thread_local struct rl_mv mv;
+    const struct proto_val *v = b->v;
+    int rc;
+
+    memset(&mv, 0, offsetof(struct rl_mv, lots));
+    mv.lots_len = 0;
+    mv.kind = kind;
+    mv.origin = op->origin;
+    mv.seq = op->seq;
+    mv.hlc = op->hlc;
+    mv.site = v[PROTO_F_MV_SITE].u;
+    mv.to = kind == PROTO_KIND_STOCK_DISPATCH ? v[PROTO_F_MV_TO].u : 0;
+    copy_str(mv.item, &mv.item_len, &v[PROTO_F_MV_ITEM]);
+    mv.qty = kind == PROTO_KIND_STOCK_ADJUST ? v[PROTO_F_MV_QTY].i : (int64_t)v[PROTO_F_MV_QTY].u;
+    if (kind == PROTO_KIND_STOCK_RECEIVE || kind == PROTO_KIND_STOCK_ADJUST)
+        copy_str(mv.lot, &mv.lot_len, &v[PROTO_F_MV_LOT]);
+    if (kind == PROTO_KIND_STOCK_RECEIVE) {
+        mv.expiry = v[PROTO_F_MV_EXPIRY].present ? (uint32_t)v[PROTO_F_MV_EXPIRY].u : 0;
+        if (v[PROTO_F_MV_DONATION].present) {
+            mv.don_o = v[PROTO_F_MV_DONATION].origin;
+            mv.don_s = v[PROTO_F_MV_DONATION].u;
+            if (!mv.lot_len) {
+                char lot[40];
+                rl_donation_lot(mv.don_o, mv.don_s, lot);
+                mv.lot_len = (uint32_t)strlen(lot);
+                memcpy(mv.lot, lot, mv.lot_len + 1);
+            }
+        }
+    }
+    if (v[PROTO_F_MV_LOTS].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
+                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
+        if (v[PROTO_F_MV_LOTS].raw_len > sizeof mv.lots)
+            return PROTO_EFIELD;
+        memcpy(mv.lots, v[PROTO_F_MV_LOTS].raw, v[PROTO_F_MV_LOTS].raw_len);
+        mv.lots_len = v[PROTO_F_MV_LOTS].raw_len;
+    }
+    if (v[PROTO_F_MV_NEED].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
+                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
+        mv.need_o = v[PROTO_F_MV_NEED].origin;
+        mv.need_s = v[PROTO_F_MV_NEED].u;
+    }
+    size_t al = op->author_len > PROTO_MAX_AUTHOR_BYTES ? PROTO_MAX_AUTHOR_BYTES : op->author_len;
+    memcpy(mv.author, op->author, al);
+    mv.author[al] = '\0';
+
+    if ((rc = index_shelf(t, mv.site, &mv)))
+        return rc;
+    if (kind == PROTO_KIND_STOCK_DISPATCH && (rc = index_shelf(t, mv.to, &mv)))
+        return rc;
+    if (kind == PROTO_KIND_STOCK_RECEIVE && (rc = lot_expiry(t, &mv)))
+        return rc;
+    return recompute(t, &mv);
+}
+
+int rl_ledger_arrive(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
+{
+    const struct proto_val *tr = &b->v[PROTO_F_MV_TARGET];
+    const struct proto_val *q = &b->v[PROTO_F_MV_QTY];
+    const struct proto_val *seen = &b->v[PROTO_F_MV_SEEN];
+    struct rl_rid r;
+    int changed, rc;
+    rl_rid_ref(&r, RL_R_TRANSFER, tr->origin, tr->u);
+    rc = rl_field_write(t, &r, RL_TRANSFER_ARRIVED, op, q->raw, q->raw_len,
+                        seen->present ? seen->raw : NULL, seen->present ? seen->raw_len : 0,
+                        &changed);
+    if (rc || !changed)
+        return rc;
+    return recompute_ref(t, tr->origin, tr->u);
+}
+
+int rl_ledger_void(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
+{
+    const struct proto_val *m = &b->v[PROTO_F_MV_TARGET];
+    uint8_t k[16], v[16];
+    MDB_val old;
+    proto_put_be64(k, m->origin);
+    proto_put_be64(k + 8, m->u);
+    int rc = rl_get(t, RL_DB_VOIDED, k, 16, &old);
+    if (rc == 0) {
+        /* voided already: keep the smallest void's id so every node stores the same */
+        const uint8_t *p = old.mv_data;
+        if (old.mv_size == 16 &&
+            (proto_get_be64(p) < op->origin ||
+             (proto_get_be64(p) == op->origin && proto_get_be64(p + 8) < op->seq)))
+            return 0;
+        proto_put_be64(v, op->origin);
+        proto_put_be64(v + 8, op->seq);
+        return rl_put(t, RL_DB_VOIDED, k, 16, v, 16);
+    }
+    if (rc != -ENOENT)
+        return rc;
+    proto_put_be64(v, op->origin);
+    proto_put_be64(v + 8, op->seq);
+    if ((rc = rl_put(t, RL_DB_VOIDED, k, 16, v, 16)))
+        return rc;
+    return recompute_ref(t, m->origin, m->u);
+}
+
+int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
+{
+    const struct proto_val *v = b->v;
+    struct count old;
+    struct rl_key k;
+    char item[65];
+    uint32_t il;
+    int rc;
+
+    copy_str(item, &il, &v[PROTO_F_MV_ITEM]);
+    uint64_t site = v[PROTO_F_MV_SITE].u;
+    if ((rc = count_get(t, site, item, il, &old)))
+        goto out;
+    if (old.present && !(old.hlc < op->hlc || (old.hlc == op->hlc && old.origin < op->origin) ||
+                         (old.hlc == op->hlc && old.origin == op->origin && old.seq < op->seq)))
+        goto out; /* an earlier count than the one that wins */
+    /* the new winner */
+    uint8_t *p;
+    const struct proto_val *vv = &v[PROTO_F_MV_VV];
+    shelf_key(&k, site, item, il);
+    if ((rc = rl_put_reserve(t, RL_DB_COUNTS, k.b, k.n, 32 + vv->raw_len, (void **)&p)))
+        goto out;
+    proto_put_be64(p, op->hlc);
+    proto_put_be64(p + 8, op->origin);
+    proto_put_be64(p + 16, op->seq);
+    proto_put_be64(p + 24, v[PROTO_F_MV_QTY].u);
+    memcpy(p + 32, vv->raw, vv->raw_len);
+    if ((rc = bal_add(t, site, item, il, (int64_t)v[PROTO_F_MV_QTY].u - old.qty)))
+        goto out;
+    /* every movement of the shelf: its coverage changed */
+    struct rl_cursor c;
+    MDB_val fk, fv;
+    struct rl_key pre;
+    shelf_key(&pre, site, item, il);
+    if ((rc = rl_cursor_open(t, RL_DB_SITEITEM, &c)))
+        goto out;
+    /* collect first: recomputing writes to the database the cursor walks */
+    size_t n = 0, cap = 0;
+    uint64_t *refs = NULL;
+    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &fk, &fv); rc == 0;
+         rc = rl_cursor_next(&c, &fk, &fv)) {
+        if (!rl_key_has_prefix(fk.mv_data, fk.mv_size, &pre) || fk.mv_size != pre.n + 16)
+            break;
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 64;
+            uint64_t *nr = realloc(refs, cap * sizeof *refs);
+            if (!nr) {
+                rc = -ENOMEM;
+                break;
+            }
+            refs = nr;
+        }
+        const uint8_t *kp = fk.mv_data;
+        refs[n++] = proto_get_be64(kp + pre.n);
+        refs[n++] = proto_get_be64(kp + pre.n + 8);
+    }
+    rl_cursor_close(&c);
+    if (rc == -ENOENT)
+        rc = 0;
+    for (size_t i = 0; !rc && i < n; i += 2)
+        rc = recompute_ref(t, refs[i], refs[i + 1]);
+    free(refs);
+out:
+    proto_vv_free(&old.vv);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * The stock ledger: movements (receive, dispatch, arrive, distribute, adjust, count, void) and
+ * the balances that follow from them, per site and item and per lot.
+ *
+ * Balances are sums of contributions. Each movement's contribution is a function of the merged
+ * state alone -- 0 once voided, 0 when the winning count of its shelf already covers it, for a
+ * dispatch's destination the transfer's arrived quantity -- and the ledger keeps the value it
+ * applied, so whenever a void, an arrival or a count arrives, in whatever order, the movements
+ * it touches are recomputed and the difference applied. The result is the same on every node
+ * that holds the same ops.
+ */
+#ifndef RL_LEDGER_H
+#define RL_LEDGER_H
+
+#include "proto/kinds.h"
+#include "proto/limits.h"
+#include "records.h"
+
+/* Enter a movement op (stock.receive, dispatch, distribute, adjust) with its parsed body. */
+int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t kind,
+                       const struct proto_body *b);
+
+/* stock.arrive: an edit of the transfer's arrived quantity. */
+int rl_ledger_arrive(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b);
+
+/* stock.void of a movement (which may not have arrived yet). */
+int rl_ledger_void(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b);
+
+/* stock.count: the shelf's quantity against a version vector. */
+int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b);
+
+/* Balance of a shelf (0 with -ENOENT when nothing ever touched it). */
+int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t item_len,
+                      int64_t *qty);
+
+/* A movement as the ledger keeps it. */
+struct rl_mv {
+    uint32_t kind;
+    uint64_t origin, seq, hlc;
+    uint64_t site, to;
+    char item[65];
+    uint32_t item_len;
+    int64_t qty;
+    char lot[65];
+    uint32_t lot_len;
+    uint32_t expiry;
+    uint8_t lots[20480]; /* msgpack array of [lot, qty] drawn at write time */
+    uint32_t lots_len;
+    uint64_t need_o, need_s, don_o, don_s;
+    char author[PROTO_MAX_AUTHOR_BYTES + 1];
+    /* what the ledger applied */
+    int64_t a_src, a_dst, a_lots_dst, a_need;
+    uint8_t a_lots_src;
+};
+
+/* Load a movement: 0, -ENOENT. */
+int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv);
+
+/* Whether a movement is voided. */
+int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq);
+
+/* Alert types kept in RL_DB_ALERTS (first key byte). */
+enum rl_alert_type {
+    RL_ALERT_NEGATIVE = 'n', /* site(8) item: balance below zero */
+    RL_ALERT_ARRIVAL = 'a',  /* origin(8) seq(8): arrived != dispatched */
+    RL_ALERT_CAPACITY = 'c', /* site(8): occupancy above capacity */
+    RL_ALERT_CODE = 'd',     /* code: a short code used by two sites */
+    RL_ALERT_NOOP = 'x',     /* origin(8) seq(8): an op kept as a no-op */
+    RL_ALERT_OVERBOOK = 'o', /* shift origin(8) seq(8): more sign-ups than slots */
+    RL_ALERT_PLEDGE = 'p',   /* donation origin(8) seq(8): delivered > pledged */
+};
+
+/* The lot a receipt against a donation creates when it names none. */
+void rl_donation_lot(uint64_t origin, uint64_t seq, char out[40]);
+
+#endif
