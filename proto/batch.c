@@ -51,7 +51,9 @@ static int read_hash(struct proto_mp *m, uint8_t out[PROTO_HASH_BYTES])
     return 0;
 }
 
-int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e)
+static const uint8_t zero_hash[PROTO_HASH_BYTES];
+
+static int decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e)
 {
     struct proto_mp m;
     uint32_t nruns, k, nops;
@@ -77,6 +79,8 @@ int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct
                               "run %u: first seq: not a positive integer", r);
         if ((rc = read_hash(&m, run.prev)))
             return proto_errf(e, rc, "run %u: prev: not a bin of %u bytes", r, PROTO_HASH_BYTES);
+        if (run.first_seq == 1 && memcmp(run.prev, zero_hash, PROTO_HASH_BYTES) != 0)
+            return proto_errf(e, PROTO_EFIELD, "run %u: prev: not zero before seq 1", r);
         if ((rc = read_hash(&m, run.last)))
             return proto_errf(e, rc, "run %u: last: not a bin of %u bytes", r, PROTO_HASH_BYTES);
         if ((rc = proto_mp_array(&m, &nops)))
@@ -103,7 +107,7 @@ int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct
             const uint8_t *start = m.p;
             op->origin = run.origin;
             op->seq = run.first_seq + i;
-            if ((rc = proto_mp_skip(&m, PROTO_MAX_DEPTH - 2))) {
+            if ((rc = proto_mp_skip(&m, PROTO_MAX_OP_DEPTH))) {
                 return proto_errf(e, rc, "run %u op %u (origin %016llx seq %llu): %s", r, i,
                                   (unsigned long long)op->origin, (unsigned long long)op->seq,
                                   rc == PROTO_ELIMIT ? "exceeds a limit" : "malformed");
@@ -123,17 +127,26 @@ int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct
             return proto_errf(e, PROTO_ECHAIN,
                               "run %u (origin %016llx seqs %llu..%llu): hash chain does not end "
                               "at the run's last hash",
-                              r, (unsigned long long)run.origin,
-                              (unsigned long long)run.first_seq,
+                              r, (unsigned long long)run.origin, (unsigned long long)run.first_seq,
                               (unsigned long long)(run.first_seq + nops - 1));
         /* elements a newer version adds to a run */
         for (uint32_t i = 5; i < k; i++)
             if ((rc = proto_mp_skip(&m, PROTO_MAX_DEPTH - 2)))
-                return proto_errf(e, rc, "run %u: element %u: malformed", r, i);
+                return proto_errf(e, rc, "run %u: element %u: %s", r, i,
+                                  rc == PROTO_ELIMIT ? "exceeds a limit" : "malformed");
     }
     if (m.p != m.end)
         return proto_errf(e, PROTO_EMALFORMED, "batch: %zu trailing bytes", proto_mp_left(&m));
     return 0;
+}
+
+int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e)
+{
+    int rc = decode(p, n, b, e);
+    /* a refused batch leaves nothing behind that a caller could apply by mistake */
+    if (rc)
+        proto_batch_free(b);
+    return rc;
 }
 
 void proto_batch_enc_init(struct proto_batch_enc *w)

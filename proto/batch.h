@@ -43,7 +43,9 @@ void proto_batch_free(struct proto_batch *b);
  * limit and field of the envelope, parses each payload (proto_op_parse), and recomputes each
  * run's hash chain, filling op->origin, seq, prev and hash. Any error refuses the whole batch:
  * PROTO_EMALFORMED, PROTO_ELIMIT, PROTO_EFIELD or PROTO_ECHAIN, with a message naming the run,
- * the op and the field. b's ops borrow p: keep p alive while b is used.
+ * the op and the field; b is then empty (as after proto_batch_free). A run starting at seq 1
+ * must have a zero prev. Payloads may nest PROTO_MAX_OP_DEPTH deep, so the whole batch stays
+ * within PROTO_MAX_DEPTH. b's ops borrow p: keep p alive while b is used.
  */
 int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e);
 

@@ -24,6 +24,12 @@
 /* Nesting depth of msgpack containers anywhere in an input (the outermost counts as 1). */
 #define PROTO_MAX_DEPTH 12u
 
+/*
+ * Nesting depth of an op payload (its array counts as 1). A batch puts three levels around a
+ * payload (the batch, the run, the run's op array), so every op that parses also fits in a batch.
+ */
+#define PROTO_MAX_OP_DEPTH (PROTO_MAX_DEPTH - 3)
+
 /* Bytes of one msgpack str or bin. */
 #define PROTO_MAX_STR_BYTES (64u * 1024)
 

@@ -40,18 +40,31 @@ int proto_op_parse(const uint8_t *payload, size_t len, struct proto_op *op, stru
         return proto_errf(e, PROTO_EFIELD, "op: body: not a map");
     op->body = m.p;
     /* the payload array is depth 1, so the body may use the rest */
-    if ((rc = proto_mp_skip(&m, PROTO_MAX_DEPTH - 1)))
+    if ((rc = proto_mp_skip(&m, PROTO_MAX_OP_DEPTH - 1)))
         return proto_errf(e, rc, "op: body: %s",
                           rc == PROTO_ELIMIT ? "exceeds a limit" : "malformed");
     op->body_len = (uint32_t)(m.p - op->body);
     for (uint32_t i = 4; i < n; i++)
-        if ((rc = proto_mp_skip(&m, PROTO_MAX_DEPTH - 1)))
-            return proto_errf(e, rc, "op: element %u: malformed", i);
+        if ((rc = proto_mp_skip(&m, PROTO_MAX_OP_DEPTH - 1)))
+            return proto_errf(e, rc, "op: element %u: %s", i,
+                              rc == PROTO_ELIMIT ? "exceeds a limit" : "malformed");
     if (m.p != m.end)
         return proto_errf(e, PROTO_EMALFORMED, "op: %zu trailing bytes", proto_mp_left(&m));
     op->payload = payload;
     op->payload_len = (uint32_t)len;
     return 0;
+}
+
+/* Bytes msgpack-c's minimal encoding of an unsigned integer takes. */
+static size_t uint_bytes(uint64_t v)
+{
+    return v < 0x80 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffff ? 5 : 9;
+}
+
+/* Bytes of a str header for n bytes. */
+static size_t str_header_bytes(size_t n)
+{
+    return n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
 }
 
 int proto_op_pack(struct proto_buf *out, uint64_t hlc, const char *author, size_t author_len,
@@ -61,10 +74,15 @@ int proto_op_pack(struct proto_buf *out, uint64_t hlc, const char *author, size_
 
     if (kind == 0 || kind > PROTO_MAX_KIND || author_len > PROTO_MAX_AUTHOR_BYTES)
         return -EINVAL;
-    if (body_len == 0 || proto_mp_check(body, body_len, PROTO_MAX_DEPTH - 1) ||
+    if (body_len > PROTO_MAX_OP_BYTES)
+        return -EMSGSIZE;
+    if (body_len == 0 || proto_mp_check(body, body_len, PROTO_MAX_OP_DEPTH - 1) ||
         !((body[0] >= 0x80 && body[0] <= 0x8f) || body[0] == 0xde || body[0] == 0xdf))
         return -EINVAL;
-    if (body_len + author_len + 32 > PROTO_MAX_OP_BYTES)
+    /* the exact size, so that every payload proto_op_parse accepts can be made here */
+    if (1 + uint_bytes(hlc) + str_header_bytes(author_len) + author_len + uint_bytes(kind) +
+            body_len >
+        PROTO_MAX_OP_BYTES)
         return -EMSGSIZE;
     msgpack_packer_init(&pk, out, proto_buf_msgpack_write);
     msgpack_pack_array(&pk, 4);

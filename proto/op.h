@@ -27,8 +27,8 @@ struct proto_op {
     uint64_t hlc;
     uint32_t kind;
     uint32_t author_len;
-    const char *author;     /* borrowed from the payload, not NUL-terminated */
-    const uint8_t *body;    /* the body map's bytes, borrowed */
+    const char *author;  /* borrowed from the payload, not NUL-terminated */
+    const uint8_t *body; /* the body map's bytes, borrowed */
     uint32_t body_len;
     const uint8_t *payload; /* the exact payload bytes, borrowed */
     uint32_t payload_len;
@@ -40,13 +40,16 @@ struct proto_op {
  * Parse a payload (exactly len bytes) into op's hlc, author, kind, body and payload fields;
  * origin, seq, prev and hash are left alone. The body must be a map; its contents and any
  * elements after it are only checked for being well formed (an older node carries what it does
- * not know). 0, or PROTO_EMALFORMED / PROTO_ELIMIT / PROTO_EFIELD with a message in e.
+ * not know) and for nesting at most PROTO_MAX_OP_DEPTH deep, the payload array included.
+ * 0, or PROTO_EMALFORMED / PROTO_ELIMIT / PROTO_EFIELD with a message in e.
  */
 int proto_op_parse(const uint8_t *payload, size_t len, struct proto_op *op, struct proto_err *e);
 
 /*
  * Append the payload [hlc, author, kind, body] to out; body must be the bytes of one msgpack
- * map. 0, -EINVAL for a bad argument (kind 0, author too long, body not a map), -EMSGSIZE.
+ * map. 0, -EINVAL for a bad argument (kind 0 or over PROTO_MAX_KIND, author too long, body not
+ * one well-formed map or nested too deep), -EMSGSIZE when the payload would exceed
+ * PROTO_MAX_OP_BYTES or out its maximum.
  */
 int proto_op_pack(struct proto_buf *out, uint64_t hlc, const char *author, size_t author_len,
                   uint32_t kind, const uint8_t *body, size_t body_len);

@@ -111,12 +111,13 @@ int proto_vv_decode(const uint8_t *p, size_t n, struct proto_vv *vv, struct prot
     struct proto_mp m;
     proto_mp_init(&m, p, n);
     int rc = proto_vv_read(&m, vv, e);
+    if (!rc && m.p != m.end)
+        rc = proto_errf(e, PROTO_EMALFORMED, "version vector: %zu trailing bytes",
+                        proto_mp_left(&m));
+    /* a refused vector leaves no entries behind */
     if (rc)
-        return rc;
-    if (m.p != m.end)
-        return proto_errf(e, PROTO_EMALFORMED, "version vector: %zu trailing bytes",
-                          proto_mp_left(&m));
-    return 0;
+        proto_vv_free(vv);
+    return rc;
 }
 
 int proto_vv_encode(const struct proto_vv *vv, struct proto_buf *out)

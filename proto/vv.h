@@ -43,7 +43,7 @@ int proto_vv_set(struct proto_vv *vv, uint64_t origin, uint64_t seq,
 /* Read a version vector from m (appending to an empty vv). Strict: see above. */
 int proto_vv_read(struct proto_mp *m, struct proto_vv *vv, struct proto_err *e);
 
-/* Decode a whole buffer holding one version vector. */
+/* Decode a whole buffer holding one version vector; on an error vv is left empty. */
 int proto_vv_decode(const uint8_t *p, size_t n, struct proto_vv *vv, struct proto_err *e);
 
 /* Append the encoding of vv to out. */
