@@ -69,3 +69,26 @@ int cmd_digest(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 
 #endif
+
+/* A table for the terminal: columns line up by display width (CJK text counts double). */
+struct cli_table {
+    int ncols;
+    const char *head[16];
+    int right[16]; /* right-align (numbers) */
+    char **cells;  /* nrows * ncols, owned */
+    size_t nrows, cap;
+};
+
+void cli_table_init(struct cli_table *t, int ncols, const char *const *head, const int *right);
+void cli_table_row(struct cli_table *t, const char *const *cells);
+void cli_table_print(struct cli_table *t);
+void cli_table_free(struct cli_table *t);
+
+/* Columns a UTF-8 string takes in a terminal. */
+size_t cli_width(const char *s);
+
+int cmd_site(struct cli *c, int argc, char **argv);
+int cmd_item(struct cli *c, int argc, char **argv);
+int cmd_stock(struct cli *c, int argc, char **argv);
+int cmd_alerts(struct cli *c, int argc, char **argv);
+int cmd_conflicts(struct cli *c, int argc, char **argv);

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,4 +115,125 @@ void cli_size(uint64_t b, char *out, size_t n)
         snprintf(out, n, "%.1f MiB", (double)b / (1024 * 1024));
     else
         snprintf(out, n, "%.2f GiB", (double)b / (1024.0 * 1024 * 1024));
+}
+
+/* East Asian wide and fullwidth ranges: two columns in a terminal. */
+static int wide(uint32_t cp)
+{
+    return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) ||
+           (cp >= 0x3041 && cp <= 0x33ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+           (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
+           (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+           (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+           (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+           (cp >= 0x20000 && cp <= 0x3fffd);
+}
+
+size_t cli_width(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t w = 0;
+    while (*s) {
+        uint32_t cp;
+        int len;
+        if (*s < 0x80) {
+            cp = *s;
+            len = 1;
+        } else if ((*s & 0xe0) == 0xc0) {
+            cp = *s & 0x1f;
+            len = 2;
+        } else if ((*s & 0xf0) == 0xe0) {
+            cp = *s & 0x0f;
+            len = 3;
+        } else {
+            cp = *s & 0x07;
+            len = 4;
+        }
+        for (int i = 1; i < len; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                len = i;
+                break;
+            }
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        s += len;
+        if ((cp >= 0x300 && cp <= 0x36f) || cp == 0x200b || (cp >= 0xfe00 && cp <= 0xfe0f))
+            continue; /* combining marks, zero width */
+        w += wide(cp) ? 2 : 1;
+    }
+    return w;
+}
+
+void cli_table_init(struct cli_table *t, int ncols, const char *const *head, const int *right)
+{
+    memset(t, 0, sizeof *t);
+    t->ncols = ncols;
+    for (int i = 0; i < ncols; i++) {
+        t->head[i] = head[i];
+        t->right[i] = right ? right[i] : 0;
+    }
+}
+
+void cli_table_row(struct cli_table *t, const char *const *cells)
+{
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 32;
+        char **p = realloc(t->cells, cap * (size_t)t->ncols * sizeof *p);
+        if (!p)
+            return;
+        t->cells = p;
+        t->cap = cap;
+    }
+    for (int i = 0; i < t->ncols; i++)
+        t->cells[t->nrows * (size_t)t->ncols + (size_t)i] = strdup(cells[i] ? cells[i] : "");
+    t->nrows++;
+}
+
+static void pad(size_t n)
+{
+    while (n--)
+        putchar(' ');
+}
+
+/* Control characters from the data are shown as '?', so a name cannot move the cursor. */
+static void put_safe(const char *s)
+{
+    for (; *s; s++)
+        putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+void cli_table_print(struct cli_table *t)
+{
+    size_t w[16];
+    for (int c = 0; c < t->ncols; c++) {
+        w[c] = cli_width(t->head[c]);
+        for (size_t r = 0; r < t->nrows; r++) {
+            size_t x = cli_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
+            if (x > w[c])
+                w[c] = x;
+        }
+    }
+    for (size_t r = 0; r <= t->nrows; r++) {
+        for (int c = 0; c < t->ncols; c++) {
+            const char *s = r == 0 ? t->head[c] : t->cells[(r - 1) * (size_t)t->ncols + (size_t)c];
+            size_t x = cli_width(s);
+            int last = c == t->ncols - 1;
+            if (t->right[c])
+                pad(w[c] - x);
+            put_safe(s);
+            if (!t->right[c] && !last)
+                pad(w[c] - x);
+            if (!last)
+                fputs("  ", stdout);
+        }
+        putchar('\n');
+    }
+}
+
+void cli_table_free(struct cli_table *t)
+{
+    for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
 }

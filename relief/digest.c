@@ -170,6 +170,10 @@ int rl_digest_rebuilt(struct rl_store *s, uint8_t out[RL_DIGEST_BYTES], struct p
 out_store:
     rl_store_close(&tmp);
 out_dir:
-    rmtree(dir);
+    /* RELIEF_KEEP_REBUILD=1 keeps the rebuilt store for a look with mdb_dump */
+    if (getenv("RELIEF_KEEP_REBUILD"))
+        fprintf(stderr, "rebuilt store kept in %s\n", dir);
+    else
+        rmtree(dir);
     return rc;
 }

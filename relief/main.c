@@ -22,6 +22,11 @@ static const struct command {
     {"log", cmd_log, "recent ops with their authors"},
     {"digest", cmd_digest, "the state digest (equal on nodes holding the same state)"},
     {"backup", cmd_backup, "write a consistent copy of the data while the node runs"},
+    {"site", cmd_site, "evacuation centres, warehouses, schools, kitchens, points"},
+    {"item", cmd_item, "the shared catalogue of supplies"},
+    {"stock", cmd_stock, "receive, dispatch, arrive, distribute, adjust, count, void; balances"},
+    {"alerts", cmd_alerts, "negative stock, short arrivals, over capacity, expiring lots ..."},
+    {"conflicts", cmd_conflicts, "fields edited concurrently, with every value and its author"},
     {NULL, NULL, NULL},
 };
 

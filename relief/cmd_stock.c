@@ -1,0 +1,171 @@
+/*
+ * relief stock receive|dispatch|arrive|distribute|adjust|count|void  and  relief stock
+ * [--site S] [--item I] (balances and what is in transit).
+ */
+#include "cli.h"
+#include "domain.h"
+#include "proto/kinds.h"
+#include "query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const usage[] = {
+    "relief stock receive --site S --item I --qty N [--donation D] [--lot L] [--expiry DATE] "
+    "[--from TEXT]",
+    "relief stock dispatch --from S --to S --item I --qty N [--need NEED]   (prints the transfer)",
+    "relief stock arrive TRANSFER [--qty N]",
+    "relief stock distribute --site S --item I --qty N [--need NEED] [--note TEXT]",
+    "relief stock adjust --site S --item I --qty +N|-N "
+    "--reason damaged|expired|lost|found|unrecorded|other [--note TEXT] [--lot L]",
+    "relief stock count --site S --item I --qty N",
+    "relief stock void MOVEMENT --reason TEXT",
+    "relief stock [--site S] [--item I]",
+    NULL,
+};
+
+static const struct {
+    const char *name;
+    uint32_t kind;
+} ops[] = {
+    {"receive", PROTO_KIND_STOCK_RECEIVE},     {"dispatch", PROTO_KIND_STOCK_DISPATCH},
+    {"arrive", PROTO_KIND_STOCK_ARRIVE},       {"distribute", PROTO_KIND_STOCK_DISTRIBUTE},
+    {"adjust", PROTO_KIND_STOCK_ADJUST},       {"count", PROTO_KIND_STOCK_COUNT},
+    {"void", PROTO_KIND_STOCK_VOID},
+};
+
+struct show_arg {
+    const char *site, *item;
+    json_t *out;
+};
+
+static int show_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct show_arg *a = arg;
+    uint64_t site = 0;
+    int rc;
+    if (a->site && (rc = rl_resolve_site(t, a->site, &site, e)))
+        return rc;
+    if (a->item && (rc = rl_resolve_item(t, a->item, e)))
+        return rc;
+    a->out = rl_q_stock(t, site, a->item, e);
+    return a->out ? 0 : -EIO;
+}
+
+static int show(struct cli *c, const char *site, const char *item)
+{
+    struct show_arg a = {site, item, NULL};
+    struct proto_err e;
+    int rc;
+    if ((rc = cli_open(c)))
+        return rc;
+    proto_err_clear(&e);
+    if (rl_store_read(&c->store, show_fn, &a, &e))
+        return cli_fail(&e);
+    if (c->json) {
+        cli_json_print(a.out);
+        return RL_EXIT_OK;
+    }
+    static const char *const head[] = {"site", "name", "item", "balance", "in transit", "unit"};
+    static const int right[] = {0, 0, 0, 1, 1, 0};
+    struct cli_table tb;
+    size_t i;
+    json_t *o;
+    cli_table_init(&tb, 6, head, right);
+    json_array_foreach(a.out, i, o)
+    {
+        char bal[24], tr[24];
+        snprintf(bal, sizeof bal, "%lld", (long long)json_integer_value(json_object_get(o, "balance")));
+        snprintf(tr, sizeof tr, "%lld",
+                 (long long)json_integer_value(json_object_get(o, "in_transit")));
+        const char *code = json_string_value(json_object_get(o, "site_code"));
+        const char *row[] = {code && *code ? code : json_string_value(json_object_get(o, "site")),
+                             json_string_value(json_object_get(o, "site_name")),
+                             json_string_value(json_object_get(o, "item")),
+                             bal,
+                             tr,
+                             json_string_value(json_object_get(o, "unit"))};
+        cli_table_row(&tb, row);
+    }
+    cli_table_print(&tb);
+    cli_table_free(&tb);
+    json_decref(a.out);
+    return RL_EXIT_OK;
+}
+
+int cmd_stock(struct cli *c, int argc, char **argv)
+{
+    struct rl_stock_req r;
+    const char *from = NULL;
+    memset(&r, 0, sizeof r);
+    const struct cli_opt opts[] = {
+        {"site", 1, &r.site},       {"from", 1, &from},         {"to", 1, &r.to},
+        {"item", 1, &r.item},       {"qty", 1, &r.qty},         {"lot", 1, &r.lot},
+        {"expiry", 1, &r.expiry},   {"donation", 1, &r.donation}, {"need", 1, &r.need},
+        {"reason", 1, &r.reason},   {"note", 1, &r.note},       {NULL, 0, NULL},
+    };
+
+    if (argc < 2 || argv[1][0] == '-') {
+        /* relief stock [--site S] [--item I] */
+        if (cli_parse(argc, argv, opts, usage) != 0)
+            return cli_usage_error(usage, "unexpected argument '%s'", argv[1]);
+        return show(c, r.site, r.item);
+    }
+    const char *sub = argv[1];
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        if (strcmp(ops[i].name, sub))
+            continue;
+        r.kind = ops[i].kind;
+        int npos = cli_parse(argc - 1, argv + 1, opts, usage);
+        int want_pos = r.kind == PROTO_KIND_STOCK_ARRIVE || r.kind == PROTO_KIND_STOCK_VOID;
+        if (npos != want_pos)
+            return cli_usage_error(usage, want_pos ? "stock %s needs one id" : "stock %s takes no "
+                                                                                "argument",
+                                   sub);
+        if (want_pos)
+            r.target = argv[2];
+        if (r.kind == PROTO_KIND_STOCK_DISPATCH) {
+            r.site = from;
+            if (!r.site || !r.to || !r.item || !r.qty)
+                return cli_usage_error(usage, "stock dispatch needs --from, --to, --item, --qty");
+        } else if (r.kind == PROTO_KIND_STOCK_VOID) {
+            if (!r.reason)
+                return cli_usage_error(usage, "stock void needs --reason");
+            r.note = r.reason;
+        } else if (r.kind != PROTO_KIND_STOCK_ARRIVE) {
+            if (from && r.kind == PROTO_KIND_STOCK_RECEIVE)
+                r.from_text = from;
+            else if (from)
+                return cli_usage_error(usage, "--from belongs to dispatch and receive");
+            if (!r.site || !r.item || !r.qty)
+                return cli_usage_error(usage, "stock %s needs --site, --item and --qty", sub);
+            if (r.kind == PROTO_KIND_STOCK_ADJUST && !r.reason)
+                return cli_usage_error(usage, "stock adjust needs --reason");
+        }
+        r.author = c->by;
+        struct rl_stock_result res;
+        struct proto_err e;
+        char ref[40];
+        int rc;
+        if ((rc = cli_open(c)))
+            return rc;
+        proto_err_clear(&e);
+        if (rl_stock_write(&c->store, &r, &res, &e))
+            return cli_fail(&e);
+        rl_ref_format(res.origin, res.seq, ref);
+        if (c->json) {
+            json_t *o = json_pack("{s:s}", "id", ref);
+            if (res.has_balance)
+                json_object_set_new(o, "balance", json_integer((json_int_t)res.balance));
+            cli_json_print(o);
+        } else {
+            printf("%s\n", ref);
+            if (res.has_balance)
+                fprintf(stderr, "%s at %s: balance %lld%s\n", r.item, r.site,
+                        (long long)res.balance, res.balance < 0 ? " (below zero: see relief alerts)" : "");
+        }
+        return RL_EXIT_OK;
+    }
+    return cli_usage_error(usage, "unknown stock command '%s'", sub);
+}

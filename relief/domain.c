@@ -1,0 +1,922 @@
+/*
+ * The domain's write side and lookups (see domain.h).
+ */
+#include "domain.h"
+
+#include "key.h"
+#include "ledger.h"
+#include "node.h"
+#include "oplog.h"
+#include "proto/kinds.h"
+#include "proto/limits.h"
+#include "proto/mp.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const rl_site_kinds[] = {"centre", "warehouse", "school", "kitchen", "point", NULL};
+const char *const rl_statuses[] = {"open", "closed", NULL};
+const char *const rl_priorities[] = {"high", "medium", "low", NULL};
+const char *const rl_reasons[] = {"damaged", "expired", "lost", "found", "unrecorded", "other",
+                                  NULL};
+
+const struct rl_fieldopt rl_site_fields[] = {
+    {"name", PROTO_SITE_NAME, RL_FMT_TEXT, NULL},
+    {"code", PROTO_SITE_CODE, RL_FMT_CODE, NULL},
+    {"kind", PROTO_SITE_KIND, RL_FMT_ENUM, rl_site_kinds},
+    {"address", PROTO_SITE_ADDRESS, RL_FMT_TEXT, NULL},
+    {"prefecture", PROTO_SITE_ADM1, RL_FMT_TEXT, NULL},
+    {"municipality", PROTO_SITE_ADM2, RL_FMT_TEXT, NULL},
+    {"lat", PROTO_SITE_LAT, RL_FMT_DEG, NULL},
+    {"lon", PROTO_SITE_LON, RL_FMT_DEG, NULL},
+    {"capacity", PROTO_SITE_CAPACITY, RL_FMT_UINT, NULL},
+    {"occupancy", PROTO_SITE_OCCUPANCY, RL_FMT_UINT, NULL},
+    {"counted-at", PROTO_SITE_OCCUPANCY_AT, RL_FMT_TIME, NULL},
+    {"status", PROTO_SITE_STATUS, RL_FMT_ENUM, rl_statuses},
+    {"special-needs", PROTO_SITE_NEEDS, RL_FMT_TEXT, NULL},
+    {"contact", PROTO_SITE_CONTACT, RL_FMT_TEXT, NULL},
+    {"priority", PROTO_SITE_PRIORITY, RL_FMT_ENUM, rl_priorities},
+    {"archived", PROTO_SITE_ARCHIVED, RL_FMT_BOOL, NULL},
+    {NULL, 0, 0, NULL},
+};
+
+const struct rl_fieldopt rl_item_fields[] = {
+    {"name", PROTO_ITEM_NAME, RL_FMT_TEXT, NULL},
+    {"unit", PROTO_ITEM_UNIT, RL_FMT_TEXT, NULL},
+    {"category", PROTO_ITEM_CATEGORY, RL_FMT_TEXT, NULL},
+    {"archived", PROTO_ITEM_ARCHIVED, RL_FMT_BOOL, NULL},
+    {NULL, 0, 0, NULL},
+};
+
+const struct rl_fieldopt *rl_fieldopt_find(const struct rl_fieldopt *fs, const char *name)
+{
+    for (; fs->name; fs++)
+        if (strcmp(fs->name, name) == 0)
+            return fs;
+    return NULL;
+}
+
+/* --- parsing values --- */
+
+int rl_parse_qty(const char *s, int allow_sign, int allow_zero, int64_t *out, struct proto_err *e)
+{
+    const char *p = s;
+    int neg = 0, sign = 0;
+    if (*p == '+' || *p == '-') {
+        neg = *p == '-';
+        sign = 1;
+        p++;
+    }
+    if (!*p || (sign && !allow_sign))
+        goto bad;
+    int64_t v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        v = v * 10 + (*p - '0');
+        if (v > PROTO_MAX_QTY)
+            return proto_errf(e, -EINVAL, "quantity '%s' is larger than %lld", s,
+                              (long long)PROTO_MAX_QTY);
+    }
+    if (neg)
+        v = -v;
+    if (v == 0 && !allow_zero)
+        return proto_errf(e, -EINVAL, "quantity '%s' must not be zero", s);
+    if (v < 0 && !allow_sign)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    return proto_errf(e, -EINVAL, "quantity '%s' is not a %s", s,
+                      allow_sign ? "whole number such as +5 or -3"
+                                 : (allow_zero ? "whole number 0 or more" : "positive whole number"));
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yy + (*m <= 2));
+}
+
+static int days_in_month(int y, unsigned m)
+{
+    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dm[m - 1];
+}
+
+static int parse_date(const char *s, int *y, unsigned *m, unsigned *d, const char **rest)
+{
+    int n = 0;
+    if (sscanf(s, "%4d-%2u-%2u%n", y, m, d, &n) != 3 || n != 10)
+        return -1;
+    if (*y < 1970 || *y > 2200 || *m < 1 || *m > 12 || *d < 1 ||
+        (int)*d > days_in_month(*y, *m))
+        return -1;
+    *rest = s + n;
+    return 0;
+}
+
+int rl_parse_day(const char *s, uint32_t *days, struct proto_err *e)
+{
+    int y;
+    unsigned m, d;
+    const char *rest;
+    if (parse_date(s, &y, &m, &d, &rest) || *rest)
+        return proto_errf(e, -EINVAL, "date '%s' is not a date like 2011-03-20", s);
+    *days = (uint32_t)days_from_civil(y, m, d);
+    return 0;
+}
+
+int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
+{
+    int y, n = 0;
+    unsigned mo, d, hh = 0, mi = 0, ss = 0;
+    const char *p;
+    if (parse_date(s, &y, &mo, &d, &p))
+        goto bad;
+    if (*p == 'T' || *p == ' ') {
+        p++;
+        if (sscanf(p, "%2u:%2u%n", &hh, &mi, &n) != 2 || n != 5)
+            goto bad;
+        p += n;
+        if (*p == ':') {
+            if (sscanf(p, ":%2u%n", &ss, &n) != 1 || n != 3)
+                goto bad;
+            p += n;
+        }
+        if (hh > 23 || mi > 59 || ss > 60)
+            goto bad;
+    }
+    int64_t t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    if (*p == 'Z' && p[1] == '\0') {
+        *secs = (uint64_t)t;
+        return 0;
+    }
+    if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        unsigned oh, om;
+        if (sscanf(p + 1, "%2u:%2u", &oh, &om) != 2 || oh > 14 || om > 59)
+            goto bad;
+        int64_t off = (int64_t)(oh * 3600 + om * 60);
+        *secs = (uint64_t)(*p == '+' ? t - off : t + off);
+        return 0;
+    }
+    if (*p)
+        goto bad;
+    /* no offset: the node's local time */
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = (int)mo - 1;
+    tm.tm_mday = (int)d;
+    tm.tm_hour = (int)hh;
+    tm.tm_min = (int)mi;
+    tm.tm_sec = (int)ss;
+    tm.tm_isdst = -1;
+    time_t lt = mktime(&tm);
+    if (lt == (time_t)-1 || lt < 0)
+        goto bad;
+    *secs = (uint64_t)lt;
+    return 0;
+bad:
+    return proto_errf(e, -EINVAL, "time '%s' is not like 2011-03-20T18:00 or 2011-03-20T09:00Z",
+                      s);
+}
+
+void rl_format_day(uint32_t days, char *out, size_t n)
+{
+    int y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(out, n, "%04d-%02u-%02u", y, m, d);
+}
+
+void rl_format_time(uint64_t secs, char *out, size_t n)
+{
+    int y;
+    unsigned m, d;
+    civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
+    unsigned r = (unsigned)(secs % 86400);
+    snprintf(out, n, "%04d-%02u-%02uT%02u:%02u:%02uZ", y, m, d, r / 3600, r / 60 % 60, r % 60);
+}
+
+static int parse_deg(const char *s, int64_t *out, struct proto_err *e)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || v != v || v < -180 || v > 180)
+        return proto_errf(e, -EINVAL, "'%s' is not decimal degrees such as 38.4345", s);
+    *out = (int64_t)(v * 1e6 + (v < 0 ? -0.5 : 0.5));
+    return 0;
+}
+
+/* --- lookups --- */
+
+static int is_hex(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int rl_resolve_site(struct rl_txn *t, const char *s, uint64_t *id, struct proto_err *e)
+{
+    struct rl_key pre;
+    struct rl_cursor c;
+    MDB_val k, v;
+    uint64_t found[3];
+    int n = 0, rc;
+
+    if (!*s || strlen(s) > 64)
+        return proto_errf(e, -ENOENT, "unknown site '%.64s'", s);
+    /* a short code */
+    rl_key_reset(&pre);
+    rl_key_str(&pre, s, strlen(s));
+    if ((rc = rl_cursor_open(t, RL_DB_CODES, &c)))
+        return proto_errf(e, rc, "cannot read sites: %s", proto_strerror(rc));
+    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0 && n < 3;
+         rc = rl_cursor_next(&c, &k, &v)) {
+        if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size != pre.n + 8)
+            break;
+        found[n++] = proto_get_be64((const uint8_t *)k.mv_data + pre.n);
+    }
+    rl_cursor_close(&c);
+    if (n == 1) {
+        *id = found[0];
+        return 0;
+    }
+    if (n > 1)
+        return proto_errf(e, -EINVAL,
+                          "short code '%s' is used by more than one site (%016llx, %016llx%s); "
+                          "name the site by its id",
+                          s, (unsigned long long)found[0], (unsigned long long)found[1],
+                          n > 2 ? ", ..." : "");
+    /* an id or a unique prefix of one */
+    if (is_hex(s, 4, 16)) {
+        uint8_t start[1] = {RL_R_SITE};
+        char hex[17];
+        if ((rc = rl_cursor_open(t, RL_DB_RECORDS, &c)))
+            return proto_errf(e, rc, "cannot read sites: %s", proto_strerror(rc));
+        for (rc = rl_cursor_seek(&c, start, 1, &k, &v); rc == 0 && n < 2;
+             rc = rl_cursor_next(&c, &k, &v)) {
+            const uint8_t *kp = k.mv_data;
+            if (k.mv_size != 9 || kp[0] != RL_R_SITE)
+                break;
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)proto_get_be64(kp + 1));
+            if (strncmp(hex, s, strlen(s)) == 0)
+                found[n++] = proto_get_be64(kp + 1);
+        }
+        rl_cursor_close(&c);
+        if (n == 1) {
+            *id = found[0];
+            return 0;
+        }
+        if (n > 1)
+            return proto_errf(e, -EINVAL, "site id prefix '%s' is ambiguous", s);
+    }
+    return proto_errf(e, -ENOENT, "unknown site '%s'", s);
+}
+
+static int code_chars_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int rl_resolve_item(struct rl_txn *t, const char *code, struct proto_err *e)
+{
+    struct rl_rid r;
+    if (!code_chars_ok(code))
+        return proto_errf(e, -EINVAL,
+                          "item code '%.80s' may hold only letters, digits, '.', '_' and '-' "
+                          "(1 to 64 of them)",
+                          code);
+    rl_rid_item(&r, code, strlen(code));
+    int rc = rl_record_get(t, &r, NULL);
+    if (rc == -ENOENT)
+        return proto_errf(e, rc, "unknown item '%s' (add it with 'relief item add')", code);
+    return rc ? proto_errf(e, rc, "cannot read items: %s", proto_strerror(rc)) : 0;
+}
+
+void rl_ref_format(uint64_t origin, uint64_t seq, char out[40])
+{
+    snprintf(out, 40, "%08llx-%llu", (unsigned long long)(origin >> 32), (unsigned long long)seq);
+}
+
+int rl_resolve_ref(struct rl_txn *t, const char *s, uint64_t *origin, uint64_t *seq,
+                   struct proto_err *e)
+{
+    const char *dash = strrchr(s, '-');
+    char prefix[17];
+    struct proto_vv vv;
+    if (!dash || dash - s < 4 || dash - s > 16)
+        goto bad;
+    memcpy(prefix, s, (size_t)(dash - s));
+    prefix[dash - s] = '\0';
+    if (!is_hex(prefix, 4, 16))
+        goto bad;
+    char *end;
+    unsigned long long sq = strtoull(dash + 1, &end, 10);
+    if (!dash[1] || *end || sq == 0)
+        goto bad;
+    proto_vv_init(&vv);
+    int rc = rl_vv_load(t, &vv, e);
+    if (rc)
+        return rc;
+    int n = 0;
+    for (uint32_t i = 0; i < vv.n; i++) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)vv.e[i].origin);
+        if (strncmp(hex, prefix, strlen(prefix)) == 0) {
+            *origin = vv.e[i].origin;
+            n++;
+        }
+    }
+    proto_vv_free(&vv);
+    if (n > 1)
+        return proto_errf(e, -EINVAL, "'%s' is ambiguous: give more digits before the '-'", s);
+    if (n == 0)
+        return proto_errf(e, -ENOENT, "no record '%s' on this node", s);
+    *seq = sq;
+    return 0;
+bad:
+    return proto_errf(e, -EINVAL, "'%.80s' is not a record id like 71c0735a-42", s);
+}
+
+/* --- building ops --- */
+
+struct body {
+    struct proto_buf b;
+    msgpack_packer pk;
+};
+
+static void body_init(struct body *b)
+{
+    proto_buf_init(&b->b, PROTO_MAX_OP_BYTES);
+    msgpack_packer_init(&b->pk, &b->b, proto_buf_msgpack_write);
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static void pack_ref(msgpack_packer *pk, uint64_t self, uint64_t o, uint64_t s)
+{
+    if (o == self) {
+        msgpack_pack_uint64(pk, s);
+        return;
+    }
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint64(pk, o);
+    msgpack_pack_uint64(pk, s);
+}
+
+/* Check the built body against its kind's schema, then append it. */
+static int append_checked(struct rl_txn *t, uint32_t kind, struct body *b, uint64_t min_hlc,
+                          const char *author, struct rl_op_ref *ref, struct proto_err *e)
+{
+    static _Thread_local struct proto_body parsed;
+    struct proto_err pe;
+    int rc = proto_buf_failed(&b->b);
+    if (rc)
+        return proto_errf(e, rc, "the change is too large (more than %u bytes)",
+                          PROTO_MAX_OP_BYTES);
+    proto_err_clear(&pe);
+    if ((rc = proto_body_parse(kind, b->b.data, b->b.len, rl_txn_node(t)->id, &parsed, &pe)))
+        return proto_errf(e, -EINVAL, "%s", pe.msg);
+    if (author && strlen(author) > PROTO_MAX_AUTHOR_BYTES)
+        return proto_errf(e, -EINVAL, "author name is longer than %u bytes",
+                          PROTO_MAX_AUTHOR_BYTES);
+    return rl_oplog_append(t, kind, b->b.data, b->b.len, min_hlc, author, ref, e);
+}
+
+static int pack_value(struct rl_txn *t, msgpack_packer *pk, const struct rl_fieldopt *f,
+                      const char *s, struct proto_err *e)
+{
+    int64_t q = 0;
+    uint32_t day;
+    uint64_t secs, id;
+    int rc;
+    switch (f->fmt) {
+    case RL_FMT_TEXT:
+    case RL_FMT_CODE:
+        pack_str(pk, s);
+        return 0;
+    case RL_FMT_UINT:
+        if ((rc = rl_parse_qty(s, 0, 1, &q, e)))
+            return proto_errf(e, rc, "--%s: '%s' is not a whole number 0 or more", f->name, s);
+        msgpack_pack_uint64(pk, (uint64_t)q);
+        return 0;
+    case RL_FMT_DEG:
+        if ((rc = parse_deg(s, &q, e)))
+            return rc;
+        msgpack_pack_int64(pk, q);
+        return 0;
+    case RL_FMT_TIME:
+        if ((rc = rl_parse_time(s, &secs, e)))
+            return rc;
+        msgpack_pack_uint64(pk, secs);
+        return 0;
+    case RL_FMT_DAY:
+        if ((rc = rl_parse_day(s, &day, e)))
+            return rc;
+        msgpack_pack_uint32(pk, day);
+        return 0;
+    case RL_FMT_BOOL:
+        if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1"))
+            msgpack_pack_true(pk);
+        else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0"))
+            msgpack_pack_false(pk);
+        else
+            return proto_errf(e, -EINVAL, "--%s: '%s' is not yes or no", f->name, s);
+        return 0;
+    case RL_FMT_ENUM:
+        for (int i = 0; f->names[i]; i++)
+            if (!strcmp(f->names[i], s)) {
+                msgpack_pack_uint32(pk, (uint32_t)i + 1);
+                return 0;
+            }
+        {
+            char list[200] = "";
+            for (int i = 0; f->names[i]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "",
+                         f->names[i]);
+            return proto_errf(e, -EINVAL, "--%s: '%s' is not one of %s", f->name, s, list);
+        }
+    case RL_FMT_SITE:
+        if ((rc = rl_resolve_site(t, s, &id, e)))
+            return rc;
+        msgpack_pack_uint64(pk, id);
+        return 0;
+    case RL_FMT_ITEM:
+        if ((rc = rl_resolve_item(t, s, e)))
+            return rc;
+        pack_str(pk, s);
+        return 0;
+    }
+    return proto_errf(e, -EINVAL, "--%s: unsupported field", f->name);
+}
+
+struct heads_arg {
+    msgpack_packer *pk; /* NULL: count only */
+    uint64_t self;
+    uint64_t max_hlc;
+    uint32_t n;
+};
+
+static int head_ref(void *arg, const struct rl_head *h)
+{
+    struct heads_arg *a = arg;
+    if (a->pk)
+        pack_ref(a->pk, a->self, h->origin, h->seq);
+    if (h->hlc > a->max_hlc)
+        a->max_hlc = h->hlc;
+    a->n++;
+    return 0;
+}
+
+struct edit_arg {
+    const struct rl_edit *ed;
+    struct rl_written *out;
+};
+
+static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct edit_arg *a = arg;
+    const struct rl_edit *ed = a->ed;
+    uint64_t self = rl_txn_node(t)->id, id = 0;
+    struct rl_rid rid;
+    struct body b;
+    uint32_t kind;
+    uint64_t min_hlc = 0;
+    struct rl_op_ref ref;
+    int rc;
+
+    if (ed->nfields == 0)
+        return proto_errf(e, PROTO_EUSAGE, "nothing to change: give at least one field");
+    if (ed->rtype == RL_R_SITE) {
+        kind = ed->add ? PROTO_KIND_SITE_ADD : PROTO_KIND_SITE_SET;
+        if (ed->add) {
+            do
+                randombytes_buf(&id, sizeof id);
+            while (id == 0);
+        } else if ((rc = rl_resolve_site(t, ed->target, &id, e))) {
+            return rc;
+        }
+        rl_rid_site(&rid, id);
+    } else {
+        kind = ed->add ? PROTO_KIND_ITEM_ADD : PROTO_KIND_ITEM_SET;
+        if (!code_chars_ok(ed->target))
+            return rl_resolve_item(t, ed->target, e);
+        rl_rid_item(&rid, ed->target, strlen(ed->target));
+        rc = rl_record_get(t, &rid, NULL);
+        if (ed->add && rc == 0)
+            return proto_errf(e, PROTO_EEXIST,
+                              "item '%s' exists already; change it with 'relief item set'",
+                              ed->target);
+        if (!ed->add && (rc = rl_resolve_item(t, ed->target, e)))
+            return rc;
+    }
+    body_init(&b);
+    msgpack_pack_map(&b.pk, ed->add ? 2 : 3);
+    msgpack_pack_uint8(&b.pk, 1);
+    if (ed->rtype == RL_R_SITE)
+        msgpack_pack_uint64(&b.pk, id);
+    else
+        pack_str(&b.pk, ed->target);
+    msgpack_pack_uint8(&b.pk, 2);
+    msgpack_pack_map(&b.pk, (uint32_t)ed->nfields);
+    for (int i = 0; i < ed->nfields; i++) {
+        msgpack_pack_uint8(&b.pk, ed->fields[i].f->key);
+        if ((rc = pack_value(t, &b.pk, ed->fields[i].f, ed->fields[i].value, e)))
+            goto out;
+    }
+    if (!ed->add) {
+        /* every field lists the versions this edit saw: it supersedes them all */
+        msgpack_pack_uint8(&b.pk, 3);
+        msgpack_pack_map(&b.pk, (uint32_t)ed->nfields);
+        for (int i = 0; i < ed->nfields; i++) {
+            struct heads_arg h = {NULL, self, 0, 0};
+            uint8_t key = ed->fields[i].f->key;
+            if ((rc = rl_field_heads(t, &rid, key, head_ref, &h)) < 0)
+                goto out;
+            msgpack_pack_uint8(&b.pk, key);
+            msgpack_pack_array(&b.pk, h.n);
+            h.pk = &b.pk;
+            h.n = 0;
+            if ((rc = rl_field_heads(t, &rid, key, head_ref, &h)) < 0)
+                goto out;
+            if (h.max_hlc + 1 > min_hlc)
+                min_hlc = h.max_hlc + 1;
+        }
+    }
+    rc = append_checked(t, kind, &b, min_hlc, ed->author, &ref, e);
+    if (!rc) {
+        a->out->origin = ref.origin;
+        a->out->seq = ref.seq;
+        a->out->site = id;
+    }
+out:
+    proto_buf_free(&b.b);
+    return rc < 0 ? rc : 0;
+}
+
+int rl_edit_apply(struct rl_store *s, const struct rl_edit *ed, struct rl_written *out,
+                  struct proto_err *e)
+{
+    struct edit_arg a = {ed, out};
+    return rl_node_write(s, edit_fn, &a, e);
+}
+
+/* --- stock --- */
+
+struct lot_pick {
+    char lot[65];
+    uint32_t len;
+    uint32_t expiry; /* 0: none (drawn last) */
+    int64_t qty;
+};
+
+static int lot_cmp(const void *x, const void *y)
+{
+    const struct lot_pick *a = x, *b = y;
+    uint32_t ea = a->expiry ? a->expiry : UINT32_MAX, eb = b->expiry ? b->expiry : UINT32_MAX;
+    if (!a->len != !b->len)
+        return a->len ? -1 : 1; /* the unnamed lot last */
+    if (ea != eb)
+        return ea < eb ? -1 : 1;
+    return strcmp(a->lot, b->lot);
+}
+
+static uint32_t lot_expiry_of(struct rl_txn *t, const char *item, const char *lot, size_t ln)
+{
+    struct rl_key k;
+    MDB_val v;
+    rl_key_reset(&k);
+    rl_key_str(&k, item, strlen(item));
+    rl_key_str(&k, lot, ln);
+    if (rl_get(t, RL_DB_LOTS, k.b, k.n, &v) || v.mv_size != 4)
+        return 0;
+    const uint8_t *p = v.mv_data;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Draw qty from a shelf's lots, earliest expiry first; pack [[lot, qty], ...]. */
+static int draw_lots(struct rl_txn *t, uint64_t site, const char *item, int64_t qty,
+                     msgpack_packer *pk)
+{
+    struct rl_key pre;
+    struct rl_cursor c;
+    MDB_val k, v;
+    struct lot_pick picks[256];
+    int n = 0, rc;
+    rl_key_reset(&pre);
+    rl_key_u64(&pre, site);
+    rl_key_str(&pre, item, strlen(item));
+    if ((rc = rl_cursor_open(t, RL_DB_LOTBAL, &c)))
+        return rc;
+    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0 && n < 256;
+         rc = rl_cursor_next(&c, &k, &v)) {
+        if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size < pre.n + 1 ||
+            v.mv_size != 8)
+            break;
+        const uint8_t *kp = k.mv_data;
+        uint32_t ln = kp[pre.n];
+        int64_t q = (int64_t)proto_get_be64(v.mv_data);
+        if (q <= 0 || ln > 64 || k.mv_size != pre.n + 1 + ln)
+            continue;
+        memcpy(picks[n].lot, kp + pre.n + 1, ln);
+        picks[n].lot[ln] = '\0';
+        picks[n].len = ln;
+        picks[n].qty = q;
+        n++;
+    }
+    rl_cursor_close(&c);
+    if (rc && rc != -ENOENT)
+        return rc;
+    for (int i = 0; i < n; i++)
+        picks[i].expiry = lot_expiry_of(t, item, picks[i].lot, picks[i].len);
+    qsort(picks, (size_t)n, sizeof *picks, lot_cmp);
+    int used = 0;
+    int64_t left = qty;
+    for (int i = 0; i < n && left > 0; i++, used++)
+        left -= picks[i].qty < left ? picks[i].qty : left;
+    /* only named lots are recorded; what no named lot covers comes from the unnamed one */
+    int named = 0;
+    for (int i = 0; i < used; i++)
+        named += picks[i].len > 0;
+    msgpack_pack_array(pk, (uint32_t)named);
+    left = qty;
+    for (int i = 0; i < used; i++) {
+        int64_t take = picks[i].qty < left ? picks[i].qty : left;
+        left -= take;
+        if (!picks[i].len)
+            continue;
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_str_with_body(pk, picks[i].lot, picks[i].len);
+        msgpack_pack_uint64(pk, (uint64_t)take);
+    }
+    return 0;
+}
+
+struct stock_arg {
+    const struct rl_stock_req *r;
+    struct rl_stock_result *out;
+};
+
+static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct stock_arg *a = arg;
+    const struct rl_stock_req *r = a->r;
+    uint64_t self = rl_txn_node(t)->id, site = 0, to = 0, o, s;
+    int64_t qty = 0;
+    uint32_t nfields = 0;
+    struct body b, extra;
+    struct rl_op_ref ref;
+    uint64_t min_hlc = 0;
+    int rc;
+
+    body_init(&b);
+    body_init(&extra); /* the fields after the map header, counted in nfields */
+    switch (r->kind) {
+    case PROTO_KIND_STOCK_RECEIVE:
+    case PROTO_KIND_STOCK_DISPATCH:
+    case PROTO_KIND_STOCK_DISTRIBUTE:
+    case PROTO_KIND_STOCK_ADJUST:
+    case PROTO_KIND_STOCK_COUNT:
+        if ((rc = rl_resolve_site(t, r->site, &site, e)) || (rc = rl_resolve_item(t, r->item, e)))
+            goto out;
+        if (r->kind == PROTO_KIND_STOCK_DISPATCH) {
+            if ((rc = rl_resolve_site(t, r->to, &to, e)))
+                goto out;
+            if (to == site) {
+                rc = proto_errf(e, -EINVAL, "--from and --to name the same site '%s'", r->to);
+                goto out;
+            }
+        }
+        if ((rc = rl_parse_qty(r->qty, r->kind == PROTO_KIND_STOCK_ADJUST,
+                               r->kind == PROTO_KIND_STOCK_COUNT, &qty, e)))
+            goto out;
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_SITE);
+        msgpack_pack_uint64(&extra.pk, site);
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_ITEM);
+        pack_str(&extra.pk, r->item);
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_QTY);
+        msgpack_pack_int64(&extra.pk, qty);
+        nfields = 3;
+        break;
+    case PROTO_KIND_STOCK_ARRIVE:
+    case PROTO_KIND_STOCK_VOID: {
+        static _Thread_local struct rl_mv mv;
+        if ((rc = rl_resolve_ref(t, r->target, &o, &s, e)))
+            goto out;
+        rc = rl_ledger_get(t, o, s, &mv);
+        if (rc == -ENOENT || (rc == 0 && r->kind == PROTO_KIND_STOCK_ARRIVE &&
+                              mv.kind != PROTO_KIND_STOCK_DISPATCH)) {
+            rc = proto_errf(e, -ENOENT, "no %s '%s' on this node",
+                            r->kind == PROTO_KIND_STOCK_ARRIVE ? "transfer" : "movement",
+                            r->target);
+            goto out;
+        }
+        if (rc)
+            goto out;
+        site = r->kind == PROTO_KIND_STOCK_ARRIVE ? mv.to : mv.site;
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_TARGET);
+        pack_ref(&extra.pk, self, o, s);
+        nfields = 1;
+        if (r->kind == PROTO_KIND_STOCK_ARRIVE) {
+            struct rl_rid rid;
+            struct heads_arg h = {NULL, self, 0, 0};
+            if (r->qty) {
+                if ((rc = rl_parse_qty(r->qty, 0, 1, &qty, e)))
+                    goto out;
+            } else {
+                qty = mv.qty;
+            }
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_QTY);
+            msgpack_pack_int64(&extra.pk, qty);
+            rl_rid_ref(&rid, RL_R_TRANSFER, o, s);
+            if ((rc = rl_field_heads(t, &rid, RL_TRANSFER_ARRIVED, head_ref, &h)) < 0)
+                goto out;
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_SEEN);
+            msgpack_pack_array(&extra.pk, h.n);
+            h.pk = &extra.pk;
+            if ((rc = rl_field_heads(t, &rid, RL_TRANSFER_ARRIVED, head_ref, &h)) < 0)
+                goto out;
+            min_hlc = h.max_hlc ? h.max_hlc + 1 : 0;
+            nfields += 2;
+        } else {
+            if ((rc = rl_ledger_voided(t, o, s)) != 0) {
+                if (rc > 0)
+                    rc = proto_errf(e, PROTO_EEXIST, "movement '%s' is voided already",
+                                    r->target);
+                goto out;
+            }
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_NOTE);
+            pack_str(&extra.pk, r->note ? r->note : "");
+            nfields++;
+        }
+        break;
+    }
+    default:
+        rc = proto_errf(e, -EINVAL, "not a stock operation");
+        goto out;
+    }
+    /* optional fields */
+    if (r->kind == PROTO_KIND_STOCK_RECEIVE || r->kind == PROTO_KIND_STOCK_ADJUST) {
+        if (r->lot) {
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_LOT);
+            pack_str(&extra.pk, r->lot);
+            nfields++;
+        }
+    }
+    if (r->kind == PROTO_KIND_STOCK_RECEIVE) {
+        uint32_t day;
+        if (r->expiry) {
+            if ((rc = rl_parse_day(r->expiry, &day, e)))
+                goto out;
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_EXPIRY);
+            msgpack_pack_uint32(&extra.pk, day);
+            nfields++;
+        }
+        if (r->from_text) {
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_FROM_TEXT);
+            pack_str(&extra.pk, r->from_text);
+            nfields++;
+        }
+        if (r->donation) {
+            struct rl_rid rid;
+            if ((rc = rl_resolve_ref(t, r->donation, &o, &s, e)))
+                goto out;
+            rl_rid_ref(&rid, RL_R_DONATION, o, s);
+            if (rl_record_get(t, &rid, NULL)) {
+                rc = proto_errf(e, -ENOENT, "no donation '%s' on this node", r->donation);
+                goto out;
+            }
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_DONATION);
+            pack_ref(&extra.pk, self, o, s);
+            nfields++;
+        }
+    }
+    if (r->kind == PROTO_KIND_STOCK_DISPATCH) {
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_TO);
+        msgpack_pack_uint64(&extra.pk, to);
+        nfields++;
+    }
+    if (r->kind == PROTO_KIND_STOCK_DISPATCH || r->kind == PROTO_KIND_STOCK_DISTRIBUTE) {
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_LOTS);
+        if ((rc = draw_lots(t, site, r->item, qty, &extra.pk)))
+            goto out;
+        nfields++;
+        if (r->need) {
+            struct rl_rid rid;
+            if ((rc = rl_resolve_ref(t, r->need, &o, &s, e)))
+                goto out;
+            rl_rid_ref(&rid, RL_R_NEED, o, s);
+            if (rl_record_get(t, &rid, NULL)) {
+                rc = proto_errf(e, -ENOENT, "no need '%s' on this node", r->need);
+                goto out;
+            }
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_NEED);
+            pack_ref(&extra.pk, self, o, s);
+            nfields++;
+        }
+    }
+    if (r->kind == PROTO_KIND_STOCK_ADJUST) {
+        int reason = 0;
+        for (int i = 0; rl_reasons[i]; i++)
+            if (r->reason && !strcmp(rl_reasons[i], r->reason))
+                reason = i + 1;
+        if (!reason) {
+            rc = proto_errf(e, PROTO_EUSAGE,
+                            "--reason '%s' is not one of "
+                            "damaged|expired|lost|found|unrecorded|other",
+                            r->reason ? r->reason : "");
+            goto out;
+        }
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_REASON);
+        msgpack_pack_uint8(&extra.pk, (uint8_t)reason);
+        nfields++;
+        if (r->note) {
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_NOTE);
+            pack_str(&extra.pk, r->note);
+            nfields++;
+        }
+    }
+    if (r->kind == PROTO_KIND_STOCK_COUNT) {
+        struct proto_vv vv;
+        proto_vv_init(&vv);
+        if ((rc = rl_vv_load(t, &vv, e)))
+            goto out;
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_VV);
+        msgpack_pack_array(&extra.pk, vv.n);
+        for (uint32_t i = 0; i < vv.n; i++) {
+            msgpack_pack_array(&extra.pk, 2);
+            msgpack_pack_uint64(&extra.pk, vv.e[i].origin);
+            msgpack_pack_uint64(&extra.pk, vv.e[i].seq);
+        }
+        proto_vv_free(&vv);
+        nfields++;
+    }
+    if ((rc = proto_buf_failed(&extra.b)))
+        goto out;
+    msgpack_pack_map(&b.pk, nfields);
+    proto_buf_add(&b.b, extra.b.data, extra.b.len);
+    if ((rc = append_checked(t, r->kind, &b, min_hlc, r->author, &ref, e)))
+        goto out;
+    a->out->origin = ref.origin;
+    a->out->seq = ref.seq;
+    if (r->kind != PROTO_KIND_STOCK_VOID && r->kind != PROTO_KIND_STOCK_ARRIVE && site) {
+        a->out->has_balance =
+            rl_ledger_balance(t, site, r->item, strlen(r->item), &a->out->balance) == 0;
+    }
+out:
+    proto_buf_free(&b.b);
+    proto_buf_free(&extra.b);
+    return rc;
+}
+
+int rl_stock_write(struct rl_store *s, const struct rl_stock_req *r, struct rl_stock_result *out,
+                   struct proto_err *e)
+{
+    struct stock_arg a = {r, out};
+    memset(out, 0, sizeof *out);
+    return rl_node_write(s, stock_fn, &a, e);
+}

@@ -1,0 +1,26 @@
+/*
+ * The read side: sites, items, balances, alerts and conflicts as JSON values (jansson), for
+ * the CLI's tables and --json, and for the HTTP API. Each function runs inside a read
+ * transaction and returns a new reference, or NULL with e set.
+ */
+#ifndef RL_QUERY_H
+#define RL_QUERY_H
+
+#include "domain.h"
+#include "store.h"
+
+#include <jansson.h>
+
+json_t *rl_q_sites(struct rl_txn *t, struct proto_err *e);
+json_t *rl_q_site(struct rl_txn *t, uint64_t id, struct proto_err *e);
+json_t *rl_q_items(struct rl_txn *t, struct proto_err *e);
+/* Balances (and what is in transit to each shelf); site 0 = every site, item NULL = all. */
+json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e);
+/* Alerts; now_ms for those that depend on the time (expiring lots, clocks far ahead). */
+json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e);
+json_t *rl_q_conflicts(struct rl_txn *t, struct proto_err *e);
+
+/* A field's shown value as JSON, per its format (enum names, dates, degrees). */
+json_t *rl_q_value(const struct rl_fieldopt *f, const uint8_t *val, size_t n);
+
+#endif
