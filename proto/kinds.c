@@ -51,7 +51,7 @@ static const struct proto_field r_item[] = {
 
 static const struct proto_field r_need[] = {
     {PROTO_NEED_SITE, PF_ID, 0, "site", 0, 0},
-    {PROTO_NEED_ITEM, PF_CODE, 0, "item", 1, 64},
+    {PROTO_NEED_ITEM, PF_ICODE, 0, "item", 1, 64},
     {PROTO_NEED_SERVICE, PF_TEXT, 0, "service", 0, 128},
     {PROTO_NEED_QTY, PF_UINT, 0, "qty", 1, QTY},
     {PROTO_NEED_PRIORITY, PF_UINT, 0, "priority", 1, 3},
@@ -75,7 +75,7 @@ static const struct proto_field r_shift[] = {
 static const struct proto_field r_donation[] = {
     {PROTO_DON_DONOR, PF_TEXT, 0, "donor", 0, 256},
     {PROTO_DON_TO, PF_ID, 0, "to", 0, 0},
-    {PROTO_DON_ITEM, PF_CODE, 0, "item", 1, 64},
+    {PROTO_DON_ITEM, PF_ICODE, 0, "item", 1, 64},
     {PROTO_DON_QTY, PF_UINT, 0, "qty", 1, QTY},
     {PROTO_DON_AMOUNT, PF_UINT, 0, "amount", 1, 1000000000000000ll},
     {PROTO_DON_CURRENCY, PF_CODE, 0, "currency", 3, 3},
@@ -108,19 +108,19 @@ static const struct proto_field f_site_lang_remove[] = {
     END,
 };
 static const struct proto_field f_item_add[] = {
-    {PROTO_F_ITEM_CODE, PF_CODE, REQ, "code", 1, 64},
+    {PROTO_F_ITEM_CODE, PF_ICODE, REQ, "code", 1, 64},
     {PROTO_F_ITEM_FIELDS, PF_FIELDS, REQ, "fields", 0, 0},
     END,
 };
 static const struct proto_field f_item_set[] = {
-    {PROTO_F_ITEM_CODE, PF_CODE, REQ, "code", 1, 64},
+    {PROTO_F_ITEM_CODE, PF_ICODE, REQ, "code", 1, 64},
     {PROTO_F_ITEM_FIELDS, PF_FIELDS, REQ, "fields", 0, 0},
     {PROTO_F_ITEM_SEEN, PF_SEEN, 0, "seen", 0, 64},
     END,
 };
 static const struct proto_field f_receive[] = {
     {PROTO_F_MV_SITE, PF_ID, REQ, "site", 0, 0},
-    {PROTO_F_MV_ITEM, PF_CODE, REQ, "item", 1, 64},
+    {PROTO_F_MV_ITEM, PF_ICODE, REQ, "item", 1, 64},
     {PROTO_F_MV_QTY, PF_UINT, REQ, "qty", 1, QTY},
     {PROTO_F_MV_LOT, PF_TEXT, 0, "lot", 0, 64},
     {PROTO_F_MV_EXPIRY, PF_UINT, 0, "expiry", 0, 200000},
@@ -131,7 +131,7 @@ static const struct proto_field f_receive[] = {
 static const struct proto_field f_dispatch[] = {
     {PROTO_F_MV_SITE, PF_ID, REQ, "from", 0, 0},
     {PROTO_F_MV_TO, PF_ID, REQ, "to", 0, 0},
-    {PROTO_F_MV_ITEM, PF_CODE, REQ, "item", 1, 64},
+    {PROTO_F_MV_ITEM, PF_ICODE, REQ, "item", 1, 64},
     {PROTO_F_MV_QTY, PF_UINT, REQ, "qty", 1, QTY},
     {PROTO_F_MV_LOTS, PF_LOTS, 0, "lots", 0, 256},
     {PROTO_F_MV_NEED, PF_REF, 0, "need", 0, 0},
@@ -145,7 +145,7 @@ static const struct proto_field f_arrive[] = {
 };
 static const struct proto_field f_distribute[] = {
     {PROTO_F_MV_SITE, PF_ID, REQ, "site", 0, 0},
-    {PROTO_F_MV_ITEM, PF_CODE, REQ, "item", 1, 64},
+    {PROTO_F_MV_ITEM, PF_ICODE, REQ, "item", 1, 64},
     {PROTO_F_MV_QTY, PF_UINT, REQ, "qty", 1, QTY},
     {PROTO_F_MV_LOTS, PF_LOTS, 0, "lots", 0, 256},
     {PROTO_F_MV_NEED, PF_REF, 0, "need", 0, 0},
@@ -154,7 +154,7 @@ static const struct proto_field f_distribute[] = {
 };
 static const struct proto_field f_adjust[] = {
     {PROTO_F_MV_SITE, PF_ID, REQ, "site", 0, 0},
-    {PROTO_F_MV_ITEM, PF_CODE, REQ, "item", 1, 64},
+    {PROTO_F_MV_ITEM, PF_ICODE, REQ, "item", 1, 64},
     {PROTO_F_MV_QTY, PF_INT, REQ, "qty", -QTY, QTY},
     {PROTO_F_MV_REASON, PF_UINT, REQ, "reason", 1, 6},
     {PROTO_F_MV_LOT, PF_TEXT, 0, "lot", 0, 64},
@@ -163,7 +163,7 @@ static const struct proto_field f_adjust[] = {
 };
 static const struct proto_field f_count[] = {
     {PROTO_F_MV_SITE, PF_ID, REQ, "site", 0, 0},
-    {PROTO_F_MV_ITEM, PF_CODE, REQ, "item", 1, 64},
+    {PROTO_F_MV_ITEM, PF_ICODE, REQ, "item", 1, 64},
     {PROTO_F_MV_QTY, PF_UINT, REQ, "qty", 0, QTY},
     {PROTO_F_MV_VV, PF_VV, REQ, "vv", 0, PROTO_MAX_VV_ENTRIES},
     END,
@@ -264,12 +264,12 @@ const struct proto_field *proto_record_field(const struct proto_kind_def *def, u
     return find(def->record, key);
 }
 
-static int code_ok(const char *s, uint32_t n)
+static int code_ok(const char *s, uint32_t n, int lower)
 {
     for (uint32_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (!lower && c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return 0;
     }
     return 1;
@@ -380,6 +380,7 @@ int proto_field_read(struct proto_mp *m, const struct proto_field *f, uint64_t s
         break;
     case PF_TEXT:
     case PF_CODE:
+    case PF_ICODE:
         rc = proto_mp_str(m, &v->s, &v->n, (uint32_t)f->max);
         if (rc == PROTO_ELIMIT) {
             snprintf(msg, sizeof msg, "longer than %lld bytes", (long long)f->max);
@@ -391,8 +392,10 @@ int proto_field_read(struct proto_mp *m, const struct proto_field *f, uint64_t s
             snprintf(msg, sizeof msg, "shorter than %lld bytes", (long long)f->min);
             return fail(e, f, msg);
         }
-        if (f->type == PF_CODE && !code_ok(v->s, v->n))
+        if (f->type == PF_CODE && !code_ok(v->s, v->n, 0))
             return fail(e, f, "may hold only letters, digits, '.', '_' and '-'");
+        if (f->type == PF_ICODE && !code_ok(v->s, v->n, 1))
+            return fail(e, f, "may hold only lower-case letters, digits, '.', '_' and '-'");
         if (!utf8_ok(v->s, v->n))
             return fail(e, f, "not valid UTF-8");
         break;
@@ -476,9 +479,10 @@ static int check_record_map(const struct proto_kind_def *def, const struct proto
         struct proto_val rv;
         if (f->type == PF_SEEN) {
             struct proto_field refs = {(uint8_t)key, PF_REFS, 0, "seen", 0, f->max};
-            if (proto_field_read(&m, &refs, self, &rv, e))
-                return proto_errf(e, PROTO_EFIELD, "field '%s' (%u): key %llu: %s", f->name,
-                                  f->key, (unsigned long long)key, e ? e->msg : "");
+            if (proto_field_read(&m, &refs, self, &rv, NULL))
+                return proto_errf(e, PROTO_EFIELD,
+                                  "field '%s' (%u): key %llu: not an array of op references",
+                                  f->name, f->key, (unsigned long long)key);
         } else if (rf) {
             if (proto_field_read(&m, rf, self, &rv, e))
                 return PROTO_EFIELD;

@@ -69,6 +69,7 @@ enum proto_ftype {
     PF_SEEN,     /* map field key -> array of REF: the versions of each field the writer saw */
     PF_VV,       /* array of [origin, seq]: the version vector a count was made against */
     PF_BOOL,
+    PF_ICODE,    /* ITEM code: 1..max bytes of a-z 0-9 . _ - */
 };
 
 #define PROTO_MAX_FIELD_KEY 31u

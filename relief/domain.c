@@ -305,6 +305,7 @@ int rl_resolve_site(struct rl_txn *t, const char *s, uint64_t *id, struct proto_
     return proto_errf(e, -ENOENT, "unknown site '%s'", s);
 }
 
+/* Item codes: 1..64 of a-z 0-9 . _ - (lower case, so 'Rice' and 'rice' cannot be two items). */
 static int code_chars_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -312,8 +313,8 @@ static int code_chars_ok(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
             return 0;
     }
     return 1;
@@ -324,7 +325,7 @@ int rl_resolve_item(struct rl_txn *t, const char *code, struct proto_err *e)
     struct rl_rid r;
     if (!code_chars_ok(code))
         return proto_errf(e, -EINVAL,
-                          "item code '%.80s' may hold only letters, digits, '.', '_' and '-' "
+                          "item code '%.80s' may hold only lower-case letters, digits, '.', '_' and '-' "
                           "(1 to 64 of them)",
                           code);
     rl_rid_item(&r, code, strlen(code));

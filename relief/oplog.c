@@ -317,8 +317,10 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
 
     *more = 0;
     *nops = 0;
-    if (max_ops > PROTO_MAX_BATCH_OPS)
+    if (max_ops == 0 || max_ops > PROTO_MAX_BATCH_OPS)
         max_ops = PROTO_MAX_BATCH_OPS;
+    if (max_bytes == 0)
+        max_bytes = PROTO_MAX_BODY_BYTES;
     if (max_bytes > PROTO_MAX_BODY_BYTES)
         max_bytes = PROTO_MAX_BODY_BYTES;
     proto_vv_init(&mine);

@@ -387,9 +387,19 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
         case RL_ALERT_NOOP:
             if (n != 17)
                 continue;
-            rl_ref_format(proto_get_be64(kp + 1), proto_get_be64(kp + 9), ref);
-            snprintf(msg, sizeof msg, "op %s kept as a no-op: %.*s", ref, (int)v.mv_size,
-                     (const char *)v.mv_data);
+        {
+            struct proto_op op;
+            struct proto_err pe;
+            static _Thread_local struct proto_body body;
+            uint64_t o = proto_get_be64(kp + 1), s = proto_get_be64(kp + 9);
+            rl_ref_format(o, s, ref);
+            proto_err_clear(&pe);
+            if (rl_oplog_get(t, o, s, &op, &pe) == 0 &&
+                proto_body_parse(op.kind, op.body, op.body_len, o, &body, &pe) == -ENOENT)
+                snprintf(pe.msg, sizeof pe.msg,
+                         "unknown kind %u, stored and forwarded (from a newer relief?)", op.kind);
+            snprintf(msg, sizeof msg, "op %s kept as a no-op: %s", ref, pe.msg);
+        }
             json_array_append_new(arr, alert("noop", "low", msg));
             break;
         default:

@@ -32,15 +32,19 @@ static int apply_node(struct rl_txn *t, const struct proto_op *op, const struct 
     return rl_put(t, RL_DB_NODES, k, 8, v, 8 + name->n);
 }
 
-static int noop_alert(struct rl_txn *t, const struct proto_op *op, const char *why)
+/*
+ * The alert stores only a stable reason ('u' unknown kind, 'r' rejected body), not the message:
+ * the digest must not depend on the wording of one version's messages. The message is made
+ * again from the op when the alert is read.
+ */
+static int noop_alert(struct rl_txn *t, const struct proto_op *op, char reason)
 {
     struct rl_key k;
     rl_key_reset(&k);
     rl_key_u8(&k, RL_ALERT_NOOP);
     rl_key_u64(&k, op->origin);
     rl_key_u64(&k, op->seq);
-    size_t n = strlen(why);
-    return rl_put(t, RL_DB_ALERTS, k.b, k.n, why, n > 400 ? 400 : n);
+    return rl_put(t, RL_DB_ALERTS, k.b, k.n, &reason, 1);
 }
 
 /* --- site hooks: the short-code index and the capacity alert --- */
@@ -258,14 +262,11 @@ int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err
     proto_err_clear(&pe);
     rc = proto_body_parse(op->kind, op->body, op->body_len, op->origin, &b, &pe);
     if (rc == -ENOENT) {
-        char why[64];
-        snprintf(why, sizeof why, "unknown kind %u, kept unapplied (from a newer relief?)",
-                 op->kind);
-        rc = noop_alert(t, op, why);
+        rc = noop_alert(t, op, 'u');
         goto out;
     }
     if (rc) {
-        rc = noop_alert(t, op, pe.msg);
+        rc = noop_alert(t, op, 'r');
         goto out;
     }
     switch (op->kind) {
