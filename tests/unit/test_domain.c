@@ -1,0 +1,434 @@
+/*
+ * Unit tests of the domain's merge rules on real stores: three laptops record a small relief
+ * scenario partly offline (concurrent arrivals, counts, edits, voids), then their ops are
+ * applied to fresh nodes in many random orders -- with duplicates, and with references
+ * arriving before their targets -- and every order gives the same digest. The merged state is
+ * checked against what the people on the ground would expect.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "proto/kinds.h"
+#include "relief/domain.h"
+#include "relief/ledger.h"
+#include "relief/query.h"
+#include "testlib.h"
+
+#include <errno.h>
+#include <sodium.h>
+
+struct world {
+    char root[256], dir[4][300];
+    struct rl_store n[3]; /* laptops A, B, C */
+    uint64_t wh, centre;
+};
+
+static struct world W;
+
+static void edit_site(struct rl_store *s, int add, const char *target, const char *const *kv,
+                      uint64_t *id)
+{
+    struct rl_edit ed;
+    struct rl_written w;
+    struct proto_err e;
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = RL_R_SITE;
+    ed.add = add;
+    ed.target = target;
+    for (int i = 0; kv[i]; i += 2) {
+        ed.fields[ed.nfields].f = rl_fieldopt_find(rl_site_fields, kv[i]);
+        assert_non_null(ed.fields[ed.nfields].f);
+        ed.fields[ed.nfields].value = kv[i + 1];
+        ed.nfields++;
+    }
+    proto_err_clear(&e);
+    if (rl_edit_apply(s, &ed, &w, &e))
+        fail_msg("site edit: %s", e.msg);
+    if (id)
+        *id = w.site;
+}
+
+static void add_item(struct rl_store *s, const char *code)
+{
+    struct rl_edit ed;
+    struct rl_written w;
+    struct proto_err e;
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = RL_R_ITEM;
+    ed.add = 1;
+    ed.target = code;
+    ed.fields[0].f = rl_fieldopt_find(rl_item_fields, "name");
+    ed.fields[0].value = code;
+    ed.fields[1].f = rl_fieldopt_find(rl_item_fields, "unit");
+    ed.fields[1].value = "bag";
+    ed.nfields = 2;
+    if (rl_edit_apply(s, &ed, &w, &e))
+        fail_msg("item add: %s", e.msg);
+}
+
+/* A stock op; returns its id as text in out (may be NULL). */
+static void stock(struct rl_store *s, uint32_t kind, const char *site, const char *to,
+                  const char *qty, const char *target, const char *extra, char *out)
+{
+    struct rl_stock_req r;
+    struct rl_stock_result res;
+    struct proto_err e;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.site = site;
+    r.to = to;
+    r.item = "rice-5kg";
+    r.qty = qty;
+    r.target = target;
+    r.reason = extra;
+    r.note = extra;
+    r.lot = kind == PROTO_KIND_STOCK_RECEIVE ? extra : NULL;
+    proto_err_clear(&e);
+    if (rl_stock_write(s, &r, &res, &e))
+        fail_msg("stock op %u: %s", kind, e.msg);
+    if (out)
+        rl_ref_format(res.origin, res.seq, out);
+}
+
+struct bal_arg {
+    uint64_t site;
+    int64_t q;
+};
+
+static int bal_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    struct bal_arg *a = arg;
+    int rc = rl_ledger_balance(t, a->site, "rice-5kg", 8, &a->q);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int64_t balance(struct rl_store *s, uint64_t site)
+{
+    struct bal_arg a = {site, 0};
+    struct proto_err e;
+    assert_int_equal(rl_store_read(s, bal_fn, &a, &e), 0);
+    return a.q;
+}
+
+struct json_arg {
+    int what;
+    json_t *out;
+};
+
+static int json_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct json_arg *a = arg;
+    a->out = a->what == 0 ? rl_q_alerts(t, 0, e) : rl_q_conflicts(t, e);
+    return a->out ? 0 : -EIO;
+}
+
+static json_t *query(struct rl_store *s, int what)
+{
+    struct json_arg a = {what, NULL};
+    struct proto_err e;
+    assert_int_equal(rl_store_read(s, json_fn, &a, &e), 0);
+    return a.out;
+}
+
+static int has_alert(json_t *alerts, const char *type)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(alerts, i, o) if (!strcmp(json_string_value(json_object_get(o, "type")),
+                                                 type)) return 1;
+    return 0;
+}
+
+/* The scenario; leaves A, B and C with every op. */
+static int setup(void **state)
+{
+    (void)state;
+    char t1[40], dist[40];
+    memset(&W, 0, sizeof W);
+    tl_tmpdir(W.root, sizeof W.root);
+    for (int i = 0; i < 4; i++)
+        snprintf(W.dir[i], sizeof W.dir[i], "%s/n%d", W.root, i);
+    tl_node(&W.n[0], W.dir[0], "A");
+    tl_node(&W.n[1], W.dir[1], "B");
+    tl_node(&W.n[2], W.dir[2], "C");
+    struct rl_store *A = &W.n[0], *B = &W.n[1], *C = &W.n[2];
+
+    const char *wh[] = {"kind", "warehouse", "name", "石巻 倉庫", "code", "WH-1", NULL};
+    const char *ce[] = {"kind", "centre", "name", "湊小学校", "code", "ISH-3", "capacity", "100", NULL};
+    edit_site(A, 1, NULL, wh, &W.wh);
+    edit_site(A, 1, NULL, ce, &W.centre);
+    add_item(A, "rice-5kg");
+    stock(A, PROTO_KIND_STOCK_RECEIVE, "WH-1", NULL, "100", NULL, "L1", NULL);
+    stock(A, PROTO_KIND_STOCK_DISPATCH, "WH-1", "ISH-3", "60", NULL, NULL, t1);
+    tl_sync(A, B, 3);
+    tl_sync(A, C, 1000);
+
+    /* offline: B and C both confirm the arrival, count the warehouse, edit the centre */
+    stock(B, PROTO_KIND_STOCK_ARRIVE, NULL, NULL, "55", t1, NULL, NULL);
+    stock(C, PROTO_KIND_STOCK_ARRIVE, NULL, NULL, "60", t1, NULL, NULL);
+    stock(B, PROTO_KIND_STOCK_COUNT, "WH-1", NULL, "40", NULL, NULL, NULL);
+    stock(C, PROTO_KIND_STOCK_COUNT, "WH-1", NULL, "40", NULL, NULL, NULL);
+    const char *occ_b[] = {"occupancy", "120", NULL};
+    const char *occ_c[] = {"occupancy", "90", NULL};
+    edit_site(B, 0, "ISH-3", occ_b, NULL);
+    edit_site(C, 0, "ISH-3", occ_c, NULL);
+    stock(B, PROTO_KIND_STOCK_DISTRIBUTE, "ISH-3", NULL, "20", NULL, NULL, dist);
+    /* B's distribution, voided on C and on A after they see it */
+    tl_sync(B, C, 1000);
+    tl_sync(B, A, 1000);
+    stock(C, PROTO_KIND_STOCK_VOID, NULL, NULL, NULL, dist, "entered twice", NULL);
+    stock(A, PROTO_KIND_STOCK_VOID, NULL, NULL, NULL, dist, "entered twice", NULL);
+    /* everyone meets */
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                if (i != j)
+                    tl_sync(&W.n[i], &W.n[j], 7);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        rl_store_close(&W.n[i]);
+    tl_rmdir(W.root);
+    return 0;
+}
+
+static void test_domain_nodes_converge(void **state)
+{
+    (void)state;
+    uint8_t d[3][RL_DIGEST_BYTES];
+    struct proto_err e;
+    for (int i = 0; i < 3; i++)
+        tl_digest(&W.n[i], d[i]);
+    assert_memory_equal(d[0], d[1], RL_DIGEST_BYTES);
+    assert_memory_equal(d[0], d[2], RL_DIGEST_BYTES);
+    uint8_t rb[RL_DIGEST_BYTES];
+    assert_int_equal(rl_digest_rebuilt(&W.n[1], rb, &e), 0);
+    assert_memory_equal(d[0], rb, RL_DIGEST_BYTES);
+}
+
+static void test_domain_two_arrivals_do_not_double(void **state)
+{
+    (void)state;
+    /* 55 and 60 were confirmed concurrently: one of them counts, never 115 */
+    int64_t c = balance(&W.n[0], W.centre);
+    assert_true(c == 55 || c == 60);
+    json_t *conf = query(&W.n[0], 1);
+    int found = 0;
+    size_t i;
+    json_t *o;
+    json_array_foreach(conf, i, o) found += !strcmp(json_string_value(json_object_get(o, "type")),
+                                                    "transfer");
+    assert_int_equal(found, 1);
+    json_decref(conf);
+}
+
+static void test_domain_concurrent_counts_agree_with_shelf(void **state)
+{
+    (void)state;
+    /* both laptops counted 40 on the shelf: the balance is 40, not 80 */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(balance(&W.n[i], W.wh), 40);
+}
+
+static void test_domain_void_counts_once(void **state)
+{
+    (void)state;
+    /* the distribution of 20 was voided twice: the centre holds what arrived */
+    int64_t c = balance(&W.n[2], W.centre);
+    assert_true(c == 55 || c == 60);
+}
+
+static void test_domain_conflict_and_resolution(void **state)
+{
+    (void)state;
+    json_t *conf = query(&W.n[1], 1);
+    int site_conf = 0;
+    size_t i;
+    json_t *o;
+    json_array_foreach(conf, i, o)
+    {
+        if (!strcmp(json_string_value(json_object_get(o, "type")), "site")) {
+            site_conf++;
+            assert_string_equal(json_string_value(json_object_get(o, "field")), "occupancy");
+            assert_int_equal(json_array_size(json_object_get(o, "values")), 2);
+        }
+    }
+    assert_int_equal(site_conf, 1);
+    json_decref(conf);
+    json_t *alerts = query(&W.n[1], 0);
+    assert_true(has_alert(alerts, "arrival_mismatch") || balance(&W.n[1], W.centre) == 60);
+    json_decref(alerts);
+
+    /* an edit that saw both values resolves the conflict everywhere */
+    const char *occ[] = {"occupancy", "101", NULL};
+    edit_site(&W.n[0], 0, "ISH-3", occ, NULL);
+    for (int i2 = 1; i2 < 3; i2++)
+        tl_sync(&W.n[0], &W.n[i2], 100);
+    conf = query(&W.n[2], 1);
+    json_array_foreach(conf, i, o) assert_string_not_equal(
+        json_string_value(json_object_get(o, "type")), "site");
+    json_decref(conf);
+    alerts = query(&W.n[2], 0);
+    assert_true(has_alert(alerts, "over_capacity")); /* 101 > 100 */
+    json_decref(alerts);
+}
+
+/* --- the same ops in many orders --- */
+
+struct opbytes {
+    uint8_t *p;
+    size_t n;
+};
+
+struct collect {
+    struct opbytes *ops[8];
+    uint32_t nops[8];
+    uint32_t norigins;
+};
+
+static int collect_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct collect *c = arg;
+    struct proto_vv vv;
+    proto_vv_init(&vv);
+    int rc = rl_vv_load(t, &vv, e);
+    if (rc)
+        return rc;
+    c->norigins = vv.n;
+    for (uint32_t i = 0; i < vv.n && i < 8; i++) {
+        c->ops[i] = calloc(vv.e[i].seq, sizeof **c->ops);
+        c->nops[i] = (uint32_t)vv.e[i].seq;
+        uint8_t prev[PROTO_HASH_BYTES] = {0};
+        for (uint64_t s = 1; s <= vv.e[i].seq; s++) {
+            struct proto_op op;
+            struct proto_batch_enc w;
+            struct proto_buf out;
+            if ((rc = rl_oplog_get(t, vv.e[i].origin, s, &op, e)))
+                return rc;
+            proto_batch_enc_init(&w);
+            proto_buf_init(&out, PROTO_MAX_BODY_BYTES);
+            proto_batch_enc_run(&w, vv.e[i].origin, s, prev);
+            proto_batch_enc_op(&w, op.payload, op.payload_len, op.hash);
+            proto_batch_enc_finish(&w, &out);
+            c->ops[i][s - 1].p = out.data;
+            c->ops[i][s - 1].n = out.len;
+            memcpy(prev, op.hash, PROTO_HASH_BYTES);
+            proto_batch_enc_free(&w);
+        }
+    }
+    proto_vv_free(&vv);
+    return 0;
+}
+
+static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)arg;
+    return rl_node_create(t, TEST_NET, "replay", e);
+}
+
+static void bare_node(struct rl_store *s, const char *dir)
+{
+    struct proto_err e;
+    tl_rmdir(dir);
+    proto_err_clear(&e);
+    assert_int_equal(rl_store_create(s, dir, NULL, &e), 0);
+    assert_int_equal(rl_store_write(s, create_fn, NULL, &e), 0);
+}
+
+static void apply(struct rl_store *s, const struct opbytes *b)
+{
+    struct rl_apply_stats st;
+    struct proto_err e;
+    if (rl_oplog_apply_bytes(s, b->p, b->n, &st, &e))
+        fail_msg("apply: %s", e.msg);
+}
+
+static void test_domain_order_independent(void **state)
+{
+    (void)state;
+    struct collect c;
+    struct proto_err e;
+    struct rl_store s;
+    uint8_t want[RL_DIGEST_BYTES], got[RL_DIGEST_BYTES];
+    memset(&c, 0, sizeof c);
+    assert_int_equal(rl_store_read(&W.n[0], collect_fn, &c, &e), 0);
+    assert_int_equal(c.norigins, 3);
+
+    /* the reference: origin by origin */
+    bare_node(&s, W.dir[3]);
+    for (uint32_t o = 0; o < c.norigins; o++)
+        for (uint32_t i = 0; i < c.nops[o]; i++)
+            apply(&s, &c.ops[o][i]);
+    tl_digest(&s, want);
+    rl_store_close(&s);
+
+    /* every order of whole origins first (so late edits arrive before what they saw), then
+     * random interleavings */
+    static const uint32_t perms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                         {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    uint64_t seed = 12345;
+    for (int trial = 0; trial < 31; trial++) {
+        uint32_t next[8] = {0};
+        uint32_t left = 0;
+        for (uint32_t o = 0; o < c.norigins; o++)
+            left += c.nops[o];
+        bare_node(&s, W.dir[3]);
+        while (left) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t o = (uint32_t)(seed >> 33) % c.norigins;
+            if (trial < 6) {
+                /* the first origin of the permutation with ops left */
+                for (int k = 0; k < 3; k++)
+                    if (next[perms[trial][k]] < c.nops[perms[trial][k]]) {
+                        o = perms[trial][k];
+                        break;
+                    }
+            }
+            if (next[o] == c.nops[o])
+                continue;
+            /* now and then an op too early (a gap: dropped, asked for again later) */
+            if ((seed >> 20) % 7 == 0 && next[o] + 1 < c.nops[o])
+                apply(&s, &c.ops[o][next[o] + 1]);
+            apply(&s, &c.ops[o][next[o]]);
+            /* and now and then one again (a duplicate) */
+            if ((seed >> 24) % 5 == 0)
+                apply(&s, &c.ops[o][(seed >> 40) % (next[o] + 1)]);
+            next[o]++;
+            left--;
+        }
+        tl_digest(&s, got);
+        rl_store_close(&s);
+        assert_memory_equal(want, got, RL_DIGEST_BYTES);
+    }
+    /* the converged laptops hold the same state as every replay */
+    tl_digest(&W.n[2], got);
+    for (uint32_t o = 0; o < c.norigins; o++) {
+        for (uint32_t i = 0; i < c.nops[o]; i++)
+            free(c.ops[o][i].p);
+        free(c.ops[o]);
+    }
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_domain_nodes_converge),
+        cmocka_unit_test(test_domain_two_arrivals_do_not_double),
+        cmocka_unit_test(test_domain_concurrent_counts_agree_with_shelf),
+        cmocka_unit_test(test_domain_void_counts_once),
+        cmocka_unit_test(test_domain_conflict_and_resolution),
+        /* last: it replays every op the tests above made */
+        cmocka_unit_test(test_domain_order_independent),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
