@@ -599,6 +599,13 @@ out:
     return rc < 0 ? rc : 0;
 }
 
+int rl_edit_in(struct rl_txn *t, const struct rl_edit *ed, struct rl_written *out,
+               struct proto_err *e)
+{
+    struct edit_arg a = {ed, out};
+    return edit_fn(t, &a, e);
+}
+
 int rl_edit_apply(struct rl_store *s, const struct rl_edit *ed, struct rl_written *out,
                   struct proto_err *e)
 {
@@ -912,6 +919,14 @@ out:
     proto_buf_free(&b.b);
     proto_buf_free(&extra.b);
     return rc;
+}
+
+int rl_stock_in(struct rl_txn *t, const struct rl_stock_req *r, struct rl_stock_result *out,
+                struct proto_err *e)
+{
+    struct stock_arg a = {r, out};
+    memset(out, 0, sizeof *out);
+    return stock_fn(t, &a, e);
 }
 
 int rl_stock_write(struct rl_store *s, const struct rl_stock_req *r, struct rl_stock_result *out,

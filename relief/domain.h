@@ -84,6 +84,13 @@ struct rl_written {
 int rl_edit_apply(struct rl_store *s, const struct rl_edit *ed, struct rl_written *out,
                   struct proto_err *e);
 
+/*
+ * The same inside a write transaction run by rl_node_write, for callers that record many
+ * changes at once (imports, the demo): nothing is committed until the transaction is.
+ */
+int rl_edit_in(struct rl_txn *t, const struct rl_edit *ed, struct rl_written *out,
+               struct proto_err *e);
+
 /* --- stock --- */
 
 struct rl_stock_req {
@@ -104,5 +111,7 @@ struct rl_stock_result {
 
 int rl_stock_write(struct rl_store *s, const struct rl_stock_req *r, struct rl_stock_result *out,
                    struct proto_err *e);
+int rl_stock_in(struct rl_txn *t, const struct rl_stock_req *r, struct rl_stock_result *out,
+                struct proto_err *e);
 
 #endif
