@@ -92,3 +92,4 @@ int cmd_item(struct cli *c, int argc, char **argv);
 int cmd_stock(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_conflicts(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);

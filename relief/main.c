@@ -25,6 +25,7 @@ static const struct command {
     {"site", cmd_site, "evacuation centres, warehouses, schools, kitchens, points"},
     {"item", cmd_item, "the shared catalogue of supplies"},
     {"stock", cmd_stock, "receive, dispatch, arrive, distribute, adjust, count, void; balances"},
+    {"import", cmd_import, "sites, items or movements from a CSV file, all or nothing"},
     {"alerts", cmd_alerts, "negative stock, short arrivals, over capacity, expiring lots ..."},
     {"conflicts", cmd_conflicts, "fields edited concurrently, with every value and its author"},
     {NULL, NULL, NULL},
