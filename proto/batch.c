@@ -129,9 +129,10 @@ static int decode(const uint8_t *p, size_t n, struct proto_batch *b, struct prot
                               "at the run's last hash",
                               r, (unsigned long long)run.origin, (unsigned long long)run.first_seq,
                               (unsigned long long)(run.first_seq + nops - 1));
-        /* elements a newer version adds to a run */
+        /* elements a newer version adds to a run (a batch stays PROTO_MAX_DEPTH - 1 deep, so
+         * it fits in a sync message) */
         for (uint32_t i = 5; i < k; i++)
-            if ((rc = proto_mp_skip(&m, PROTO_MAX_DEPTH - 2)))
+            if ((rc = proto_mp_skip(&m, PROTO_MAX_DEPTH - 3)))
                 return proto_errf(e, rc, "run %u: element %u: %s", r, i,
                                   rc == PROTO_ELIMIT ? "exceeds a limit" : "malformed");
     }

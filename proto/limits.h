@@ -25,10 +25,11 @@
 #define PROTO_MAX_DEPTH 12u
 
 /*
- * Nesting depth of an op payload (its array counts as 1). A batch puts three levels around a
- * payload (the batch, the run, the run's op array), so every op that parses also fits in a batch.
+ * Nesting depth of an op payload (its array counts as 1). A sync message puts four levels around
+ * a payload (the message map, the batch, the run, the run's op array), so every op that parses
+ * also fits in a batch inside a pull response or a push request.
  */
-#define PROTO_MAX_OP_DEPTH (PROTO_MAX_DEPTH - 3)
+#define PROTO_MAX_OP_DEPTH (PROTO_MAX_DEPTH - 4)
 
 /* Bytes of one msgpack str or bin. */
 #define PROTO_MAX_STR_BYTES (64u * 1024)

@@ -53,6 +53,60 @@ const struct rl_fieldopt rl_item_fields[] = {
     {NULL, 0, 0, NULL},
 };
 
+const struct rl_fieldopt rl_need_fields[] = {
+    {"site", PROTO_NEED_SITE, RL_FMT_SITE, NULL},
+    {"item", PROTO_NEED_ITEM, RL_FMT_ITEM, NULL},
+    {"service", PROTO_NEED_SERVICE, RL_FMT_TEXT, NULL},
+    {"qty", PROTO_NEED_QTY, RL_FMT_UINT, NULL},
+    {"priority", PROTO_NEED_PRIORITY, RL_FMT_ENUM, rl_priorities},
+    {"due", PROTO_NEED_DUE, RL_FMT_DAY, NULL},
+    {"note", PROTO_NEED_NOTE, RL_FMT_TEXT, NULL},
+    {"status", PROTO_NEED_STATUS, RL_FMT_ENUM, rl_statuses},
+    {NULL, 0, 0, NULL},
+};
+
+const struct rl_fieldopt rl_shift_fields[] = {
+    {"site", PROTO_SHIFT_SITE, RL_FMT_SITE, NULL},
+    {"start", PROTO_SHIFT_START, RL_FMT_TIME, NULL},
+    {"end", PROTO_SHIFT_END, RL_FMT_TIME, NULL},
+    {"slots", PROTO_SHIFT_SLOTS, RL_FMT_UINT, NULL},
+    {"role", PROTO_SHIFT_ROLE, RL_FMT_TEXT, NULL},
+    {"meals", PROTO_SHIFT_MEALS, RL_FMT_UINT, NULL},
+    {"status", PROTO_SHIFT_STATUS, RL_FMT_ENUM, rl_statuses},
+    {NULL, 0, 0, NULL},
+};
+
+const struct rl_fieldopt rl_donation_fields[] = {
+    {"donor", PROTO_DON_DONOR, RL_FMT_TEXT, NULL},
+    {"to", PROTO_DON_TO, RL_FMT_SITE, NULL},
+    {"item", PROTO_DON_ITEM, RL_FMT_ITEM, NULL},
+    {"qty", PROTO_DON_QTY, RL_FMT_UINT, NULL},
+    {"amount", PROTO_DON_AMOUNT, RL_FMT_UINT, NULL},
+    {"currency", PROTO_DON_CURRENCY, RL_FMT_CODE, NULL},
+    {"note", PROTO_DON_NOTE, RL_FMT_TEXT, NULL},
+    {"status", PROTO_DON_STATUS, RL_FMT_ENUM, rl_statuses},
+    {"contact", PROTO_DON_CONTACT, RL_FMT_TEXT, NULL},
+    {NULL, 0, 0, NULL},
+};
+
+const struct rl_fieldopt *rl_fields_of(enum rl_rtype type)
+{
+    switch (type) {
+    case RL_R_SITE:
+        return rl_site_fields;
+    case RL_R_ITEM:
+        return rl_item_fields;
+    case RL_R_NEED:
+        return rl_need_fields;
+    case RL_R_SHIFT:
+        return rl_shift_fields;
+    case RL_R_DONATION:
+        return rl_donation_fields;
+    default:
+        return NULL;
+    }
+}
+
 const struct rl_fieldopt *rl_fieldopt_find(const struct rl_fieldopt *fs, const char *name)
 {
     for (; fs->name; fs++)
@@ -532,7 +586,23 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
     if (ed->nfields == 0)
         return proto_errf(e, PROTO_EUSAGE, "nothing to change: give at least one field");
-    if (ed->rtype == RL_R_SITE) {
+    uint64_t ro = 0, rs = 0;
+    const char *what = ed->rtype == RL_R_NEED    ? "need"
+                       : ed->rtype == RL_R_SHIFT ? "shift"
+                                                 : "donation";
+    if (ed->rtype == RL_R_NEED || ed->rtype == RL_R_SHIFT || ed->rtype == RL_R_DONATION) {
+        kind = ed->rtype == RL_R_NEED    ? (ed->add ? PROTO_KIND_NEED_ADD : PROTO_KIND_NEED_SET)
+               : ed->rtype == RL_R_SHIFT ? (ed->add ? PROTO_KIND_SHIFT_ADD : PROTO_KIND_SHIFT_SET)
+                                         : (ed->add ? PROTO_KIND_DONATION_PLEDGE
+                                                    : PROTO_KIND_DONATION_SET);
+        if (!ed->add) {
+            if ((rc = rl_resolve_ref(t, ed->target, &ro, &rs, e)))
+                return rc;
+            rl_rid_ref(&rid, ed->rtype, ro, rs);
+            if (rl_record_get(t, &rid, NULL))
+                return proto_errf(e, -ENOENT, "no %s '%s' on this node", what, ed->target);
+        }
+    } else if (ed->rtype == RL_R_SITE) {
         kind = ed->add ? PROTO_KIND_SITE_ADD : PROTO_KIND_SITE_SET;
         if (ed->add) {
             do
@@ -556,12 +626,19 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             return rc;
     }
     body_init(&b);
-    msgpack_pack_map(&b.pk, ed->add ? 2 : 3);
-    msgpack_pack_uint8(&b.pk, 1);
-    if (ed->rtype == RL_R_SITE)
-        msgpack_pack_uint64(&b.pk, id);
-    else
-        pack_str(&b.pk, ed->target);
+    int by_ref = ed->rtype == RL_R_NEED || ed->rtype == RL_R_SHIFT || ed->rtype == RL_R_DONATION;
+    if (by_ref && ed->add) {
+        msgpack_pack_map(&b.pk, 1); /* the record is named by this op */
+    } else {
+        msgpack_pack_map(&b.pk, ed->add ? 2 : 3);
+        msgpack_pack_uint8(&b.pk, 1);
+        if (by_ref)
+            pack_ref(&b.pk, self, ro, rs);
+        else if (ed->rtype == RL_R_SITE)
+            msgpack_pack_uint64(&b.pk, id);
+        else
+            pack_str(&b.pk, ed->target);
+    }
     msgpack_pack_uint8(&b.pk, 2);
     msgpack_pack_map(&b.pk, (uint32_t)ed->nfields);
     for (int i = 0; i < ed->nfields; i++) {
@@ -702,6 +779,112 @@ static int draw_lots(struct rl_txn *t, uint64_t site, const char *item, int64_t 
         msgpack_pack_uint64(pk, (uint64_t)take);
     }
     return 0;
+}
+
+/* --- shifts: sign-ups, cancellations, meals served --- */
+
+struct shift_arg {
+    const struct rl_shift_req *r;
+    struct rl_written *out;
+};
+
+struct signup_find {
+    const char *volunteer;
+    msgpack_packer *pk;
+    uint64_t self;
+    uint32_t n;
+};
+
+static int signup_match(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, size_t n)
+{
+    struct signup_find *f = arg;
+    size_t vl = strlen(f->volunteer);
+    if (n >= 9 && elem[8] == vl && n >= 9 + vl && memcmp(elem + 9, f->volunteer, vl) == 0) {
+        if (f->pk)
+            pack_ref(f->pk, f->self, o, s);
+        f->n++;
+    }
+    return 0;
+}
+
+static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct shift_arg *a = arg;
+    const struct rl_shift_req *r = a->r;
+    uint64_t self = rl_txn_node(t)->id, o, s;
+    struct rl_rid rid;
+    struct body b;
+    struct rl_op_ref ref;
+    int64_t meals;
+    int rc;
+
+    if ((rc = rl_resolve_ref(t, r->shift, &o, &s, e)))
+        return rc;
+    rl_rid_ref(&rid, RL_R_SHIFT, o, s);
+    if (rl_record_get(t, &rid, NULL))
+        return proto_errf(e, -ENOENT, "no shift '%s' on this node", r->shift);
+    body_init(&b);
+    switch (r->kind) {
+    case PROTO_KIND_SHIFT_SIGNUP:
+        msgpack_pack_map(&b.pk, r->contact ? 3 : 2);
+        msgpack_pack_uint8(&b.pk, PROTO_F_REC_TARGET);
+        pack_ref(&b.pk, self, o, s);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SIGNUP_VOLUNTEER);
+        pack_str(&b.pk, r->volunteer);
+        if (r->contact) {
+            msgpack_pack_uint8(&b.pk, PROTO_F_SIGNUP_CONTACT);
+            pack_str(&b.pk, r->contact);
+        }
+        break;
+    case PROTO_KIND_SHIFT_CANCEL: {
+        struct signup_find f = {r->volunteer, NULL, self, 0};
+        if ((rc = rl_set_each(t, &rid, 1, signup_match, &f)))
+            goto out;
+        if (f.n == 0) {
+            rc = proto_errf(e, -ENOENT, "'%s' is not signed up for shift '%s'", r->volunteer,
+                            r->shift);
+            goto out;
+        }
+        msgpack_pack_map(&b.pk, 3);
+        msgpack_pack_uint8(&b.pk, PROTO_F_REC_TARGET);
+        pack_ref(&b.pk, self, o, s);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SIGNUP_VOLUNTEER);
+        pack_str(&b.pk, r->volunteer);
+        msgpack_pack_uint8(&b.pk, PROTO_F_CANCEL_TAGS);
+        msgpack_pack_array(&b.pk, f.n);
+        f.pk = &b.pk;
+        if ((rc = rl_set_each(t, &rid, 1, signup_match, &f)))
+            goto out;
+        break;
+    }
+    case PROTO_KIND_SHIFT_SERVED:
+        if ((rc = rl_parse_qty(r->meals ? r->meals : "", 0, 0, &meals, e)))
+            goto out;
+        msgpack_pack_map(&b.pk, 2);
+        msgpack_pack_uint8(&b.pk, PROTO_F_REC_TARGET);
+        pack_ref(&b.pk, self, o, s);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SERVED_MEALS);
+        msgpack_pack_uint64(&b.pk, (uint64_t)meals);
+        break;
+    default:
+        rc = proto_errf(e, -EINVAL, "not a shift operation");
+        goto out;
+    }
+    if ((rc = append_checked(t, r->kind, &b, 0, r->author, &ref, e)))
+        goto out;
+    a->out->origin = ref.origin;
+    a->out->seq = ref.seq;
+out:
+    proto_buf_free(&b.b);
+    return rc;
+}
+
+int rl_shift_write(struct rl_store *s, const struct rl_shift_req *r, struct rl_written *out,
+                   struct proto_err *e)
+{
+    struct shift_arg a = {r, out};
+    memset(out, 0, sizeof *out);
+    return rl_node_write(s, shift_fn, &a, e);
 }
 
 struct stock_arg {

@@ -36,6 +36,12 @@ struct rl_fieldopt {
 /* The editable fields of each record type, NULL-name terminated. */
 extern const struct rl_fieldopt rl_site_fields[];
 extern const struct rl_fieldopt rl_item_fields[];
+extern const struct rl_fieldopt rl_need_fields[];
+extern const struct rl_fieldopt rl_shift_fields[];
+extern const struct rl_fieldopt rl_donation_fields[];
+
+/* The field table of a record type, or NULL. */
+const struct rl_fieldopt *rl_fields_of(enum rl_rtype type);
 extern const char *const rl_site_kinds[];
 extern const char *const rl_statuses[];
 extern const char *const rl_priorities[];
@@ -68,9 +74,10 @@ struct rl_edit_field {
 };
 
 struct rl_edit {
-    enum rl_rtype rtype; /* RL_R_SITE or RL_R_ITEM */
+    enum rl_rtype rtype; /* RL_R_SITE, ITEM, NEED, SHIFT or DONATION */
     int add;             /* add a record, else change one */
-    const char *target;  /* set: the site (code or id) or the item code; item add: the code */
+    const char *target;  /* set: the site (code or id), the item code or the record's id
+                            ("71c0735a-42"); item add: the code */
     struct rl_edit_field fields[32];
     int nfields;
     const char *author; /* NULL: the node's name */
@@ -90,6 +97,18 @@ int rl_edit_apply(struct rl_store *s, const struct rl_edit *ed, struct rl_writte
  */
 int rl_edit_in(struct rl_txn *t, const struct rl_edit *ed, struct rl_written *out,
                struct proto_err *e);
+
+/* --- shifts --- */
+
+struct rl_shift_req {
+    uint32_t kind;     /* PROTO_KIND_SHIFT_SIGNUP, _CANCEL or _SERVED */
+    const char *shift; /* its id */
+    const char *volunteer, *contact, *meals;
+    const char *author;
+};
+
+int rl_shift_write(struct rl_store *s, const struct rl_shift_req *r, struct rl_written *out,
+                   struct proto_err *e);
 
 /* --- stock --- */
 

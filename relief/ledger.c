@@ -255,14 +255,17 @@ static int lots_apply(struct rl_txn *t, uint64_t site, const struct rl_mv *mv, i
     return 0;
 }
 
-static int need_add(struct rl_txn *t, uint64_t o, uint64_t s, int64_t delta)
+/* Add to a sum: prefix 0 for a need's fulfilment, 'D' for a donation's delivered quantity. */
+static int need_add(struct rl_txn *t, uint8_t prefix, uint64_t o, uint64_t s, int64_t delta)
 {
-    uint8_t k[16], v[8];
+    uint8_t k[17], v[8];
     MDB_val old;
     int64_t q = 0;
-    proto_put_be64(k, o);
-    proto_put_be64(k + 8, s);
-    int rc = rl_get(t, RL_DB_NEEDFILL, k, 16, &old);
+    size_t kn = prefix ? 17 : 16;
+    k[0] = prefix;
+    proto_put_be64(k + kn - 16, o);
+    proto_put_be64(k + kn - 8, s);
+    int rc = rl_get(t, RL_DB_NEEDFILL, k, kn, &old);
     if (rc == 0 && old.mv_size == 8)
         q = (int64_t)proto_get_be64(old.mv_data);
     else if (rc && rc != -ENOENT)
@@ -270,7 +273,7 @@ static int need_add(struct rl_txn *t, uint64_t o, uint64_t s, int64_t delta)
     if (rc == 0 && delta == 0)
         return 0;
     proto_put_be64(v, (uint64_t)(q + delta));
-    return rl_put(t, RL_DB_NEEDFILL, k, 16, v, 8);
+    return rl_put(t, RL_DB_NEEDFILL, k, kn, v, 8);
 }
 
 /* --- counts --- */
@@ -375,9 +378,12 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv)
     uint8_t n_lots_src = !voided;
     int64_t n_dst = voided || !has_arr || covered(&cdst, ao, as) ? 0 : arrived;
     int64_t n_lots_dst = voided || !has_arr ? 0 : arrived;
+    /* a need's fulfilment, or (for a receipt) a donation's delivered quantity */
     int64_t n_need = 0;
     if (!voided && mv->need_s)
         n_need = mv->kind == PROTO_KIND_STOCK_DISPATCH ? n_lots_dst : mv->qty;
+    if (!voided && mv->kind == PROTO_KIND_STOCK_RECEIVE && mv->don_s)
+        n_need = mv->qty;
 
     /* source shelf (always touched, so the entry exists in any arrival order) */
     if ((rc = bal_add(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src)))
@@ -424,7 +430,10 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv)
         if ((rc = alert_put(t, &a, !voided && has_arr && arrived != mv->qty)))
             goto out;
     }
-    if (mv->need_s && (rc = need_add(t, mv->need_o, mv->need_s, n_need - mv->a_need)))
+    if (mv->need_s && (rc = need_add(t, 0, mv->need_o, mv->need_s, n_need - mv->a_need)))
+        goto out;
+    if (mv->kind == PROTO_KIND_STOCK_RECEIVE && mv->don_s &&
+        (rc = need_add(t, 'D', mv->don_o, mv->don_s, n_need - mv->a_need)))
         goto out;
     mv->a_src = n_src;
     mv->a_dst = has_arr ? n_dst : 0;
@@ -454,6 +463,42 @@ static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
     rl_key_u64(&k, mv->origin);
     rl_key_u64(&k, mv->seq);
     return rl_put(t, RL_DB_SITEITEM, k.b, k.n, "", 0);
+}
+
+/* Lot -> movements: a receipt's lot, the lots a dispatch or distribution drew. */
+static int index_lot(struct rl_txn *t, const struct rl_mv *mv, const char *lot, size_t ln)
+{
+    struct rl_key k;
+    rl_key_reset(&k);
+    rl_key_str(&k, mv->item, mv->item_len);
+    rl_key_str(&k, lot, ln);
+    rl_key_u64(&k, mv->origin);
+    rl_key_u64(&k, mv->seq);
+    return rl_put(t, RL_DB_LOTUSE, k.b, k.n, "", 0);
+}
+
+static int index_lots(struct rl_txn *t, const struct rl_mv *mv)
+{
+    struct proto_mp m;
+    uint32_t n;
+    int rc;
+    if (mv->lot_len)
+        return index_lot(t, mv, mv->lot, mv->lot_len);
+    if (!mv->lots_len)
+        return 0;
+    proto_mp_init(&m, mv->lots, mv->lots_len);
+    if (proto_mp_array(&m, &n))
+        return PROTO_ECORRUPT;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k, ln;
+        const char *lot;
+        uint64_t q;
+        if (proto_mp_array(&m, &k) || proto_mp_str(&m, &lot, &ln, 64) || proto_mp_uint(&m, &q))
+            return PROTO_ECORRUPT;
+        if (ln && (rc = index_lot(t, mv, lot, ln)))
+            return rc;
+    }
+    return 0;
 }
 
 static void copy_str(char *out, uint32_t *len, const struct proto_val *v)
@@ -545,8 +590,17 @@ int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t ki
     memcpy(mv.author, op->author, al);
     mv.author[al] = '\0';
 
-    if ((rc = index_shelf(t, mv.site, &mv)))
+    if ((rc = index_shelf(t, mv.site, &mv)) || (rc = index_lots(t, &mv)))
         return rc;
+    if (mv.don_s) {
+        uint8_t k[32];
+        proto_put_be64(k, mv.don_o);
+        proto_put_be64(k + 8, mv.don_s);
+        proto_put_be64(k + 16, mv.origin);
+        proto_put_be64(k + 24, mv.seq);
+        if ((rc = rl_put(t, RL_DB_DONREC, k, 32, "", 0)))
+            return rc;
+    }
     if (kind == PROTO_KIND_STOCK_DISPATCH && (rc = index_shelf(t, mv.to, &mv)))
         return rc;
     if (kind == PROTO_KIND_STOCK_RECEIVE && (rc = lot_expiry(t, &mv)))

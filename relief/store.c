@@ -37,6 +37,8 @@ static const struct {
     [RL_DB_ALERTS] = {"alerts", 1},
     [RL_DB_LOTS] = {"lots", 1},
     [RL_DB_NEEDFILL] = {"needfill", 1},
+    [RL_DB_LOTUSE] = {"lotuse", 1},
+    [RL_DB_DONREC] = {"donrec", 1},
 };
 
 const char *rl_db_name(enum rl_db db)

@@ -53,7 +53,10 @@ enum rl_db {
     RL_DB_TRANSIT,    /* to(8) item origin(8) seq(8) -> qty(8): dispatches not yet arrived */
     RL_DB_ALERTS,     /* type(1) subject -> msgpack details: alerts that follow from the state */
     RL_DB_LOTS,       /* item lot -> expiry day(4): the earliest expiry any receipt gave */
-    RL_DB_NEEDFILL,   /* need origin(8) seq(8) -> fulfilled qty(8, signed) */
+    RL_DB_NEEDFILL,   /* sums: need o(8) s(8) -> fulfilled; 'D' donation -> delivered;
+                         'M' shift -> meals served (8 bytes, signed) */
+    RL_DB_LOTUSE,     /* item lot origin(8) seq(8) -> "": movements that made or drew a lot */
+    RL_DB_DONREC,     /* donation origin(8) seq(8), receipt origin(8) seq(8) -> "" */
     RL_DB_COUNT
 };
 

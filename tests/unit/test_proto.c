@@ -1593,7 +1593,7 @@ static void test_proto_batch_run_extra_elements(void **state)
         struct w x, extra;
         w_init(&x);
         w_init(&extra);
-        nested(&extra, PROTO_MAX_DEPTH - 2 + (unsigned)deep, 1, 0);
+        nested(&extra, PROTO_MAX_DEPTH - 3 + (unsigned)deep, 1, 0);
         w_hex(&x, "91");
         put_run_head(&x, 7, 1, 1, ZERO, H, h, H, 1);
         w_raw(&x, MIN_OP, sizeof MIN_OP);
@@ -1602,7 +1602,7 @@ static void test_proto_batch_run_extra_elements(void **state)
         struct proto_batch b;
         struct proto_err e;
         assert_int_equal(decode(x.b.data, x.b.len, &b, &e), deep ? PROTO_ELIMIT : 0);
-        assert_int_equal(proto_mp_check(x.b.data, x.b.len, PROTO_MAX_DEPTH),
+        assert_int_equal(proto_mp_check(x.b.data, x.b.len, PROTO_MAX_DEPTH - 1),
                          deep ? PROTO_ELIMIT : 0);
         if (deep)
             assert_msg(&e, "run 0: element 6");
@@ -1617,12 +1617,13 @@ static void test_proto_batch_run_extra_elements(void **state)
 static void test_proto_batch_depth_limit(void **state)
 {
     (void)state;
-    /* batch, run, ops array, payload: the body may nest PROTO_MAX_DEPTH - 4 deep */
+    /* batch, run, ops array, payload: the body may nest PROTO_MAX_OP_DEPTH - 1 deep, so the
+     * batch fits in a sync message (PROTO_MAX_DEPTH - 1 levels below the message map) */
     for (int deep = 0; deep < 2; deep++) {
         struct w payload;
         w_init(&payload);
         w_hex(&payload, "94 00 a0 01");
-        body_of_depth(&payload, PROTO_MAX_DEPTH - 4 + (unsigned)deep);
+        body_of_depth(&payload, PROTO_MAX_OP_DEPTH - 1 + (unsigned)deep);
         struct proto_batch_enc enc;
         struct proto_buf out;
         const uint8_t *pl[] = {MIN_OP, payload.b.data};
@@ -1633,7 +1634,7 @@ static void test_proto_batch_depth_limit(void **state)
         struct proto_batch b;
         struct proto_err e;
         int want = deep ? PROTO_ELIMIT : 0;
-        assert_int_equal(proto_mp_check(out.data, out.len, PROTO_MAX_DEPTH), want);
+        assert_int_equal(proto_mp_check(out.data, out.len, PROTO_MAX_DEPTH - 1), want);
         assert_int_equal(decode(out.data, out.len, &b, &e), want);
         if (deep) {
             assert_msg(&e, "run 0 op 1");
