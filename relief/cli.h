@@ -87,7 +87,24 @@ void cli_table_free(struct cli_table *t);
 /* Columns a UTF-8 string takes in a terminal. */
 size_t cli_width(const char *s);
 
+struct rl_edit;
+struct rl_fieldopt;
+/* Parse the field options of a record edit (one --NAME VALUE per field of the table) into ed;
+ * returns the count of positional arguments. */
+int cli_parse_fields(int argc, char **argv, const struct rl_fieldopt *fields,
+                     const char *const *usage, struct rl_edit *ed);
+int cli_has_field(const struct rl_edit *ed, const char *name);
+/* Apply an edit and print the record's id; what names it in messages. */
+int cli_write_edit(struct cli *c, struct rl_edit *ed, const char *what);
+/* A JSON value as text for a table cell (strings as they are, numbers, yes/no). */
+void cli_jfmt(json_t *o, const char *key, char *out, size_t n);
+
 int cmd_site(struct cli *c, int argc, char **argv);
+int cmd_need(struct cli *c, int argc, char **argv);
+int cmd_shift(struct cli *c, int argc, char **argv);
+int cmd_donation(struct cli *c, int argc, char **argv);
+int cmd_trace(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_item(struct cli *c, int argc, char **argv);
 int cmd_stock(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);

@@ -29,70 +29,6 @@ static const char *const item_usage[] = {
     NULL,
 };
 
-/* Parse the field options of a record edit into ed; returns the positional count. */
-static int parse_fields(int argc, char **argv, const struct rl_fieldopt *fields,
-                        const char *const *usage, struct rl_edit *ed)
-{
-    struct cli_opt opts[40];
-    const char *vals[40] = {0};
-    int n = 0;
-    for (const struct rl_fieldopt *f = fields; f->name && n < 39; f++, n++) {
-        opts[n].name = f->name;
-        opts[n].has_arg = 1;
-        opts[n].value = &vals[n];
-    }
-    opts[n].name = NULL;
-    int npos = cli_parse(argc, argv, opts, usage);
-    ed->nfields = 0;
-    for (int i = 0; i < n; i++) {
-        if (!vals[i])
-            continue;
-        ed->fields[ed->nfields].f = &fields[i];
-        ed->fields[ed->nfields].value = vals[i];
-        ed->nfields++;
-    }
-    return npos;
-}
-
-static int has_field(const struct rl_edit *ed, const char *name)
-{
-    for (int i = 0; i < ed->nfields; i++)
-        if (!strcmp(ed->fields[i].f->name, name))
-            return 1;
-    return 0;
-}
-
-static int write_edit(struct cli *c, struct rl_edit *ed, const char *what)
-{
-    struct proto_err e;
-    struct rl_written w;
-    char ref[40];
-    int rc;
-    ed->author = c->by;
-    if ((rc = cli_open(c)))
-        return rc;
-    proto_err_clear(&e);
-    if (rl_edit_apply(&c->store, ed, &w, &e))
-        return cli_fail(&e);
-    rl_ref_format(w.origin, w.seq, ref);
-    if (ed->rtype == RL_R_SITE) {
-        char id[17];
-        cli_id(w.site, id);
-        if (c->json)
-            cli_json_print(json_pack("{s:s, s:s}", "id", id, "op", ref));
-        else
-            printf("%s\n", id);
-        if (!c->json && ed->add)
-            fprintf(stderr, "site %s added\n", what);
-    } else {
-        if (c->json)
-            cli_json_print(json_pack("{s:s, s:s}", "code", ed->target, "op", ref));
-        else
-            fprintf(stderr, "item %s %s\n", ed->target, ed->add ? "added" : "changed");
-    }
-    return RL_EXIT_OK;
-}
-
 struct list_arg {
     int what; /* 0 sites, 1 items, 2 show site */
     uint64_t id;
@@ -116,21 +52,6 @@ static const char *jstr(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
     return json_is_string(v) ? json_string_value(v) : "";
-}
-
-static void jfmt(json_t *o, const char *k, char *out, size_t n)
-{
-    json_t *v = json_object_get(o, k);
-    if (json_is_string(v))
-        snprintf(out, n, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, n, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(out, n, "%.6f", json_real_value(v));
-    else if (json_is_boolean(v))
-        snprintf(out, n, "%s", json_is_true(v) ? "yes" : "no");
-    else
-        out[0] = '\0';
 }
 
 static int run_list(struct cli *c, struct list_arg *a)
@@ -157,8 +78,8 @@ static int run_list(struct cli *c, struct list_arg *a)
         json_array_foreach(a->out, i, o)
         {
             char people[64], occ[24], cap[24], name[700];
-            jfmt(o, "occupancy", occ, sizeof occ);
-            jfmt(o, "capacity", cap, sizeof cap);
+            cli_jfmt(o, "occupancy", occ, sizeof occ);
+            cli_jfmt(o, "capacity", cap, sizeof cap);
             snprintf(people, sizeof people, "%s%s%s", occ, cap[0] ? "/" : "", cap);
             snprintf(name, sizeof name, "%s%s", jstr(o, "name"),
                      json_array_size(json_object_get(o, "conflicts")) ? " (conflict)" : "");
@@ -185,7 +106,7 @@ static int run_list(struct cli *c, struct list_arg *a)
         char v[700];
         printf("%-14s %s\n", "id", jstr(a->out, "id"));
         for (const struct rl_fieldopt *f = rl_site_fields; f->name; f++) {
-            jfmt(a->out, f->name, v, sizeof v);
+            cli_jfmt(a->out, f->name, v, sizeof v);
             if (v[0])
                 printf("%-14s %s\n", f->name, v);
         }
@@ -220,8 +141,8 @@ static int run_list(struct cli *c, struct list_arg *a)
             json_array_foreach(stock, i, o)
             {
                 char bal[24], tr[24];
-                jfmt(o, "balance", bal, sizeof bal);
-                jfmt(o, "in_transit", tr, sizeof tr);
+                cli_jfmt(o, "balance", bal, sizeof bal);
+                cli_jfmt(o, "in_transit", tr, sizeof tr);
                 const char *row[] = {jstr(o, "item"), bal, tr, jstr(o, "unit")};
                 cli_table_row(&tb, row);
             }
@@ -251,11 +172,11 @@ int cmd_site(struct cli *c, int argc, char **argv)
     }
     if (!strcmp(sub, "add") || !strcmp(sub, "set")) {
         ed.add = !strcmp(sub, "add");
-        int npos = parse_fields(argc - 1, argv + 1, rl_site_fields, site_usage, &ed);
+        int npos = cli_parse_fields(argc - 1, argv + 1, rl_site_fields, site_usage, &ed);
         if (ed.add) {
             if (npos != 0)
                 return cli_usage_error(site_usage, "unexpected argument '%s'", argv[2]);
-            if (!has_field(&ed, "kind") || !has_field(&ed, "name"))
+            if (!cli_has_field(&ed, "kind") || !cli_has_field(&ed, "name"))
                 return cli_usage_error(site_usage, "site add needs --kind and --name");
         } else {
             if (npos != 1)
@@ -264,7 +185,7 @@ int cmd_site(struct cli *c, int argc, char **argv)
             if (ed.nfields == 0)
                 return cli_usage_error(site_usage, "site set needs a field to change");
         }
-        return write_edit(c, &ed, ed.add ? "" : ed.target);
+        return cli_write_edit(c, &ed, ed.add ? "" : ed.target);
     }
     if (!strcmp(sub, "list")) {
         struct list_arg a = {.what = 0};
@@ -298,15 +219,15 @@ int cmd_item(struct cli *c, int argc, char **argv)
     }
     if (!strcmp(sub, "add") || !strcmp(sub, "set")) {
         ed.add = !strcmp(sub, "add");
-        int npos = parse_fields(argc - 1, argv + 1, rl_item_fields, item_usage, &ed);
+        int npos = cli_parse_fields(argc - 1, argv + 1, rl_item_fields, item_usage, &ed);
         if (npos != 1)
             return cli_usage_error(item_usage, "item %s needs one CODE", sub);
         ed.target = argv[2];
-        if (ed.add && (!has_field(&ed, "name") || !has_field(&ed, "unit")))
+        if (ed.add && (!cli_has_field(&ed, "name") || !cli_has_field(&ed, "unit")))
             return cli_usage_error(item_usage, "item add needs --name and --unit");
         if (!ed.add && ed.nfields == 0)
             return cli_usage_error(item_usage, "item set needs a field to change");
-        return write_edit(c, &ed, ed.target);
+        return cli_write_edit(c, &ed, ed.target);
     }
     if (!strcmp(sub, "list")) {
         struct list_arg a = {.what = 1};

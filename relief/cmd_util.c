@@ -2,6 +2,7 @@
  * Option parsing, error printing and node opening shared by the subcommands (see cli.h).
  */
 #include "cli.h"
+#include "domain.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -237,3 +238,93 @@ void cli_table_free(struct cli_table *t)
     free(t->cells);
     memset(t, 0, sizeof *t);
 }
+
+/* Parse the field options of a record edit into ed; returns the positional count. */
+int cli_parse_fields(int argc, char **argv, const struct rl_fieldopt *fields,
+                        const char *const *usage, struct rl_edit *ed)
+{
+    struct cli_opt opts[40];
+    const char *vals[40] = {0};
+    int n = 0;
+    for (const struct rl_fieldopt *f = fields; f->name && n < 39; f++, n++) {
+        opts[n].name = f->name;
+        opts[n].has_arg = 1;
+        opts[n].value = &vals[n];
+    }
+    opts[n].name = NULL;
+    int npos = cli_parse(argc, argv, opts, usage);
+    ed->nfields = 0;
+    for (int i = 0; i < n; i++) {
+        if (!vals[i])
+            continue;
+        ed->fields[ed->nfields].f = &fields[i];
+        ed->fields[ed->nfields].value = vals[i];
+        ed->nfields++;
+    }
+    return npos;
+}
+
+int cli_has_field(const struct rl_edit *ed, const char *name)
+{
+    for (int i = 0; i < ed->nfields; i++)
+        if (!strcmp(ed->fields[i].f->name, name))
+            return 1;
+    return 0;
+}
+
+int cli_write_edit(struct cli *c, struct rl_edit *ed, const char *what)
+{
+    struct proto_err e;
+    struct rl_written w;
+    char ref[40];
+    int rc;
+    ed->author = c->by;
+    if ((rc = cli_open(c)))
+        return rc;
+    proto_err_clear(&e);
+    if (rl_edit_apply(&c->store, ed, &w, &e))
+        return cli_fail(&e);
+    rl_ref_format(w.origin, w.seq, ref);
+    if (ed->rtype == RL_R_SITE) {
+        char id[17];
+        cli_id(w.site, id);
+        if (c->json)
+            cli_json_print(json_pack("{s:s, s:s}", "id", id, "op", ref));
+        else
+            printf("%s\n", id);
+        if (!c->json)
+            fprintf(stderr, "site %s %s\n", id, ed->add ? "added" : "changed");
+    } else if (ed->rtype == RL_R_ITEM) {
+        if (c->json)
+            cli_json_print(json_pack("{s:s, s:s}", "code", ed->target, "op", ref));
+        else
+            fprintf(stderr, "item %s %s\n", ed->target, ed->add ? "added" : "changed");
+    } else {
+        /* needs, shifts and donations are named by the op that made them */
+        const char *id = ed->add ? ref : ed->target;
+        if (c->json)
+            cli_json_print(json_pack("{s:s, s:s}", "id", id, "op", ref));
+        else if (ed->add)
+            printf("%s\n", id);
+        else
+            fprintf(stderr, "%s %s changed\n", what, id);
+    }
+    return RL_EXIT_OK;
+}
+
+
+void cli_jfmt(json_t *o, const char *k, char *out, size_t n)
+{
+    json_t *v = json_object_get(o, k);
+    if (json_is_string(v))
+        snprintf(out, n, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(out, n, "%.6f", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(out, n, "%s", json_is_true(v) ? "yes" : "no");
+    else
+        out[0] = '\0';
+}
+

@@ -545,12 +545,8 @@ int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t ki
     const struct proto_val *v = b->v;
     int rc;
 
-    /* the lots buffer is large: clear the rest field by field */
+    /* every field but the large lots buffer, which lots_len bounds */
     memset(&mv, 0, offsetof(struct rl_mv, lots));
-    mv.lots_len = 0;
-    mv.author[0] = '\0';
-    mv.a_src = mv.a_dst = mv.a_lots_dst = mv.a_need = 0;
-    mv.a_lots_src = 0;
     mv.kind = kind;
     mv.origin = op->origin;
     mv.seq = op->seq;

@@ -44,13 +44,14 @@ struct rl_mv {
     char lot[65];
     uint32_t lot_len;
     uint32_t expiry;
-    uint8_t lots[20480]; /* msgpack array of [lot, qty] drawn at write time */
-    uint32_t lots_len;
     uint64_t need_o, need_s, don_o, don_s;
     char author[PROTO_MAX_AUTHOR_BYTES + 1];
     /* what the ledger applied */
     int64_t a_src, a_dst, a_lots_dst, a_need;
     uint8_t a_lots_src;
+    uint32_t lots_len;
+    /* last, so that clearing everything before it is cheap */
+    uint8_t lots[20480]; /* msgpack array of [lot, qty] drawn at write time */
 };
 
 /* Load a movement: 0, -ENOENT. */

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 json_t *rl_q_value(const struct rl_fieldopt *f, const uint8_t *val, size_t n)
@@ -61,23 +62,31 @@ json_t *rl_q_value(const struct rl_fieldopt *f, const uint8_t *val, size_t n)
     return j ? j : json_null();
 }
 
+/* Every field of a record that has a value, and the names of those in conflict. */
+static void record_fields(struct rl_txn *t, const struct rl_rid *r,
+                          const struct rl_fieldopt *table, json_t *o)
+{
+    json_t *conf = json_array();
+    for (const struct rl_fieldopt *f = table; f->name; f++) {
+        struct rl_head h;
+        if (rl_field_get(t, r, f->key, &h))
+            continue;
+        json_object_set_new(o, f->name, rl_q_value(f, h.val, h.val_len));
+        if (rl_field_conflict(t, r, f->key) > 0)
+            json_array_append_new(conf, json_string(f->name));
+    }
+    json_object_set_new(o, "conflicts", conf);
+}
+
 static json_t *site_json(struct rl_txn *t, uint64_t id, int full)
 {
     struct rl_rid r;
     char hex[17];
-    json_t *o = json_object(), *conf = json_array();
+    json_t *o = json_object();
     rl_rid_site(&r, id);
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)id);
     json_object_set_new(o, "id", json_string(hex));
-    for (const struct rl_fieldopt *f = rl_site_fields; f->name; f++) {
-        struct rl_head h;
-        if (rl_field_get(t, &r, f->key, &h))
-            continue;
-        json_object_set_new(o, f->name, rl_q_value(f, h.val, h.val_len));
-        if (rl_field_conflict(t, &r, f->key) > 0)
-            json_array_append_new(conf, json_string(f->name));
-    }
-    json_object_set_new(o, "conflicts", conf);
+    record_fields(t, &r, rl_site_fields, o);
     (void)full;
     return o;
 }
@@ -307,6 +316,9 @@ json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct pro
     return arr;
 }
 
+json_t *rl_q_shifts(struct rl_txn *t, struct proto_err *e);
+json_t *rl_q_donations(struct rl_txn *t, struct proto_err *e);
+
 static json_t *alert(const char *type, const char *severity, const char *msg)
 {
     return json_pack("{s:s, s:s, s:s}", "type", type, "severity", severity, "message", msg);
@@ -407,6 +419,41 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
         }
     }
     rl_cursor_close(&c);
+
+    /* shifts with more sign-ups than slots; donations delivered beyond the pledge */
+    {
+        struct proto_err qe;
+        json_t *shifts = rl_q_shifts(t, &qe), *dons = rl_q_donations(t, &qe);
+        size_t i;
+        json_t *o;
+        json_array_foreach(shifts, i, o)
+        {
+            json_int_t w = json_integer_value(json_object_get(o, "waitlisted"));
+            if (w <= 0)
+                continue;
+            const char *sc = json_string_value(json_object_get(o, "site_code"));
+            snprintf(msg, sizeof msg, "shift %s at %s (%s) is overbooked: %lld wait-listed",
+                     json_string_value(json_object_get(o, "id")), sc && *sc ? sc : "?",
+                     json_string_value(json_object_get(o, "start")) ? json_string_value(
+                                                                         json_object_get(o, "start"))
+                                                                    : "?",
+                     (long long)w);
+            json_array_append_new(arr, alert("overbooked_shift", "medium", msg));
+        }
+        json_array_foreach(dons, i, o)
+        {
+            json_t *q = json_object_get(o, "qty");
+            json_int_t d = json_integer_value(json_object_get(o, "delivered"));
+            if (!json_is_integer(q) || d <= json_integer_value(q))
+                continue;
+            snprintf(msg, sizeof msg, "donation %s: delivered %lld, more than the %lld pledged",
+                     json_string_value(json_object_get(o, "id")), (long long)d,
+                     (long long)json_integer_value(q));
+            json_array_append_new(arr, alert("over_delivered", "low", msg));
+        }
+        json_decref(shifts);
+        json_decref(dons);
+    }
 
     /* computed when read, outside the digest: lots expiring within 7 days */
     uint32_t today = (uint32_t)(now_ms / 86400000);
@@ -532,4 +579,448 @@ json_t *rl_q_conflicts(struct rl_txn *t, struct proto_err *e)
     }
     rl_cursor_close(&c);
     return arr;
+}
+
+/* --- needs, shifts, donations --- */
+
+static int64_t sum_of(struct rl_txn *t, uint8_t prefix, uint64_t o, uint64_t s)
+{
+    uint8_t k[17];
+    MDB_val v;
+    size_t kn = prefix ? 17 : 16;
+    k[0] = prefix;
+    proto_put_be64(k + kn - 16, o);
+    proto_put_be64(k + kn - 8, s);
+    if (rl_get(t, RL_DB_NEEDFILL, k, kn, &v) || v.mv_size != 8)
+        return 0;
+    return (int64_t)proto_get_be64(v.mv_data);
+}
+
+/* Walk the records of one type: fn(t, origin, seq, arg). */
+static int each_record(struct rl_txn *t, enum rl_rtype type,
+                       int (*fn)(struct rl_txn *t, uint64_t o, uint64_t s, void *arg), void *arg)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    uint8_t start = (uint8_t)type;
+    int rc = rl_cursor_open(t, RL_DB_RECORDS, &c);
+    if (rc)
+        return rc;
+    /* collect first: fn may read other databases through other cursors (fine) */
+    for (rc = rl_cursor_seek(&c, &start, 1, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        const uint8_t *kp = k.mv_data;
+        if (k.mv_size != 17 || kp[0] != type)
+            break;
+        if ((rc = fn(t, proto_get_be64(kp + 1), proto_get_be64(kp + 9), arg)))
+            break;
+    }
+    rl_cursor_close(&c);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static void add_site_label(struct rl_txn *t, json_t *o, const char *key)
+{
+    json_t *id = json_object_get(o, key);
+    if (!json_is_string(id))
+        return;
+    uint64_t site = strtoull(json_string_value(id), NULL, 16);
+    char code[80], name[600], k2[64];
+    site_label(t, site, code, sizeof code, name, sizeof name);
+    snprintf(k2, sizeof k2, "%s_code", key);
+    json_object_set_new(o, k2, json_string(code));
+    snprintf(k2, sizeof k2, "%s_name", key);
+    json_object_set_new(o, k2, json_string(name));
+}
+
+static json_t *ref_record(struct rl_txn *t, enum rl_rtype type, uint64_t o, uint64_t s,
+                          const struct rl_fieldopt *table)
+{
+    struct rl_rid r;
+    struct rl_opinfo created;
+    char ref[40], when[40];
+    json_t *j = json_object();
+    rl_rid_ref(&r, type, o, s);
+    rl_ref_format(o, s, ref);
+    json_object_set_new(j, "id", json_string(ref));
+    if (rl_record_get(t, &r, &created) == 0) {
+        rl_hlc_format(created.hlc, when, sizeof when);
+        json_object_set_new(j, "created", json_string(when));
+    }
+    record_fields(t, &r, table, j);
+    return j;
+}
+
+static int need_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
+{
+    json_t *j = ref_record(t, RL_R_NEED, o, s, rl_need_fields);
+    int64_t needed = json_integer_value(json_object_get(j, "qty"));
+    int64_t fulfilled = sum_of(t, 0, o, s);
+    int64_t gap = needed - fulfilled;
+    json_object_set_new(j, "fulfilled", json_integer((json_int_t)fulfilled));
+    json_object_set_new(j, "gap", json_integer((json_int_t)(gap > 0 ? gap : 0)));
+    add_site_label(t, j, "site");
+    const char *item = json_string_value(json_object_get(j, "item"));
+    const char *site = json_string_value(json_object_get(j, "site"));
+    int64_t stock = 0, transit = 0;
+    if (item && site) {
+        uint64_t sid = strtoull(site, NULL, 16);
+        rl_ledger_balance(t, sid, item, strlen(item), &stock);
+        transit = transit_to(t, sid, item, strlen(item));
+    }
+    json_object_set_new(j, "in_stock", json_integer((json_int_t)stock));
+    json_object_set_new(j, "in_transit", json_integer((json_int_t)transit));
+    json_array_append_new(arg, j);
+    return 0;
+}
+
+static int gap_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t gx = json_integer_value(json_object_get(x, "gap"));
+    json_int_t gy = json_integer_value(json_object_get(y, "gap"));
+    if (gx != gy)
+        return gx < gy ? 1 : -1;
+    return strcmp(json_string_value(json_object_get(x, "id")),
+                  json_string_value(json_object_get(y, "id")));
+}
+
+/* Sort a JSON array in place. */
+static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
+{
+    size_t n = json_array_size(arr);
+    json_t **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof *v, cmp);
+    json_array_clear(arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, v[i]);
+    free(v);
+}
+
+json_t *rl_q_needs(struct rl_txn *t, struct proto_err *e)
+{
+    json_t *arr = json_array();
+    int rc = each_record(t, RL_R_NEED, need_row, arr);
+    if (rc) {
+        json_decref(arr);
+        proto_errf(e, rc, "cannot read needs: %s", proto_strerror(rc));
+        return NULL;
+    }
+    sort_array(arr, gap_cmp);
+    return arr;
+}
+
+struct roster {
+    struct signup {
+        uint64_t hlc, origin, seq;
+        char volunteer[257], contact[257];
+    } *v;
+    size_t n, cap;
+};
+
+static int roster_add(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, size_t n)
+{
+    struct roster *r = arg;
+    if (n < 9 || n < 9u + elem[8])
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct signup *p = realloc(r->v, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        r->v = p;
+        r->cap = cap;
+    }
+    struct signup *x = &r->v[r->n++];
+    x->hlc = proto_get_be64(elem);
+    x->origin = o;
+    x->seq = s;
+    memcpy(x->volunteer, elem + 9, elem[8]);
+    x->volunteer[elem[8]] = '\0';
+    size_t cl = n - 9 - elem[8];
+    if (cl > 256)
+        cl = 256;
+    memcpy(x->contact, elem + 9 + elem[8], cl);
+    x->contact[cl] = '\0';
+    return 0;
+}
+
+static int signup_cmp(const void *a, const void *b)
+{
+    const struct signup *x = a, *y = b;
+    if (x->hlc != y->hlc)
+        return x->hlc < y->hlc ? -1 : 1;
+    if (x->origin != y->origin)
+        return x->origin < y->origin ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int shift_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
+{
+    json_t *j = ref_record(t, RL_R_SHIFT, o, s, rl_shift_fields);
+    struct rl_rid r;
+    struct roster ro = {0};
+    rl_rid_ref(&r, RL_R_SHIFT, o, s);
+    int rc = rl_set_each(t, &r, 1, roster_add, &ro);
+    if (rc) {
+        free(ro.v);
+        json_decref(j);
+        return rc;
+    }
+    qsort(ro.v, ro.n, sizeof *ro.v, signup_cmp);
+    json_int_t slots = json_integer_value(json_object_get(j, "slots"));
+    json_t *list = json_array();
+    size_t confirmed = 0;
+    for (size_t i = 0; i < ro.n; i++) {
+        char when[40], ref[40];
+        int ok = (json_int_t)i < slots;
+        confirmed += ok;
+        rl_hlc_format(ro.v[i].hlc, when, sizeof when);
+        rl_ref_format(ro.v[i].origin, ro.v[i].seq, ref);
+        json_t *v = json_stringn(ro.v[i].volunteer, strlen(ro.v[i].volunteer));
+        json_t *c = json_stringn(ro.v[i].contact, strlen(ro.v[i].contact));
+        json_array_append_new(list, json_pack("{s:o, s:o, s:s, s:s, s:s}", "volunteer",
+                                              v ? v : json_string("?"), "contact",
+                                              c ? c : json_string(""), "status",
+                                              ok ? "confirmed" : "waitlisted", "time", when,
+                                              "op", ref));
+    }
+    free(ro.v);
+    json_object_set_new(j, "signups", list);
+    json_object_set_new(j, "confirmed", json_integer((json_int_t)confirmed));
+    json_object_set_new(j, "waitlisted", json_integer((json_int_t)(ro.n - confirmed)));
+    json_object_set_new(j, "open_slots",
+                        json_integer(slots > (json_int_t)confirmed ? slots - (json_int_t)confirmed
+                                                                   : 0));
+    json_object_set_new(j, "meals_served", json_integer((json_int_t)sum_of(t, 'M', o, s)));
+    add_site_label(t, j, "site");
+    json_array_append_new(arg, j);
+    return 0;
+}
+
+static int start_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    const char *sx = json_string_value(json_object_get(x, "start"));
+    const char *sy = json_string_value(json_object_get(y, "start"));
+    int c = strcmp(sx ? sx : "", sy ? sy : "");
+    return c ? c
+             : strcmp(json_string_value(json_object_get(x, "id")),
+                      json_string_value(json_object_get(y, "id")));
+}
+
+json_t *rl_q_shifts(struct rl_txn *t, struct proto_err *e)
+{
+    json_t *arr = json_array();
+    int rc = each_record(t, RL_R_SHIFT, shift_row, arr);
+    if (rc) {
+        json_decref(arr);
+        proto_errf(e, rc, "cannot read shifts: %s", proto_strerror(rc));
+        return NULL;
+    }
+    sort_array(arr, start_cmp);
+    return arr;
+}
+
+static int donation_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
+{
+    json_t *j = ref_record(t, RL_R_DONATION, o, s, rl_donation_fields);
+    json_object_set_new(j, "delivered", json_integer((json_int_t)sum_of(t, 'D', o, s)));
+    add_site_label(t, j, "to");
+    json_array_append_new(arg, j);
+    return 0;
+}
+
+json_t *rl_q_donations(struct rl_txn *t, struct proto_err *e)
+{
+    json_t *arr = json_array();
+    int rc = each_record(t, RL_R_DONATION, donation_row, arr);
+    if (rc) {
+        json_decref(arr);
+        proto_errf(e, rc, "cannot read donations: %s", proto_strerror(rc));
+        return NULL;
+    }
+    return arr;
+}
+
+/* --- a donation's trace --- */
+
+static json_t *event(struct rl_txn *t, const char *stage, uint64_t hlc, uint64_t site,
+                     int64_t qty, const char *author, uint64_t o, uint64_t s)
+{
+    char when[40], ref[40], hex[17], code[80], name[600];
+    rl_hlc_format(hlc, when, sizeof when);
+    rl_ref_format(o, s, ref);
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)site);
+    site_label(t, site, code, sizeof code, name, sizeof name);
+    json_t *a = json_string(author);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:I}", "stage", stage, "time",
+                     when, "site", hex, "site_code", code, "site_name", name, "qty",
+                     (json_int_t)qty, "author", a ? a : json_string("?"), "op", ref, "hlc",
+                     (json_int_t)(hlc >> 16));
+}
+
+static int time_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t hx = json_integer_value(json_object_get(x, "hlc"));
+    json_int_t hy = json_integer_value(json_object_get(y, "hlc"));
+    return hx < hy ? -1 : hx > hy;
+}
+
+/* Movements that drew a lot of an item: dispatches (with their arrival) and distributions. */
+static int trace_lot(struct rl_txn *t, const char *item, const char *lot, json_t *events)
+{
+    struct rl_key pre;
+    struct rl_cursor c;
+    MDB_val k, v;
+    static _Thread_local struct rl_mv mv;
+    size_t n = 0, cap = 0;
+    uint64_t *refs = NULL;
+    int rc;
+    rl_key_reset(&pre);
+    rl_key_str(&pre, item, strlen(item));
+    rl_key_str(&pre, lot, strlen(lot));
+    if ((rc = rl_cursor_open(t, RL_DB_LOTUSE, &c)))
+        return rc;
+    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size != pre.n + 16)
+            break;
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 32;
+            uint64_t *p = realloc(refs, cap * sizeof *p);
+            if (!p) {
+                rc = -ENOMEM;
+                break;
+            }
+            refs = p;
+        }
+        refs[n++] = proto_get_be64((const uint8_t *)k.mv_data + pre.n);
+        refs[n++] = proto_get_be64((const uint8_t *)k.mv_data + pre.n + 8);
+    }
+    rl_cursor_close(&c);
+    if (rc == -ENOENT)
+        rc = 0;
+    for (size_t i = 0; !rc && i < n; i += 2) {
+        if (rl_ledger_get(t, refs[i], refs[i + 1], &mv) || rl_ledger_voided(t, mv.origin, mv.seq))
+            continue;
+        /* the quantity of this lot the movement drew */
+        int64_t q = mv.qty;
+        struct proto_mp m;
+        uint32_t cnt;
+        proto_mp_init(&m, mv.lots, mv.lots_len);
+        if (mv.lots_len && !proto_mp_array(&m, &cnt)) {
+            for (uint32_t j = 0; j < cnt; j++) {
+                uint32_t kk, ln;
+                const char *l;
+                uint64_t lq;
+                if (proto_mp_array(&m, &kk) || proto_mp_str(&m, &l, &ln, 64) ||
+                    proto_mp_uint(&m, &lq))
+                    break;
+                if (ln == strlen(lot) && !memcmp(l, lot, ln))
+                    q = (int64_t)lq;
+            }
+        }
+        if (mv.kind == PROTO_KIND_STOCK_DISPATCH) {
+            json_t *ev = event(t, "dispatched", mv.hlc, mv.site, q, mv.author, mv.origin, mv.seq);
+            char to[17];
+            snprintf(to, sizeof to, "%016llx", (unsigned long long)mv.to);
+            json_object_set_new(ev, "to", json_string(to));
+            add_site_label(t, ev, "to");
+            json_array_append_new(events, ev);
+            struct rl_rid r;
+            struct rl_head h;
+            uint64_t arrived;
+            rl_rid_ref(&r, RL_R_TRANSFER, mv.origin, mv.seq);
+            if (rl_field_get(t, &r, RL_TRANSFER_ARRIVED, &h) == 0 && !rl_head_uint(&h, &arrived)) {
+                char au[257];
+                size_t al = h.author_len > 256 ? 256 : h.author_len;
+                memcpy(au, h.author, al);
+                au[al] = '\0';
+                /* this lot's share: what arrived, up to what of the lot was sent */
+                int64_t share = (int64_t)arrived < q ? (int64_t)arrived : q;
+                json_t *ar = event(t, "arrived", h.hlc, mv.to, share, au, h.origin, h.seq);
+                json_array_append_new(events, ar);
+            }
+        } else if (mv.kind == PROTO_KIND_STOCK_DISTRIBUTE) {
+            json_array_append_new(events, event(t, "distributed", mv.hlc, mv.site, q, mv.author,
+                                                mv.origin, mv.seq));
+        }
+    }
+    free(refs);
+    return rc;
+}
+
+json_t *rl_q_trace(struct rl_txn *t, uint64_t o, uint64_t s, struct proto_err *e)
+{
+    struct rl_rid r;
+    struct rl_opinfo created;
+    static _Thread_local struct rl_mv mv;
+    rl_rid_ref(&r, RL_R_DONATION, o, s);
+    if (rl_record_get(t, &r, &created)) {
+        char ref[40];
+        rl_ref_format(o, s, ref);
+        proto_errf(e, -ENOENT, "no donation '%s' on this node", ref);
+        return NULL;
+    }
+    json_t *don = ref_record(t, RL_R_DONATION, o, s, rl_donation_fields);
+    json_object_set_new(don, "delivered", json_integer((json_int_t)sum_of(t, 'D', o, s)));
+    add_site_label(t, don, "to");
+    json_t *events = json_array();
+    /* the pledge */
+    struct proto_op op;
+    struct proto_err ge;
+    if (rl_oplog_get(t, o, s, &op, &ge) == 0) {
+        char au[257];
+        size_t al = op.author_len > 256 ? 256 : op.author_len;
+        memcpy(au, op.author, al);
+        au[al] = '\0';
+        const char *to = json_string_value(json_object_get(don, "to"));
+        json_array_append_new(events,
+                              event(t, "pledged", op.hlc, to ? strtoull(to, NULL, 16) : 0,
+                                    json_integer_value(json_object_get(don, "qty")), au, o, s));
+    }
+    /* receipts against it, then where their lots went */
+    uint8_t pre[16];
+    struct rl_cursor c;
+    MDB_val k, v;
+    proto_put_be64(pre, o);
+    proto_put_be64(pre + 8, s);
+    char lots[64][65];
+    char items[64][65];
+    int nlots = 0, rc;
+    if (rl_cursor_open(t, RL_DB_DONREC, &c) == 0) {
+        for (rc = rl_cursor_seek(&c, pre, 16, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+            const uint8_t *kp = k.mv_data;
+            if (k.mv_size != 32 || memcmp(kp, pre, 16))
+                break;
+            uint64_t ro = proto_get_be64(kp + 16), rs = proto_get_be64(kp + 24);
+            if (rl_ledger_get(t, ro, rs, &mv) || rl_ledger_voided(t, ro, rs))
+                continue;
+            json_array_append_new(events, event(t, "received", mv.hlc, mv.site, mv.qty,
+                                                mv.author, ro, rs));
+            if (nlots < 64) {
+                memcpy(lots[nlots], mv.lot, mv.lot_len + 1);
+                memcpy(items[nlots], mv.item, mv.item_len + 1);
+                nlots++;
+            }
+        }
+        rl_cursor_close(&c);
+    }
+    for (int i = 0; i < nlots; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= !strcmp(lots[i], lots[j]) && !strcmp(items[i], items[j]);
+        if (!seen && lots[i][0])
+            trace_lot(t, items[i], lots[i], events);
+    }
+    sort_array(events, time_cmp);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) json_object_del(ev, "hlc");
+    json_object_set_new(don, "events", events);
+    return don;
 }

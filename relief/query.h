@@ -19,6 +19,14 @@ json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct pro
 /* Alerts; now_ms for those that depend on the time (expiring lots, clocks far ahead). */
 json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e);
 json_t *rl_q_conflicts(struct rl_txn *t, struct proto_err *e);
+/* Needs with needed, fulfilled, gap, in stock and in transit at the site; gaps first. */
+json_t *rl_q_needs(struct rl_txn *t, struct proto_err *e);
+/* Shifts by start, each with its roster: sign-ups by (hlc, origin, seq), the first `slots`
+ * confirmed, the rest wait-listed. */
+json_t *rl_q_shifts(struct rl_txn *t, struct proto_err *e);
+json_t *rl_q_donations(struct rl_txn *t, struct proto_err *e);
+/* A donation from pledge to receipt, dispatch, arrival and distribution, by time. */
+json_t *rl_q_trace(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_err *e);
 
 /* A field's shown value as JSON, per its format (enum names, dates, degrees). */
 json_t *rl_q_value(const struct rl_fieldopt *f, const uint8_t *val, size_t n);

@@ -93,6 +93,37 @@ static void stock(struct rl_store *s, uint32_t kind, const char *site, const cha
         rl_ref_format(res.origin, res.seq, out);
 }
 
+static void record(struct rl_store *s, enum rl_rtype type, const char *const *kv, char *out)
+{
+    struct rl_edit ed;
+    struct rl_written w;
+    struct proto_err e;
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = type;
+    ed.add = 1;
+    for (int i = 0; kv[i]; i += 2) {
+        ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(type), kv[i]);
+        assert_non_null(ed.fields[ed.nfields].f);
+        ed.fields[ed.nfields].value = kv[i + 1];
+        ed.nfields++;
+    }
+    proto_err_clear(&e);
+    if (rl_edit_apply(s, &ed, &w, &e))
+        fail_msg("record: %s", e.msg);
+    rl_ref_format(w.origin, w.seq, out);
+}
+
+static void shift_op(struct rl_store *s, uint32_t kind, const char *shift, const char *vol,
+                     const char *meals)
+{
+    struct rl_shift_req r = {.kind = kind, .shift = shift, .volunteer = vol, .meals = meals};
+    struct rl_written w;
+    struct proto_err e;
+    proto_err_clear(&e);
+    if (rl_shift_write(s, &r, &w, &e))
+        fail_msg("shift op: %s", e.msg);
+}
+
 struct bal_arg {
     uint64_t site;
     int64_t q;
@@ -164,8 +195,39 @@ static int setup(void **state)
     add_item(A, "rice-5kg");
     stock(A, PROTO_KIND_STOCK_RECEIVE, "WH-1", NULL, "100", NULL, "L1", NULL);
     stock(A, PROTO_KIND_STOCK_DISPATCH, "WH-1", "ISH-3", "60", NULL, NULL, t1);
+    /* a donation received at the warehouse, a need at the centre, a shift with sign-ups */
+    char don[40], need[40], shift[40];
+    record(A, RL_R_DONATION, (const char *const[]){"donor", "Kobe", "to", "ISH-3", "item",
+                                                   "rice-5kg", "qty", "30", NULL},
+           don);
+    record(A, RL_R_NEED, (const char *const[]){"site", "ISH-3", "item", "rice-5kg", "qty", "80",
+                                               NULL},
+           need);
+    record(A, RL_R_SHIFT, (const char *const[]){"site", "ISH-3", "start", "2011-03-20T17:00Z",
+                                                "end", "2011-03-20T20:00Z", "slots", "2", NULL},
+           shift);
+    struct rl_stock_req rq = {.kind = PROTO_KIND_STOCK_RECEIVE, .site = "WH-1", .item = "rice-5kg",
+                              .qty = "30", .donation = don};
+    struct rl_stock_result res;
+    struct proto_err e;
+    if (rl_stock_write(A, &rq, &res, &e))
+        fail_msg("receive: %s", e.msg);
+    struct rl_stock_req dq = {.kind = PROTO_KIND_STOCK_DISPATCH, .site = "WH-1", .to = "ISH-3",
+                              .item = "rice-5kg", .qty = "35", .need = need};
+    char t2[40];
+    if (rl_stock_write(A, &dq, &res, &e))
+        fail_msg("dispatch: %s", e.msg);
+    rl_ref_format(res.origin, res.seq, t2);
     tl_sync(A, B, 3);
     tl_sync(A, C, 1000);
+    /* sign-ups on all three, one cancelled; meals counted on two */
+    shift_op(B, PROTO_KIND_SHIFT_SIGNUP, shift, "Ana", NULL);
+    shift_op(C, PROTO_KIND_SHIFT_SIGNUP, shift, "Bo", NULL);
+    shift_op(A, PROTO_KIND_SHIFT_SIGNUP, shift, "Chie", NULL);
+    shift_op(C, PROTO_KIND_SHIFT_CANCEL, shift, "Bo", NULL);
+    shift_op(B, PROTO_KIND_SHIFT_SERVED, shift, NULL, "100");
+    shift_op(C, PROTO_KIND_SHIFT_SERVED, shift, NULL, "50");
+    stock(C, PROTO_KIND_STOCK_ARRIVE, NULL, NULL, "35", t2, NULL, NULL);
 
     /* offline: B and C both confirm the arrival, count the warehouse, edit the centre */
     stock(B, PROTO_KIND_STOCK_ARRIVE, NULL, NULL, "55", t1, NULL, NULL);
@@ -218,7 +280,7 @@ static void test_domain_two_arrivals_do_not_double(void **state)
 {
     (void)state;
     /* 55 and 60 were confirmed concurrently: one of them counts, never 115 */
-    int64_t c = balance(&W.n[0], W.centre);
+    int64_t c = balance(&W.n[0], W.centre) - 35;
     assert_true(c == 55 || c == 60);
     json_t *conf = query(&W.n[0], 1);
     int found = 0;
@@ -242,7 +304,7 @@ static void test_domain_void_counts_once(void **state)
 {
     (void)state;
     /* the distribution of 20 was voided twice: the centre holds what arrived */
-    int64_t c = balance(&W.n[2], W.centre);
+    int64_t c = balance(&W.n[2], W.centre) - 35;
     assert_true(c == 55 || c == 60);
 }
 
@@ -264,7 +326,7 @@ static void test_domain_conflict_and_resolution(void **state)
     assert_int_equal(site_conf, 1);
     json_decref(conf);
     json_t *alerts = query(&W.n[1], 0);
-    assert_true(has_alert(alerts, "arrival_mismatch") || balance(&W.n[1], W.centre) == 60);
+    assert_true(has_alert(alerts, "arrival_mismatch") || balance(&W.n[1], W.centre) == 95);
     json_decref(alerts);
 
     /* an edit that saw both values resolves the conflict everywhere */
@@ -279,6 +341,43 @@ static void test_domain_conflict_and_resolution(void **state)
     alerts = query(&W.n[2], 0);
     assert_true(has_alert(alerts, "over_capacity")); /* 101 > 100 */
     json_decref(alerts);
+}
+
+struct records_arg {
+    json_t *needs, *shifts, *donations;
+};
+
+static int records_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct records_arg *a = arg;
+    a->needs = rl_q_needs(t, e);
+    a->shifts = rl_q_shifts(t, e);
+    a->donations = rl_q_donations(t, e);
+    return a->needs && a->shifts && a->donations ? 0 : -EIO;
+}
+
+static void test_domain_needs_shifts_donations(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        struct records_arg a = {0};
+        struct proto_err e;
+        assert_int_equal(rl_store_read(&W.n[i], records_fn, &a, &e), 0);
+        /* the need was met by the 35 that arrived against it */
+        json_t *need = json_array_get(a.needs, 0);
+        assert_int_equal(json_integer_value(json_object_get(need, "fulfilled")), 35);
+        assert_int_equal(json_integer_value(json_object_get(need, "gap")), 45);
+        /* Bo cancelled: Ana and Chie hold the two slots; meals from two laptops add up */
+        json_t *shift = json_array_get(a.shifts, 0);
+        assert_int_equal(json_integer_value(json_object_get(shift, "confirmed")), 2);
+        assert_int_equal(json_integer_value(json_object_get(shift, "waitlisted")), 0);
+        assert_int_equal(json_integer_value(json_object_get(shift, "meals_served")), 150);
+        json_t *don = json_array_get(a.donations, 0);
+        assert_int_equal(json_integer_value(json_object_get(don, "delivered")), 30);
+        json_decref(a.needs);
+        json_decref(a.shifts);
+        json_decref(a.donations);
+    }
 }
 
 /* --- the same ops in many orders --- */
@@ -426,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_domain_two_arrivals_do_not_double),
         cmocka_unit_test(test_domain_concurrent_counts_agree_with_shelf),
         cmocka_unit_test(test_domain_void_counts_once),
+        cmocka_unit_test(test_domain_needs_shifts_donations),
         cmocka_unit_test(test_domain_conflict_and_resolution),
         /* last: it replays every op the tests above made */
         cmocka_unit_test(test_domain_order_independent),
