@@ -1,0 +1,96 @@
+/*
+ * relief report needs|stock|shifts|donations [--format table|json|csv|hxl]
+ */
+#include "cli.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const usage[] = {
+    "relief report needs|stock|shifts|donations [--format table|json|csv|hxl]",
+    NULL,
+};
+
+struct rep_arg {
+    const char *name;
+    json_t *rows;
+};
+
+static int rep_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct rep_arg *a = arg;
+    a->rows = rl_report_rows(t, a->name, e);
+    return a->rows ? 0 : (e->code ? e->code : -EIO);
+}
+
+int cmd_report(struct cli *c, int argc, char **argv)
+{
+    const char *format = NULL;
+    const struct cli_opt opts[] = {{"format", 1, &format}, {NULL, 0, NULL}};
+    enum rl_report_fmt fmt = c->json ? RL_REPORT_JSON : RL_REPORT_TABLE;
+    int rc;
+
+    if (cli_parse(argc, argv, opts, usage) != 1)
+        return cli_usage_error(usage, "report needs one of needs, stock, shifts, donations");
+    const struct rl_report_col *cols = rl_report_cols(argv[1]);
+    if (!cols)
+        return cli_usage_error(usage, "unknown report '%s'", argv[1]);
+    if (format) {
+        if (!strcmp(format, "table"))
+            fmt = RL_REPORT_TABLE;
+        else if (!strcmp(format, "json"))
+            fmt = RL_REPORT_JSON;
+        else if (!strcmp(format, "csv"))
+            fmt = RL_REPORT_CSV;
+        else if (!strcmp(format, "hxl"))
+            fmt = RL_REPORT_HXL;
+        else
+            return cli_usage_error(usage, "unknown format '%s'", format);
+    }
+    if ((rc = cli_open(c)))
+        return rc;
+    struct rep_arg a = {argv[1], NULL};
+    struct proto_err e;
+    proto_err_clear(&e);
+    if (rl_store_read(&c->store, rep_fn, &a, &e))
+        return cli_fail(&e);
+    if (fmt == RL_REPORT_TABLE) {
+        const char *head[16];
+        int right[16], n = 0;
+        for (const struct rl_report_col *col = cols; col->key && n < 16; col++, n++) {
+            head[n] = col->header;
+            right[n] = col->numeric;
+        }
+        struct cli_table tb;
+        size_t i;
+        json_t *row;
+        char cells[16][600];
+        const char *ptrs[16];
+        cli_table_init(&tb, n, head, right);
+        json_array_foreach(a.rows, i, row)
+        {
+            for (int k = 0; k < n; k++) {
+                rl_report_cell(row, &cols[k], cells[k], sizeof cells[k]);
+                ptrs[k] = cells[k];
+            }
+            cli_table_row(&tb, ptrs);
+        }
+        cli_table_print(&tb);
+        cli_table_free(&tb);
+    } else {
+        struct proto_buf out;
+        proto_buf_init(&out, 1u << 30);
+        rc = rl_report_write(cols, a.rows, fmt, &out);
+        if (!rc)
+            fwrite(out.data, 1, out.len, stdout);
+        proto_buf_free(&out);
+        if (rc) {
+            json_decref(a.rows);
+            return cli_fail(&(struct proto_err){rc, "report too large"});
+        }
+    }
+    json_decref(a.rows);
+    return RL_EXIT_OK;
+}

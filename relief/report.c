@@ -1,0 +1,243 @@
+/*
+ * Reports (see report.h). The HXL tags follow the HXL standard's core hashtags
+ * (#loc, #adm1, #adm2, #geo, #item, #indicator, #org, #date, #status, #severity) with
+ * attributes naming what each number is; relief/REPORTS.md lists them per report.
+ */
+#include "report.h"
+
+#include "domain.h"
+#include "proto/kinds.h"
+#include "query.h"
+#include "records.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct rl_report_col needs_cols[] = {
+    {"id", "need", "#activity+id", 0},
+    {"site_code", "site code", "#loc+code", 0},
+    {"site_name", "site", "#loc+name", 0},
+    {"prefecture", "prefecture", "#adm1+name", 0},
+    {"municipality", "municipality", "#adm2+name", 0},
+    {"item", "item", "#item+code", 0},
+    {"service", "service", "#service+name", 0},
+    {"qty", "needed", "#indicator+num+requested", 1},
+    {"fulfilled", "fulfilled", "#indicator+num+fulfilled", 1},
+    {"gap", "gap", "#indicator+num+gap", 1},
+    {"in_stock", "in stock", "#indicator+num+stock", 1},
+    {"in_transit", "in transit", "#indicator+num+transit", 1},
+    {"priority", "priority", "#severity", 0},
+    {"due", "due", "#date+due", 0},
+    {"status", "status", "#status+name", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const struct rl_report_col stock_cols[] = {
+    {"site_code", "site code", "#loc+code", 0},
+    {"site_name", "site", "#loc+name", 0},
+    {"prefecture", "prefecture", "#adm1+name", 0},
+    {"municipality", "municipality", "#adm2+name", 0},
+    {"lat", "lat", "#geo+lat", 1},
+    {"lon", "lon", "#geo+lon", 1},
+    {"item", "item", "#item+code", 0},
+    {"item_name", "item name", "#item+name", 0},
+    {"unit", "unit", "#item+unit", 0},
+    {"balance", "in stock", "#indicator+num+stock", 1},
+    {"in_transit", "in transit", "#indicator+num+transit", 1},
+    {NULL, NULL, NULL, 0},
+};
+
+static const struct rl_report_col shifts_cols[] = {
+    {"id", "shift", "#activity+id", 0},
+    {"site_code", "site code", "#loc+code", 0},
+    {"site_name", "site", "#loc+name", 0},
+    {"start", "start", "#date+start", 0},
+    {"end", "end", "#date+end", 0},
+    {"role", "role", "#activity+role", 0},
+    {"slots", "slots", "#capacity+num", 1},
+    {"confirmed", "confirmed", "#indicator+num+confirmed", 1},
+    {"waitlisted", "wait-listed", "#indicator+num+waitlisted", 1},
+    {"meals", "meals planned", "#indicator+num+meals+planned", 1},
+    {"meals_served", "meals served", "#indicator+num+meals+served", 1},
+    {NULL, NULL, NULL, 0},
+};
+
+static const struct rl_report_col donations_cols[] = {
+    {"id", "donation", "#activity+id", 0},
+    {"donor", "donor", "#org+funder", 0},
+    {"to_code", "to site code", "#loc+code", 0},
+    {"to_name", "to site", "#loc+name", 0},
+    {"item", "item", "#item+code", 0},
+    {"qty", "pledged", "#indicator+num+pledged", 1},
+    {"delivered", "delivered", "#indicator+num+delivered", 1},
+    {"amount", "amount", "#value+amount", 1},
+    {"currency", "currency", "#currency", 0},
+    {"status", "status", "#status+name", 0},
+    {"created", "pledged on", "#date+reported", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+const struct rl_report_col *rl_report_cols(const char *name)
+{
+    if (!strcmp(name, "needs"))
+        return needs_cols;
+    if (!strcmp(name, "stock"))
+        return stock_cols;
+    if (!strcmp(name, "shifts"))
+        return shifts_cols;
+    if (!strcmp(name, "donations"))
+        return donations_cols;
+    return NULL;
+}
+
+/* Site details a report adds: area and position. */
+static void add_site(struct rl_txn *t, json_t *row, const char *idkey)
+{
+    const char *id = json_string_value(json_object_get(row, idkey));
+    char buf[600];
+    struct rl_rid r;
+    int64_t v;
+    if (!id)
+        return;
+    rl_rid_site(&r, strtoull(id, NULL, 16));
+    if (rl_field_str(t, &r, PROTO_SITE_ADM1, buf, sizeof buf) == 0)
+        json_object_set_new(row, "prefecture", json_string(buf));
+    if (rl_field_str(t, &r, PROTO_SITE_ADM2, buf, sizeof buf) == 0)
+        json_object_set_new(row, "municipality", json_string(buf));
+    if (rl_field_int(t, &r, PROTO_SITE_LAT, &v) == 0)
+        json_object_set_new(row, "lat", json_real((double)v / 1e6));
+    if (rl_field_int(t, &r, PROTO_SITE_LON, &v) == 0)
+        json_object_set_new(row, "lon", json_real((double)v / 1e6));
+}
+
+json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e)
+{
+    json_t *rows;
+    size_t i;
+    json_t *o;
+    if (!strcmp(name, "needs")) {
+        if (!(rows = rl_q_needs(t, e)))
+            return NULL;
+        json_array_foreach(rows, i, o) add_site(t, o, "site");
+    } else if (!strcmp(name, "stock")) {
+        if (!(rows = rl_q_stock(t, 0, NULL, e)))
+            return NULL;
+        json_array_foreach(rows, i, o)
+        {
+            add_site(t, o, "site");
+            const char *item = json_string_value(json_object_get(o, "item"));
+            char buf[600];
+            struct rl_rid r;
+            if (item) {
+                rl_rid_item(&r, item, strlen(item));
+                if (rl_field_str(t, &r, PROTO_ITEM_NAME, buf, sizeof buf) == 0)
+                    json_object_set_new(o, "item_name", json_string(buf));
+            }
+        }
+    } else if (!strcmp(name, "shifts")) {
+        if (!(rows = rl_q_shifts(t, e)))
+            return NULL;
+        /* rosters hold personal contacts: a report leaves them out */
+        json_array_foreach(rows, i, o) json_object_del(o, "signups");
+    } else if (!strcmp(name, "donations")) {
+        if (!(rows = rl_q_donations(t, e)))
+            return NULL;
+        json_array_foreach(rows, i, o) json_object_del(o, "contact");
+    } else {
+        proto_errf(e, PROTO_EUSAGE, "unknown report '%s' (needs, stock, shifts, donations)",
+                   name);
+        return NULL;
+    }
+    return rows;
+}
+
+void rl_report_cell(json_t *row, const struct rl_report_col *col, char *out, size_t n)
+{
+    json_t *v = json_object_get(row, col->key);
+    if (json_is_string(v))
+        snprintf(out, n, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(out, n, "%.6f", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(out, n, "%s", json_is_true(v) ? "yes" : "no");
+    else
+        out[0] = '\0';
+}
+
+/* RFC 4180, and a text cell that a spreadsheet would take for a formula gets a leading '. */
+static void csv_cell(struct proto_buf *out, const char *s, int text)
+{
+    int inert = text && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                         s[0] == '\t' || s[0] == '\r');
+    int quote = inert || strpbrk(s, ",\"\r\n") != NULL;
+    if (!quote) {
+        proto_buf_add(out, s, strlen(s));
+        return;
+    }
+    proto_buf_add(out, "\"", 1);
+    if (inert)
+        proto_buf_add(out, "'", 1);
+    for (; *s; s++) {
+        if (*s == '"')
+            proto_buf_add(out, "\"", 1);
+        proto_buf_add(out, s, 1);
+    }
+    proto_buf_add(out, "\"", 1);
+}
+
+int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,
+                    struct proto_buf *out)
+{
+    size_t i;
+    json_t *row;
+    if (fmt == RL_REPORT_JSON) {
+        json_t *arr = json_array();
+        json_array_foreach(rows, i, row)
+        {
+            json_t *o = json_object();
+            for (const struct rl_report_col *c = cols; c->key; c++) {
+                json_t *v = json_object_get(row, c->key);
+                json_object_set(o, c->key, v ? v : json_null());
+            }
+            json_array_append_new(arr, o);
+        }
+        char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(arr);
+        if (!s)
+            return -ENOMEM;
+        proto_buf_add(out, s, strlen(s));
+        proto_buf_add(out, "\n", 1);
+        free(s);
+        return proto_buf_failed(out);
+    }
+    for (const struct rl_report_col *c = cols; c->key; c++) {
+        if (c != cols)
+            proto_buf_add(out, ",", 1);
+        csv_cell(out, c->header, 1);
+    }
+    proto_buf_add(out, "\r\n", 2);
+    if (fmt == RL_REPORT_HXL) {
+        for (const struct rl_report_col *c = cols; c->key; c++) {
+            if (c != cols)
+                proto_buf_add(out, ",", 1);
+            proto_buf_add(out, c->hxl, strlen(c->hxl));
+        }
+        proto_buf_add(out, "\r\n", 2);
+    }
+    json_array_foreach(rows, i, row)
+    {
+        for (const struct rl_report_col *c = cols; c->key; c++) {
+            char cell[4200];
+            if (c != cols)
+                proto_buf_add(out, ",", 1);
+            rl_report_cell(row, c, cell, sizeof cell);
+            csv_cell(out, cell, !c->numeric);
+        }
+        proto_buf_add(out, "\r\n", 2);
+    }
+    return proto_buf_failed(out);
+}

@@ -1,0 +1,37 @@
+/*
+ * Reports for spreadsheets and the authorities: needs, stock, shifts and donations as rows
+ * with fixed columns, written as JSON, CSV (RFC 4180, with cells that a spreadsheet would run
+ * as formulas made inert) or HXL (CSV with a row of Humanitarian Exchange Language hashtags
+ * under the header). The CLI prints the same rows as a table.
+ */
+#ifndef RL_REPORT_H
+#define RL_REPORT_H
+
+#include "proto/buf.h"
+#include "store.h"
+
+#include <jansson.h>
+
+struct rl_report_col {
+    const char *key;    /* the row object's key (and the JSON name) */
+    const char *header; /* the CSV header */
+    const char *hxl;    /* the HXL hashtag */
+    int numeric;
+};
+
+enum rl_report_fmt { RL_REPORT_TABLE = 1, RL_REPORT_JSON, RL_REPORT_CSV, RL_REPORT_HXL };
+
+/* The columns of a report (NULL-key terminated), or NULL for an unknown name. */
+const struct rl_report_col *rl_report_cols(const char *name);
+
+/* The rows of a report: a JSON array of objects with the columns' keys. */
+json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e);
+
+/* Write rows as CSV or HXL (header row, then for HXL the hashtag row) or JSON into out. */
+int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,
+                    struct proto_buf *out);
+
+/* One cell as text (numbers in decimal, missing values empty). */
+void rl_report_cell(json_t *row, const struct rl_report_col *col, char *out, size_t n);
+
+#endif
