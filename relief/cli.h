@@ -105,6 +105,7 @@ int cmd_shift(struct cli *c, int argc, char **argv);
 int cmd_donation(struct cli *c, int argc, char **argv);
 int cmd_trace(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_demo(struct cli *c, int argc, char **argv);
 int cmd_item(struct cli *c, int argc, char **argv);
 int cmd_stock(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);

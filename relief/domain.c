@@ -879,6 +879,14 @@ out:
     return rc;
 }
 
+int rl_shift_in(struct rl_txn *t, const struct rl_shift_req *r, struct rl_written *out,
+                struct proto_err *e)
+{
+    struct shift_arg a = {r, out};
+    memset(out, 0, sizeof *out);
+    return shift_fn(t, &a, e);
+}
+
 int rl_shift_write(struct rl_store *s, const struct rl_shift_req *r, struct rl_written *out,
                    struct proto_err *e)
 {

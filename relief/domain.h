@@ -109,6 +109,8 @@ struct rl_shift_req {
 
 int rl_shift_write(struct rl_store *s, const struct rl_shift_req *r, struct rl_written *out,
                    struct proto_err *e);
+int rl_shift_in(struct rl_txn *t, const struct rl_shift_req *r, struct rl_written *out,
+                struct proto_err *e);
 
 /* --- stock --- */
 

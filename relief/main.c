@@ -29,6 +29,7 @@ static const struct command {
     {"shift", cmd_shift, "soup-kitchen (or any) shifts, sign-ups, meals served"},
     {"donation", cmd_donation, "pledges of goods or money to a site"},
     {"trace", cmd_trace, "where a donation went: pledge to distribution"},
+    {"demo", cmd_demo, "load a small Tohoku-like demo scenario into a new node"},
     {"report", cmd_report, "needs, stock, shifts, donations as table, json, csv or hxl"},
     {"import", cmd_import, "sites, items or movements from a CSV file, all or nothing"},
     {"alerts", cmd_alerts, "negative stock, short arrivals, over capacity, expiring lots ..."},

@@ -8,8 +8,10 @@ RELIEF="$BUILD/relief"
 DATA=${RELIEF_DATA:-$BUILD/demo-node}
 if [ ! -f "$DATA/data.mdb" ]; then
     "$RELIEF" --data "$DATA" init --name demo
+    "$RELIEF" --data "$DATA" demo
 fi
 "$RELIEF" --data "$DATA" status
+"$RELIEF" --data "$DATA" alerts
 if "$RELIEF" serve -h >/dev/null 2>&1; then
     exec "$RELIEF" --data "$DATA" serve --listen 127.0.0.1:8080
 fi
