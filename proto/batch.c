@@ -53,7 +53,8 @@ static int read_hash(struct proto_mp *m, uint8_t out[PROTO_HASH_BYTES])
 
 static const uint8_t zero_hash[PROTO_HASH_BYTES];
 
-static int decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e)
+static int decode(const uint8_t *p, size_t n, struct proto_batch *b, int chain,
+                  struct proto_err *e)
 {
     struct proto_mp m;
     uint32_t nruns, k, nops;
@@ -104,26 +105,24 @@ static int decode(const uint8_t *p, size_t n, struct proto_batch *b, struct prot
             if (grow((void **)&b->ops, &b->cap_ops, b->nops + 1, sizeof *b->ops))
                 return proto_errf(e, -ENOMEM, "out of memory");
             struct proto_op *op = &b->ops[b->nops];
-            const uint8_t *start = m.p;
             op->origin = run.origin;
             op->seq = run.first_seq + i;
-            if ((rc = proto_mp_skip(&m, PROTO_MAX_OP_DEPTH))) {
-                return proto_errf(e, rc, "run %u op %u (origin %016llx seq %llu): %s", r, i,
-                                  (unsigned long long)op->origin, (unsigned long long)op->seq,
-                                  rc == PROTO_ELIMIT ? "exceeds a limit" : "malformed");
-            }
+            /* one walk: the op reader checks every length and the depth as it parses */
             struct proto_err oe;
             proto_err_clear(&oe);
-            if ((rc = proto_op_parse(start, (size_t)(m.p - start), op, &oe)))
+            if ((rc = proto_op_read(&m, op, &oe)))
                 return proto_errf(e, rc, "run %u op %u (origin %016llx seq %llu): %s", r, i,
                                   (unsigned long long)op->origin, (unsigned long long)op->seq,
                                   oe.msg);
-            memcpy(op->prev, prev, PROTO_HASH_BYTES);
-            proto_op_hash(op->origin, op->seq, op->prev, op->payload, op->payload_len, op->hash);
-            memcpy(prev, op->hash, PROTO_HASH_BYTES);
+            if (chain) {
+                memcpy(op->prev, prev, PROTO_HASH_BYTES);
+                proto_op_hash(op->origin, op->seq, op->prev, op->payload, op->payload_len,
+                              op->hash);
+                memcpy(prev, op->hash, PROTO_HASH_BYTES);
+            }
             b->nops++;
         }
-        if (memcmp(prev, run.last, PROTO_HASH_BYTES) != 0)
+        if (chain && memcmp(prev, run.last, PROTO_HASH_BYTES) != 0)
             return proto_errf(e, PROTO_ECHAIN,
                               "run %u (origin %016llx seqs %llu..%llu): hash chain does not end "
                               "at the run's last hash",
@@ -143,7 +142,17 @@ static int decode(const uint8_t *p, size_t n, struct proto_batch *b, struct prot
 
 int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e)
 {
-    int rc = decode(p, n, b, e);
+    int rc = decode(p, n, b, 1, e);
+    /* a refused batch leaves nothing behind that a caller could apply by mistake */
+    if (rc)
+        proto_batch_free(b);
+    return rc;
+}
+
+int proto_batch_decode_unchained(const uint8_t *p, size_t n, struct proto_batch *b,
+                                 struct proto_err *e)
+{
+    int rc = decode(p, n, b, 0, e);
     /* a refused batch leaves nothing behind that a caller could apply by mistake */
     if (rc)
         proto_batch_free(b);

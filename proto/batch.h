@@ -50,6 +50,14 @@ void proto_batch_free(struct proto_batch *b);
 int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct proto_err *e);
 
 /*
+ * The same checks of structure, limits and fields, without the hash chain: op->prev and
+ * op->hash are not set and nothing vouches for the ops' integrity. For tools that only read
+ * a batch (and for measuring the decoder alone); a node applies only fully decoded batches.
+ */
+int proto_batch_decode_unchained(const uint8_t *p, size_t n, struct proto_batch *b,
+                                 struct proto_err *e);
+
+/*
  * Encoder. Ops are added run by run and written at the end, so array headers are minimal.
  * Slices are borrowed until proto_batch_enc_finish: from LMDB, finish inside the transaction.
  */

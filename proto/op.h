@@ -45,6 +45,10 @@ struct proto_op {
  */
 int proto_op_parse(const uint8_t *payload, size_t len, struct proto_op *op, struct proto_err *e);
 
+struct proto_mp;
+/* The same for the payload at a cursor (inside a batch), which is left after it. */
+int proto_op_read(struct proto_mp *m, struct proto_op *op, struct proto_err *e);
+
 /*
  * Append the payload [hlc, author, kind, body] to out; body must be the bytes of one msgpack
  * map. 0, -EINVAL for a bad argument (kind 0 or over PROTO_MAX_KIND, author too long, body not
