@@ -85,6 +85,8 @@ int proto_msg_decode(enum proto_msg_type type, const uint8_t *p, size_t n, struc
             rc = proto_mp_uint(&mp, &m->version);
         } else if (type == PROTO_MSG_INFO && key == 3) {
             rc = proto_mp_uint(&mp, &m->node);
+        } else if (type == PROTO_MSG_INFO && (key == 6 || key == 7)) {
+            rc = proto_mp_uint(&mp, key == 6 ? &m->max_bytes : &m->max_ops);
         } else if (type == PROTO_MSG_INFO && key == 4) {
             rc = proto_mp_str(&mp, &m->name, &m->name_len, PROTO_MAX_AUTHOR_BYTES);
         } else if ((type == PROTO_MSG_INFO && key == 5) ||

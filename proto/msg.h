@@ -44,7 +44,7 @@ struct proto_msg {
     const uint8_t *batch; /* the batch's bytes, borrowed; decode with proto_batch_decode */
     uint32_t batch_len;
     int more;
-    uint64_t max_ops, max_bytes; /* 0 when absent */
+    uint64_t max_ops, max_bytes; /* pull request: 0 when absent; info: the server's limits */
     uint64_t stats[5];           /* applied, duplicate, gap, fork, frozen */
     const char *code, *message;  /* error: borrowed */
     uint32_t code_len, message_len;

@@ -44,6 +44,8 @@ static void test_msg_round_trips(void **state)
     assert_int_equal(m.name_len, strlen("石巻"));
     assert_int_equal(m.vv.n, 2);
     assert_int_equal(m.vv.e[0].origin, 3);
+    assert_int_equal(m.max_bytes, PROTO_MAX_BODY_BYTES);
+    assert_int_equal(m.max_ops, PROTO_MAX_BATCH_OPS);
     assert_int_equal(proto_msg_check_network(&m, NET, &e), 0);
     proto_msg_free(&m);
 

@@ -320,6 +320,18 @@ int main(int argc, char **argv)
                 msgpack_pack_str_with_body(&pk, "Ana Souza", 9);
             }
             break;
+        case PROTO_KIND_SHIFT_CANCEL:
+            msgpack_pack_map(&pk, 3);
+            msgpack_pack_uint8(&pk, PROTO_F_REC_TARGET);
+            msgpack_pack_array(&pk, 2);
+            msgpack_pack_uint64(&pk, ref_origin);
+            msgpack_pack_uint16(&pk, 4711);
+            msgpack_pack_uint8(&pk, PROTO_F_SIGNUP_VOLUNTEER);
+            msgpack_pack_str_with_body(&pk, "Ana Souza", 9);
+            msgpack_pack_uint8(&pk, PROTO_F_CANCEL_TAGS);
+            msgpack_pack_array(&pk, 1);
+            msgpack_pack_uint16(&pk, 4712);
+            break;
         case PROTO_KIND_STOCK_COUNT:
             msgpack_pack_map(&pk, 4);
             msgpack_pack_uint8(&pk, 1);
@@ -394,7 +406,11 @@ int main(int argc, char **argv)
         }
         }
         proto_op_pack(&pl, 1790000000000ull << 16, "tanaka", 6, k, body.data, body.len);
-        printf("  %-18s %4zu bytes\n", name, pl.len);
+        struct proto_body parsed;
+        struct proto_err pe;
+        int valid = proto_body_parse(k, body.data, body.len, 1, &parsed, &pe) == 0;
+        printf("  %-18s %4zu bytes%s%s\n", name, pl.len, valid ? "" : "  INVALID: ",
+               valid ? "" : pe.msg);
         proto_buf_free(&body);
         proto_buf_free(&pl);
     }
