@@ -21,8 +21,12 @@ endif
 # Debian 12 calls msgpack-c's module "msgpack"; newer systems call it "msgpack-c".
 MSGPACK_PC = $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
 PKGS_CORE = lmdb $(MSGPACK_PC) libsodium jansson
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_CORE) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_CORE) $(PKGS_NET) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS_CORE) 2>/dev/null)
+# The network side (relief-net: serve, sync) alone links libuv, libcurl, zlib and http-parser,
+# so the commands that never touch the network start without ~30 more shared libraries.
+PKGS_NET = libuv libcurl zlib
+NET_LIBS = $(shell pkg-config --libs $(PKGS_NET) 2>/dev/null) -lhttp_parser
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -37,8 +41,10 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 PROTO_SRC = $(wildcard proto/*.c)
-RELIEF_LIB_SRC = $(filter-out relief/main.c relief/cmd_%.c,$(wildcard relief/*.c))
+SYNC_SRC = $(wildcard sync/*.c)
+RELIEF_LIB_SRC = $(filter-out relief/main.c relief/cmd_%.c relief/net_%.c,$(wildcard relief/*.c))
 RELIEF_CLI_SRC = relief/main.c $(wildcard relief/cmd_*.c)
+RELIEF_NET_SRC = $(wildcard relief/net_*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HELPER_SRC = $(wildcard tests/helpers/*.c)
 BENCH_SRC = $(wildcard tools/bench/*.c)
@@ -47,16 +53,18 @@ FUZZ_SRC = $(wildcard tools/fuzz/fuzz_*.c)
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBPROTO = $(O)/libproto.a
+LIBSYNC = $(O)/libsync.a
 LIBRELIEF = $(O)/librelief.a
 RELIEF = $(O)/relief
+RELIEF_NET = $(if $(RELIEF_NET_SRC),$(O)/relief-net)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 HELPER_BINS = $(patsubst tests/helpers/%.c,$(O)/tests/%,$(HELPER_SRC))
 BENCH_BINS = $(patsubst tools/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 REPLAY_BINS = $(patsubst tools/fuzz/fuzz_%.c,$(O)/fuzz/replay_%,$(FUZZ_SRC))
 
-.SECONDARY:
+.PRECIOUS: $(O)/obj/%.o
 .PHONY: all deps deps-build run test check check-unit tests bench fuzz install clean format
-all: $(RELIEF)
+all: $(RELIEF) $(RELIEF_NET)
 
 deps:
 	@sh tools/deps.sh test
@@ -73,16 +81,25 @@ $(LIBPROTO): $(call obj,$(PROTO_SRC))
 $(LIBRELIEF): $(call obj,$(RELIEF_LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+$(LIBSYNC): $(call obj,$(SYNC_SRC)) $(O)/obj/empty.o
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+$(O)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	printf 'typedef int relief_empty_unit;\n' | $(CC) -x c -c -o $@ -
+
+$(O)/relief-net: $(call obj,$(RELIEF_NET_SRC)) $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
 
 $(RELIEF): $(call obj,$(RELIEF_CLI_SRC)) $(LIBRELIEF) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIBRELIEF) $(LIBPROTO)
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
-$(HELPER_BINS): $(O)/tests/%: $(O)/obj/tests/helpers/%.o $(LIBRELIEF) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) $(CMOCKA_LIBS)
+$(HELPER_BINS): $(O)/tests/%: $(O)/obj/tests/helpers/%.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
 $(O)/bench/%: $(O)/obj/tools/bench/%.o $(LIBRELIEF) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lz
@@ -90,7 +107,7 @@ $(O)/fuzz/replay_%: $(O)/obj/tools/fuzz/fuzz_%.o $(O)/obj/tools/fuzz/replay.o $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: $(RELIEF) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS)
+tests: $(RELIEF) $(RELIEF_NET) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS)
 
 # Unit tests only, for a sanitized build: make SANITIZE=address,undefined check-unit
 check-unit: $(UNIT_BINS) $(REPLAY_BINS)
@@ -123,12 +140,12 @@ run: deps
 	@$(MAKE) --no-print-directory $(RELIEF)
 	@sh tools/run.sh $(O)
 
-install: $(RELIEF)
+install: $(RELIEF) $(RELIEF_NET)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(RELIEF) $(DESTDIR)$(BINDIR)/relief
 
 format:
-	clang-format -i $(PROTO_SRC) $(wildcard proto/*.h relief/*.c relief/*.h tests/unit/*.c tools/*/*.c)
+	clang-format -i $(PROTO_SRC) $(SYNC_SRC) $(wildcard proto/*.h sync/*.h relief/*.c relief/*.h tests/unit/*.c tools/*/*.c)
 
 clean:
 	rm -rf build build-san
