@@ -1,0 +1,214 @@
+/*
+ * The sync endpoints (see endpoints.h).
+ */
+#include "endpoints.h"
+
+#include "proto/msg.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void fail(struct sync_http_resp *resp, int status, const char *code, const char *msg)
+{
+    resp->status = status;
+    resp->content_type = "application/vnd.msgpack";
+    proto_buf_reset(&resp->body);
+    proto_msg_error(&resp->body, code, msg);
+}
+
+int sync_request_role(struct sync_endpoints *ep, const struct sync_http_req *req)
+{
+    const char *a = req->authorization;
+    if (!ep->token_role)
+        return SYNC_ROLE_SYNC;
+    if (strncmp(a, "Bearer ", 7) != 0 || !a[7])
+        return SYNC_ROLE_NONE;
+    return ep->token_role(ep->auth_ctx, a + 7, strlen(a + 7));
+}
+
+/* 0 when the request may go on; otherwise resp holds the refusal. */
+static int check(struct sync_endpoints *ep, const struct sync_http_req *req,
+                 struct sync_http_resp *resp, const char *method, int body)
+{
+    if (strcmp(req->method, method) != 0) {
+        fail(resp, 405, "method", method[0] == 'G' ? "use GET" : "use POST");
+        resp->header_name[resp->nheaders] = "Allow";
+        resp->header_value[resp->nheaders++] = method;
+        return -1;
+    }
+    int role = sync_request_role(ep, req);
+    if (role == SYNC_ROLE_NONE) {
+        fail(resp, 401, "unauthorized", "a sync token is needed: Authorization: Bearer TOKEN");
+        resp->header_name[resp->nheaders] = "WWW-Authenticate";
+        resp->header_value[resp->nheaders++] = "Bearer";
+        return -1;
+    }
+    if (role != SYNC_ROLE_SYNC) {
+        fail(resp, 403, "forbidden", "only a token with the sync role may pull or push");
+        return -1;
+    }
+    if (body) {
+        if (strcmp(req->content_type, "application/vnd.msgpack") != 0) {
+            fail(resp, 415, "content-type", "the body must be application/vnd.msgpack");
+            return -1;
+        }
+        if (req->content_encoding[0] && strcmp(req->content_encoding, "identity") != 0) {
+            fail(resp, 415, "content-encoding", "compressed request bodies are not accepted");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int network_ok(struct sync_endpoints *ep, const struct proto_msg *m,
+                      struct sync_http_resp *resp)
+{
+    uint8_t mine[PROTO_NETWORK_BYTES];
+    struct proto_err e;
+    proto_err_clear(&e);
+    ep->store->network(ep->store->ctx, mine);
+    if (proto_msg_check_network(m, mine, &e)) {
+        fail(resp, 403, "PROTO_ENETWORK", e.msg);
+        return 0;
+    }
+    return 1;
+}
+
+static void info(struct sync_endpoints *ep, struct sync_http_resp *resp)
+{
+    struct proto_vv vv;
+    struct proto_err e;
+    uint8_t net[PROTO_NETWORK_BYTES];
+    char name[PROTO_MAX_AUTHOR_BYTES + 1] = "";
+    proto_vv_init(&vv);
+    proto_err_clear(&e);
+    if (ep->store->vv(ep->store->ctx, &vv, &e)) {
+        fail(resp, 500, proto_errname(e.code), e.msg);
+    } else {
+        ep->store->network(ep->store->ctx, net);
+        uint64_t node = ep->store->node(ep->store->ctx, name, sizeof name);
+        resp->content_type = "application/vnd.msgpack";
+        proto_msg_info(&resp->body, net, node, name, &vv);
+    }
+    proto_vv_free(&vv);
+}
+
+static void pull(struct sync_endpoints *ep, const struct sync_http_req *req,
+                 struct sync_http_resp *resp)
+{
+    struct proto_msg m;
+    struct proto_err e;
+    struct proto_vv mine;
+    struct proto_buf batch;
+    uint8_t net[PROTO_NETWORK_BYTES];
+    int more = 0;
+    uint32_t nops = 0;
+    double t0 = now_ms();
+
+    proto_msg_init(&m);
+    proto_vv_init(&mine);
+    proto_buf_init(&batch, PROTO_MAX_BODY_BYTES);
+    proto_err_clear(&e);
+    if (proto_msg_decode(PROTO_MSG_PULL_REQ, req->body, req->body_len, &m, &e)) {
+        fail(resp, 400, proto_errname(e.code), e.msg);
+        goto out;
+    }
+    if (!network_ok(ep, &m, resp))
+        goto out;
+    uint64_t max_ops = m.max_ops && m.max_ops < SYNC_PULL_MAX_OPS ? m.max_ops : SYNC_PULL_MAX_OPS;
+    uint64_t max_bytes =
+        m.max_bytes && m.max_bytes < SYNC_PULL_MAX_BYTES ? m.max_bytes : SYNC_PULL_MAX_BYTES;
+    if (ep->store->read_after(ep->store->ctx, &m.vv, (uint32_t)max_ops, (size_t)max_bytes,
+                              &batch, &more, &nops, &e) ||
+        ep->store->vv(ep->store->ctx, &mine, &e)) {
+        fail(resp, 500, proto_errname(e.code), e.msg);
+        goto out;
+    }
+    ep->store->network(ep->store->ctx, net);
+    resp->content_type = "application/vnd.msgpack";
+    resp->gzip_ok = 1;
+    if (proto_msg_pull_resp(&resp->body, net, batch.data, batch.len, more, &mine)) {
+        fail(resp, 500, "EMSGSIZE", "response too large");
+        goto out;
+    }
+    if (ep->on_sync)
+        ep->on_sync(ep->log_ctx, req->peer, "pull", 0, nops, req->body_len, resp->body.len,
+                    now_ms() - t0);
+out:
+    proto_buf_free(&batch);
+    proto_vv_free(&mine);
+    proto_msg_free(&m);
+}
+
+static void push(struct sync_endpoints *ep, const struct sync_http_req *req,
+                 struct sync_http_resp *resp)
+{
+    struct proto_msg m;
+    struct proto_err e;
+    struct proto_vv mine;
+    struct sync_apply_stats st = {0};
+    uint8_t net[PROTO_NETWORK_BYTES];
+    double t0 = now_ms();
+
+    proto_msg_init(&m);
+    proto_vv_init(&mine);
+    proto_err_clear(&e);
+    if (proto_msg_decode(PROTO_MSG_PUSH_REQ, req->body, req->body_len, &m, &e)) {
+        fail(resp, 400, proto_errname(e.code), e.msg);
+        goto out;
+    }
+    if (!network_ok(ep, &m, resp))
+        goto out;
+    int rc = ep->store->apply(ep->store->ctx, m.batch, m.batch_len, &st, &e);
+    if (rc) {
+        /* a batch that does not decode is the client's fault; a full disk is ours, for now */
+        int status = rc == -ENOSPC                                           ? 503
+                     : rc == PROTO_EMALFORMED || rc == PROTO_ELIMIT ||
+                               rc == PROTO_EFIELD || rc == PROTO_ECHAIN ? 400
+                                                                        : 500;
+        fail(resp, status, proto_errname(e.code), e.msg);
+        goto out;
+    }
+    if (ep->store->vv(ep->store->ctx, &mine, &e)) {
+        fail(resp, 500, proto_errname(e.code), e.msg);
+        goto out;
+    }
+    ep->store->network(ep->store->ctx, net);
+    uint64_t stats[5] = {st.applied, st.duplicate, st.gap, st.fork, st.frozen};
+    resp->content_type = "application/vnd.msgpack";
+    proto_msg_push_resp(&resp->body, net, &mine, stats);
+    if (ep->on_sync)
+        ep->on_sync(ep->log_ctx, req->peer, "push", st.applied, 0, req->body_len,
+                    resp->body.len, now_ms() - t0);
+out:
+    proto_vv_free(&mine);
+    proto_msg_free(&m);
+}
+
+int sync_endpoints_handle(struct sync_endpoints *ep, const struct sync_http_req *req,
+                          struct sync_http_resp *resp)
+{
+    if (strncmp(req->path, "/sync/", 6) != 0)
+        return 0;
+    if (!strcmp(req->path, "/sync/v1/info")) {
+        if (!check(ep, req, resp, "GET", 0))
+            info(ep, resp);
+    } else if (!strcmp(req->path, "/sync/v1/pull")) {
+        if (!check(ep, req, resp, "POST", 1))
+            pull(ep, req, resp);
+    } else if (!strcmp(req->path, "/sync/v1/push")) {
+        if (!check(ep, req, resp, "POST", 1))
+            push(ep, req, resp);
+    } else {
+        fail(resp, 404, "not-found", "no such sync endpoint (this node speaks /sync/v1)");
+    }
+    return 1;
+}

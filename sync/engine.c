@@ -1,0 +1,295 @@
+/*
+ * The sync state machine (see engine.h).
+ */
+#include "engine.h"
+
+#include "proto/msg.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum phase { PH_INFO, PH_PULL, PH_PUSH };
+
+struct sync_run {
+    struct sync_client *client;
+    struct sync_store *store;
+    struct sync_run_opts o;
+    char url[512], token[512];
+    sync_run_cb done;
+    sync_progress_cb progress;
+    void *arg;
+    enum phase phase;
+    uint32_t page, page_max;
+    unsigned fails;
+    struct proto_vv peer_vv;
+    int have_peer_vv;
+    uint64_t last_pushed; /* ops in the push in flight */
+    struct sync_run_result r;
+    double t0;
+    struct proto_buf body;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void finish(struct sync_run *s, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void finish(struct sync_run *s, int rc, const char *fmt, ...)
+{
+    s->r.rc = rc;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->r.err, sizeof s->r.err, fmt, ap);
+        va_end(ap);
+    }
+    s->r.seconds = now_s() - s->t0;
+    s->done(s->arg, &s->r);
+    proto_vv_free(&s->peer_vv);
+    proto_buf_free(&s->body);
+    free(s);
+}
+
+static void step(struct sync_run *s);
+
+static void on_response(void *arg, const struct sync_client_result *res);
+
+static void send_req(struct sync_run *s, const char *path, const char *method)
+{
+    char url[600];
+    struct proto_err e;
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    struct sync_client_req req = {
+        .method = method,
+        .url = url,
+        .token = s->token[0] ? s->token : NULL,
+        .content_type = method[0] == 'P' ? "application/vnd.msgpack" : NULL,
+        .body = s->body.data,
+        .body_len = method[0] == 'P' ? s->body.len : 0,
+        .accept_gzip = 1,
+        .max_response = PROTO_MAX_BODY_BYTES + 4096,
+    };
+    proto_err_clear(&e);
+    s->r.requests++;
+    if (sync_client_request(s->client, &req, on_response, s, &e))
+        finish(s, e.code ? e.code : -EIO, "%s", e.msg);
+}
+
+/* A refusal from the peer: its error body's message, or the status. */
+static void peer_error(struct sync_run *s, const struct sync_client_result *res)
+{
+    struct proto_msg m;
+    struct proto_err e;
+    proto_msg_init(&m);
+    int rc = res->status == 403 ? PROTO_ENETWORK : -EPROTO;
+    if (proto_msg_decode(PROTO_MSG_ERROR, res->body, res->body_len, &m, &e) == 0 && m.message) {
+        if (!(m.code_len == 14 && !memcmp(m.code, "PROTO_ENETWORK", 14)) && res->status == 403)
+            rc = -EACCES;
+        finish(s, res->status == 401 ? -EACCES : rc, "peer refused (HTTP %ld): %.*s",
+               res->status, (int)m.message_len, m.message);
+    } else {
+        finish(s, -EPROTO, "peer answered HTTP %ld", res->status);
+    }
+    proto_msg_free(&m);
+}
+
+static void on_response(void *arg, const struct sync_client_result *res)
+{
+    struct sync_run *s = arg;
+    struct proto_msg m;
+    struct proto_err e;
+
+    s->r.bytes_in += res->bytes_in;
+    s->r.bytes_out += res->bytes_out;
+    if (res->rc == -ECANCELED) {
+        finish(s, -ECANCELED, "cancelled");
+        return;
+    }
+    if (res->rc || (res->status >= 500 && res->status != 501)) {
+        /* a cut or failed request: smaller pages, and try again */
+        s->r.failures++;
+        if (++s->fails > s->o.max_failures) {
+            finish(s, res->rc ? res->rc : -EIO, "%s: %s", s->url,
+                   res->rc ? res->err : "the peer keeps failing");
+            return;
+        }
+        s->page = s->page > 4 ? s->page / 4 : 1;
+        step(s);
+        return;
+    }
+    if (res->status != 200) {
+        peer_error(s, res);
+        return;
+    }
+    s->fails = 0;
+    proto_msg_init(&m);
+    proto_err_clear(&e);
+    uint8_t mine[PROTO_NETWORK_BYTES];
+    s->store->network(s->store->ctx, mine);
+    switch (s->phase) {
+    case PH_INFO:
+        if (proto_msg_decode(PROTO_MSG_INFO, res->body, res->body_len, &m, &e) ||
+            proto_msg_check_network(&m, mine, &e)) {
+            proto_msg_free(&m);
+            finish(s, e.code, "%s", e.msg);
+            return;
+        }
+        proto_vv_free(&s->peer_vv);
+        s->peer_vv = m.vv;
+        proto_vv_init(&m.vv);
+        s->have_peer_vv = 1;
+        s->phase = PH_PULL;
+        break;
+    case PH_PULL: {
+        struct sync_apply_stats st = {0};
+        if (proto_msg_decode(PROTO_MSG_PULL_RESP, res->body, res->body_len, &m, &e) ||
+            proto_msg_check_network(&m, mine, &e) ||
+            s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e)) {
+            proto_msg_free(&m);
+            finish(s, e.code, "%s", e.msg);
+            return;
+        }
+        s->r.pulled += st.applied;
+        proto_vv_free(&s->peer_vv);
+        s->peer_vv = m.vv;
+        proto_vv_init(&m.vv);
+        if (m.more && st.applied == 0 && st.duplicate == 0) {
+            proto_msg_free(&m);
+            finish(s, PROTO_EFORK,
+                   "the peer sends ops this node cannot take (a forked or gapped origin): "
+                   "see relief status and relief alerts");
+            return;
+        }
+        if (!m.more)
+            s->phase = PH_PUSH;
+        /* pages grow back after a success */
+        if (s->page < s->page_max)
+            s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
+        break;
+    }
+    case PH_PUSH: {
+        if (proto_msg_decode(PROTO_MSG_PUSH_RESP, res->body, res->body_len, &m, &e) ||
+            proto_msg_check_network(&m, mine, &e)) {
+            proto_msg_free(&m);
+            finish(s, e.code, "%s", e.msg);
+            return;
+        }
+        s->r.pushed += m.stats[0];
+        if (m.stats[0] == 0 && m.stats[1] == 0 && s->last_pushed > 0) {
+            proto_msg_free(&m);
+            finish(s, PROTO_EFORK,
+                   "the peer takes none of this node's ops (a forked origin?): see its alerts");
+            return;
+        }
+        proto_vv_free(&s->peer_vv);
+        s->peer_vv = m.vv;
+        proto_vv_init(&m.vv);
+        if (s->page < s->page_max)
+            s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
+        break;
+    }
+    }
+    proto_msg_free(&m);
+    if (s->progress)
+        s->progress(s->arg, &s->r, s->phase == PH_PULL ? "pull" : "push");
+    step(s);
+}
+
+static void step(struct sync_run *s)
+{
+    struct proto_err e;
+    uint8_t net[PROTO_NETWORK_BYTES];
+    proto_err_clear(&e);
+    proto_buf_reset(&s->body);
+    s->store->network(s->store->ctx, net);
+    switch (s->phase) {
+    case PH_INFO:
+        send_req(s, "/sync/v1/info", "GET");
+        return;
+    case PH_PULL: {
+        struct proto_vv mine;
+        proto_vv_init(&mine);
+        if (s->store->vv(s->store->ctx, &mine, &e)) {
+            proto_vv_free(&mine);
+            finish(s, e.code, "%s", e.msg);
+            return;
+        }
+        proto_msg_pull_req(&s->body, net, &mine, s->page, s->o.page_bytes);
+        proto_vv_free(&mine);
+        send_req(s, "/sync/v1/pull", "POST");
+        return;
+    }
+    case PH_PUSH: {
+        struct proto_buf batch;
+        int more;
+        uint32_t nops;
+        proto_buf_init(&batch, PROTO_MAX_BODY_BYTES);
+        if (s->store->read_after(s->store->ctx, &s->peer_vv, s->page, s->o.page_bytes, &batch,
+                                 &more, &nops, &e)) {
+            proto_buf_free(&batch);
+            finish(s, e.code, "%s", e.msg);
+            return;
+        }
+        if (nops == 0) {
+            proto_buf_free(&batch);
+            s->r.peer_lacks = 0;
+            finish(s, 0, NULL);
+            return;
+        }
+        s->last_pushed = nops;
+        proto_msg_push_req(&s->body, net, batch.data, batch.len);
+        proto_buf_free(&batch);
+        send_req(s, "/sync/v1/push", "POST");
+        return;
+    }
+    }
+}
+
+int sync_run_start(struct sync_client *client, struct sync_store *store,
+                   const struct sync_run_opts *opts, sync_run_cb done, sync_progress_cb progress,
+                   void *arg, struct sync_run **out, struct proto_err *e)
+{
+    struct sync_run *s = calloc(1, sizeof *s);
+    if (!s)
+        return proto_errf(e, -ENOMEM, "out of memory");
+    s->client = client;
+    s->store = store;
+    s->o = *opts;
+    if (!s->o.page_ops)
+        s->o.page_ops = 2000;
+    if (!s->o.page_bytes)
+        s->o.page_bytes = 1u << 20;
+    if (!s->o.max_failures)
+        s->o.max_failures = 12;
+    size_t ul = strlen(opts->url);
+    if (ul == 0 || ul >= sizeof s->url || (opts->token && strlen(opts->token) >= sizeof s->token)) {
+        free(s);
+        return proto_errf(e, -EINVAL, "peer URL or token too long");
+    }
+    memcpy(s->url, opts->url, ul + 1);
+    while (ul > 0 && s->url[ul - 1] == '/')
+        s->url[--ul] = '\0';
+    if (opts->token)
+        snprintf(s->token, sizeof s->token, "%s", opts->token);
+    s->o.url = s->url;
+    s->done = done;
+    s->progress = progress;
+    s->arg = arg;
+    s->page = s->page_max = s->o.page_ops;
+    s->t0 = now_s();
+    proto_vv_init(&s->peer_vv);
+    proto_buf_init(&s->body, PROTO_MAX_BODY_BYTES + 4096);
+    if (out)
+        *out = s;
+    step(s);
+    return 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * What the sync engine needs from storage, and nothing more: the network id, the version
+ * vector, the ops after a vector (one bounded page, encoded as a batch), and applying a batch
+ * atomically. The node implements it over LMDB (relief/syncstore.c); the simulator can put any
+ * store behind it.
+ */
+#ifndef SYNC_STORE_H
+#define SYNC_STORE_H
+
+#include "proto/buf.h"
+#include "proto/error.h"
+#include "proto/limits.h"
+#include "proto/vv.h"
+
+#include <stdint.h>
+
+struct sync_apply_stats {
+    uint64_t applied, duplicate, gap, fork, frozen;
+};
+
+struct sync_store {
+    void *ctx;
+    /* the network id */
+    void (*network)(void *ctx, uint8_t out[PROTO_NETWORK_BYTES]);
+    /* this node's id and name (for info) */
+    uint64_t (*node)(void *ctx, char *name, size_t n);
+    /* the version vector (appended to an empty vv) */
+    int (*vv)(void *ctx, struct proto_vv *out, struct proto_err *e);
+    /* one page of ops past have, as a batch; *more when ops were left out */
+    int (*read_after)(void *ctx, const struct proto_vv *have, uint32_t max_ops, size_t max_bytes,
+                      struct proto_buf *out, int *more, uint32_t *nops, struct proto_err *e);
+    /* decode and apply a batch in one durable transaction; nothing changes when refused */
+    int (*apply)(void *ctx, const uint8_t *batch, size_t n, struct sync_apply_stats *st,
+                 struct proto_err *e);
+};
+
+#endif
