@@ -39,6 +39,8 @@ static const struct {
     [RL_DB_NEEDFILL] = {"needfill", 1},
     [RL_DB_LOTUSE] = {"lotuse", 1},
     [RL_DB_DONREC] = {"donrec", 1},
+    [RL_DB_TOKENS] = {"tokens", 0},
+    [RL_DB_PEERS] = {"peers", 0},
 };
 
 const char *rl_db_name(enum rl_db db)

@@ -57,6 +57,9 @@ enum rl_db {
                          'M' shift -> meals served (8 bytes, signed) */
     RL_DB_LOTUSE,     /* item lot origin(8) seq(8) -> "": movements that made or drew a lot */
     RL_DB_DONREC,     /* donation origin(8) seq(8), receipt origin(8) seq(8) -> "" */
+    /* node-local, never synced, outside the digest */
+    RL_DB_TOKENS, /* BLAKE2b-256(token) -> role(1) created(8) name: tokens presented to us */
+    RL_DB_PEERS,  /* url -> msgpack status: the peers this node syncs with */
     RL_DB_COUNT
 };
 

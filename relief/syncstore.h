@@ -1,0 +1,22 @@
+/*
+ * The node's store behind the sync engine's interface (sync/store.h).
+ */
+#ifndef RL_SYNCSTORE_H
+#define RL_SYNCSTORE_H
+
+#include "store.h"
+#include "sync/store.h"
+
+struct rl_syncstore {
+    struct rl_store *s;
+    struct sync_store iface;
+    uint8_t network[PROTO_NETWORK_BYTES];
+    uint64_t node;
+    char name[PROTO_MAX_AUTHOR_BYTES + 1];
+    uint64_t applied; /* ops applied through this interface (for triggers) */
+};
+
+/* Bind ss to an open store (reads the node's metadata). */
+int rl_syncstore_init(struct rl_syncstore *ss, struct rl_store *s, struct proto_err *e);
+
+#endif
