@@ -17,6 +17,7 @@ static const char *const site_usage[] = {
     "           [--capacity N] [--occupancy N] [--counted-at TIME] [--status open|closed]\n"
     "           [--special-needs TEXT] [--contact C] [--priority high|medium|low]",
     "relief site set SITE [any field of add] [--archived yes|no]",
+    "           [--languages pt,tl,zh]   (on add and set: the languages spoken at the site)",
     "relief site list",
     "relief site show SITE",
     NULL,
@@ -172,6 +173,18 @@ int cmd_site(struct cli *c, int argc, char **argv)
     }
     if (!strcmp(sub, "add") || !strcmp(sub, "set")) {
         ed.add = !strcmp(sub, "add");
+        /* --languages pt,tl,zh: the set of languages spoken (not a field) */
+        int k = 1;
+        for (int i = 1; i < argc; i++) {
+            if (!strcmp(argv[i], "--languages") && i + 1 < argc)
+                ed.languages = argv[++i];
+            else if (!strncmp(argv[i], "--languages=", 12))
+                ed.languages = argv[i] + 12;
+            else
+                argv[k++] = argv[i];
+        }
+        argc = k;
+        argv[argc] = NULL;
         int npos = cli_parse_fields(argc - 1, argv + 1, rl_site_fields, site_usage, &ed);
         if (ed.add) {
             if (npos != 0)
@@ -182,7 +195,7 @@ int cmd_site(struct cli *c, int argc, char **argv)
             if (npos != 1)
                 return cli_usage_error(site_usage, "site set needs one SITE");
             ed.target = argv[2];
-            if (ed.nfields == 0)
+            if (ed.nfields == 0 && !ed.languages)
                 return cli_usage_error(site_usage, "site set needs a field to change");
         }
         return cli_write_edit(c, &ed, ed.add ? "" : ed.target);

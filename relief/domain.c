@@ -567,6 +567,117 @@ static int head_ref(void *arg, const struct rl_head *h)
     return 0;
 }
 
+/* --- a site's languages: an add-wins set, changed to match a list --- */
+
+struct lang_find {
+    const char *lang;
+    size_t n;
+    uint64_t o[64], s[64];
+    int count;
+};
+
+static int lang_match(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, size_t n)
+{
+    struct lang_find *f = arg;
+    if (n == f->n && !memcmp(elem, f->lang, n) && f->count < 64) {
+        f->o[f->count] = o;
+        f->s[f->count++] = s;
+    }
+    return 0;
+}
+
+struct lang_list {
+    char v[32][36];
+    int n;
+};
+
+static int lang_collect(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, size_t n)
+{
+    struct lang_list *l = arg;
+    (void)o;
+    (void)s;
+    if (l->n < 32 && n < 36) {
+        for (int i = 0; i < l->n; i++)
+            if (strlen(l->v[i]) == n && !memcmp(l->v[i], elem, n))
+                return 0;
+        memcpy(l->v[l->n], elem, n);
+        l->v[l->n++][n] = '\0';
+    }
+    return 0;
+}
+
+static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t site,
+                         const char *list, const char *author, struct proto_err *e)
+{
+    struct lang_list want = {0}, have = {0};
+    const char *p = list;
+    uint64_t self = rl_txn_node(t)->id;
+    int rc;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        while (n && p[0] == ' ') {
+            p++;
+            n--;
+        }
+        if (n) {
+            if (n > 35 || want.n >= 32)
+                return proto_errf(e, -EINVAL, "language '%.*s' is not a language tag like pt",
+                                  (int)(n > 40 ? 40 : n), p);
+            memcpy(want.v[want.n], p, n);
+            want.v[want.n++][n] = '\0';
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if ((rc = rl_set_each(t, rid, 1, lang_collect, &have)))
+        return rc;
+    for (int i = 0; i < want.n; i++) {
+        int held = 0;
+        for (int j = 0; j < have.n; j++)
+            held |= !strcmp(want.v[i], have.v[j]);
+        if (held)
+            continue;
+        struct body b;
+        struct rl_op_ref ref;
+        body_init(&b);
+        msgpack_pack_map(&b.pk, 2);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SITE_ID);
+        msgpack_pack_uint64(&b.pk, site);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SITE_LANG);
+        pack_str(&b.pk, want.v[i]);
+        rc = append_checked(t, PROTO_KIND_SITE_LANG_ADD, &b, 0, author, &ref, e);
+        proto_buf_free(&b.b);
+        if (rc)
+            return rc;
+    }
+    for (int j = 0; j < have.n; j++) {
+        int wanted = 0;
+        for (int i = 0; i < want.n; i++)
+            wanted |= !strcmp(want.v[i], have.v[j]);
+        if (wanted)
+            continue;
+        struct lang_find f = {have.v[j], strlen(have.v[j]), {0}, {0}, 0};
+        struct body b;
+        struct rl_op_ref ref;
+        if ((rc = rl_set_each(t, rid, 1, lang_match, &f)))
+            return rc;
+        body_init(&b);
+        msgpack_pack_map(&b.pk, 2);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SITE_ID);
+        msgpack_pack_uint64(&b.pk, site);
+        msgpack_pack_uint8(&b.pk, PROTO_F_SITE_TAGS);
+        msgpack_pack_array(&b.pk, (uint32_t)f.count);
+        for (int k = 0; k < f.count; k++)
+            pack_ref(&b.pk, self, f.o[k], f.s[k]);
+        rc = append_checked(t, PROTO_KIND_SITE_LANG_REMOVE, &b, 0, author, &ref, e);
+        proto_buf_free(&b.b);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 struct edit_arg {
     const struct rl_edit *ed;
     struct rl_written *out;
@@ -584,7 +695,7 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     struct rl_op_ref ref;
     int rc;
 
-    if (ed->nfields == 0)
+    if (ed->nfields == 0 && !(ed->languages && ed->rtype == RL_R_SITE && !ed->add))
         return proto_errf(e, PROTO_EUSAGE, "nothing to change: give at least one field");
     uint64_t ro = 0, rs = 0;
     const char *what = ed->rtype == RL_R_NEED    ? "need"
@@ -665,12 +776,19 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
                 min_hlc = h.max_hlc + 1;
         }
     }
-    rc = append_checked(t, kind, &b, min_hlc, ed->author, &ref, e);
-    if (!rc) {
-        a->out->origin = ref.origin;
-        a->out->seq = ref.seq;
+    if (ed->nfields) {
+        rc = append_checked(t, kind, &b, min_hlc, ed->author, &ref, e);
+        if (!rc) {
+            a->out->origin = ref.origin;
+            a->out->seq = ref.seq;
+            a->out->site = id;
+        }
+    } else {
+        rc = 0;
         a->out->site = id;
     }
+    if (!rc && ed->rtype == RL_R_SITE && ed->languages)
+        rc = set_languages(t, &rid, id, ed->languages, ed->author, e);
 out:
     proto_buf_free(&b.b);
     return rc < 0 ? rc : 0;

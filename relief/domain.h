@@ -80,7 +80,9 @@ struct rl_edit {
                             ("71c0735a-42"); item add: the code */
     struct rl_edit_field fields[32];
     int nfields;
-    const char *author; /* NULL: the node's name */
+    const char *languages; /* sites: the languages spoken, "pt,tl,zh" ("" for none); NULL:
+                              unchanged. Languages are an add-wins set. */
+    const char *author;    /* NULL: the node's name */
 };
 
 struct rl_written {
