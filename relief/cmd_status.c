@@ -1,6 +1,7 @@
 /*
  * relief status | relief log [-n N] | relief digest [--rebuild]
  */
+#include "access.h"
 #include "cli.h"
 #include "digest.h"
 #include "hlc.h"
@@ -24,6 +25,7 @@ struct status {
     struct proto_vv vv;
     uint64_t ops, forks;
     json_t *origins;
+    json_t *peers;
 };
 
 static int status_fn(struct rl_txn *t, void *arg, struct proto_err *e)
@@ -35,6 +37,7 @@ static int status_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     if ((rc = rl_count(t, RL_DB_OPS, &s->ops)) || (rc = rl_count(t, RL_DB_FORKS, &s->forks)))
         return proto_errf(e, rc, "cannot count ops: %s", proto_strerror(rc));
     s->origins = json_array();
+    s->peers = rl_peer_list(t);
     for (uint32_t i = 0; i < s->vv.n; i++) {
         char id[17], name[PROTO_MAX_AUTHOR_BYTES + 1], hash[2 * PROTO_HASH_BYTES + 1];
         uint64_t fseq = 0;
@@ -68,6 +71,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
     if (rl_store_read(&c->store, status_fn, &s, &e)) {
         proto_vv_free(&s.vv);
         json_decref(s.origins);
+        json_decref(s.peers);
         return cli_fail(&e);
     }
     rl_store_size(&c->store, &size);
@@ -75,10 +79,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
     rl_hex(s.node.network, PROTO_NETWORK_BYTES, net);
     cli_size(size, sz, sizeof sz);
     if (c->json) {
-        cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "network", net,
+        cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "network", net,
                                  "node", id, "name", s.node.name, "data", c->data_dir, "ops",
                                  (json_int_t)s.ops, "forks", (json_int_t)s.forks, "bytes",
-                                 (json_int_t)size, "version_vector", s.origins));
+                                 (json_int_t)size, "version_vector", s.origins, "peers",
+                                 s.peers));
     } else {
         printf("node     %s  %s\n", id, s.node.name);
         printf("network  %s\n", net);
@@ -103,6 +108,23 @@ int cmd_status(struct cli *c, int argc, char **argv)
             putchar('\n');
         }
         json_decref(s.origins);
+        json_array_foreach(s.peers, i, o)
+        {
+            const char *ok = json_string_value(json_object_get(o, "last_success"));
+            const char *err = json_string_value(json_object_get(o, "last_error"));
+            const char *err_at = json_string_value(json_object_get(o, "last_error_at"));
+            if (i == 0)
+                printf("\npeers\n");
+            printf("  %s  last success %s", json_string_value(json_object_get(o, "url")),
+                   ok && *ok ? ok : "never");
+            if (ok && *ok)
+                printf(" (it lacked %lld ops)",
+                       (long long)json_integer_value(json_object_get(o, "lacks")));
+            if (err && *err)
+                printf("; last error %s: %s", err_at, err);
+            putchar('\n');
+        }
+        json_decref(s.peers);
     }
     proto_vv_free(&s.vv);
     return RL_EXIT_OK;
