@@ -1,0 +1,994 @@
+/*
+ * Domain benchmark at the scale of the 2011 Tohoku response: a generator builds a node with
+ * 2,600 sites, 1,000 items, 5,000,000 stock movements (receipts, distributions, dispatches with
+ * their arrivals, adjustments), 20,000 needs and 10,000 shifts through the domain's write API,
+ * then times what a coordinator does with it through the real CLI. Each figure stands beside a
+ * baseline measured in the same run, taking turns with it so that a burst of noise on a shared
+ * machine hits both: raw LMDB random-key puts of as many ~100-byte values, committed in the same
+ * chunks, in an environment of its own in the same directory; `relief status`; spawning
+ * /bin/true; one raw durable LMDB commit. Figures are medians. Prints figures, never asserts.
+ *
+ *   bench_domain [--scale F] [--quick] [--rounds N] [--relief PATH] [--keep]
+ *
+ * (--only N, bench_store's, is accepted and ignored, since run.sh passes its arguments to every
+ * program.)
+ *
+ * --scale scales the movements only (0.1: 500,000); sites, items, needs and shifts stay at full
+ * size, since they are what the reports walk. --quick (or BENCH_QUICK=1) is scale 0.02, whatever
+ * --scale says, with fewer CLI runs.
+ * --rounds N splits the import into N segments (the import's "rounds", default 5). The CLI is
+ * RELIEF=PATH, else relief next to the bench/ directory holding this program. Temporary
+ * directories go under $TMPDIR (else /tmp) and are removed at exit unless --keep.
+ */
+#include "proto/kinds.h"
+#include "relief/domain.h"
+#include "relief/init.h"
+#include "relief/node.h"
+#include "relief/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* the data set at scale 1 */
+#define N_SITES 2600u
+#define N_ITEMS 1000u
+#define N_MOVEMENTS 5000000u
+#define N_NEEDS 20000u
+#define N_SHIFTS 10000u
+#define N_WAREHOUSES 60u /* the first sites: most receipts and dispatches start there */
+#define N_KITCHENS 200u  /* the next ones: shifts happen there */
+
+#define CHUNK 10000u              /* movements (and raw puts) per committed transaction */
+#define RECORD_CHUNK 5000u        /* sites, items, needs, shifts per transaction */
+#define RAW_VALUE_BYTES 100       /* about what a movement's op weighs in the log */
+#define RAW_MAP_SIZE (8ull << 30) /* no MDB_WRITEMAP, so the file only grows as written */
+#define RING 8192u                /* shelves recently stocked: where goods leave from */
+#define PENDING 4096u             /* dispatches not yet arrived */
+#define MAX_SAMPLES 101
+#define MAX_ROWS 12
+#define ROOT_BYTES 512
+#define PATH_BYTES 1024
+
+struct config {
+    double scale;
+    int quick;
+    int segments;    /* import rounds */
+    int report_runs; /* relief report needs (and status) */
+    int stock_runs;  /* relief stock --site (and /bin/true) */
+    int write_runs;  /* relief stock receive (and /bin/true, raw commit) */
+    int keep;
+    const char *relief;
+};
+
+struct row {
+    char figure[56];
+    char target[26];
+    char unit[8];
+    int throughput; /* higher is better: the ratio is baseline / measured */
+    double measured[MAX_SAMPLES], baseline[MAX_SAMPLES];
+    int n;
+    int skipped;
+    char note[200];
+};
+
+static struct row rows[MAX_ROWS];
+static int nrows;
+static char tmp_root[ROOT_BYTES];
+static int keep_tmp;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench_domain: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+    double s[MAX_SAMPLES];
+    if (n <= 0)
+        return 0;
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static struct row *row_new(const char *figure, const char *target, const char *unit, int throughput)
+{
+    if (nrows == MAX_ROWS)
+        die("too many rows");
+    struct row *r = &rows[nrows++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->figure, sizeof r->figure, "%s", figure);
+    snprintf(r->target, sizeof r->target, "%s", target);
+    snprintf(r->unit, sizeof r->unit, "%s", unit);
+    r->throughput = throughput;
+    return r;
+}
+
+/* --- a small, fast, reproducible generator (splitmix64) --- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* 0..n-1, uniform */
+static uint32_t rng_below(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)((rng_next(s) >> 32) * n >> 32);
+}
+
+/* 0..n-1, the low ones far more often (a few items and sites carry most of the traffic) */
+static uint32_t rng_skewed(uint64_t *s, uint32_t n)
+{
+    double u = (double)(rng_next(s) >> 11) / 9007199254740992.0;
+    uint32_t v = (uint32_t)(u * u * u * n);
+    return v < n ? v : n - 1;
+}
+
+/* --- files --- */
+
+static void rm_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st))
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            char sub[PATH_BYTES];
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+            rm_tree(sub);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void cleanup(void)
+{
+    if (tmp_root[0] && !keep_tmp)
+        rm_tree(tmp_root);
+}
+
+static uint64_t file_size(const char *dir)
+{
+    char p[PATH_BYTES + 16];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    return stat(p, &st) ? 0 : (uint64_t)st.st_size;
+}
+
+/* --- raw LMDB baseline: the store's env flags, its main database, no relief code --- */
+
+struct raw {
+    MDB_env *env;
+    MDB_dbi dbi;
+    uint64_t rng;
+    uint8_t val[RAW_VALUE_BYTES];
+};
+
+static void mdb_check(int rc, const char *what)
+{
+    if (rc)
+        die("raw lmdb: %s: %s", what, mdb_strerror(rc));
+}
+
+static void raw_open(struct raw *r, const char *dir)
+{
+    MDB_txn *t;
+    if (mkdir(dir, 0700))
+        die("cannot create '%s': %s", dir, strerror(errno));
+    mdb_check(mdb_env_create(&r->env), "create");
+    mdb_check(mdb_env_set_mapsize(r->env, RAW_MAP_SIZE), "mapsize");
+    mdb_check(mdb_env_open(r->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0600), "open");
+    mdb_check(mdb_txn_begin(r->env, NULL, 0, &t), "begin");
+    mdb_check(mdb_dbi_open(t, NULL, 0, &r->dbi), "dbi");
+    mdb_check(mdb_txn_commit(t), "commit");
+    r->rng = 0x5eed;
+    randombytes_buf(r->val, sizeof r->val);
+}
+
+/* n puts of random 16-byte keys in one durable transaction */
+static void raw_chunk(struct raw *r, unsigned n)
+{
+    MDB_txn *t;
+    mdb_check(mdb_txn_begin(r->env, NULL, 0, &t), "begin");
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k[2] = {rng_next(&r->rng), rng_next(&r->rng)};
+        memcpy(r->val, k, 8); /* values differ too */
+        MDB_val key = {sizeof k, k}, v = {sizeof r->val, r->val};
+        mdb_check(mdb_put(t, r->dbi, &key, &v, 0), "put");
+    }
+    mdb_check(mdb_txn_commit(t), "commit");
+}
+
+/* --- the data set --- */
+
+static char site_code[N_SITES][16];
+static char item_code[N_ITEMS][16];
+
+static const char *const prefectures[][3] = {
+    {"MYG", "宮城県", "石巻市"}, {"IWT", "岩手県", "陸前高田市"}, {"FKS", "福島県", "いわき市"},
+    {"AOM", "青森県", "八戸市"}, {"IBR", "茨城県", "北茨城市"},
+};
+static const char *const categories[] = {"food",    "water",    "bedding",   "hygiene",
+                                         "medical", "clothing", "education", "fuel"};
+static const char *const units[] = {"bag", "bottle", "piece", "pack", "box", "case", "kit", "can"};
+
+struct edit_batch {
+    enum rl_rtype type;
+    unsigned first, n;
+    uint64_t rng;
+    char *refs; /* out: 40 bytes per record (shifts), or NULL */
+};
+
+static void field(struct rl_edit *ed, const char *name, const char *value)
+{
+    const struct rl_fieldopt *f = rl_fieldopt_find(rl_fields_of(ed->rtype), name);
+    if (!f)
+        die("no field '%s'", name);
+    ed->fields[ed->nfields].f = f;
+    ed->fields[ed->nfields].value = value;
+    ed->nfields++;
+}
+
+/* A local date-time d days and h hours after 2011-03-12 (the data set's first day). */
+static void when(char *out, size_t n, unsigned d, unsigned h)
+{
+    snprintf(out, n, "2011-%02u-%02uT%02u:00", 3 + d / 28, 1 + d % 28, h % 24);
+}
+
+static int records_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct edit_batch *b = arg;
+    uint64_t rng = b->rng; /* a local copy: a rerun after the map grew sees the same records */
+    char v[8][64];
+    for (unsigned i = b->first; i < b->first + b->n; i++) {
+        struct rl_edit ed;
+        struct rl_written w;
+        memset(&ed, 0, sizeof ed);
+        ed.rtype = b->type;
+        ed.add = 1;
+        if (b->type == RL_R_SITE) {
+            const char *const *p = prefectures[i % 5];
+            snprintf(v[0], sizeof v[0], "%s 避難所 %u", p[2], i);
+            snprintf(v[1], sizeof v[1], "%.8d", (int)(38000000 + rng_below(&rng, 2000000)));
+            snprintf(v[2], sizeof v[2], "%d.%06u", 140 + (int)rng_below(&rng, 2),
+                     rng_below(&rng, 1000000));
+            snprintf(v[3], sizeof v[3], "%u", 50 + rng_below(&rng, 1000));
+            snprintf(v[4], sizeof v[4], "%c%c.%.6s", v[1][0], v[1][1], v[1] + 2);
+            field(&ed, "name", v[0]);
+            field(&ed, "code", site_code[i]);
+            field(&ed, "kind",
+                  i < N_WAREHOUSES                ? "warehouse"
+                  : i < N_WAREHOUSES + N_KITCHENS ? "kitchen"
+                  : i % 7 == 0                    ? "school"
+                                                  : "centre");
+            field(&ed, "prefecture", p[1]);
+            field(&ed, "municipality", p[2]);
+            field(&ed, "lat", v[4]);
+            field(&ed, "lon", v[2]);
+            if (i >= N_WAREHOUSES + N_KITCHENS) {
+                field(&ed, "capacity", v[3]);
+                field(&ed, "status", "open");
+            }
+        } else if (b->type == RL_R_ITEM) {
+            ed.target = item_code[i];
+            snprintf(v[0], sizeof v[0], "Relief item %u", i);
+            field(&ed, "name", v[0]);
+            field(&ed, "unit", units[i % 8]);
+            field(&ed, "category", categories[i % 8]);
+        } else if (b->type == RL_R_NEED) {
+            uint32_t site = N_WAREHOUSES + rng_below(&rng, N_SITES - N_WAREHOUSES);
+            static const char *const prio[] = {"high", "medium", "low"};
+            snprintf(v[0], sizeof v[0], "%u", 10 + rng_below(&rng, 500));
+            snprintf(v[1], sizeof v[1], "2011-%02u-%02u", 3 + i % 3, 1 + i % 28);
+            field(&ed, "site", site_code[site]);
+            if (i % 10 == 9) {
+                field(&ed, "service", "interpreter: Portuguese");
+            } else {
+                field(&ed, "item", item_code[rng_skewed(&rng, N_ITEMS)]);
+            }
+            field(&ed, "qty", v[0]);
+            field(&ed, "priority", prio[i % 3]);
+            field(&ed, "due", v[1]);
+        } else {
+            uint32_t site = N_WAREHOUSES + rng_below(&rng, N_KITCHENS);
+            unsigned d = i % 90, h = 6 + i % 3 * 5;
+            when(v[0], sizeof v[0], d, h);
+            when(v[1], sizeof v[1], d, h + 4);
+            snprintf(v[2], sizeof v[2], "%u", 2 + rng_below(&rng, 6));
+            snprintf(v[3], sizeof v[3], "%u", 100 + rng_below(&rng, 400));
+            field(&ed, "site", site_code[site]);
+            field(&ed, "start", v[0]);
+            field(&ed, "end", v[1]);
+            field(&ed, "slots", v[2]);
+            field(&ed, "role", i % 2 ? "cook" : "serving");
+            field(&ed, "meals", v[3]);
+        }
+        int rc = rl_edit_in(t, &ed, &w, e);
+        if (rc)
+            return rc;
+        if (b->refs)
+            rl_ref_format(w.origin, w.seq, b->refs + (size_t)(i - b->first) * 40);
+    }
+    return 0;
+}
+
+struct signup_batch {
+    const char *refs;
+    unsigned n;
+};
+
+/* one or two volunteers on every fifth shift */
+static int signups_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct signup_batch *b = arg;
+    for (unsigned i = 0; i < b->n; i += 5) {
+        char vol[32];
+        for (unsigned j = 0; j < 1 + i % 2; j++) {
+            snprintf(vol, sizeof vol, "volunteer %u-%u", i, j);
+            struct rl_shift_req r = {PROTO_KIND_SHIFT_SIGNUP,
+                                     b->refs + (size_t)i * 40,
+                                     vol,
+                                     "080-0000-0000",
+                                     NULL,
+                                     NULL};
+            struct rl_written w;
+            int rc = rl_shift_in(t, &r, &w, e);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static double add_records(struct rl_store *s, enum rl_rtype type, unsigned n, char *refs)
+{
+    struct proto_err e;
+    double t0 = now_s();
+    proto_err_clear(&e);
+    for (unsigned first = 0; first < n; first += RECORD_CHUNK) {
+        struct edit_batch b = {type, first, n - first < RECORD_CHUNK ? n - first : RECORD_CHUNK,
+                               0x1000 + first, refs ? refs + (size_t)first * 40 : NULL};
+        if (rl_node_write(s, records_fn, &b, &e))
+            die("adding records '%c': %s", (char)type, proto_err_text(&e));
+    }
+    return now_s() - t0;
+}
+
+/*
+ * The movement generator. It keeps every shelf's balance so that goods only leave a shelf that
+ * holds them (no negative-balance alerts a real node would not see), and arrivals follow their
+ * dispatches a few hundred movements later. The transaction function may run again after the
+ * map grew: it starts from a copy of the state taken before the chunk and undoes its balance
+ * changes, so a rerun writes the same movements.
+ */
+struct gen_state {
+    uint64_t rng;
+    uint64_t done; /* movements written */
+    uint32_t ring[RING];
+    uint32_t ring_n;
+    struct {
+        uint64_t seq;
+        uint32_t shelf, qty; /* where it goes, how much */
+    } pending[PENDING];
+    uint32_t p_head, p_tail;
+    uint64_t kinds[8];
+};
+
+struct gen {
+    struct gen_state st, saved;
+    int32_t *bal; /* N_SITES * N_ITEMS */
+    struct {
+        uint32_t shelf;
+        int32_t old;
+    } * undo;
+    unsigned undo_n;
+    unsigned chunk; /* movements in this transaction */
+    int started;
+    uint64_t origin; /* the node id (for arrival references) */
+};
+
+static void bal_set(struct gen *g, uint32_t shelf, int32_t v)
+{
+    g->undo[g->undo_n].shelf = shelf;
+    g->undo[g->undo_n].old = g->bal[shelf];
+    g->undo_n++;
+    g->bal[shelf] = v;
+}
+
+static void ring_add(struct gen_state *st, uint32_t shelf)
+{
+    st->ring[st->ring_n++ % RING] = shelf;
+}
+
+enum { G_RECEIVE, G_DISTRIBUTE, G_DISPATCH, G_ARRIVE, G_ADJUST };
+
+static int gen_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct gen *g = arg;
+    struct gen_state *st = &g->st;
+    if (g->started) { /* a rerun: back to the state before the chunk */
+        while (g->undo_n) {
+            g->undo_n--;
+            g->bal[g->undo[g->undo_n].shelf] = g->undo[g->undo_n].old;
+        }
+        memcpy(st, &g->saved, sizeof *st);
+    }
+    g->started = 1;
+    g->undo_n = 0;
+    g->origin = rl_txn_node(t)->id;
+    for (unsigned i = 0; i < g->chunk; i++) {
+        struct rl_stock_req r;
+        struct rl_stock_result res;
+        char qty[24], lot[24], expiry[16], target[40];
+        uint32_t roll = rng_below(&st->rng, 100), shelf = 0, site, item;
+        int op;
+        memset(&r, 0, sizeof r);
+        if (roll < 40) {
+            op = G_RECEIVE;
+        } else if (roll < 80) {
+            op = G_DISTRIBUTE;
+        } else if (roll < 87) {
+            op = G_DISPATCH;
+        } else if (roll < 94) {
+            op = st->p_head != st->p_tail ? G_ARRIVE : G_RECEIVE;
+        } else {
+            op = G_ADJUST;
+        }
+        if (op == G_DISTRIBUTE || op == G_DISPATCH || op == G_ADJUST) {
+            /* a shelf stocked lately; a receipt when it is empty */
+            shelf = st->ring_n
+                        ? st->ring[rng_below(&st->rng, st->ring_n < RING ? st->ring_n : RING)]
+                        : 0;
+            if (g->bal[shelf] <= 0 && op != G_ADJUST)
+                op = G_RECEIVE;
+            if (op == G_DISPATCH && st->p_tail - st->p_head == PENDING)
+                op = G_DISTRIBUTE;
+        }
+        if (op == G_RECEIVE) {
+            site = rng_below(&st->rng, 2) ? rng_below(&st->rng, N_WAREHOUSES)
+                                          : rng_skewed(&st->rng, N_SITES);
+            item = rng_skewed(&st->rng, N_ITEMS);
+            shelf = site * N_ITEMS + item;
+        }
+        site = shelf / N_ITEMS;
+        item = shelf % N_ITEMS;
+        r.site = site_code[site];
+        r.item = item_code[item];
+        r.qty = qty;
+        int32_t have = g->bal[shelf];
+        switch (op) {
+        case G_RECEIVE: {
+            uint32_t q = 10 + rng_below(&st->rng, 500);
+            r.kind = PROTO_KIND_STOCK_RECEIVE;
+            snprintf(qty, sizeof qty, "%u", q);
+            if (rng_below(&st->rng, 10) < 3) { /* a lot with an expiry: a new lot every 50k */
+                unsigned week = (unsigned)(st->done / 50000);
+                snprintf(lot, sizeof lot, "B%u", week);
+                snprintf(expiry, sizeof expiry, "20%02u-%02u-15", 12 + week / 12 % 80,
+                         1 + week % 12);
+                r.lot = lot;
+                r.expiry = expiry;
+            }
+            if (rng_below(&st->rng, 2))
+                r.from_text = site < N_WAREHOUSES ? "Self-Defense Forces" : "JA全農みやぎ";
+            bal_set(g, shelf, have + (int32_t)q);
+            ring_add(st, shelf);
+            break;
+        }
+        case G_DISTRIBUTE: {
+            uint32_t q = 1 + rng_below(&st->rng, (uint32_t)(have < 60 ? have : 60));
+            r.kind = PROTO_KIND_STOCK_DISTRIBUTE;
+            snprintf(qty, sizeof qty, "%u", q);
+            bal_set(g, shelf, have - (int32_t)q);
+            break;
+        }
+        case G_DISPATCH: {
+            uint32_t q = 1 + rng_below(&st->rng, (uint32_t)(have < 200 ? have : 200));
+            uint32_t to = N_WAREHOUSES + rng_below(&st->rng, N_SITES - N_WAREHOUSES);
+            if (to == site)
+                to = (to + 1) % N_SITES;
+            r.kind = PROTO_KIND_STOCK_DISPATCH;
+            r.to = site_code[to];
+            snprintf(qty, sizeof qty, "%u", q);
+            bal_set(g, shelf, have - (int32_t)q);
+            shelf = to * N_ITEMS + item; /* for the pending entry */
+            break;
+        }
+        case G_ARRIVE: {
+            /* the oldest transfer on the road; its shelf is found from the ledger */
+            uint32_t p = st->p_head++ % PENDING, to = st->pending[p].shelf;
+            rl_ref_format(g->origin, st->pending[p].seq, target);
+            r.kind = PROTO_KIND_STOCK_ARRIVE;
+            r.site = r.item = NULL;
+            r.target = target;
+            r.qty = NULL; /* in full */
+            bal_set(g, to, g->bal[to] + (int32_t)st->pending[p].qty);
+            ring_add(st, to);
+            break;
+        }
+        default: { /* G_ADJUST */
+            static const char *const reasons[] = {"damaged", "expired", "lost", "found"};
+            uint32_t reason = rng_below(&st->rng, 4);
+            uint32_t q = 1 + rng_below(&st->rng, 10);
+            r.kind = PROTO_KIND_STOCK_ADJUST;
+            if (reason == 3 || have < (int32_t)q) {
+                reason = 3;
+                snprintf(qty, sizeof qty, "+%u", q);
+                bal_set(g, shelf, have + (int32_t)q);
+            } else {
+                snprintf(qty, sizeof qty, "-%u", q);
+                bal_set(g, shelf, have - (int32_t)q);
+            }
+            r.reason = reasons[reason];
+            break;
+        }
+        }
+        int rc = rl_stock_in(t, &r, &res, e);
+        if (rc)
+            return rc;
+        if (op == G_DISPATCH) {
+            uint32_t p = st->p_tail++ % PENDING;
+            st->pending[p].seq = res.seq;
+            st->pending[p].shelf = shelf;
+            st->pending[p].qty = (uint32_t)atoi(qty);
+        }
+        st->kinds[op]++;
+        st->done++;
+    }
+    return 0;
+}
+
+/*
+ * The import: movements in transactions of CHUNK, each beside a raw transaction of as many
+ * random-key puts, taking turns; one round per segment of the import, so the median is over
+ * rounds of a growing store (the last segments write into the biggest one).
+ */
+static void bench_import(const struct config *c, struct rl_store *s, struct gen *g, struct raw *raw,
+                         uint64_t total, struct row *r)
+{
+    struct proto_err e;
+    double all_rl = 0, all_raw = 0;
+    uint64_t chunk_no = 0;
+    proto_err_clear(&e);
+    for (int seg = 0; seg < c->segments; seg++) {
+        uint64_t seg_n = total / (uint64_t)c->segments;
+        double t_rl = 0, t_raw = 0;
+        if (seg == c->segments - 1)
+            seg_n = total - seg_n * (uint64_t)(c->segments - 1);
+        for (uint64_t n = 0; n < seg_n; chunk_no++) {
+            unsigned k = seg_n - n < CHUNK ? (unsigned)(seg_n - n) : CHUNK;
+            for (int turn = 0; turn < 2; turn++) {
+                if ((turn == 0) == (chunk_no % 2 == 0)) {
+                    memcpy(&g->saved, &g->st, sizeof g->saved);
+                    g->chunk = k;
+                    g->started = 0;
+                    double t0 = now_s();
+                    if (rl_node_write(s, gen_fn, g, &e))
+                        die("movement %llu: %s", (unsigned long long)g->st.done,
+                            proto_err_text(&e));
+                    t_rl += now_s() - t0;
+                } else {
+                    double t0 = now_s();
+                    raw_chunk(raw, k);
+                    t_raw += now_s() - t0;
+                }
+            }
+            n += k;
+        }
+        r->measured[seg] = (double)seg_n / t_rl;
+        r->baseline[seg] = (double)seg_n / t_raw;
+        r->n = seg + 1;
+        all_rl += t_rl;
+        all_raw += t_raw;
+        printf("  segment %d/%d: %llu movements, relief %.0f/s, raw %.0f/s\n", seg + 1, c->segments,
+               (unsigned long long)seg_n, r->measured[seg], r->baseline[seg]);
+    }
+    snprintf(r->note, sizeof r->note,
+             "%llu movements in %d segments, %u per transaction; whole import %.0f/s in %.1f s "
+             "(raw %.0f/s in %.1f s); raw: 16-byte random keys, %d-byte values",
+             (unsigned long long)total, c->segments, CHUNK, (double)total / all_rl, all_rl,
+             (double)total / all_raw, all_raw, RAW_VALUE_BYTES);
+}
+
+/* --- the CLI, process start included --- */
+
+/* Run argv with stdout and stderr to /dev/null; seconds taken, or -1 when it failed. */
+static double spawn_wait(char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int st;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    double t0 = now_s();
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc)
+        return -1;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    double dt = now_s() - t0;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? dt : -1;
+}
+
+static void spawn_ok(char *const argv[])
+{
+    char cmd[512] = "";
+    size_t n = 0;
+    if (spawn_wait(argv) >= 0)
+        return;
+    for (int i = 0; argv[i] && n < sizeof cmd; i++)
+        n += (size_t)snprintf(cmd + n, sizeof cmd - n, "%s%s", i ? " " : "", argv[i]);
+    die("'%s' failed", cmd);
+}
+
+/* measured: argv; baseline: base (alternating), in ms; warm-up runs first */
+static void bench_spawns(struct row *r, char *const argv[], char *const base[], int runs, int warm)
+{
+    runs = runs < MAX_SAMPLES ? runs : MAX_SAMPLES;
+    for (int i = 0; i < warm; i++) {
+        spawn_ok(argv);
+        spawn_ok(base);
+    }
+    for (int i = 0; i < runs; i++) {
+        for (int turn = 0; turn < 2; turn++) {
+            if ((turn == 0) == (i % 2 == 0))
+                r->measured[i] = spawn_wait(argv) * 1e3;
+            else
+                r->baseline[i] = spawn_wait(base) * 1e3;
+        }
+        if (r->measured[i] < 0 || r->baseline[i] < 0)
+            die("a spawn failed");
+        r->n = i + 1;
+    }
+}
+
+/* One durable CLI write per round beside /bin/true (rt) and one raw durable commit (rr). */
+static void bench_cli_write(const struct config *c, struct row *rt, struct row *rr,
+                            char *const argv[], struct raw *raw)
+{
+    char *true_argv[] = {"/bin/true", NULL};
+    int runs = c->write_runs < MAX_SAMPLES ? c->write_runs : MAX_SAMPLES;
+    for (int i = 0; i < 3; i++) {
+        spawn_ok(argv);
+        spawn_ok(true_argv);
+        raw_chunk(raw, 1);
+    }
+    for (int i = 0; i < runs; i++) {
+        for (int turn = 0; turn < 3; turn++) {
+            switch ((turn + i) % 3) {
+            case 0:
+                rt->measured[i] = rr->measured[i] = spawn_wait(argv) * 1e3;
+                break;
+            case 1:
+                rt->baseline[i] = spawn_wait(true_argv) * 1e3;
+                break;
+            default: {
+                double t0 = now_s();
+                raw_chunk(raw, 1);
+                rr->baseline[i] = (now_s() - t0) * 1e3;
+            }
+            }
+        }
+        if (rt->measured[i] < 0 || rt->baseline[i] < 0)
+            die("a spawn failed");
+        rt->n = rr->n = i + 1;
+    }
+}
+
+/* --- output --- */
+
+static void fmt_value(char *out, size_t n, double v, const char *unit)
+{
+    if (v >= 100)
+        snprintf(out, n, "%.0f %s", v, unit);
+    else
+        snprintf(out, n, "%.2f %s", v, unit);
+}
+
+static void machine(void)
+{
+    char line[256], cpu[200] = "?";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!strncmp(line, "model name", 10) && colon) {
+            snprintf(cpu, sizeof cpu, "%s", colon + 2);
+            cpu[strcspn(cpu, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    printf("machine: nproc %ld, cpu %s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu);
+}
+
+static void print_table(void)
+{
+    printf("\n%-46s | %-20s | %-17s | %-17s | %s\n", "figure", "target", "measured (median)",
+           "baseline (median)", "ratio");
+    printf("%.46s-+-%.20s-+-%.17s-+-%.17s-+-%s\n", "----------------------------------------------",
+           "--------------------", "-----------------", "-----------------", "------");
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        char m[32], b[32];
+        if (r->skipped || r->n == 0) {
+            printf("%-46s | %-20s | %-17s | %-17s | %s\n", r->figure, r->target,
+                   r->skipped ? "skipped" : "not run", "-", "-");
+            continue;
+        }
+        double mm = median(r->measured, r->n), bm = median(r->baseline, r->n);
+        fmt_value(m, sizeof m, mm, r->unit);
+        fmt_value(b, sizeof b, bm, r->unit);
+        double ratio = r->throughput ? bm / mm : mm / bm;
+        printf("%-46s | %-20s | %-17s | %-17s | %.2fx\n", r->figure, r->target, m, b, ratio);
+    }
+    printf("\nratio: the figure's cost in units of its baseline's (time per movement, time per "
+           "run,\nbytes per movement); 2.00x means twice as slow or as big as the baseline.\n\n");
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        if (r->note[0])
+            printf("  %s: %s\n", r->figure, r->note);
+        if (r->skipped || r->n < 2)
+            continue;
+        double lo = r->measured[0], hi = lo, blo = r->baseline[0], bhi = blo;
+        for (int j = 1; j < r->n; j++) {
+            lo = r->measured[j] < lo ? r->measured[j] : lo;
+            hi = r->measured[j] > hi ? r->measured[j] : hi;
+            blo = r->baseline[j] < blo ? r->baseline[j] : blo;
+            bhi = r->baseline[j] > bhi ? r->baseline[j] : bhi;
+        }
+        printf("    spread over %d: measured %.4g..%.4g, baseline %.4g..%.4g %s\n", r->n, lo, hi,
+               blo, bhi, r->unit);
+    }
+}
+
+static void default_relief(char *out, size_t n, const char *argv0)
+{
+    const char *env = getenv("RELIEF");
+    const char *slash = strrchr(argv0, '/');
+    if (env && *env)
+        snprintf(out, n, "%s", env);
+    else if (slash)
+        snprintf(out, n, "%.*s/../relief", (int)(slash - argv0), argv0);
+    else
+        snprintf(out, n, "build/relief");
+}
+
+static void usage_exit(void)
+{
+    fprintf(stderr, "usage: bench_domain [--scale F] [--quick] [--rounds N] [--relief PATH] "
+                    "[--keep]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static char relief[4096];
+    static struct gen g;
+    struct config c = {1.0, 0, 5, 5, 50, 30, 0, relief};
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_BYTES], rawdir[PATH_BYTES], bdir[PATH_BYTES], rawcopy[PATH_BYTES];
+    struct proto_err e;
+    struct rl_store s;
+    struct raw raw;
+
+    default_relief(relief, sizeof relief, argv[0]);
+    if (getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "0") != 0)
+        c.quick = 1;
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (!strcmp(argv[i], "--quick")) {
+            c.quick = 1;
+        } else if (!strcmp(argv[i], "--keep")) {
+            c.keep = 1;
+        } else if (!strcmp(argv[i], "--scale") && i + 1 < argc) {
+            c.scale = strtod(argv[++i], &end);
+            if (*end || !(c.scale > 0) || c.scale > 10)
+                usage_exit();
+        } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+            c.segments = atoi(argv[++i]);
+            if (c.segments < 1 || c.segments > MAX_SAMPLES)
+                usage_exit();
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            i++; /* bench_store's, when run.sh passes it to every program: one figure here */
+        } else if (!strcmp(argv[i], "--relief") && i + 1 < argc) {
+            snprintf(relief, sizeof relief, "%s", argv[++i]);
+        } else {
+            usage_exit();
+        }
+    }
+    if (c.quick) {
+        c.scale = 0.02;
+        c.report_runs = 3;
+        c.stock_runs = 20;
+        c.write_runs = 10;
+    }
+    uint64_t total = (uint64_t)(N_MOVEMENTS * c.scale + 0.5);
+    if (total < CHUNK * (uint64_t)c.segments)
+        die("--scale %g gives %llu movements: fewer than %u per round", c.scale,
+            (unsigned long long)total, CHUNK);
+    if (access(c.relief, X_OK))
+        die("no CLI at '%s' (make build/relief, or RELIEF=PATH)", c.relief);
+    if (sodium_init() < 0)
+        die("cannot initialise libsodium");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (strlen(tmp) > ROOT_BYTES - 32)
+        die("TMPDIR is longer than %d bytes", ROOT_BYTES - 32);
+    snprintf(tmp_root, sizeof tmp_root, "%s/bench_domain.XXXXXX", tmp);
+    if (!mkdtemp(tmp_root)) {
+        tmp_root[0] = '\0';
+        die("cannot create a temporary directory: %s", strerror(errno));
+    }
+    keep_tmp = c.keep;
+    atexit(cleanup);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    snprintf(dir, sizeof dir, "%s/node", tmp_root);
+    snprintf(rawdir, sizeof rawdir, "%s/raw", tmp_root);
+    snprintf(bdir, sizeof bdir, "%s/backup", tmp_root);
+    snprintf(rawcopy, sizeof rawcopy, "%s/raw-copy", tmp_root);
+
+    printf("== bench_domain: scale %g (%llu movements; %u sites, %u items, %u needs, %u shifts "
+           "at full size), temp dir %s ==\n",
+           c.scale, (unsigned long long)total, N_SITES, N_ITEMS, N_NEEDS, N_SHIFTS, tmp_root);
+    machine();
+
+    char f_import[64], f_bytes[64];
+    snprintf(f_import, sizeof f_import, "import %.2fM movements, %u per commit", total / 1e6,
+             CHUNK);
+    snprintf(f_bytes, sizeof f_bytes, "bytes on disk per movement after the import");
+    struct row *r_import = row_new(f_import, ">=200000/s, <=2x raw", "/s", 1);
+    struct row *r_needs = row_new("relief report needs --format csv", "<= 100 ms", "ms", 0);
+    struct row *r_stock = row_new("relief stock --site X (vs /bin/true)", "<= 5 ms", "ms", 0);
+    struct row *r_wtrue = row_new("durable CLI write (vs /bin/true)", "<= 10 ms", "ms", 0);
+    struct row *r_wraw = row_new("durable CLI write (vs raw 1-put commit)", "<= 10 ms", "ms", 0);
+    struct row *r_bytes = row_new(f_bytes, "<= 100 B", "B", 0);
+    struct row *r_bcomp =
+        row_new("bytes per movement, relief backup (compacted)", "<= 100 B", "B", 0);
+
+    /* the node, its sites and items */
+    for (unsigned i = 0; i < N_SITES; i++)
+        snprintf(site_code[i], sizeof site_code[i], "%s-%04u", prefectures[i % 5][0], i);
+    for (unsigned i = 0; i < N_ITEMS; i++)
+        snprintf(item_code[i], sizeof item_code[i], "item-%04u", i);
+    proto_err_clear(&e);
+    if (rl_init(dir, "bench", NULL, NULL, NULL, &e) || rl_store_open(&s, dir, NULL, &e))
+        die("cannot make a node in '%s': %s", dir, proto_err_text(&e));
+    double dt_sites = add_records(&s, RL_R_SITE, N_SITES, NULL);
+    double dt_items = add_records(&s, RL_R_ITEM, N_ITEMS, NULL);
+    printf("  %u sites in %.2f s, %u items in %.2f s\n", N_SITES, dt_sites, N_ITEMS, dt_items);
+
+    /* the movements, beside the raw puts */
+    g.bal = calloc((size_t)N_SITES * N_ITEMS, sizeof *g.bal);
+    g.undo = malloc(CHUNK * 2 * sizeof *g.undo);
+    if (!g.bal || !g.undo)
+        die("out of memory");
+    g.st.rng = 0x70401c0ull; /* reproducible */
+    raw_open(&raw, rawdir);
+    printf("  importing %llu movements...\n", (unsigned long long)total);
+    bench_import(&c, &s, &g, &raw, total, r_import);
+    r_bytes->measured[0] = (double)file_size(dir) / (double)total;
+    r_bytes->baseline[0] = (double)file_size(rawdir) / (double)total;
+    r_bytes->n = 1;
+    snprintf(r_bytes->note, sizeof r_bytes->note,
+             "data.mdb / movements (sites and items included); raw: its data.mdb / puts");
+    printf("  movements: %llu receipts, %llu distributions, %llu dispatches, %llu arrivals, "
+           "%llu adjustments\n",
+           (unsigned long long)g.st.kinds[G_RECEIVE], (unsigned long long)g.st.kinds[G_DISTRIBUTE],
+           (unsigned long long)g.st.kinds[G_DISPATCH], (unsigned long long)g.st.kinds[G_ARRIVE],
+           (unsigned long long)g.st.kinds[G_ADJUST]);
+
+    /* needs and shifts */
+    char *shift_refs = malloc((size_t)N_SHIFTS * 40);
+    if (!shift_refs)
+        die("out of memory");
+    double dt_needs = add_records(&s, RL_R_NEED, N_NEEDS, NULL);
+    double dt_shifts = add_records(&s, RL_R_SHIFT, N_SHIFTS, shift_refs);
+    struct signup_batch sb = {shift_refs, N_SHIFTS};
+    double t0 = now_s();
+    if (rl_node_write(&s, signups_fn, &sb, &e))
+        die("sign-ups: %s", proto_err_text(&e));
+    printf("  %u needs in %.2f s, %u shifts in %.2f s, sign-ups in %.2f s\n", N_NEEDS, dt_needs,
+           N_SHIFTS, dt_shifts, now_s() - t0);
+    free(shift_refs);
+    free(g.bal);
+    free(g.undo);
+    rl_store_close(&s);
+
+    /* the CLI */
+    char *status_argv[] = {(char *)c.relief, "--data", dir, "status", NULL};
+    char *needs_argv[] = {(char *)c.relief, "--data",   dir,   "report",
+                          "needs",          "--format", "csv", NULL};
+    char *stock_argv[] = {(char *)c.relief, "--data", dir, "stock", "--site", site_code[0], NULL};
+    char *true_argv[] = {"/bin/true", NULL};
+    char *write_argv[] = {(char *)c.relief, "--data", dir,          "stock", "receive", "--site",
+                          site_code[1],     "--item", item_code[0], "--qty", "1",       NULL};
+    char *backup_argv[] = {(char *)c.relief, "--data", dir, "backup", bdir, NULL};
+    printf("  relief report needs...\n");
+    bench_spawns(r_needs, needs_argv, status_argv, c.report_runs, 1);
+    snprintf(r_needs->note, sizeof r_needs->note,
+             "%d runs, output to /dev/null; baseline: relief status on the same node", r_needs->n);
+    printf("  relief stock --site %s...\n", site_code[0]);
+    bench_spawns(r_stock, stock_argv, true_argv, c.stock_runs, 5);
+    snprintf(r_stock->note, sizeof r_stock->note,
+             "%d runs at the busiest warehouse (%s), table to /dev/null, after 5 warm-up runs",
+             r_stock->n, site_code[0]);
+    printf("  relief stock receive...\n");
+    bench_cli_write(&c, r_wtrue, r_wraw, write_argv, &raw);
+    snprintf(r_wtrue->note, sizeof r_wtrue->note,
+             "%d runs of 'relief stock receive --site %s --item %s --qty 1', after 3 warm-up",
+             r_wtrue->n, site_code[1], item_code[0]);
+    snprintf(r_wraw->note, sizeof r_wraw->note,
+             "same runs; baseline: one random-key put and a durable commit in the raw env");
+
+    /* compaction */
+    printf("  relief backup...\n");
+    t0 = now_s();
+    spawn_ok(backup_argv);
+    double dt_backup = now_s() - t0;
+    if (mkdir(rawcopy, 0700))
+        die("cannot create '%s': %s", rawcopy, strerror(errno));
+    mdb_check(mdb_env_copy2(raw.env, rawcopy, MDB_CP_COMPACT), "compacting copy");
+    r_bcomp->measured[0] = (double)file_size(bdir) / (double)total;
+    r_bcomp->baseline[0] = (double)file_size(rawcopy) / (double)total;
+    r_bcomp->n = 1;
+    snprintf(r_bcomp->note, sizeof r_bcomp->note,
+             "backup took %.1f s; its data.mdb / movements (needs, shifts included); raw: "
+             "mdb_env_copy2 MDB_CP_COMPACT",
+             dt_backup);
+    mdb_env_close(raw.env);
+    print_table();
+    if (c.keep)
+        printf("\nkept %s\n", tmp_root);
+    return 0;
+}
