@@ -218,14 +218,23 @@ static int lot_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, 
         return PROTO_ECORRUPT;
     else if (rc != -ENOENT)
         return rc;
-    if (rc == 0 && delta == 0)
+    if (delta == 0)
         return 0;
     q += delta;
+    /*
+     * A lot's entry exists exactly while its quantity is not zero: which lots a movement
+     * touched on the way can depend on the order ops arrived in (an arrival superseded by a
+     * smaller one, a void known before its target), the final quantities cannot.
+     */
+    if (q == 0) {
+        rc = rl_del(t, RL_DB_LOTBAL, k.b, k.n);
+        return rc == -ENOENT ? 0 : rc;
+    }
     proto_put_be64(val, (uint64_t)q);
     return rl_put(t, RL_DB_LOTBAL, k.b, k.n, val, 8);
 }
 
-/* Apply sign * the lots drawn (remainder of qty in the unnamed lot); sign 0 only touches. */
+/* Apply sign * the lots drawn (the remainder of qty to the unnamed lot). */
 static int lots_apply(struct rl_txn *t, uint64_t site, const struct rl_mv *mv, int64_t qty,
                       int sign)
 {
@@ -395,8 +404,6 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv)
     } else if (n_lots_src != mv->a_lots_src) {
         if ((rc = lots_apply(t, mv->site, mv, mv->qty, n_lots_src ? -1 : 1)))
             goto out;
-    } else if ((rc = lots_apply(t, mv->site, mv, mv->qty, 0))) {
-        goto out;
     }
     /* destination shelf of a transfer, once an arrival is known */
     if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
@@ -407,8 +414,6 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv)
             if ((mv->a_lots_dst && (rc = lots_apply(t, mv->to, mv, mv->a_lots_dst, -1))) ||
                 (n_lots_dst && (rc = lots_apply(t, mv->to, mv, n_lots_dst, 1))))
                 goto out;
-        } else if (has_arr && (rc = lots_apply(t, mv->to, mv, n_lots_dst, 0))) {
-            goto out;
         }
         shelf_key(&k, mv->to, mv->item, mv->item_len);
         rl_key_u64(&k, mv->origin);

@@ -110,12 +110,79 @@ bad:
     return proto_errf(e, PROTO_ECORRUPT, "node metadata in '%s' is damaged", t->s->dir);
 }
 
+/*
+ * The sidecar DATA/node.state holds "NODE-ID LAST-SEQ" of the last write, written after each
+ * commit that added ops of this node. A data file put back from an older copy (cp over the
+ * live file keeps its inode; a freed inode can be reused) holds fewer of this node's ops than
+ * the sidecar remembers: that is a restore, and the node must not write under its id again.
+ * The sidecar is not fsynced: after a power cut it can only lag, which is harmless.
+ */
+static void sidecar_path(struct rl_store *s, char *out, size_t n)
+{
+    snprintf(out, n, "%s/node.state", s->dir);
+}
+
+static int sidecar_read(struct rl_store *s, uint64_t *node, uint64_t *seq)
+{
+    char path[4200], buf[64];
+    sidecar_path(s, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -ENOENT;
+    int ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    unsigned long long a, b;
+    if (!ok || sscanf(buf, "%16llx %llu", &a, &b) != 2)
+        return -EINVAL;
+    *node = a;
+    *seq = b;
+    return 0;
+}
+
+static void sidecar_write(struct rl_store *s, uint64_t node, uint64_t seq)
+{
+    char path[4200], tmp[4300];
+    sidecar_path(s, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "%016llx %llu\n", (unsigned long long)node, (unsigned long long)seq);
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+static int own_seq(struct rl_txn *t, uint64_t node, uint64_t *seq)
+{
+    uint8_t k[8];
+    MDB_val v;
+    proto_put_be64(k, node);
+    int rc = rl_get(t, RL_DB_VV, k, 8, &v);
+    *seq = 0;
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size < 8)
+        return PROTO_ECORRUPT;
+    *seq = proto_get_be64(v.mv_data);
+    return 0;
+}
+
 /* A new id when this copy of the data is not the one that wrote last. */
 static int check_identity(struct rl_txn *t, struct rl_node *n)
 {
     uint8_t id[16];
     MDB_val v;
     int same = 1, rc;
+    uint64_t side_node, side_seq, held;
+
+    if (sidecar_read(t->s, &side_node, &side_seq) == 0 && side_node == n->id) {
+        if ((rc = own_seq(t, n->id, &held)))
+            return rc;
+        if (side_seq > held)
+            same = 0; /* an older copy of this node's data */
+    }
 
     identity(t->s, id);
     rc = rl_get(t, RL_DB_META, K("file"), &v);
@@ -142,6 +209,8 @@ struct wrap {
     rl_txn_fn fn;
     void *arg;
     struct rl_node node;
+    uint64_t seq_after; /* this node's highest seq after fn */
+    int wrote;          /* fn added ops of this node */
 };
 
 static int wrapped(struct rl_txn *t, void *arg, struct proto_err *e)
@@ -154,17 +223,26 @@ static int wrapped(struct rl_txn *t, void *arg, struct proto_err *e)
     if ((rc = check_identity(t, &w->node)))
         return proto_errf(e, rc, "cannot renew the node id: %s", proto_strerror(rc));
     t->node = &w->node;
+    uint64_t before = 0;
+    if ((rc = own_seq(t, w->node.id, &before)))
+        return proto_errf(e, rc, "cannot read the version vector");
     if ((rc = w->fn(t, w->arg, e)))
         return rc;
     if (w->node.clock_dirty && (rc = put_u64(t, K("clock"), w->node.clock)))
         return proto_errf(e, rc, "cannot save the clock: %s", proto_strerror(rc));
+    if ((rc = own_seq(t, w->node.id, &w->seq_after)))
+        return proto_errf(e, rc, "cannot read the version vector");
+    w->wrote = w->seq_after != before;
     return 0;
 }
 
 int rl_node_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     struct wrap w = {.fn = fn, .arg = arg};
-    return rl_store_write(s, wrapped, &w, e);
+    int rc = rl_store_write(s, wrapped, &w, e);
+    if (!rc && w.wrote)
+        sidecar_write(s, w.node.id, w.seq_after);
+    return rc;
 }
 
 int rl_network_parse(const char *hex, uint8_t out[PROTO_NETWORK_BYTES])

@@ -338,6 +338,17 @@ int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err 
     return rc;
 }
 
+static int forget_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)arg;
+    int rc = rl_del(t, RL_DB_META, "file", 4);
+    if (rc == 0 || rc == -ENOENT)
+        rc = rl_del(t, RL_DB_META, "machine", 7);
+    if (rc && rc != -ENOENT)
+        return proto_errf(e, rc, "cannot mark the backup as a copy");
+    return 0;
+}
+
 int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
 {
     int rc;
@@ -347,7 +358,16 @@ int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
         return proto_errf(e, rc, "cannot create '%s': %s", dir, strerror(-rc));
     if ((rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT)))
         return lmdb_fail(e, rc, "cannot back up to", dir);
-    return 0;
+    /*
+     * The copy forgets which file and machine wrote it last, so a node started from it --
+     * wherever it is copied to, whatever inode it gets -- takes a new node id (node.c).
+     */
+    struct rl_store copy;
+    if ((rc = rl_store_open(&copy, dir, NULL, e)))
+        return rc;
+    rc = rl_store_write(&copy, forget_fn, NULL, e);
+    rl_store_close(&copy);
+    return rc;
 }
 
 int rl_store_size(struct rl_store *s, uint64_t *bytes)
