@@ -1,12 +1,74 @@
 /*
- * relief import sites|items|movements FILE  (being written)
+ * relief import sites|items|movements FILE
+ * CSV with a header row, all or nothing (import.h; the columns are in relief/IMPORT.md).
  */
 #include "cli.h"
+#include "import.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const usage[] = {
+    "relief import sites FILE       (a header row naming columns such as name, kind, code)",
+    "relief import items FILE       (columns code, name, unit, category)",
+    "relief import movements FILE   (columns type, site, to, item, qty, lot, expiry, from, "
+    "reason, note)",
+    NULL,
+};
 
 int cmd_import(struct cli *c, int argc, char **argv)
 {
-    (void)c;
-    (void)argc;
-    (void)argv;
-    return cli_usage_error(NULL, "import is not available yet");
+    enum rl_import_kind kind;
+    struct rl_import_opts o;
+    struct rl_import_result r;
+    struct proto_err e;
+    struct stat st;
+    int rc;
+
+    int npos = cli_parse(argc, argv, NULL, usage);
+    if (npos != 2)
+        return cli_usage_error(
+            usage, npos < 2 ? "import needs what to import and a FILE" : "unexpected argument '%s'",
+            npos < 2 ? "" : argv[3]);
+    if (rl_import_kind_parse(argv[1], &kind))
+        return cli_usage_error(usage, "cannot import '%s': sites, items or movements", argv[1]);
+    const char *path = argv[2];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "relief: cannot open '%s': %s\n", path, strerror(errno));
+        return RL_EXIT_FAIL;
+    }
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "relief: '%s' is not a regular file (it is read twice)\n", path);
+        fclose(f);
+        return RL_EXIT_FAIL;
+    }
+    if ((rc = cli_open(c))) {
+        fclose(f);
+        return rc;
+    }
+    memset(&o, 0, sizeof o);
+    o.kind = kind;
+    o.author = c->by;
+    proto_err_clear(&e);
+    rc = rl_import_file(&c->store, f, &o, &r, &e);
+    fclose(f);
+    if (rc) {
+        fprintf(stderr, "relief: %s: %s\n", path, proto_err_text(&e));
+        if (!r.written)
+            fprintf(stderr, "relief: nothing was imported\n");
+        return RL_EXIT_FAIL;
+    }
+    if (c->json)
+        cli_json_print(json_pack("{s:s, s:I, s:I, s:i}", "kind", rl_import_kind_name(kind), "rows",
+                                 (json_int_t)r.rows, "written", (json_int_t)r.written,
+                                 "transactions", (int)r.transactions));
+    fprintf(stderr, "imported %llu %s\n", (unsigned long long)r.written,
+            r.written == 1 ? (kind == RL_IMPORT_SITES   ? "site"
+                              : kind == RL_IMPORT_ITEMS ? "item"
+                                                        : "movement")
+                           : rl_import_kind_name(kind));
+    return RL_EXIT_OK;
 }

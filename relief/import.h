@@ -1,0 +1,60 @@
+/*
+ * Importing sites, items and stock movements from CSV (the columns are in relief/IMPORT.md).
+ *
+ * All or nothing: every row is parsed, converted and checked against the node -- by the same
+ * domain calls the CLI makes (rl_edit_in, rl_stock_in) -- before anything is kept, and the
+ * first bad value is reported as "line L, column C (HEADER): what is wrong".
+ *
+ * A file of at most RL_IMPORT_CHUNK_ROWS rows is imported in one transaction. A longer one
+ * would outgrow what one LMDB transaction may dirty, so it is first checked in full in a write
+ * transaction that is then aborted (a dry run), and then written in transactions of
+ * RL_IMPORT_CHUNK_ROWS rows. A failure after the dry run -- a full disk, or a change that
+ * arrived by sync in between and makes a row invalid -- leaves the earlier chunks written:
+ * the result says how many rows, and the error names the first row not written.
+ */
+#ifndef RL_IMPORT_H
+#define RL_IMPORT_H
+
+#include "csv.h"
+#include "store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Rows written in one transaction (and the most a file may have to be written in one). */
+#define RL_IMPORT_CHUNK_ROWS 20000u
+
+enum rl_import_kind {
+    RL_IMPORT_SITES = 1,
+    RL_IMPORT_ITEMS,
+    RL_IMPORT_MOVEMENTS,
+};
+
+/* "sites", "items", "movements" to the kind: 0 or -EINVAL. */
+int rl_import_kind_parse(const char *s, enum rl_import_kind *out);
+const char *rl_import_kind_name(enum rl_import_kind k);
+
+struct rl_import_opts {
+    enum rl_import_kind kind;
+    const char *author;  /* NULL: the node's name */
+    uint32_t chunk_rows; /* 0: RL_IMPORT_CHUNK_ROWS (tests use small ones) */
+};
+
+struct rl_import_result {
+    uint64_t rows;         /* data rows in the file (once it was read to the end) */
+    uint64_t written;      /* rows committed: all of them, or (after a late failure) a prefix */
+    uint32_t transactions; /* write transactions committed */
+};
+
+/*
+ * Import the CSV read from f (from its current position, which must be seekable: it is read
+ * more than once) or from n bytes at p. 0 when every row was written; otherwise the error,
+ * with r->written rows kept (0 unless the failure came after the dry run). Errors about the
+ * data are -EINVAL, -ENOENT, -EILSEQ, PROTO_ELIMIT ...; never PROTO_EUSAGE.
+ */
+int rl_import_file(struct rl_store *s, FILE *f, const struct rl_import_opts *o,
+                   struct rl_import_result *r, struct proto_err *e);
+int rl_import_buf(struct rl_store *s, const void *p, size_t n, const struct rl_import_opts *o,
+                  struct rl_import_result *r, struct proto_err *e);
+
+#endif
