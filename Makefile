@@ -88,7 +88,7 @@ $(O)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	printf 'typedef int relief_empty_unit;\n' | $(CC) -x c -c -o $@ -
 
-$(O)/relief-net: $(call obj,$(RELIEF_NET_SRC)) $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
+$(O)/relief-net: $(call obj,$(RELIEF_NET_SRC)) $(O)/obj/relief/cmd_util.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
 
 $(RELIEF): $(call obj,$(RELIEF_CLI_SRC)) $(LIBRELIEF) $(LIBPROTO)
@@ -107,7 +107,12 @@ $(O)/fuzz/replay_%: $(O)/obj/tools/fuzz/fuzz_%.o $(O)/obj/tools/fuzz/replay.o $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: $(RELIEF) $(RELIEF_NET) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS)
+# the deterministic simulator of many nodes (tools/sim), run by tests/integration/test_sim.sh
+SIM = $(O)/sim
+$(SIM): $(O)/obj/tools/sim/sim.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
+
+tests: $(RELIEF) $(RELIEF_NET) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS) $(SIM)
 
 # Unit tests only, for a sanitized build: make SANITIZE=address,undefined check-unit
 check-unit: $(UNIT_BINS) $(REPLAY_BINS)

@@ -194,6 +194,18 @@ static void req_finish(struct client_req *r, CURLcode code, int cancelled)
     curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &header_out);
     curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
 
+    /*
+     * A response whose connection broke in its headers can come back from libcurl (7.88) as
+     * CURLE_OK with a status and no body. Every answer relief needs states its length: one
+     * that did not arrive whole is a failed request.
+     */
+    curl_off_t declared = -1;
+    curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
+    if (res.rc == 0 && !cancelled && status >= 200 && status != 204 && status != 304 &&
+        (declared < 0 ? down == 0 : down != declared))
+        res.rc = proto_errf(&e, -EIO, "request to '%s' failed: the response was cut short",
+                            url ? url : "");
+
     res.status = status;
     res.content_type = ct ? ct : "";
     res.err = res.rc ? e.msg : "";
@@ -480,6 +492,9 @@ int sync_client_request(struct sync_client *c, const struct sync_client_req *req
     SET(CURLOPT_PRIVATE, (void *)r);
     SET(CURLOPT_ERRORBUFFER, r->errbuf);
     SET(CURLOPT_NOSIGNAL, 1L);
+    /* RELIEF_CURL_VERBOSE=1: libcurl traces every request on stderr (for diagnosing a link) */
+    if (getenv("RELIEF_CURL_VERBOSE"))
+        SET(CURLOPT_VERBOSE, 1L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_TIMEOUT_MS, timeout);

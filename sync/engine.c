@@ -102,6 +102,24 @@ static void peer_error(struct sync_run *s, const struct sync_client_result *res)
     proto_msg_free(&m);
 }
 
+/* A failed request: a smaller page next time, until max_failures in a row. */
+static void retry(struct sync_run *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void retry(struct sync_run *s, const char *fmt, ...)
+{
+    s->r.failures++;
+    if (++s->fails > s->o.max_failures) {
+        char msg[500];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        finish(s, -EIO, "%s: %s (after %u failed requests in a row)", s->url, msg, s->fails);
+        return;
+    }
+    s->page = s->page > 4 ? s->page / 4 : 1;
+    step(s);
+}
+
 static void on_response(void *arg, const struct sync_client_result *res)
 {
     struct sync_run *s = arg;
@@ -116,14 +134,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
     }
     if (res->rc || (res->status >= 500 && res->status != 501)) {
         /* a cut or failed request: smaller pages, and try again */
-        s->r.failures++;
-        if (++s->fails > s->o.max_failures) {
-            finish(s, res->rc ? res->rc : -EIO, "%s: %s", s->url,
-                   res->rc ? res->err : "the peer keeps failing");
-            return;
-        }
-        s->page = s->page > 4 ? s->page / 4 : 1;
-        step(s);
+        retry(s, "%s", res->rc ? res->err : "the peer keeps failing");
         return;
     }
     if (res->status != 200) {
@@ -151,8 +162,13 @@ static void on_response(void *arg, const struct sync_client_result *res)
         break;
     case PH_PULL: {
         struct sync_apply_stats st = {0};
-        if (proto_msg_decode(PROTO_MSG_PULL_RESP, res->body, res->body_len, &m, &e) ||
-            proto_msg_check_network(&m, mine, &e) ||
+        if (proto_msg_decode(PROTO_MSG_PULL_RESP, res->body, res->body_len, &m, &e)) {
+            /* a garbled answer is treated like a cut one: smaller pages, try again */
+            proto_msg_free(&m);
+            retry(s, "%s (a pull response of %zu bytes)", e.msg, res->body_len);
+            return;
+        }
+        if (proto_msg_check_network(&m, mine, &e) ||
             s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e)) {
             proto_msg_free(&m);
             finish(s, e.code, "%s", e.msg);

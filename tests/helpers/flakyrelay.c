@@ -77,6 +77,7 @@ int main(int argc, char **argv)
             fds[2 + 2 * i].fd = p[i].b;
             fds[2 + 2 * i].events = POLLIN;
         }
+        int polled = n; /* pairs accepted below were not in this poll */
         if (poll(fds, (nfds_t)(1 + 2 * n), -1) < 0 && errno != EINTR)
             return 1;
         if (fds[0].revents & POLLIN) {
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
                     close(u);
             }
         }
-        for (int i = n - 1; i >= 0; i--) {
+        for (int i = polled - 1; i >= 0; i--) {
             int dead = 0;
             for (int side = 0; side < 2 && !dead; side++) {
                 struct pollfd *f = &fds[1 + 2 * i + side];

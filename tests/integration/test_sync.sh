@@ -1,0 +1,200 @@
+#!/bin/bash
+# Sync between real relief-net processes on 127.0.0.1: two nodes converge; another network is
+# refused; tokens and roles; a chain A-B-C of `relief serve` nodes carries a write from A to C
+# with nobody running `relief sync`; five nodes split in two groups heal; kill -9 in the middle
+# of a large pull and push loses and doubles nothing; a link that breaks every few kilobytes
+# still completes; hostile requests are refused and the server keeps answering.
+. "$(dirname "$0")/../lib.sh"
+RELAY="$BUILD_DIR/tests/flakyrelay"
+py() { /usr/bin/python3 -c "$@"; }
+
+# start_serve DIR PORT [ARGS...]: relief serve in the background; waits for its ready line and
+# leaves its PID in SERVE_PID (no subshell, so the cleanup at exit knows it)
+start_serve() {
+    dir=$1 port=$2
+    shift 2
+    "$RELIEF_BIN" --data "$dir" serve --listen "127.0.0.1:$port" "$@" >"$dir.out" 2>"$dir.log" &
+    SERVE_PID=$!
+    PIDS="$PIDS $SERVE_PID"
+    for _ in $(seq 200); do
+        grep -q "^listening on http://127.0.0.1:$port" "$dir.out" 2>/dev/null && return 0
+        kill -0 "$SERVE_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "serve on $port did not start: $(cat "$dir.log")" >&2
+    return 1
+}
+# stop PID: SIGTERM, and wait until the process is gone (its port is free again)
+stop() {
+    kill "$1" 2>/dev/null
+    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+    kill -9 "$1" 2>/dev/null
+}
+digest() { relief --data "$1" digest; }
+net_of() { relief --data "$1" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])'; }
+
+base=$(free_port)
+A="$T/a" B="$T/b" C="$T/c"
+relief --data "$A" init --name A >/dev/null
+NET=$(net_of "$A")
+relief --data "$B" init --name B --network "$NET" >/dev/null
+relief --data "$C" init --name C --network "$NET" >/dev/null
+relief --data "$A" demo 2>/dev/null
+relief --data "$B" item add soap --name Soap --unit bar >/dev/null 2>&1
+
+# --- two nodes, one sync ---
+start_serve "$A" "$base"; pa=$SERVE_PID
+relief --data "$B" peer add "http://127.0.0.1:$base" >/dev/null 2>&1
+check "B syncs with A" relief --data "$B" sync "http://127.0.0.1:$base"
+check_eq "A and B hold the same state" "$(digest "$A")" "$(digest "$B")"
+check_match "the summary line" "$(relief --data "$B" sync "http://127.0.0.1:$base" 2>&1)" "synced with .*0 ops in, 0 ops out"
+check_match "status shows the peer's last success" "$(relief --data "$B" status)" "127.0.0.1:$base +last success 20"
+
+relief --data "$T/x" init --name X >/dev/null
+check_status "a node of another network is refused" 1 relief --data "$T/x" sync "http://127.0.0.1:$base"
+check_match "with a clear message" "$(relief --data "$T/x" sync "http://127.0.0.1:$base" 2>&1)" "another relief network|belongs to relief network"
+check_eq "and nothing moved" "$(relief --data "$T/x" --json status | py 'import json,sys; print(json.load(sys.stdin)["ops"])')" 1
+check_status "nobody listening" 1 relief --data "$B" sync "http://127.0.0.1:$((base + 99))"
+stop "$pa"
+
+# --- tokens: once a token exists, every request needs one with the right role ---
+tok=$(relief --data "$A" token add --role sync --name b 2>/dev/null)
+rtok=$(relief --data "$A" token add --role read --name coordinator 2>/dev/null)
+start_serve "$A" "$base"; pa=$SERVE_PID
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check_eq "no token: 401" "$(code -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @/dev/null "http://127.0.0.1:$base/sync/v1/pull")" 401
+check_eq "a read token may not pull: 403" "$(code -X POST -H "Authorization: Bearer $rtok" -H 'Content-Type: application/vnd.msgpack' --data-binary @/dev/null "http://127.0.0.1:$base/sync/v1/pull")" 403
+check_eq "a wrong token: 401" "$(code -H "Authorization: Bearer rlt_nope" "http://127.0.0.1:$base/sync/v1/info")" 401
+check_status "sync without a token fails" 1 relief --data "$B" sync "http://127.0.0.1:$base"
+printf '%s\n' "$tok" >"$T/tok"; chmod 600 "$T/tok"
+relief --data "$B" stock receive --site WH-ISH --item soap --qty 10 >/dev/null 2>&1
+check "sync with --token-file" relief --data "$B" sync "http://127.0.0.1:$base" --token-file "$T/tok"
+check_eq "converged again" "$(digest "$A")" "$(digest "$B")"
+check "RELIEF_TOKEN works too" env RELIEF_TOKEN="$tok" "$RELIEF_BIN" --data "$B" sync "http://127.0.0.1:$base"
+check_eq "healthz" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
+
+# --- hostile requests: refused, the server keeps answering, nothing changes ---
+before=$(digest "$A")
+auth=(-H "Authorization: Bearer $tok")
+check_eq "wrong content type: 415" "$(code -X POST "${auth[@]}" -H 'Content-Type: text/plain' --data 'x' "http://127.0.0.1:$base/sync/v1/push")" 415
+printf '\xdd\x0f\xff\xff\xff\x01' >"$T/bomb"
+check_eq "the allocation bomb: 400" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/bomb" "http://127.0.0.1:$base/sync/v1/push")" 400
+head -c 300 /dev/urandom >"$T/noise"
+check_eq "noise: 400" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/noise" "http://127.0.0.1:$base/sync/v1/push")" 400
+printf 'x' | gzip >"$T/gz"
+check_eq "a compressed request body: 415" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' -H 'Content-Encoding: gzip' --data-binary @"$T/gz" "http://127.0.0.1:$base/sync/v1/push")" 415
+resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n' >&3; timeout 5 head -c 12 <&3)
+check_match "a huge Content-Length: 413" "$resp" "413"
+hdrs=$(py 'print("".join("X-H%d: y\r\n" % i for i in range(10000)))')
+resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n' "$hdrs" >&3 2>/dev/null; timeout 5 head -c 12 <&3)
+check_match "10,000 headers: 431" "$resp" "431"
+resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.msgpack\r\nContent-Length: 100\r\n\r\nabc' >&3; exec 3>&-; echo closed)
+check_eq "a truncated body then close" "$resp" "closed"
+check_eq "the server still answers" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
+check_eq "and nothing changed" "$(digest "$A")" "$before"
+stop "$pa"
+
+# --- a chain A-B-C of serve nodes: a write on A reaches C through B ---
+tokb=$(relief --data "$B" token add --role sync 2>/dev/null)
+tokc=$(relief --data "$C" token add --role sync 2>/dev/null)
+printf '%s\n' "$tokb" >"$T/tokb"; chmod 600 "$T/tokb"
+printf '%s\n' "$tokc" >"$T/tokc"; chmod 600 "$T/tokc"
+relief --data "$A" peer add "http://127.0.0.1:$((base + 1))" --token-file "$T/tokb" >/dev/null 2>&1
+relief --data "$B" peer add "http://127.0.0.1:$((base + 2))" --token-file "$T/tokc" >/dev/null 2>&1
+start_serve "$A" "$base" --interval 3600; pa=$SERVE_PID
+start_serve "$B" "$((base + 1))" --interval 3600; pb=$SERVE_PID
+start_serve "$C" "$((base + 2))" --interval 3600; pc=$SERVE_PID
+water() { relief --data "$1" --json stock --site WH-ISH --item water-2l 2>/dev/null | py 'import json,sys; d=json.load(sys.stdin); print(d[0]["balance"] if d else 0)' 2>/dev/null; }
+want=$(( $(water "$A") + 77 ))
+relief --data "$A" stock receive --site WH-ISH --item water-2l --qty 77 >/dev/null 2>&1
+ok=0
+for _ in $(seq 100); do
+    [ "$(water "$C")" = "$want" ] && { ok=1; break; }
+    sleep 0.1
+done
+check_eq "the write on A reached C with nobody running sync" "$ok" 1
+check_match "serve logs one line per sync" "$(cat "$B.log")" "push from 127.0.0.1.*ops in"
+stop "$pa"; stop "$pb"; stop "$pc"
+
+# --- five nodes write while split in two groups, then heal ---
+P=()
+for i in 1 2 3 4 5; do
+    d="$T/p$i"
+    relief --data "$d" init --name "P$i" --network "$NET" >/dev/null
+    P+=("$d")
+done
+# everyone starts from A's demo records
+for d in "${P[@]}"; do
+    relief --data "$A" bundle create "$T/all.bundle" >/dev/null 2>&1
+    relief --data "$d" bundle apply "$T/all.bundle" >/dev/null 2>&1
+done
+ports=()
+for i in 0 1 2 3 4; do ports+=($((base + 10 + i))); done
+pids=()
+for i in 0 1 2 3 4; do start_serve "${P[$i]}" "${ports[$i]}" --interval 3600; pids+=("$SERVE_PID"); done
+# group 1: P1 P2; group 2: P3 P4 P5 -- each writes, syncs inside its group only
+relief --data "${P[0]}" stock receive --site WH-ISH --item rice-5kg --qty 11 >/dev/null 2>&1
+relief --data "${P[1]}" site set ISH-MINATO --occupancy 650 --by P2 >/dev/null 2>&1
+relief --data "${P[2]}" site set ISH-MINATO --occupancy 600 --by P3 >/dev/null 2>&1
+relief --data "${P[3]}" stock distribute --site ISH-MINATO --item rice-5kg --qty 9 >/dev/null 2>&1
+relief --data "${P[4]}" need add --site ISH-WATANOHA --item water-2l --qty 300 >/dev/null 2>&1
+s() { relief --data "${P[$1]}" sync "http://127.0.0.1:${ports[$2]}" >/dev/null 2>&1; }
+s 0 1; s 2 3; s 3 4; s 2 4
+check_eq "the groups differ while split" "$([ "$(digest "${P[0]}")" != "$(digest "${P[2]}")" ] && echo yes)" yes
+# heal: a ring of syncs, twice around
+for r in 1 2; do s 0 1; s 1 2; s 2 3; s 3 4; s 4 0; done
+d0=$(digest "${P[0]}")
+same=1
+for i in 1 2 3 4; do [ "$(digest "${P[$i]}")" = "$d0" ] || same=0; done
+check_eq "after healing every digest is equal" "$same" 1
+a0=$(relief --data "${P[0]}" --json alerts | py 'import json,sys; print(sorted(a["message"] for a in json.load(sys.stdin)))')
+c0=$(relief --data "${P[0]}" --json conflicts | py 'import json,sys; print(json.load(sys.stdin))')
+samea=1
+for i in 1 2 3 4; do
+    [ "$(relief --data "${P[$i]}" --json alerts | py 'import json,sys; print(sorted(a["message"] for a in json.load(sys.stdin)))')" = "$a0" ] || samea=0
+    [ "$(relief --data "${P[$i]}" --json conflicts | py 'import json,sys; print(json.load(sys.stdin))')" = "$c0" ] || samea=0
+done
+check_eq "and so is every alert and conflict" "$samea" 1
+check_match "the concurrent occupancy edits are a conflict" "$c0" "occupancy"
+for p in "${pids[@]}"; do stop "$p"; done
+
+# --- kill -9 in the middle of a large pull and of a large push ---
+K="$T/k" L="$T/l"
+relief --data "$K" init --name K --network "$NET" >/dev/null
+relief --data "$L" init --name L --network "$NET" >/dev/null
+relief --data "$K" bundle apply "$T/all.bundle" >/dev/null 2>&1
+"$BUILD_DIR/tests/appender" "$K" 30000 >/dev/null
+start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
+relief --data "$L" sync "http://127.0.0.1:$((base + 20))" >/dev/null 2>&1 &
+sp=$!
+sleep 0.3
+kill -9 "$pk" 2>/dev/null
+wait "$sp" 2>/dev/null
+start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
+check "after kill -9 of the server mid-pull, sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 20))"
+check_eq "nothing lost, nothing doubled (pull)" "$(digest "$L")" "$(digest "$K")"
+check_eq "L's state equals its own op log's" "$(relief --data "$L" digest --rebuild)" "$(digest "$L")"
+stop "$pk"
+"$BUILD_DIR/tests/appender" "$L" 30000 >/dev/null
+start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
+relief --data "$L" sync "http://127.0.0.1:$((base + 20))" >/dev/null 2>&1 &
+sp=$!
+sleep 0.4
+kill -9 "$pk" 2>/dev/null
+wait "$sp" 2>/dev/null
+check_eq "K's state after the kill equals its op log's" "$(relief --data "$K" digest --rebuild)" "$(digest "$K")"
+start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
+check "after kill -9 of the server mid-push, sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 20))"
+check_eq "nothing lost, nothing doubled (push)" "$(digest "$L")" "$(digest "$K")"
+stop "$pk"
+
+# --- a link that breaks every few kilobytes ---
+F="$T/f"
+relief --data "$F" init --name F --network "$NET" >/dev/null
+start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
+"$RELAY" "$((base + 21))" "$((base + 20))" 6000 >"$T/relay.out" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do grep -q ready "$T/relay.out" && break; sleep 0.05; done
+check "a large sync through a relay that cuts every ~6 KB completes" relief --data "$F" sync "http://127.0.0.1:$((base + 21))"
+check_eq "and holds every op" "$(digest "$F")" "$(digest "$K")"
+stop "$pk"
