@@ -736,6 +736,20 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         if (!ed->add && (rc = rl_resolve_item(t, ed->target, e)))
             return rc;
     }
+    /* a short code names one site on this node (two made offline elsewhere get an alert) */
+    if (ed->rtype == RL_R_SITE) {
+        for (int i = 0; i < ed->nfields; i++) {
+            uint64_t other;
+            struct proto_err ignore;
+            if (ed->fields[i].f->key != PROTO_SITE_CODE)
+                continue;
+            if (rl_resolve_site(t, ed->fields[i].value, &other, &ignore) == 0 && other != id)
+                return proto_errf(e, PROTO_EEXIST,
+                                  "short code '%s' is already used by site %016llx: choose "
+                                  "another",
+                                  ed->fields[i].value, (unsigned long long)other);
+        }
+    }
     body_init(&b);
     int by_ref = ed->rtype == RL_R_NEED || ed->rtype == RL_R_SHIFT || ed->rtype == RL_R_DONATION;
     if (by_ref && ed->add) {
@@ -1157,6 +1171,11 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         msgpack_pack_uint64(&extra.pk, to);
         nfields++;
     }
+    if (r->kind == PROTO_KIND_STOCK_DISTRIBUTE && r->note) {
+        msgpack_pack_uint8(&extra.pk, PROTO_F_MV_NOTE);
+        pack_str(&extra.pk, r->note);
+        nfields++;
+    }
     if (r->kind == PROTO_KIND_STOCK_DISPATCH || r->kind == PROTO_KIND_STOCK_DISTRIBUTE) {
         msgpack_pack_uint8(&extra.pk, PROTO_F_MV_LOTS);
         if ((rc = draw_lots(t, site, r->item, qty, &extra.pk)))
@@ -1182,7 +1201,7 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             if (r->reason && !strcmp(rl_reasons[i], r->reason))
                 reason = i + 1;
         if (!reason) {
-            rc = proto_errf(e, PROTO_EUSAGE,
+            rc = proto_errf(e, -EINVAL,
                             "--reason '%s' is not one of "
                             "damaged|expired|lost|found|unrecorded|other",
                             r->reason ? r->reason : "");
