@@ -142,7 +142,7 @@ fuzz: deps
 	done
 
 run: deps
-	@$(MAKE) --no-print-directory $(RELIEF)
+	@$(MAKE) --no-print-directory all
 	@sh tools/run.sh $(O)
 
 install: $(RELIEF) $(RELIEF_NET)
