@@ -6,7 +6,7 @@ set -eu
 
 BUILD="gcc make pkg-config libuv1-dev liblmdb-dev libmsgpack-dev libcurl4-openssl-dev
 libhttp-parser-dev libsodium-dev zlib1g-dev libjansson-dev"
-TEST="libcmocka-dev python3-msgpack lmdb-utils"
+TEST="libcmocka-dev python3-msgpack lmdb-utils curl"
 
 want=$BUILD
 [ "${1:-test}" = test ] && want="$BUILD $TEST"
