@@ -204,13 +204,39 @@ json_t *rl_q_items(struct rl_txn *t, struct proto_err *e)
     return arr;
 }
 
+/*
+ * Site labels are looked up for every row of a list (thousands of shelves, needs): a small
+ * cache, valid for one read snapshot (LMDB's transaction id), saves most of the cost.
+ */
+#define LABELS 2048
+static _Thread_local struct label {
+    uint64_t id;
+    size_t snapshot; /* 0: empty */
+    char code[40];
+    char name[200];
+} labels[LABELS];
+
 static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, char *name,
                        size_t nn)
 {
     struct rl_rid r;
+    size_t snap = t->write ? 0 : mdb_txn_id(t->txn) + 1;
+    struct label *l = &labels[(id ^ (id >> 29)) % LABELS];
+    if (snap && l->snapshot == snap && l->id == id) {
+        snprintf(code, cn, "%s", l->code);
+        snprintf(name, nn, "%s", l->name);
+        return;
+    }
     rl_rid_site(&r, id);
     rl_field_str(t, &r, PROTO_SITE_CODE, code, cn);
     rl_field_str(t, &r, PROTO_SITE_NAME, name, nn);
+    /* only labels that fit are cached; a longer one is read again next time */
+    if (snap && strlen(code) < sizeof l->code && strlen(name) < sizeof l->name) {
+        l->id = id;
+        l->snapshot = snap;
+        memcpy(l->code, code, strlen(code) + 1);
+        memcpy(l->name, name, strlen(name) + 1);
+    }
 }
 
 /* what is in transit to one shelf */
