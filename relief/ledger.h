@@ -66,7 +66,8 @@ enum rl_alert_type {
     RL_ALERT_ARRIVAL = 'a',  /* origin(8) seq(8): arrived != dispatched */
     RL_ALERT_CAPACITY = 'c', /* site(8): occupancy above capacity */
     RL_ALERT_CODE = 'd',     /* code: a short code used by two sites */
-    RL_ALERT_NOOP = 'x',     /* origin(8) seq(8): an op kept as a no-op */
+    RL_ALERT_NOOP = 'x',     /* origin(8) seq(8): an op whose body this version rejects */
+    RL_ALERT_UNKNOWN = 'u',  /* origin(8) kind(4) -> count(8): ops of an unknown kind */
     RL_ALERT_OVERBOOK = 'o', /* shift origin(8) seq(8): more sign-ups than slots */
     RL_ALERT_PLEDGE = 'p',   /* donation origin(8) seq(8): delivered > pledged */
 };

@@ -4,6 +4,7 @@
 #include "node.h"
 
 #include "hlc.h"
+#include "views.h"
 #include "proto/op.h"
 
 #include <errno.h>
@@ -226,7 +227,7 @@ static int wrapped(struct rl_txn *t, void *arg, struct proto_err *e)
     uint64_t before = 0;
     if ((rc = own_seq(t, w->node.id, &before)))
         return proto_errf(e, rc, "cannot read the version vector");
-    if ((rc = w->fn(t, w->arg, e)))
+    if ((rc = w->fn(t, w->arg, e)) || (rc = rl_views_flush(t, e)))
         return rc;
     if (w->node.clock_dirty && (rc = put_u64(t, K("clock"), w->node.clock)))
         return proto_errf(e, rc, "cannot save the clock: %s", proto_strerror(rc));

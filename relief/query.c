@@ -422,6 +422,22 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                      kp + 2);
             json_array_append_new(arr, alert("duplicate_code", "medium", msg));
             break;
+        case RL_ALERT_UNKNOWN: {
+            if (n != 13 || v.mv_size != 8)
+                continue;
+            char node[PROTO_MAX_AUTHOR_BYTES + 1];
+            uint64_t o = proto_get_be64(kp + 1);
+            uint32_t kind = (uint32_t)kp[9] << 24 | (uint32_t)kp[10] << 16 |
+                            (uint32_t)kp[11] << 8 | kp[12];
+            rl_views_node_name(t, o, node, sizeof node);
+            snprintf(msg, sizeof msg,
+                     "%llu ops of kind %u from node %016llx %s kept unapplied: this relief does "
+                     "not know the kind (a newer version?); they are stored and forwarded",
+                     (unsigned long long)proto_get_be64(v.mv_data), kind, (unsigned long long)o,
+                     node);
+            json_array_append_new(arr, alert("unknown_kind", "low", msg));
+            break;
+        }
         case RL_ALERT_NOOP:
             if (n != 17)
                 continue;

@@ -77,11 +77,22 @@ struct rl_store {
     uint64_t file_dev, file_ino;
 };
 
+/* Ops of kinds this version does not know, tallied per origin and kind within a transaction
+ * and written once at its end (views.c). */
+#define RL_UNKNOWN_TALLY 16
+struct rl_unknown_tally {
+    uint64_t origin;
+    uint32_t kind;
+    uint64_t count;
+};
+
 struct rl_txn {
     struct rl_store *s;
     MDB_txn *txn;
     int write;
     void *node; /* struct rl_node * during a write (node.h) */
+    struct rl_unknown_tally unknown[RL_UNKNOWN_TALLY];
+    unsigned nunknown;
 };
 
 struct rl_store_opts {

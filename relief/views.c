@@ -47,6 +47,63 @@ static int noop_alert(struct rl_txn *t, const struct proto_op *op, char reason)
     return rl_put(t, RL_DB_ALERTS, k.b, k.n, &reason, 1);
 }
 
+/*
+ * Ops of a kind this version does not know (a newer node's) are stored and forwarded, and
+ * counted per origin and kind: one alert says "N ops of kind K from node X". The count is a
+ * function of the ops held. It is tallied in memory and written once per transaction, so a
+ * batch of thousands costs one write.
+ */
+static int unknown_add(struct rl_txn *t, uint64_t origin, uint32_t kind, uint64_t n)
+{
+    struct rl_key k;
+    MDB_val old;
+    uint8_t v[8];
+    uint64_t count = 0;
+    rl_key_reset(&k);
+    rl_key_u8(&k, RL_ALERT_UNKNOWN);
+    rl_key_u64(&k, origin);
+    rl_key_u8(&k, (uint8_t)(kind >> 24));
+    rl_key_u8(&k, (uint8_t)(kind >> 16));
+    rl_key_u8(&k, (uint8_t)(kind >> 8));
+    rl_key_u8(&k, (uint8_t)kind);
+    int rc = rl_get(t, RL_DB_ALERTS, k.b, k.n, &old);
+    if (rc == 0 && old.mv_size == 8)
+        count = proto_get_be64(old.mv_data);
+    else if (rc && rc != -ENOENT)
+        return rc;
+    proto_put_be64(v, count + n);
+    return rl_put(t, RL_DB_ALERTS, k.b, k.n, v, 8);
+}
+
+static int tally_unknown(struct rl_txn *t, const struct proto_op *op)
+{
+    for (unsigned i = 0; i < t->nunknown; i++) {
+        if (t->unknown[i].origin == op->origin && t->unknown[i].kind == op->kind) {
+            t->unknown[i].count++;
+            return 0;
+        }
+    }
+    if (t->nunknown == RL_UNKNOWN_TALLY)
+        return unknown_add(t, op->origin, op->kind, 1); /* a full tally: write through */
+    t->unknown[t->nunknown].origin = op->origin;
+    t->unknown[t->nunknown].kind = op->kind;
+    t->unknown[t->nunknown].count = 1;
+    t->nunknown++;
+    return 0;
+}
+
+int rl_views_flush(struct rl_txn *t, struct proto_err *e)
+{
+    for (unsigned i = 0; i < t->nunknown; i++) {
+        int rc = unknown_add(t, t->unknown[i].origin, t->unknown[i].kind, t->unknown[i].count);
+        if (rc)
+            return proto_errf(e, rc, "cannot count ops of unknown kinds: %s",
+                              proto_strerror(rc));
+    }
+    t->nunknown = 0;
+    return 0;
+}
+
 /* --- site hooks: the short-code index and the capacity alert --- */
 
 static int code_alert(struct rl_txn *t, const char *code, size_t n)
@@ -262,7 +319,7 @@ int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err
     proto_err_clear(&pe);
     rc = proto_body_parse(op->kind, op->body, op->body_len, op->origin, &b, &pe);
     if (rc == -ENOENT) {
-        rc = noop_alert(t, op, 'u');
+        rc = tally_unknown(t, op);
         goto out;
     }
     if (rc) {

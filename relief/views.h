@@ -13,6 +13,9 @@
 /* Apply one op that just entered the log. Kinds this version does not know change nothing. */
 int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err *e);
 
+/* Write what rl_views_apply tallied in memory (ops of unknown kinds); call before commit. */
+int rl_views_flush(struct rl_txn *t, struct proto_err *e);
+
 /* The name a node announced, copied into out (empty when unknown). */
 int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n);
 
