@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "domain.h"
+#include "report.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -315,16 +316,6 @@ int cli_write_edit(struct cli *c, struct rl_edit *ed, const char *what)
 
 void cli_jfmt(json_t *o, const char *k, char *out, size_t n)
 {
-    json_t *v = json_object_get(o, k);
-    if (json_is_string(v))
-        snprintf(out, n, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, n, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(out, n, "%.6f", json_real_value(v));
-    else if (json_is_boolean(v))
-        snprintf(out, n, "%s", json_is_true(v) ? "yes" : "no");
-    else
-        out[0] = '\0';
+    rl_json_text(json_object_get(o, k), out, n);
 }
 

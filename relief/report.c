@@ -155,7 +155,11 @@ json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e)
 
 void rl_report_cell(json_t *row, const struct rl_report_col *col, char *out, size_t n)
 {
-    json_t *v = json_object_get(row, col->key);
+    rl_json_text(json_object_get(row, col->key), out, n);
+}
+
+void rl_json_text(json_t *v, char *out, size_t n)
+{
     if (json_is_string(v))
         snprintf(out, n, "%s", json_string_value(v));
     else if (json_is_integer(v))

@@ -31,6 +31,10 @@ json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e);
 int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,
                     struct proto_buf *out);
 
+/* A JSON value as text for a cell: strings as they are, numbers in decimal, yes/no, "" when
+ * missing. */
+void rl_json_text(json_t *v, char *out, size_t n);
+
 /* One cell as text (numbers in decimal, missing values empty). */
 void rl_report_cell(json_t *row, const struct rl_report_col *col, char *out, size_t n);
 
