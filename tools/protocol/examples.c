@@ -73,6 +73,166 @@ static void op_text(struct proto_buf *out, uint64_t hlc, const char *author, uin
     proto_buf_free(&body);
 }
 
+/*
+ * A payload [HLC_A, "aiko", 4242, body] whose body nests `levels` containers deep, packed by
+ * hand (proto_op_pack refuses a body deeper than PROTO_MAX_OP_DEPTH - 1).
+ */
+static void op_nested(struct proto_buf *out, int levels)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, proto_buf_msgpack_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_uint64(&pk, HLC_A);
+    msgpack_pack_str_with_body(&pk, "aiko", 4);
+    msgpack_pack_uint32(&pk, 4242);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_uint8(&pk, 1);
+    for (int i = 1; i < levels; i++)
+        msgpack_pack_array(&pk, 1);
+    msgpack_pack_uint8(&pk, 0);
+    if (proto_buf_failed(out))
+        die("pack nested", -1, NULL);
+}
+
+/*
+ * Section 3's depth rules: a payload nested PROTO_MAX_OP_DEPTH (8) deep parses and travels in
+ * a batch inside a push request; one level more is refused by the op parser. A run element
+ * after index 4 may nest PROTO_MAX_DEPTH - 3 (9), and such a batch still fits in a message.
+ */
+static void depth_checks(void)
+{
+    struct proto_buf op, b, msg;
+    struct proto_op o;
+    struct proto_batch pb;
+    struct proto_msg m;
+    struct proto_err e;
+    uint8_t h[16];
+    int rc;
+
+    proto_buf_init(&op, PROTO_MAX_OP_BYTES);
+    proto_buf_init(&b, PROTO_MAX_BODY_BYTES);
+    proto_buf_init(&msg, PROTO_MAX_BODY_BYTES);
+    op_nested(&op, PROTO_MAX_OP_DEPTH - 1);
+    if (PROTO_MAX_OP_DEPTH != 8 || (rc = proto_op_parse(op.data, op.len, &o, &e)))
+        die("op of depth 8", rc, &e);
+    proto_op_hash(ORIGIN_A, 1, ZERO, op.data, op.len, h);
+    struct proto_batch_enc w;
+    proto_batch_enc_init(&w);
+    proto_batch_enc_run(&w, ORIGIN_A, 1, ZERO);
+    proto_batch_enc_op(&w, op.data, (uint32_t)op.len, h);
+    proto_batch_enc_finish(&w, &b);
+    proto_batch_enc_free(&w);
+    proto_msg_push_req(&msg, NET, b.data, b.len);
+    proto_msg_init(&m);
+    proto_batch_init(&pb);
+    if ((rc = proto_msg_decode(PROTO_MSG_PUSH_REQ, msg.data, msg.len, &m, &e)) ||
+        (rc = proto_batch_decode(m.batch, m.batch_len, &pb, &e)))
+        die("op of depth 8 in a push request", rc, &e);
+    proto_batch_free(&pb);
+    proto_msg_free(&m);
+
+    proto_buf_reset(&op);
+    op_nested(&op, PROTO_MAX_OP_DEPTH);
+    if (proto_op_parse(op.data, op.len, &o, &e) != PROTO_ELIMIT)
+        die("op of depth 9 accepted", 0, NULL);
+
+    /* [[A, 1, zero, h, [op], extra]] with extra nested `d` deep */
+    for (int d = 9; d <= 10; d++) {
+        proto_buf_reset(&op);
+        op_nested(&op, 1);
+        proto_op_hash(ORIGIN_A, 1, ZERO, op.data, op.len, h);
+        proto_buf_reset(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, proto_buf_msgpack_write);
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_array(&pk, 6);
+        msgpack_pack_uint64(&pk, ORIGIN_A);
+        msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_bin_with_body(&pk, ZERO, 16);
+        msgpack_pack_bin_with_body(&pk, h, 16);
+        msgpack_pack_array(&pk, 1);
+        proto_buf_add(&b, op.data, op.len);
+        for (int i = 0; i < d; i++)
+            msgpack_pack_array(&pk, 1);
+        msgpack_pack_nil(&pk);
+        rc = proto_batch_decode(b.data, b.len, &pb, &e);
+        proto_batch_free(&pb);
+        if (d == 10 && rc != PROTO_ELIMIT)
+            die("run element of depth 10 accepted", rc, NULL);
+        if (d == 10)
+            break;
+        if (rc)
+            die("run element of depth 9", rc, &e);
+        proto_buf_reset(&msg);
+        proto_msg_pull_resp(&msg, NET, b.data, b.len, 0, &(struct proto_vv){0});
+        proto_msg_init(&m);
+        if ((rc = proto_msg_decode(PROTO_MSG_PULL_RESP, msg.data, msg.len, &m, &e)))
+            die("batch of depth 11 in a pull response", rc, &e);
+        proto_msg_free(&m);
+    }
+    proto_buf_free(&op);
+    proto_buf_free(&b);
+    proto_buf_free(&msg);
+}
+
+/* Section 10's codes: item codes are lower case only; site short codes and languages are not. */
+static void code_checks(void)
+{
+    static const struct {
+        uint32_t kind;
+        uint8_t key;
+        const char *val;
+        int ok;
+    } cases[] = {
+        {PROTO_KIND_ITEM_ADD, PROTO_F_ITEM_CODE, "rice-5kg", 1},
+        {PROTO_KIND_ITEM_ADD, PROTO_F_ITEM_CODE, "Rice-5kg", 0},
+        {PROTO_KIND_ITEM_ADD, PROTO_F_ITEM_CODE, "rice 5kg", 0},
+        {PROTO_KIND_SITE_LANG_ADD, PROTO_F_SITE_LANG, "zh-Hant", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct proto_buf body;
+        msgpack_packer pk;
+        struct proto_body pb;
+        struct proto_err e;
+        proto_buf_init(&body, 4096);
+        msgpack_packer_init(&pk, &body, proto_buf_msgpack_write);
+        msgpack_pack_map(&pk, 2);
+        msgpack_pack_uint8(&pk, cases[i].key);
+        msgpack_pack_str_with_body(&pk, cases[i].val, strlen(cases[i].val));
+        if (cases[i].kind == PROTO_KIND_ITEM_ADD) {
+            msgpack_pack_uint8(&pk, PROTO_F_ITEM_FIELDS);
+            msgpack_pack_map(&pk, 0);
+        } else {
+            msgpack_pack_uint8(&pk, PROTO_F_SITE_ID);
+            msgpack_pack_uint64(&pk, SITE);
+        }
+        int rc = proto_body_parse(cases[i].kind, body.data, body.len, ORIGIN_A, &pb, &e);
+        if ((rc == 0) != cases[i].ok)
+            die(cases[i].val, rc, &e);
+        proto_buf_free(&body);
+    }
+    /* a site's short code may hold capitals */
+    {
+        struct proto_buf body;
+        msgpack_packer pk;
+        struct proto_body pb;
+        struct proto_err e;
+        proto_buf_init(&body, 4096);
+        msgpack_packer_init(&pk, &body, proto_buf_msgpack_write);
+        msgpack_pack_map(&pk, 2);
+        msgpack_pack_uint8(&pk, PROTO_F_SITE_ID);
+        msgpack_pack_uint64(&pk, SITE);
+        msgpack_pack_uint8(&pk, PROTO_F_SITE_FIELDS);
+        msgpack_pack_map(&pk, 1);
+        msgpack_pack_uint8(&pk, PROTO_SITE_CODE);
+        msgpack_pack_str_with_body(&pk, "SND-3", 5);
+        int rc = proto_body_parse(PROTO_KIND_SITE_ADD, body.data, body.len, ORIGIN_A, &pb, &e);
+        if (rc)
+            die("site code SND-3", rc, &e);
+        proto_buf_free(&body);
+    }
+}
+
 int main(void)
 {
     struct proto_buf a1, a2, b5, rcv, batch, vvb, msg, body;
@@ -172,8 +332,43 @@ int main(void)
             die("batch a1", rc, NULL);
         proto_batch_enc_free(&w);
         hex_line("batch_a1", one.data, one.len);
+        /* the second digest example: A 1..3 (node, an unknown kind, the stock.receive) */
+        proto_buf_reset(&one);
+        proto_batch_enc_init(&w);
+        proto_batch_enc_run(&w, ORIGIN_A, 1, ZERO);
+        proto_batch_enc_op(&w, a1.data, (uint32_t)a1.len, h_a1);
+        proto_batch_enc_op(&w, a2.data, (uint32_t)a2.len, h_a2);
+        proto_batch_enc_op(&w, rcv.data, (uint32_t)rcv.len, h_rcv);
+        if ((rc = proto_batch_enc_finish(&w, &one)))
+            die("batch a123", rc, NULL);
+        proto_batch_enc_free(&w);
+        hex_line("batch_a123", one.data, one.len);
         proto_buf_free(&one);
     }
+
+    /* the decoder without the chain reads the same ops; a wrong last hash only it accepts */
+    {
+        struct proto_batch b;
+        proto_batch_init(&b);
+        if ((rc = proto_batch_decode_unchained(batch.data, batch.len, &b, &e)))
+            die("unchained decode", rc, &e);
+        if (b.nruns != 2 || b.nops != 3 || b.ops[2].payload_len != b5.len)
+            die("unchained decode values", 0, NULL);
+        proto_batch_free(&b);
+        struct proto_buf bad;
+        proto_buf_init(&bad, PROTO_MAX_BODY_BYTES);
+        proto_buf_add(&bad, batch.data, batch.len);
+        bad.data[0x86 + 2] ^= 1; /* run 1's last hash */
+        if (proto_batch_decode(bad.data, bad.len, &b, &e) != PROTO_ECHAIN)
+            die("broken chain accepted", 0, NULL);
+        if ((rc = proto_batch_decode_unchained(bad.data, bad.len, &b, &e)))
+            die("unchained decode of a broken chain", rc, &e);
+        proto_batch_free(&b);
+        proto_buf_free(&bad);
+    }
+
+    depth_checks();
+    code_checks();
 
     /* the version vector after that batch */
     struct proto_vv vv;
@@ -258,6 +453,8 @@ int main(void)
         proto_msg_init(&m);
         if ((rc = proto_msg_decode(PROTO_MSG_INFO, msg.data, msg.len, &m, &e)))
             die("info decode", rc, &e);
+        if (m.max_bytes != PROTO_MAX_BODY_BYTES || m.max_ops != PROTO_MAX_BATCH_OPS)
+            die("info keys 6 and 7", 0, NULL);
         proto_msg_free(&m);
     }
 

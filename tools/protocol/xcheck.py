@@ -4,9 +4,10 @@
 Reads the "name hex" lines that tools/protocol/examples.c prints (relief's C encoders) on stdin,
 rebuilds every example independently with python3-msgpack and hashlib.blake2b, and fails when
 a byte differs. With --annotate it prints each example as an annotated msgpack dump (the
-layout used in PROTOCOL.md). With --digest relief/store.c it prints the state digest of the
-batch_a1 example applied to a node without ops, computed from the bytes alone and the database names
-in relief/store.c (compare: tools/protocol/digest_example.c).
+layout used in PROTOCOL.md). With --digest relief/store.c it prints the state digests of the
+batch_a1 and batch_a123 examples, each applied to a node without ops, computed from the bytes
+alone and the database names in relief/store.c (run.sh compares them with
+tools/protocol/digest_example.c, which applies the same bytes to a real store).
 
     ./build/protocol_examples | /usr/bin/python3 tools/protocol/xcheck.py [--annotate] \
         [--digest relief/store.c]
@@ -72,6 +73,7 @@ def build():
               op_receive=rcv, hash_receive=op_hash(ORIGIN_A, 3, h2, rcv))
     ex["batch"], _ = batch([(ORIGIN_A, 1, ZERO, [a1, a2]), (ORIGIN_B, 5, PREV_B, [b5])])
     ex["batch_a1"], _ = batch([(ORIGIN_A, 1, ZERO, [a1])])
+    ex["batch_a123"], _ = batch([(ORIGIN_A, 1, ZERO, [a1, a2, rcv])])
     vv_server = [[ORIGIN_A, 2, h2]]
     ex["vv"] = pack([[ORIGIN_A, 2, h2], [ORIGIN_B, 5, hb]])
     # msg bodies: maps with integer keys; a batch is embedded as its bytes
@@ -98,25 +100,61 @@ def digest_dbs(store_c):
     return [n for n, d in re.findall(r'\[RL_DB_\w+\] = \{"(\w+)", (\d)\}', src) if d == "1"]
 
 
-def digest_of_golden_state(store_c):
-    """State digest after batch_a1 (origin A's op 1, kind node) is applied to a node with no ops.
+def u64(*v):
+    return struct.pack(">%dQ" % len(v), *v)
 
-    The VV holds A at seq 1; the op gives the one entry of the nodes view (origin -> seq, name);
-    every other digest database is empty.
-    """
-    ex = build()
+
+def s8(s):
+    """A string inside a key: its length in one byte, then its bytes."""
+    return bytes([len(s)]) + s.encode()
+
+
+def state_a1():
+    """The digest databases after batch_a1 (origin A's op 1, kind node): only nodes."""
+    return {"nodes": {u64(ORIGIN_A): u64(1) + "Sendai shelter 3".encode()}}
+
+
+def state_a123():
+    """After batch_a123: A1 (node), A2 (kind 4242, unknown), A3 (stock.receive of 120
+    rice-5kg, lot L-0311, expiry day 20742, at SITE, against donation [B, 9])."""
+    st = state_a1()
+    mv = pack([30, HLC_A + 2, SITE, 0, "rice-5kg", 120, "L-0311", 20742, [], None,
+               [ORIGIN_B, 9], 120, 0, 1, 0, 120, "aiko"])
+    shelf = u64(SITE) + s8("rice-5kg")
+    st.update(
+        alerts={b"u" + u64(ORIGIN_A) + struct.pack(">I", 4242): u64(1)},
+        ledger={u64(ORIGIN_A, 3): mv},
+        siteitem={shelf + u64(ORIGIN_A, 3): b""},
+        balance={shelf: u64(120)},
+        lotbal={shelf + s8("L-0311"): u64(120)},
+        lots={s8("rice-5kg") + s8("L-0311"): struct.pack(">I", 20742)},
+        needfill={b"D" + u64(ORIGIN_B, 9): u64(120)},
+        lotuse={s8("rice-5kg") + s8("L-0311") + u64(ORIGIN_A, 3): b""},
+        donrec={u64(ORIGIN_B, 9, ORIGIN_A, 3): b""},
+    )
+    return st
+
+
+def digest(store_c, vv, state):
+    """relief-digest-1: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
     h.update(b"relief-digest-1\x00")
-    h.update(struct.pack(">QQ", ORIGIN_A, 1) + ex["hash_a1"])
+    for origin, seq, hsh in vv:
+        h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
     for name in digest_dbs(store_c):
         h.update(name.encode() + b"\x00")
-        if name == "nodes":
-            key = struct.pack(">Q", ORIGIN_A)
-            val = struct.pack(">Q", 1) + "Sendai shelter 3".encode()
-            h.update(struct.pack(">I", len(key)) + key + struct.pack(">I", len(val)) + val)
+        for k, v in sorted(state.get(name, {}).items()):
+            h.update(struct.pack(">I", len(k)) + k + struct.pack(">I", len(v)) + v)
         h.update(b"\xff\xff\xff\xff")
     return h.hexdigest()
+
+
+def digests(store_c):
+    ex = build()
+    h3 = op_hash(ORIGIN_A, 3, ex["hash_a2"], ex["op_receive"])
+    return {"batch_a1": digest(store_c, [(ORIGIN_A, 1, ex["hash_a1"])], state_a1()),
+            "batch_a123": digest(store_c, [(ORIGIN_A, 3, h3)], state_a123())}
 
 
 # --- annotated dump -------------------------------------------------------------------------
@@ -198,7 +236,8 @@ def main():
     if "--digest" in sys.argv:
         store_c = sys.argv[sys.argv.index("--digest") + 1]
         print("digest databases:", " ".join(digest_dbs(store_c)))
-        print("digest", digest_of_golden_state(store_c))
+        for name, d in digests(store_c).items():
+            print("digest", name, d)
     return 1 if bad else 0
 
 
