@@ -1,7 +1,7 @@
 /*
  * Sync message bodies: info, pull, push and errors (PROTOCOL.md, "Sync messages").
  *
- *   info response  {1: version, 2: network, 3: node, 4: name, 5: vv, 6: max body bytes,
+ *   info response  {1: network, 2: version, 3: node, 4: name, 5: vv, 6: max body bytes,
  *                   7: max batch ops}
  *   pull request   {1: network, 2: vv, 3: max ops, 4: max bytes}        (3 and 4 optional)
  *   pull response  {1: network, 2: batch, 3: more, 4: vv}

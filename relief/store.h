@@ -47,11 +47,12 @@ enum rl_db {
     RL_DB_LEDGER,     /* origin(8) seq(8) -> movement (ledger.c) */
     RL_DB_SITEITEM,   /* site(8) item origin(8) seq(8) -> "": movements touching a shelf */
     RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) */
-    RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed) expiry(4) */
+    RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed); only while the qty is not 0 */
     RL_DB_VOIDED,     /* origin(8) seq(8) of a voided movement -> the void's origin(8) seq(8) */
     RL_DB_COUNTS,     /* site(8) item -> the winning count: hlc origin seq qty vv */
     RL_DB_TRANSIT,    /* to(8) item origin(8) seq(8) -> qty(8): dispatches not yet arrived */
-    RL_DB_ALERTS,     /* type(1) subject -> msgpack details: alerts that follow from the state */
+    RL_DB_ALERTS,     /* type(1) subject -> "" (or 'r', or a count(8)): alerts that follow from
+                         the state (ledger.h: enum rl_alert_type) */
     RL_DB_LOTS,       /* item lot -> expiry day(4): the earliest expiry any receipt gave */
     RL_DB_NEEDFILL,   /* sums: need o(8) s(8) -> fulfilled; 'D' donation -> delivered;
                          'M' shift -> meals served (8 bytes, signed) */

@@ -33,7 +33,7 @@ static int apply_node(struct rl_txn *t, const struct proto_op *op, const struct 
 }
 
 /*
- * The alert stores only a stable reason ('u' unknown kind, 'r' rejected body), not the message:
+ * The alert stores only a stable reason ('r': a body this version rejects), not the message:
  * the digest must not depend on the wording of one version's messages. The message is made
  * again from the op when the alert is read.
  */

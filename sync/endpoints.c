@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static double now_ms(void)
@@ -29,7 +30,8 @@ int sync_request_role(struct sync_endpoints *ep, const struct sync_http_req *req
     const char *a = req->authorization;
     if (!ep->token_role)
         return SYNC_ROLE_SYNC;
-    if (strncmp(a, "Bearer ", 7) != 0 || !a[7])
+    /* the scheme is case-insensitive (RFC 9110) */
+    if (strncasecmp(a, "Bearer ", 7) != 0 || !a[7])
         return SYNC_ROLE_NONE;
     return ep->token_role(ep->auth_ctx, a + 7, strlen(a + 7));
 }
@@ -56,7 +58,9 @@ static int check(struct sync_endpoints *ep, const struct sync_http_req *req,
         return -1;
     }
     if (body) {
-        if (strcmp(req->content_type, "application/vnd.msgpack") != 0) {
+        /* parameters after ';' are allowed, the media type is not */
+        size_t tl = strcspn(req->content_type, "; ");
+        if (tl != 23 || strncasecmp(req->content_type, "application/vnd.msgpack", 23) != 0) {
             fail(resp, 415, "content-type", "the body must be application/vnd.msgpack");
             return -1;
         }

@@ -132,7 +132,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
         finish(s, -ECANCELED, "cancelled");
         return;
     }
-    if (res->rc || (res->status >= 500 && res->status != 501)) {
+    if (res->rc || res->status == 408 || (res->status >= 500 && res->status != 501)) {
         /* a cut or failed request: smaller pages, and try again */
         retry(s, "%s", res->rc ? res->err : "the peer keeps failing");
         return;
