@@ -4,7 +4,9 @@
 # Builds nothing.
 #   tools/bench/run.sh BUILD_DIR [ARGS...]    ARGS go to every program (e.g. --quick)
 # bench_domain runs at BENCH_DOMAIN_SCALE (default 0.5: 2.5M movements, about 3 minutes on a
-# 2-core machine; 1 is the full Tohoku-scale data set).
+# 2-core machine; 1 is the full Tohoku-scale data set). Then bench_sync.sh, which drives real
+# relief serve and relief sync processes (it needs relief, relief-net and tests/appender: make
+# all tests); BENCH_SYNC=0 skips it.
 set -u
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
@@ -39,6 +41,16 @@ for b in "$BUILD"/bench/*; do
     fi
     echo
 done
+if [ "${BENCH_SYNC:-1}" != 0 ]; then
+    echo "== bench_sync =="
+    bash "$(dirname "$0")/bench_sync.sh" --build "$BUILD" "$@"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "bench_sync failed (exit $rc)"
+        status=1
+    fi
+    echo
+fi
 if [ "$found" = 0 ]; then
     echo "no benchmark programs in $BUILD/bench (build them: make bench)" >&2
     exit 1
