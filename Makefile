@@ -127,7 +127,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 
 bench: deps
-	@$(MAKE) --no-print-directory $(RELIEF) $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all $(HELPER_BINS) $(BENCH_BINS)
 	@sh tools/bench/run.sh $(O)
 
 FUZZ_TIME ?= 60
