@@ -62,20 +62,31 @@ json_t *rl_q_value(const struct rl_fieldopt *f, const uint8_t *val, size_t n)
     return j ? j : json_null();
 }
 
+struct fields_arg {
+    const struct rl_fieldopt *table;
+    json_t *o, *conf;
+};
+
+static int field_json(void *arg, uint8_t key, const struct rl_head *h, int conflict)
+{
+    struct fields_arg *a = arg;
+    for (const struct rl_fieldopt *f = a->table; f->name; f++) {
+        if (f->key != key)
+            continue;
+        json_object_set_new(a->o, f->name, rl_q_value(f, h->val, h->val_len));
+        if (conflict)
+            json_array_append_new(a->conf, json_string(f->name));
+    }
+    return 0;
+}
+
 /* Every field of a record that has a value, and the names of those in conflict. */
 static void record_fields(struct rl_txn *t, const struct rl_rid *r,
                           const struct rl_fieldopt *table, json_t *o)
 {
-    json_t *conf = json_array();
-    for (const struct rl_fieldopt *f = table; f->name; f++) {
-        struct rl_head h;
-        if (rl_field_get(t, r, f->key, &h))
-            continue;
-        json_object_set_new(o, f->name, rl_q_value(f, h.val, h.val_len));
-        if (rl_field_conflict(t, r, f->key) > 0)
-            json_array_append_new(conf, json_string(f->name));
-    }
-    json_object_set_new(o, "conflicts", conf);
+    struct fields_arg a = {table, o, json_array()};
+    rl_record_fields(t, r, field_json, &a);
+    json_object_set_new(o, "conflicts", a.conf);
 }
 
 static json_t *site_json(struct rl_txn *t, uint64_t id, int full)

@@ -76,6 +76,15 @@ int rl_field_get(struct rl_txn *t, const struct rl_rid *r, uint8_t field, struct
 int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
                    int (*fn)(void *arg, const struct rl_head *h), void *arg);
 
+/*
+ * Every field of a record in one walk: fn gets the field, its shown value (the greatest head)
+ * and whether its heads hold more than one distinct value. Stops when fn returns non-zero.
+ */
+int rl_record_fields(struct rl_txn *t, const struct rl_rid *r,
+                     int (*fn)(void *arg, uint8_t field, const struct rl_head *shown,
+                               int conflict),
+                     void *arg);
+
 /* Whether a field's heads hold more than one distinct value. */
 int rl_field_conflict(struct rl_txn *t, const struct rl_rid *r, uint8_t field);
 
