@@ -92,41 +92,62 @@ const struct rl_report_col *rl_report_cols(const char *name)
     return NULL;
 }
 
-/* Site details a report adds: area and position. */
-static void add_site(struct rl_txn *t, json_t *row, const char *idkey)
+struct area_arg {
+    json_t *o;
+};
+
+static int area_field(void *arg, uint8_t key, const struct rl_head *h, int conflict)
+{
+    struct area_arg *a = arg;
+    (void)conflict;
+    const char *name = key == PROTO_SITE_ADM1   ? "prefecture"
+                       : key == PROTO_SITE_ADM2 ? "municipality"
+                       : key == PROTO_SITE_LAT  ? "lat"
+                       : key == PROTO_SITE_LON  ? "lon"
+                                                : NULL;
+    if (name)
+        json_object_set_new(a->o, name,
+                            rl_q_value(rl_fieldopt_find(rl_site_fields, name), h->val, h->val_len));
+    return 0;
+}
+
+/*
+ * Site details a report adds: area and position. Read once per site (one walk over its
+ * fields) and kept in cache for the report's other rows.
+ */
+static void add_site(struct rl_txn *t, json_t *row, const char *idkey, json_t *cache)
 {
     const char *id = json_string_value(json_object_get(row, idkey));
-    char buf[600];
-    struct rl_rid r;
-    int64_t v;
     if (!id)
         return;
-    rl_rid_site(&r, strtoull(id, NULL, 16));
-    if (rl_field_str(t, &r, PROTO_SITE_ADM1, buf, sizeof buf) == 0)
-        json_object_set_new(row, "prefecture", json_string(buf));
-    if (rl_field_str(t, &r, PROTO_SITE_ADM2, buf, sizeof buf) == 0)
-        json_object_set_new(row, "municipality", json_string(buf));
-    if (rl_field_int(t, &r, PROTO_SITE_LAT, &v) == 0)
-        json_object_set_new(row, "lat", json_real((double)v / 1e6));
-    if (rl_field_int(t, &r, PROTO_SITE_LON, &v) == 0)
-        json_object_set_new(row, "lon", json_real((double)v / 1e6));
+    json_t *area = json_object_get(cache, id);
+    if (!area) {
+        struct rl_rid r;
+        struct area_arg a = {json_object()};
+        rl_rid_site(&r, strtoull(id, NULL, 16));
+        rl_record_fields(t, &r, area_field, &a);
+        json_object_set_new(cache, id, a.o);
+        area = a.o;
+    }
+    json_object_update(row, area);
 }
 
 json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e)
 {
     json_t *rows;
+    json_t *cache = json_object();
     size_t i;
     json_t *o;
     if (!strcmp(name, "needs")) {
         if (!(rows = rl_q_needs(t, e)))
-            return NULL;
-        json_array_foreach(rows, i, o) add_site(t, o, "site");
+            goto fail;
+        json_array_foreach(rows, i, o) add_site(t, o, "site", cache);
     } else if (!strcmp(name, "stock")) {
         if (!(rows = rl_q_stock(t, 0, NULL, e)))
-            return NULL;
+            goto fail;
         json_array_foreach(rows, i, o)
         {
-            add_site(t, o, "site");
+            add_site(t, o, "site", cache);
             const char *item = json_string_value(json_object_get(o, "item"));
             char buf[600];
             struct rl_rid r;
@@ -138,19 +159,23 @@ json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e)
         }
     } else if (!strcmp(name, "shifts")) {
         if (!(rows = rl_q_shifts(t, e)))
-            return NULL;
+            goto fail;
         /* rosters hold personal contacts: a report leaves them out */
         json_array_foreach(rows, i, o) json_object_del(o, "signups");
     } else if (!strcmp(name, "donations")) {
         if (!(rows = rl_q_donations(t, e)))
-            return NULL;
+            goto fail;
         json_array_foreach(rows, i, o) json_object_del(o, "contact");
     } else {
         proto_errf(e, PROTO_EUSAGE, "unknown report '%s' (needs, stock, shifts, donations)",
                    name);
-        return NULL;
+        rows = NULL;
     }
+    json_decref(cache);
     return rows;
+fail:
+    json_decref(cache);
+    return NULL;
 }
 
 void rl_report_cell(json_t *row, const struct rl_report_col *col, char *out, size_t n)
