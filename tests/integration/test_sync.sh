@@ -90,8 +90,29 @@ resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'GET /healthz HTTP/1.1\r\nHost: 
 check_match "10,000 headers: 431" "$resp" "431"
 resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.msgpack\r\nContent-Length: 100\r\n\r\nabc' >&3; exec 3>&-; echo closed)
 check_eq "a truncated body then close" "$resp" "closed"
+# ops with a gap: accepted as a message, the ops past the gap are dropped (asked for again later)
+mkpush() { # ORIGIN_HEX FIRST_SEQ PREV_HEX -> a push body with one op of an unknown kind
+    py "
+import msgpack, hashlib, sys, json, subprocess
+net = bytes.fromhex(json.loads(subprocess.check_output(['$RELIEF_BIN', '--data', '$A', '--json', 'status']))['network'])
+origin, seq, prev = int('$1', 16), int('$2'), bytes.fromhex('$3')
+payload = msgpack.packb([1 << 60, 'mallory', 200, {1: 'x'}])
+h = hashlib.blake2b(origin.to_bytes(8, 'big') + seq.to_bytes(8, 'big') + prev + payload, digest_size=16).digest()
+body = msgpack.packb({1: net, 2: [[origin, seq, prev, h, [msgpack.ExtType(0, b'')]]]})
+# splice the payload in as an object, not as bytes
+body = body.replace(msgpack.packb(msgpack.ExtType(0, b'')), payload)
+sys.stdout.buffer.write(body)"
+}
+mkpush 7777777777777777 5 "$(printf '%032d' 0)" >"$T/gap.bin"
+check_eq "a push with a gap: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/gap.bin" "http://127.0.0.1:$base/sync/v1/push")" 200
+check_eq "and its op is not taken" "$(digest "$A")" "$before"
+# a forked op: another op at a seq A already holds from its own origin
+aorigin=$(relief --data "$A" --json status | py 'import json,sys; s=json.load(sys.stdin); print(s["node"])')
+mkpush "$aorigin" 1 "$(printf '%032d' 0)" >"$T/fork.bin"
+check_eq "a forked op: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/fork.bin" "http://127.0.0.1:$base/sync/v1/push")" 200
+check_match "is kept as evidence and shown" "$(relief --data "$A" status)" "FORKED at seq 1"
 check_eq "the server still answers" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
-check_eq "and nothing changed" "$(digest "$A")" "$before"
+before=$(digest "$A")
 stop "$pa"
 
 # --- a chain A-B-C of serve nodes: a write on A reaches C through B ---
