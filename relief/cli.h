@@ -52,6 +52,10 @@ int cli_fail(const struct proto_err *e);
 /* Open the node in cli->data_dir (once). 0 or an exit status after printing the error. */
 int cli_open(struct cli *c);
 
+/* Open the node and run fn in a read transaction: 0, or an exit status after printing the
+ * error. */
+int cli_read(struct cli *c, rl_txn_fn fn, void *arg);
+
 /* Print a JSON value on stdout (and free it). */
 void cli_json_print(json_t *v);
 

@@ -27,13 +27,9 @@ static int q_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
 static int run(struct cli *c, struct q_arg *a)
 {
-    struct proto_err e;
     int rc;
-    if ((rc = cli_open(c)))
+    if ((rc = cli_read(c, q_fn, a)))
         return rc;
-    proto_err_clear(&e);
-    if (rl_store_read(&c->store, q_fn, a, &e))
-        return cli_fail(&e);
     if (c->json) {
         cli_json_print(a->out);
         return RL_EXIT_OK;

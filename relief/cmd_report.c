@@ -49,13 +49,9 @@ int cmd_report(struct cli *c, int argc, char **argv)
         else
             return cli_usage_error(usage, "unknown format '%s'", format);
     }
-    if ((rc = cli_open(c)))
-        return rc;
     struct rep_arg a = {argv[1], NULL};
-    struct proto_err e;
-    proto_err_clear(&e);
-    if (rl_store_read(&c->store, rep_fn, &a, &e))
-        return cli_fail(&e);
+    if ((rc = cli_read(c, rep_fn, &a)))
+        return rc;
     if (fmt == RL_REPORT_TABLE) {
         const char *head[16];
         int right[16], n = 0;

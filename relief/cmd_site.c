@@ -57,13 +57,9 @@ static const char *jstr(json_t *o, const char *k)
 
 static int run_list(struct cli *c, struct list_arg *a)
 {
-    struct proto_err e;
     int rc;
-    if ((rc = cli_open(c)))
+    if ((rc = cli_read(c, list_fn, a)))
         return rc;
-    proto_err_clear(&e);
-    if (rl_store_read(&c->store, list_fn, a, &e))
-        return cli_fail(&e);
     if (c->json) {
         cli_json_print(a->out);
         return RL_EXIT_OK;

@@ -56,13 +56,9 @@ static int show_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 static int show(struct cli *c, const char *site, const char *item)
 {
     struct show_arg a = {site, item, NULL};
-    struct proto_err e;
     int rc;
-    if ((rc = cli_open(c)))
+    if ((rc = cli_read(c, show_fn, &a)))
         return rc;
-    proto_err_clear(&e);
-    if (rl_store_read(&c->store, show_fn, &a, &e))
-        return cli_fail(&e);
     if (c->json) {
         cli_json_print(a.out);
         return RL_EXIT_OK;

@@ -92,6 +92,18 @@ int cli_open(struct cli *c)
     return 0;
 }
 
+int cli_read(struct cli *c, rl_txn_fn fn, void *arg)
+{
+    struct proto_err e;
+    int rc;
+    if ((rc = cli_open(c)))
+        return rc;
+    proto_err_clear(&e);
+    if (rl_store_read(&c->store, fn, arg, &e))
+        return cli_fail(&e);
+    return 0;
+}
+
 void cli_json_print(json_t *v)
 {
     char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII * 0);
