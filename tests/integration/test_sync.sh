@@ -55,7 +55,14 @@ check_status "a node of another network is refused" 1 relief --data "$T/x" sync 
 check_match "with a clear message" "$(relief --data "$T/x" sync "http://127.0.0.1:$base" 2>&1)" "another relief network|belongs to relief network"
 check_eq "and nothing moved" "$(relief --data "$T/x" --json status | py 'import json,sys; print(json.load(sys.stdin)["ops"])')" 1
 check_status "nobody listening" 1 relief --data "$B" sync "http://127.0.0.1:$((base + 99))"
-stop "$pa"
+check_status "no token: refuses to listen beyond loopback" 1 relief --data "$T/x" serve --listen "0.0.0.0:$((base + 98))"
+check_match "and says why" "$(relief --data "$T/x" serve --listen "0.0.0.0:$((base + 98))" 2>&1)" "refusing to listen"
+check_status "a bad --listen is a usage error" 2 relief --data "$T/x" serve --listen nonsense
+kill "$pa"
+gone=0
+for _ in $(seq 100); do kill -0 "$pa" 2>/dev/null || { gone=1; break; }; sleep 0.05; done
+check_eq "SIGTERM stops serve" "$gone" 1
+check_match "and it says so" "$(cat "$A.log")" "stopping"
 
 # --- tokens: once a token exists, every request needs one with the right role ---
 tok=$(relief --data "$A" token add --role sync --name b 2>/dev/null)
