@@ -63,7 +63,7 @@ BENCH_BINS = $(patsubst tools/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 REPLAY_BINS = $(patsubst tools/fuzz/fuzz_%.c,$(O)/fuzz/replay_%,$(FUZZ_SRC))
 
 .PRECIOUS: $(O)/obj/%.o
-.PHONY: all deps deps-build run test check check-unit tests bench fuzz install clean format
+.PHONY: FORCE all deps deps-build run test check check-unit tests bench fuzz install clean format
 all: $(RELIEF) $(RELIEF_NET)
 
 deps:
@@ -88,7 +88,18 @@ $(O)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	printf 'typedef int relief_empty_unit;\n' | $(CC) -x c -c -o $@ -
 
-$(O)/relief-net: $(call obj,$(RELIEF_NET_SRC)) $(O)/obj/relief/cmd_util.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
+# the dashboard (relief/web), embedded in relief-net; embed rewrites web.c only when it changes
+WEB_FILES = $(sort $(shell find relief/web -type f ! -name '.*' 2>/dev/null))
+WEB_C = $(O)/gen/web.c
+$(O)/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -o $@ $<
+$(WEB_C): $(O)/embed $(WEB_FILES) FORCE
+	@mkdir -p $(dir $@)
+	@$(O)/embed $@ relief/web $(WEB_FILES)
+FORCE:
+
+$(O)/relief-net: $(call obj,$(RELIEF_NET_SRC)) $(O)/obj/$(O)/gen/web.o $(O)/obj/relief/cmd_util.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
 
 $(RELIEF): $(call obj,$(RELIEF_CLI_SRC)) $(LIBRELIEF) $(LIBPROTO)
@@ -126,7 +137,8 @@ check: tests
 test: deps
 	@$(MAKE) --no-print-directory check
 
-bench: deps
+bench:
+	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory all $(HELPER_BINS) $(BENCH_BINS)
 	@sh tools/bench/run.sh $(O)
 

@@ -13,6 +13,7 @@
 #include "access.h"
 #include "cli.h"
 #include "hlc.h"
+#include "net_api.h"
 #include "node.h"
 #include "oplog.h"
 #include "syncstore.h"
@@ -34,8 +35,8 @@
 #define MAX_PEERS 64
 
 static const char *const serve_usage[] = {
-    "relief serve [--listen HOST:PORT] [--peer URL]... [--interval SECONDS]   (default "
-    "127.0.0.1:8080)",
+    "relief serve [--listen HOST:PORT] [--peer URL]... [--interval SECONDS] [--host NAME]...",
+    "             (default 127.0.0.1:8080; --host: a name the dashboard is reached by)",
     NULL,
 };
 static const char *const sync_usage[] = {"relief sync URL [--token-file F]   (or $RELIEF_TOKEN)",
@@ -56,6 +57,7 @@ struct node_srv {
     struct rl_syncstore ss;
     struct sync_endpoints ep;
     struct sync_http_server *http;
+    struct rl_api *api;
     struct sync_client *client;
     uv_timer_t tick;
     uv_signal_t sigint, sigterm;
@@ -117,19 +119,23 @@ static void on_sync_log(void *ctx, const char *peer, const char *what, uint64_t 
 static void handle(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
 {
     struct node_srv *ns = arg;
-    if (sync_endpoints_handle(&ns->ep, req, resp))
-        return;
     resp->content_type = "text/plain; charset=utf-8";
     if (!strcmp(req->path, "/healthz")) {
         proto_buf_printf(&resp->body, "ok\n");
         return;
     }
-    if (!strcmp(req->path, "/")) {
-        proto_buf_printf(&resp->body, "relief node %s: the dashboard is not built yet; the sync "
-                                      "endpoints are under /sync/v1/\n",
-                         ns->ss.name);
+    /* DNS rebinding: a hostile page's own name pointed at this node is not answered */
+    if (!rl_api_host_ok(ns->api, req->host)) {
+        resp->status = 421;
+        proto_buf_printf(&resp->body, "this node does not answer to the host name '%.200s' "
+                                      "(relief serve --host NAME adds one)\n",
+                         req->host);
         return;
     }
+    if (sync_endpoints_handle(&ns->ep, req, resp))
+        return;
+    if (rl_api_handle(ns->api, req, resp))
+        return;
     resp->status = 404;
     proto_buf_printf(&resp->body, "not found\n");
 }
@@ -242,6 +248,7 @@ static void on_signal(uv_signal_t *s, int sig)
         return;
     ns->stopping = 1;
     log_line("stopping");
+    rl_api_close(ns->api); /* queued writes are committed and answered first */
     uv_timer_stop(&ns->tick);
     uv_close((uv_handle_t *)&ns->tick, NULL);
     uv_close((uv_handle_t *)&ns->sigint, NULL);
@@ -286,6 +293,8 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     const char *listen = "127.0.0.1:8080", *interval = NULL;
     const char *peer_args[MAX_PEERS];
     int npeer_args = 0;
+    struct rl_api_opts api_opts;
+    memset(&api_opts, 0, sizeof api_opts);
     struct proto_err e;
     int rc;
 
@@ -294,6 +303,10 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--peer") && i + 1 < argc && npeer_args < MAX_PEERS) {
             peer_args[npeer_args++] = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--host") && i + 1 < argc && api_opts.nhosts < RL_API_MAX_HOSTS) {
+            api_opts.hosts[api_opts.nhosts++] = argv[++i];
             continue;
         }
         argv[k++] = argv[i];
@@ -351,6 +364,9 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     ns.ep.token_role = ntokens ? token_role : NULL;
     ns.ep.auth_ctx = &ns;
     ns.ep.on_sync = on_sync_log;
+    api_opts.listen_host = host;
+    if (rl_api_new(ns.loop, &c->store, &api_opts, &ns.api, &e))
+        return cli_fail(&e);
     struct sync_http_limits lim;
     sync_http_limits_default(&lim);
     if (sync_http_server_start(ns.loop, host, (int)port, &lim, handle, &ns, &ns.http, &e))

@@ -592,9 +592,7 @@ json_t *rl_q_conflicts(struct rl_txn *t, struct proto_err *e)
         uint8_t field = last[pn - 1];
         if (rl_field_conflict(t, &r, field) <= 0)
             continue;
-        const struct rl_fieldopt *fs = r.b[0] == RL_R_SITE   ? rl_site_fields
-                                       : r.b[0] == RL_R_ITEM ? rl_item_fields
-                                                             : NULL;
+        const struct rl_fieldopt *fs = rl_fields_of((enum rl_rtype)r.b[0]);
         const struct rl_fieldopt *f = NULL;
         for (const struct rl_fieldopt *x = fs; x && x->name; x++)
             if (x->key == field)

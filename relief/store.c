@@ -323,6 +323,29 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
     }
 }
 
+int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e)
+{
+    MDB_txn *parent = t->txn, *child;
+    int rc = mdb_txn_begin(t->s->env, parent, 0, &child);
+    if (rc)
+        return lmdb_fail(e, rc, "cannot write to", t->s->dir);
+    struct rl_unknown_tally saved[RL_UNKNOWN_TALLY];
+    unsigned nsaved = t->nunknown;
+    memcpy(saved, t->unknown, sizeof saved);
+    t->txn = child;
+    rc = fn(t, arg, e);
+    t->txn = parent;
+    if (rc) {
+        mdb_txn_abort(child);
+        memcpy(t->unknown, saved, sizeof saved);
+        t->nunknown = nsaved;
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(child)))
+        return rc == MDB_MAP_FULL ? PROTO_EMAPFULL : lmdb_fail(e, rc, "cannot write to", t->s->dir);
+    return 0;
+}
+
 int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     struct rl_txn t = {.s = s, .write = 0};

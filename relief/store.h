@@ -128,6 +128,13 @@ typedef int (*rl_txn_fn)(struct rl_txn *t, void *arg, struct proto_err *e);
  */
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
 
+/*
+ * Inside a write transaction: run fn in a nested transaction, kept when fn returns 0 and
+ * undone (with whatever it wrote) otherwise; fn's error is returned. For group commits, where
+ * one request's failure must not undo the others.
+ */
+int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e);
+
 /* Run fn in a read transaction. */
 int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
 

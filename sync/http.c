@@ -105,6 +105,12 @@ struct conn {
     size_t val_off[SYNC_HTTP_MAX_HEADERS];
     struct proto_buf body;
     char peer[64];
+    struct sync_http_pending *deferred; /* the request being answered later */
+    int want_keep, want_head, want_gzip;  /* ... and how to answer it */
+};
+
+struct sync_http_pending {
+    struct conn *c; /* NULL once the connection closed */
 };
 
 struct sync_http_server {
@@ -187,6 +193,8 @@ const char *sync_http_reason(int status)
         return "Unsupported Media Type";
     case 417:
         return "Expectation Failed";
+    case 421:
+        return "Misdirected Request";
     case 422:
         return "Unprocessable Entity";
     case 429:
@@ -199,6 +207,8 @@ const char *sync_http_reason(int status)
         return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
     default:
         return "Unknown";
     }
@@ -263,6 +273,10 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->deferred) {
+        c->deferred->c = NULL;
+        c->deferred = NULL;
+    }
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
@@ -410,7 +424,7 @@ static void on_write(uv_write_t *req, int status)
             finish(c);
         return;
     }
-    if (c->paused && below_low_water(c))
+    if (c->paused && !c->deferred && below_low_water(c))
         resume(c);
 }
 
@@ -711,6 +725,7 @@ static void build_request(const struct conn *c, struct sync_http_req *r)
     r->body = c->body.data ? c->body.data : (const uint8_t *)"";
     r->body_len = c->body.len;
     r->peer = c->peer;
+    r->conn_ = (void *)c;
 }
 
 static int on_headers_complete(http_parser *p)
@@ -814,7 +829,7 @@ static void respond(struct conn *c, const struct sync_http_req *r, struct sync_h
         proto_buf_printf(&head, "Content-Encoding: gzip\r\n");
     if (vary)
         proto_buf_printf(&head, "Vary: Accept-Encoding\r\n");
-    unsigned nh = resp->nheaders < 8 ? resp->nheaders : 8;
+    unsigned nh = resp->nheaders < SYNC_HTTP_RESP_HEADERS ? resp->nheaders : SYNC_HTTP_RESP_HEADERS;
     for (unsigned i = 0; i < nh; i++) {
         const char *n = resp->header_name[i], *v = resp->header_value[i];
         if (!n || !v || !*n || has_crlf(n) || has_crlf(v) || strchr(n, ':'))
@@ -833,25 +848,10 @@ static void respond(struct conn *c, const struct sync_http_req *r, struct sync_h
     queue(c, &head, &resp->body);
 }
 
-static int on_message_complete(http_parser *p)
+/* After a response is queued: keep reading, pause for backpressure, or close. */
+static int after_response(struct conn *c, int keep)
 {
-    struct conn *c = p->data;
     struct sync_http_server *s = c->s;
-    disarm(c);
-    struct sync_http_req r;
-    build_request(c, &r);
-    struct sync_http_resp resp;
-    memset(&resp, 0, sizeof resp);
-    resp.status = 200;
-    proto_buf_init(&resp.body, SYNC_HTTP_RESP_BODY_MAX);
-    s->handler(s->arg, &r, &resp);
-    if (c->closing || c->want_close) {
-        proto_buf_free(&resp.body);
-        return -1;
-    }
-    int keep = http_should_keep_alive(p) && !p->upgrade && !s->stopping;
-    respond(c, &r, &resp, keep);
-    proto_buf_free(&resp.body);
     request_reset(c);
     if (c->closing)
         return -1;
@@ -865,11 +865,86 @@ static int on_message_complete(http_parser *p)
         c->pending_writes >= SYNC_HTTP_PENDING_RESPONSES) {
         c->paused = 1;
         arm(c, T_DRAIN, s->lim.idle_timeout_ms);
-        http_parser_pause(p, 1);
+        http_parser_pause(&c->parser, 1);
         return 0;
     }
     arm(c, T_IDLE, s->lim.idle_timeout_ms);
     return 0;
+}
+
+void sync_http_resp_init(struct sync_http_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = 200;
+    proto_buf_init(&resp->body, SYNC_HTTP_RESP_BODY_MAX);
+}
+
+struct sync_http_pending *sync_http_defer(const struct sync_http_req *req)
+{
+    struct conn *c = req->conn_;
+    if (!c || c->deferred)
+        return NULL;
+    struct sync_http_pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->c = c;
+    c->want_head = !strcmp(req->method, "HEAD");
+    c->want_gzip = req->accept_gzip;
+    c->deferred = p;
+    return p;
+}
+
+void sync_http_complete(struct sync_http_pending *p, struct sync_http_resp *resp)
+{
+    struct conn *c = p ? p->c : NULL;
+    free(p);
+    if (!c) {
+        proto_buf_free(&resp->body);
+        return;
+    }
+    c->deferred = NULL;
+    struct sync_http_req r;
+    memset(&r, 0, sizeof r);
+    int keep = c->s->stopping ? 0 : c->want_keep;
+    r.method = c->want_head ? "HEAD" : "GET";
+    r.accept_gzip = c->want_gzip;
+    respond(c, &r, resp, keep);
+    proto_buf_free(&resp->body);
+    if (c->closing)
+        return;
+    int rc = after_response(c, keep);
+    if (rc < 0 || c->paused)
+        return;
+    /* the parser was paused while the answer was pending: carry on with what was read */
+    resume(c);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct conn *c = p->data;
+    struct sync_http_server *s = c->s;
+    disarm(c);
+    struct sync_http_req r;
+    build_request(c, &r);
+    struct sync_http_resp resp;
+    sync_http_resp_init(&resp);
+    s->handler(s->arg, &r, &resp);
+    if (c->closing || c->want_close) {
+        proto_buf_free(&resp.body);
+        return -1;
+    }
+    int keep = http_should_keep_alive(p) && !p->upgrade && !s->stopping;
+    if (c->deferred) {
+        proto_buf_free(&resp.body);
+        c->want_keep = keep;
+        /* read nothing more until the answer is given */
+        c->paused = 1;
+        http_parser_pause(p, 1);
+        return 0;
+    }
+    respond(c, &r, &resp, keep);
+    proto_buf_free(&resp.body);
+    return after_response(c, keep);
 }
 
 /* Parse len bytes; on a pause keep the rest in c->stash (data may point into it). */

@@ -52,7 +52,10 @@ struct sync_http_req {
     const char *header_name[SYNC_HTTP_MAX_HEADERS]; /* lower-cased */
     const char *header_value[SYNC_HTTP_MAX_HEADERS];
     const char *peer; /* the client's address, "127.0.0.1:53122" */
+    void *conn_;      /* the server's; for sync_http_defer */
 };
+
+#define SYNC_HTTP_RESP_HEADERS 12
 
 struct sync_http_resp {
     int status;                /* 200 by default */
@@ -61,8 +64,8 @@ struct sync_http_resp {
     int gzip_ok;               /* the server may gzip the body for a client that accepts it */
     unsigned nheaders;         /* extra response headers (static strings or owned by handler
                                   until the handler returns: the server copies them) */
-    const char *header_name[8];
-    const char *header_value[8];
+    const char *header_name[SYNC_HTTP_RESP_HEADERS];
+    const char *header_value[SYNC_HTTP_RESP_HEADERS];
 };
 
 /* Look up a request header by lower-case name ("" when absent). */
@@ -81,6 +84,20 @@ struct sync_http_server;
 int sync_http_server_start(uv_loop_t *loop, const char *host, int port,
                            const struct sync_http_limits *limits, sync_http_handler handler,
                            void *arg, struct sync_http_server **out, struct proto_err *e);
+
+/*
+ * Answer a request later, e.g. once a group commit made its write durable. Called by the
+ * handler, which then leaves resp alone; the connection reads no further request until the
+ * answer is given with sync_http_complete (which takes resp's body). Completing after the
+ * connection closed (the client went away, the server stopped) only frees. The request's
+ * pointers are not valid after the handler returns: copy what is needed.
+ */
+struct sync_http_pending;
+struct sync_http_pending *sync_http_defer(const struct sync_http_req *req);
+void sync_http_complete(struct sync_http_pending *p, struct sync_http_resp *resp);
+
+/* A response ready to be filled and given to sync_http_complete (status 200, empty body). */
+void sync_http_resp_init(struct sync_http_resp *resp);
 
 int sync_http_server_port(const struct sync_http_server *s);
 

@@ -1,15 +1,19 @@
 #!/bin/sh
 # Install the Debian packages that relief's build and tests need, and nothing else.
 # Does nothing when all are present; runs apt-get update only when a package is missing.
-# Usage: tools/deps.sh [build|test]   (test = build + what the test suite needs)
+# Usage: tools/deps.sh [build|test|bench]   (test = build + what the test suite needs;
+# bench = test + the load generator)
 set -eu
 
 BUILD="gcc make pkg-config libuv1-dev liblmdb-dev libmsgpack-dev libcurl4-openssl-dev
 libhttp-parser-dev libsodium-dev zlib1g-dev libjansson-dev"
-TEST="libcmocka-dev python3-msgpack lmdb-utils curl"
+# the browser tests: Debian's chromium driven by playwright-core (from npm) on Node.js
+TEST="libcmocka-dev python3-msgpack lmdb-utils curl chromium nodejs"
+BENCH="wrk"
 
 want=$BUILD
 [ "${1:-test}" = test ] && want="$BUILD $TEST"
+[ "${1:-test}" = bench ] && want="$BUILD $TEST $BENCH"
 
 missing=""
 for p in $want; do
@@ -17,6 +21,10 @@ for p in $want; do
         missing="$missing $p"
     fi
 done
+# npm comes with some builds of nodejs and separately with Debian's
+case " $want " in
+*" nodejs "*) command -v npm >/dev/null 2>&1 || missing="$missing npm" ;;
+esac
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing" >&2

@@ -1,0 +1,1655 @@
+/*
+ * The JSON API and the dashboard's files (net_api.h, relief/API.md).
+ *
+ * A request goes: Host check (by the caller, net_main.c), then here: the role (a bearer
+ * token, or the local laptop's trust), the route, the method, the role's right to it. Reads
+ * answer at once from one read transaction. Writes are parsed into a job that holds the
+ * parsed body (the values point into it), queued, and answered after the group commit.
+ */
+#include "net_api.h"
+
+#include "access.h"
+#include "domain.h"
+#include "hlc.h"
+#include "ledger.h"
+#include "node.h"
+#include "proto/kinds.h"
+#include "proto/op.h"
+#include "query.h"
+#include "report.h"
+#include "web.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sodium.h>
+
+#define API_BODY_MAX (1u << 20)
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
+#define API_MAX_PARAMS 16
+#define API_MAX_SEGS 6
+#define API_NUMS 40
+#define API_MAX_FILES 128
+
+/* The security headers of every response, and the dashboard's Content-Security-Policy. */
+#define API_CSP                                                                                   \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "           \
+    "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "         \
+    "base-uri 'none'; form-action 'self'"
+
+enum job_kind { J_EDIT, J_STOCK, J_SHIFT };
+
+struct job {
+    struct job *next;
+    struct sync_http_pending *pend;
+    enum job_kind kind;
+    int created; /* answer 201 */
+    json_t *body; /* the parsed body: the request's strings point into it */
+    struct rl_edit ed;
+    struct rl_stock_req st;
+    struct rl_shift_req sh;
+    char target[256];
+    char nums[API_NUMS][48]; /* numbers and booleans of the body as text */
+    int nnums;
+    char *langs;
+    /* the outcome */
+    int rc;
+    struct proto_err e;
+    struct rl_written w;
+    struct rl_stock_result sr;
+};
+
+struct rl_api {
+    uv_loop_t *loop;
+    struct rl_store *store;
+    struct rl_api_opts o;
+    uv_check_t check;
+    int check_on, closed;
+    struct job *head, **tail;
+    uint64_t writes;
+    char etag[API_MAX_FILES][40]; /* of each embedded file */
+};
+
+/* ---- responses ---- */
+
+static void add_header(struct sync_http_resp *r, const char *n, const char *v)
+{
+    if (r->nheaders < SYNC_HTTP_RESP_HEADERS) {
+        r->header_name[r->nheaders] = n;
+        r->header_value[r->nheaders++] = v;
+    }
+}
+
+static void common_headers(struct sync_http_resp *r)
+{
+    add_header(r, "X-Content-Type-Options", "nosniff");
+    add_header(r, "Referrer-Policy", "no-referrer");
+    add_header(r, "X-Frame-Options", "DENY");
+}
+
+/* Take o and send it as the JSON body. */
+static void send_json(struct sync_http_resp *r, int status, json_t *o)
+{
+    r->status = status;
+    r->content_type = "application/json; charset=utf-8";
+    r->gzip_ok = 1;
+    add_header(r, "Cache-Control", "no-store");
+    common_headers(r);
+    if (!o) {
+        r->status = 500;
+        proto_buf_printf(&r->body, "{\"error\":\"out of memory\"}");
+        return;
+    }
+    size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
+    if (proto_buf_reserve(&r->body, n + 1) == 0) {
+        json_dumpb(o, (char *)r->body.data + r->body.len, n, JSON_COMPACT);
+        r->body.len += n;
+        proto_buf_add(&r->body, "\n", 1);
+    }
+    json_decref(o);
+}
+
+static void send_error(struct sync_http_resp *r, int status, const char *field, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+static void send_error(struct sync_http_resp *r, int status, const char *field, const char *fmt,
+                       ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *o = json_pack("{s:s}", "error", msg);
+    if (o && field)
+        json_object_set_new(o, "field", json_string(field));
+    send_json(r, status, o);
+}
+
+/* ---- query strings ---- */
+
+struct params {
+    int n;
+    char *k[API_MAX_PARAMS], *v[API_MAX_PARAMS];
+    char buf[2048];
+};
+
+static int unhex(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decode in place; -1 on a bad escape or a NUL. */
+static int pct_decode(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (*s == '+') {
+            *o++ = ' ';
+        } else if (*s == '%') {
+            int h = unhex(s[1]), l = h < 0 ? -1 : unhex(s[2]);
+            if (h < 0 || l < 0 || (h == 0 && l == 0))
+                return -1;
+            *o++ = (char)(h * 16 + l);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return 0;
+}
+
+static int parse_params(const char *q, struct params *p, char *why, size_t wn)
+{
+    p->n = 0;
+    if (strlen(q) >= sizeof p->buf) {
+        snprintf(why, wn, "query string too long");
+        return -1;
+    }
+    strcpy(p->buf, q);
+    char *save = NULL;
+    for (char *tok = strtok_r(p->buf, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
+        if (p->n == API_MAX_PARAMS) {
+            snprintf(why, wn, "too many query parameters");
+            return -1;
+        }
+        char *eq = strchr(tok, '=');
+        if (eq)
+            *eq++ = '\0';
+        if (pct_decode(tok) || (eq && pct_decode(eq))) {
+            snprintf(why, wn, "bad escape in the query string");
+            return -1;
+        }
+        p->k[p->n] = tok;
+        p->v[p->n++] = eq ? eq : "";
+    }
+    return 0;
+}
+
+static const char *param(const struct params *p, const char *k)
+{
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->k[i], k))
+            return p->v[i];
+    return NULL;
+}
+
+/* The first parameter not in allowed (a NULL-terminated list), or NULL. */
+static const char *unknown_param(const struct params *p, const char *const *allowed)
+{
+    for (int i = 0; i < p->n; i++) {
+        int ok = !strcmp(p->k[i], "limit") || !strcmp(p->k[i], "offset");
+        for (const char *const *a = allowed; !ok && a && *a; a++)
+            ok = !strcmp(p->k[i], *a);
+        if (!ok)
+            return p->k[i];
+    }
+    return NULL;
+}
+
+/* ---- roles ---- */
+
+enum { ROLE_LOCAL = 100 };
+
+struct role_arg {
+    const char *token;
+    size_t n;
+    int role;
+    uint64_t api_tokens;
+};
+
+static int role_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    struct role_arg *a = arg;
+    if (a->token) {
+        a->role = rl_token_role(t, a->token, a->n);
+        return 0;
+    }
+    struct rl_cursor c;
+    MDB_val k, v;
+    if (rl_cursor_open(t, RL_DB_TOKENS, &c))
+        return 0;
+    for (int rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        const uint8_t *p = v.mv_data;
+        if (v.mv_size >= 1 && p[0] != RL_ROLE_SYNC)
+            a->api_tokens++;
+    }
+    rl_cursor_close(&c);
+    return 0;
+}
+
+static int is_loopback_peer(const char *peer)
+{
+    return !strncmp(peer, "127.", 4) || !strncmp(peer, "[::1]", 5) ||
+           !strncmp(peer, "[::ffff:127.", 12);
+}
+
+/*
+ * The request's role: its bearer token's, or write for the local laptop (loopback, no proxy
+ * header, no API token made); RL_ROLE_NONE (401) otherwise. *why says what was wrong.
+ */
+static int request_role(struct rl_api *a, const struct sync_http_req *req, const char **why)
+{
+    struct proto_err e;
+    const char *h = req->authorization;
+    if (*h) {
+        if (strncasecmp(h, "Bearer ", 7)) {
+            *why = "the Authorization header must be 'Bearer TOKEN'";
+            return RL_ROLE_NONE;
+        }
+        h += 7;
+        while (*h == ' ')
+            h++;
+        struct role_arg ra = {h, strlen(h), RL_ROLE_NONE, 0};
+        if (!ra.n || ra.n > 256 || rl_store_read(a->store, role_fn, &ra, &e) ||
+            ra.role == RL_ROLE_NONE) {
+            *why = "unknown token";
+            return RL_ROLE_NONE;
+        }
+        return ra.role;
+    }
+    struct role_arg ra = {NULL, 0, RL_ROLE_NONE, 0};
+    if (is_loopback_peer(req->peer) && !*sync_http_header(req, "forwarded") &&
+        !*sync_http_header(req, "x-forwarded-for") && rl_store_read(a->store, role_fn, &ra, &e) == 0 &&
+        ra.api_tokens == 0)
+        return ROLE_LOCAL;
+    *why = "this node needs a token: Authorization: Bearer TOKEN (relief token add --role "
+           "write|read|donor)";
+    return RL_ROLE_NONE;
+}
+
+static const char *role_label(int role)
+{
+    return role == ROLE_LOCAL ? "write" : rl_role_name(role);
+}
+
+/* ---- hosts ---- */
+
+static int is_ip_literal(const char *h, size_t n)
+{
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+        return 1; /* IPv6 */
+    int dots = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i] == '.')
+            dots++;
+        else if (h[i] < '0' || h[i] > '9')
+            return 0;
+    }
+    return dots == 3;
+}
+
+int rl_api_host_ok(const struct rl_api *a, const char *host)
+{
+    if (!*host)
+        return 1; /* HTTP/1.0 without Host: no browser sends that */
+    size_t n = strlen(host);
+    const char *colon = strrchr(host, ':');
+    if (colon && !strchr(colon, ']'))
+        n = (size_t)(colon - host);
+    if (is_ip_literal(host, n))
+        return 1;
+    if (n == 9 && !strncasecmp(host, "localhost", 9))
+        return 1;
+    if (a->o.listen_host && strlen(a->o.listen_host) == n &&
+        !strncasecmp(host, a->o.listen_host, n))
+        return 1;
+    for (int i = 0; i < a->o.nhosts; i++)
+        if (strlen(a->o.hosts[i]) == n && !strncasecmp(host, a->o.hosts[i], n))
+            return 1;
+    return 0;
+}
+
+/* ---- lists ---- */
+
+/* Keep the elements of arr for which keep() says 1. */
+static void filter(json_t *arr, int (*keep)(json_t *o, const void *arg), const void *arg)
+{
+    size_t i = 0;
+    while (i < json_array_size(arr)) {
+        if (keep(json_array_get(arr, i), arg))
+            i++;
+        else
+            json_array_remove(arr, i);
+    }
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static int contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (!strncasecmp(hay, needle, n))
+            return 1;
+    return n == 0;
+}
+
+/* Remove personal contacts (every "contact" key, at any depth), for donors. */
+static void strip_contacts(json_t *v)
+{
+    if (json_is_object(v)) {
+        json_object_del(v, "contact");
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) strip_contacts(x);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) strip_contacts(x);
+    }
+}
+
+/* Page arr per limit/offset into {"items", "total", "offset", "limit"}; takes arr. */
+static json_t *page(json_t *arr, const struct params *p, const char **why)
+{
+    long limit = API_PAGE_DEFAULT, offset = 0;
+    const char *l = param(p, "limit"), *o = param(p, "offset");
+    char *end;
+    if (l) {
+        limit = strtol(l, &end, 10);
+        if (!*l || *end || limit < 1 || limit > API_PAGE_MAX) {
+            *why = "limit must be 1 to 1000";
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    if (o) {
+        offset = strtol(o, &end, 10);
+        if (!*o || *end || offset < 0) {
+            *why = "offset must be 0 or more";
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    size_t total = json_array_size(arr);
+    json_t *items = json_array();
+    for (size_t i = (size_t)offset; i < total && i < (size_t)offset + (size_t)limit; i++)
+        json_array_append(items, json_array_get(arr, i));
+    json_decref(arr);
+    return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total, "offset",
+                     (json_int_t)offset, "limit", (json_int_t)limit);
+}
+
+/* ---- reads ---- */
+
+enum read_what {
+    R_STATUS, R_SITES, R_SITE, R_ITEMS, R_STOCK, R_TOTALS, R_MOVEMENTS, R_NEEDS, R_SHIFTS,
+    R_DONATIONS, R_TRACE, R_ALERTS, R_CONFLICTS, R_PEERS, R_REPORT
+};
+
+struct read_arg {
+    struct rl_api *a;
+    enum read_what what;
+    const char *id;
+    const struct params *p;
+    int role;
+    json_t *out;
+    int status; /* on an error: 400 or 404 */
+    const char *field;
+};
+
+static int keep_site(json_t *o, const void *arg)
+{
+    const struct params *p = arg;
+    const char *kind = param(p, "kind"), *q = param(p, "q");
+    if (kind && strcmp(jstr(o, "kind"), kind))
+        return 0;
+    return !q || contains_ci(jstr(o, "name"), q) || contains_ci(jstr(o, "code"), q);
+}
+
+static int keep_item(json_t *o, const void *arg)
+{
+    const char *q = param(arg, "q");
+    return !q || contains_ci(jstr(o, "name"), q) || contains_ci(jstr(o, "code"), q);
+}
+
+struct site_item_filter {
+    const char *site; /* id in hex */
+    const char *item;
+    int open, short_;
+    const char *from, *to;
+};
+
+static int keep_site_item(json_t *o, const void *arg)
+{
+    const struct site_item_filter *f = arg;
+    if (f->site && strcmp(jstr(o, "site"), f->site) && strcmp(jstr(o, "to"), f->site))
+        return 0;
+    if (f->item && strcmp(jstr(o, "item"), f->item))
+        return 0;
+    if (f->open && json_integer_value(json_object_get(o, "gap")) <= 0)
+        return 0;
+    if (f->short_ && json_integer_value(json_object_get(o, "confirmed")) >=
+                         json_integer_value(json_object_get(o, "slots")))
+        return 0;
+    if (f->from && strcmp(jstr(o, "end"), f->from) < 0)
+        return 0;
+    if (f->to && strcmp(jstr(o, "start"), f->to) >= 0)
+        return 0;
+    return 1;
+}
+
+static int status_json(struct rl_txn *t, struct read_arg *r, struct proto_err *e)
+{
+    struct rl_node n;
+    int rc;
+    if ((rc = rl_node_load(t, &n, e)))
+        return rc;
+    char net[2 * PROTO_NETWORK_BYTES + 1], id[17], now[40];
+    rl_hex(n.network, PROTO_NETWORK_BYTES, net);
+    snprintf(id, sizeof id, "%016llx", (unsigned long long)n.id);
+    uint64_t ops = 0;
+    rl_count(t, RL_DB_OPS, &ops);
+    rl_hlc_format(rl_now_ms() << 16, now, sizeof now);
+    r->out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "network", net, "node", id, "name",
+                       n.name, "ops", (json_int_t)ops, "role", role_label(r->role), "now", now);
+    if (r->out && r->role != RL_ROLE_DONOR)
+        json_object_set_new(r->out, "peers", rl_peer_list(t));
+    return 0;
+}
+
+static const char *mv_kind(uint32_t k)
+{
+    switch (k) {
+    case PROTO_KIND_STOCK_RECEIVE:
+        return "receive";
+    case PROTO_KIND_STOCK_DISPATCH:
+        return "dispatch";
+    case PROTO_KIND_STOCK_DISTRIBUTE:
+        return "distribute";
+    case PROTO_KIND_STOCK_ADJUST:
+        return "adjust";
+    default:
+        return "other";
+    }
+}
+
+struct mvref {
+    uint64_t hlc, o, s;
+};
+
+static int mvref_cmp(const void *x, const void *y)
+{
+    const struct mvref *a = x, *b = y;
+    if (a->hlc != b->hlc)
+        return a->hlc < b->hlc ? 1 : -1;
+    if (a->o != b->o)
+        return a->o < b->o ? 1 : -1;
+    return a->s < b->s ? 1 : a->s > b->s ? -1 : 0;
+}
+
+static void site_code_of(json_t *sites, uint64_t id, const char **code, const char **name)
+{
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)id);
+    json_t *s = json_object_get(sites, hex);
+    *code = jstr(s, "code");
+    *name = jstr(s, "name");
+}
+
+/* Movements, newest first, filtered by site (either end) and item. */
+static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, const char *item,
+                          struct proto_err *e)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    size_t n = 0, cap = 256;
+    struct mvref *refs = malloc(cap * sizeof *refs);
+    struct rl_mv *mv = malloc(sizeof *mv);
+    int rc = refs && mv ? rl_cursor_open(t, site ? RL_DB_SITEITEM : RL_DB_LEDGER, &c) : -ENOMEM;
+    if (rc) {
+        free(refs);
+        free(mv);
+        return proto_errf(e, rc, "cannot read movements: %s", proto_strerror(rc));
+    }
+    uint8_t prefix[8];
+    proto_put_be64(prefix, site);
+    rc = site ? rl_cursor_seek(&c, prefix, 8, &k, &v) : rl_cursor_first(&c, &k, &v);
+    for (; rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        const uint8_t *kb = k.mv_data;
+        if (site && (k.mv_size < 24 || memcmp(kb, prefix, 8)))
+            break;
+        if (k.mv_size < 16)
+            continue;
+        uint64_t o = proto_get_be64(kb + k.mv_size - 16), s = proto_get_be64(kb + k.mv_size - 8);
+        if (site && item &&
+            (k.mv_size - 24 != strlen(item) || memcmp(kb + 8, item, k.mv_size - 24)))
+            continue;
+        if (rl_ledger_get(t, o, s, mv))
+            continue;
+        if (!site && item && (mv->item_len != strlen(item) || memcmp(mv->item, item, mv->item_len)))
+            continue;
+        if (n == cap) {
+            struct mvref *nr = realloc(refs, (cap *= 2) * sizeof *refs);
+            if (!nr) {
+                rc = -ENOMEM;
+                break;
+            }
+            refs = nr;
+        }
+        refs[n++] = (struct mvref){mv->hlc, o, s};
+    }
+    rl_cursor_close(&c);
+    if (rc && rc != -ENOENT) {
+        free(refs);
+        free(mv);
+        return proto_errf(e, rc, "cannot read movements: %s", proto_strerror(rc));
+    }
+    qsort(refs, n, sizeof *refs, mvref_cmp);
+    /* the same movement twice (a dispatch is under both its ends) */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m || refs[m - 1].o != refs[i].o || refs[m - 1].s != refs[i].s)
+            refs[m++] = refs[i];
+    n = m;
+
+    json_t *sites = json_object(), *arr = json_array();
+    json_t *sl = rl_q_sites(t, e);
+    size_t i;
+    json_t *so;
+    json_array_foreach(sl, i, so) json_object_set(sites, jstr(so, "id"), so);
+    json_decref(sl);
+
+    long limit = API_PAGE_DEFAULT, offset = 0;
+    const char *lp = param(r->p, "limit"), *op = param(r->p, "offset");
+    if (lp)
+        limit = strtol(lp, NULL, 10);
+    if (op)
+        offset = strtol(op, NULL, 10);
+    if (limit < 1 || limit > API_PAGE_MAX || offset < 0) {
+        limit = 0;
+        offset = 0;
+    }
+    for (size_t j = (size_t)offset; j < n && j < (size_t)offset + (size_t)limit; j++) {
+        if (rl_ledger_get(t, refs[j].o, refs[j].s, mv))
+            continue;
+        char ref[40], when[40], sid[17], tid[17];
+        rl_ref_format(mv->origin, mv->seq, ref);
+        rl_hlc_format(mv->hlc, when, sizeof when);
+        snprintf(sid, sizeof sid, "%016llx", (unsigned long long)mv->site);
+        const char *code, *name;
+        site_code_of(sites, mv->site, &code, &name);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%, s:I, s:s, s:b}", "op", ref, "kind",
+                              mv_kind(mv->kind), "time", when, "site", sid, "site_code", code,
+                              "item", mv->item, (size_t)mv->item_len, "qty", (json_int_t)mv->qty,
+                              "author", mv->author, "voided",
+                              rl_ledger_voided(t, mv->origin, mv->seq) == 1);
+        if (!o)
+            continue;
+        json_object_set_new(o, "site_name", json_string(name));
+        if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
+            snprintf(tid, sizeof tid, "%016llx", (unsigned long long)mv->to);
+            site_code_of(sites, mv->to, &code, &name);
+            json_object_set_new(o, "to", json_string(tid));
+            json_object_set_new(o, "to_code", json_string(code));
+            json_object_set_new(o, "to_name", json_string(name));
+        }
+        if (mv->lot_len)
+            json_object_set_new(o, "lot", json_stringn(mv->lot, mv->lot_len));
+        if (mv->expiry) {
+            char day[16];
+            rl_format_day(mv->expiry, day, sizeof day);
+            json_object_set_new(o, "expiry", json_string(day));
+        }
+        json_array_append_new(arr, o);
+    }
+    json_decref(sites);
+    free(refs);
+    free(mv);
+    r->out = json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)n, "offset",
+                       (json_int_t)offset, "limit", (json_int_t)limit);
+    return 0;
+}
+
+static json_t *stock_totals(json_t *stock, const char *item)
+{
+    json_t *by = json_object(), *arr = json_array();
+    size_t i;
+    json_t *o;
+    json_array_foreach(stock, i, o)
+    {
+        const char *it = jstr(o, "item");
+        if (item && strcmp(it, item))
+            continue;
+        json_t *t = json_object_get(by, it);
+        if (!t) {
+            t = json_pack("{s:s, s:s, s:I, s:I, s:I}", "item", it, "unit", jstr(o, "unit"),
+                          "balance", (json_int_t)0, "in_transit", (json_int_t)0, "sites",
+                          (json_int_t)0);
+            json_object_set_new(by, it, t);
+            json_array_append(arr, t);
+        }
+        const char *ks[] = {"balance", "in_transit"};
+        for (int j = 0; j < 2; j++)
+            json_object_set_new(t, ks[j],
+                                json_integer(json_integer_value(json_object_get(t, ks[j])) +
+                                             json_integer_value(json_object_get(o, ks[j]))));
+        if (json_integer_value(json_object_get(o, "balance")) > 0)
+            json_object_set_new(
+                t, "sites", json_integer(json_integer_value(json_object_get(t, "sites")) + 1));
+    }
+    json_decref(by);
+    json_decref(stock);
+    return arr;
+}
+
+static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct read_arg *r = arg;
+    const struct params *p = r->p;
+    uint64_t site = 0, o, s;
+    int rc;
+    char sid[17];
+    struct site_item_filter f = {0};
+    const char *sp = param(p, "site"), *ip = param(p, "item");
+    if (sp) {
+        if ((rc = rl_resolve_site(t, sp, &site, e))) {
+            r->status = 400;
+            r->field = "site";
+            return rc;
+        }
+        snprintf(sid, sizeof sid, "%016llx", (unsigned long long)site);
+        f.site = sid;
+    }
+    if (ip) {
+        if ((rc = rl_resolve_item(t, ip, e))) {
+            r->status = 400;
+            r->field = "item";
+            return rc;
+        }
+        f.item = ip;
+    }
+    switch (r->what) {
+    case R_STATUS:
+        return status_json(t, r, e);
+    case R_SITES:
+        r->out = rl_q_sites(t, e);
+        if (r->out)
+            filter(r->out, keep_site, p);
+        break;
+    case R_SITE:
+        if ((rc = rl_resolve_site(t, r->id, &site, e))) {
+            r->status = 404;
+            return rc;
+        }
+        r->out = rl_q_site(t, site, e);
+        if (r->out) {
+            snprintf(sid, sizeof sid, "%016llx", (unsigned long long)site);
+            f.site = sid;
+            json_t *needs = rl_q_needs(t, e), *shifts = rl_q_shifts(t, e);
+            if (needs)
+                filter(needs, keep_site_item, &f);
+            if (shifts)
+                filter(shifts, keep_site_item, &f);
+            json_object_set_new(r->out, "needs", needs ? needs : json_array());
+            json_object_set_new(r->out, "shifts", shifts ? shifts : json_array());
+        }
+        break;
+    case R_ITEMS:
+        r->out = rl_q_items(t, e);
+        if (r->out)
+            filter(r->out, keep_item, p);
+        break;
+    case R_STOCK:
+        r->out = rl_q_stock(t, site, ip, e);
+        break;
+    case R_TOTALS:
+        r->out = rl_q_stock(t, 0, ip, e);
+        if (r->out)
+            r->out = stock_totals(r->out, ip);
+        break;
+    case R_MOVEMENTS:
+        return movements_json(t, r, site, ip, e);
+    case R_NEEDS:
+        f.open = param(p, "open") && !strcmp(param(p, "open"), "1");
+        r->out = rl_q_needs(t, e);
+        if (r->out)
+            filter(r->out, keep_site_item, &f);
+        break;
+    case R_SHIFTS:
+        f.short_ = param(p, "short") && !strcmp(param(p, "short"), "1");
+        f.from = param(p, "from");
+        f.to = param(p, "to");
+        r->out = rl_q_shifts(t, e);
+        if (r->out)
+            filter(r->out, keep_site_item, &f);
+        break;
+    case R_DONATIONS:
+        r->out = rl_q_donations(t, e);
+        if (r->out)
+            filter(r->out, keep_site_item, &f);
+        break;
+    case R_TRACE:
+        if ((rc = rl_resolve_ref(t, r->id, &o, &s, e))) {
+            r->status = 404;
+            return rc;
+        }
+        r->out = rl_q_trace(t, o, s, e);
+        if (!r->out)
+            r->status = 404;
+        break;
+    case R_ALERTS:
+        r->out = rl_q_alerts(t, rl_now_ms(), e);
+        break;
+    case R_CONFLICTS:
+        r->out = rl_q_conflicts(t, e);
+        break;
+    case R_PEERS:
+        r->out = rl_peer_list(t);
+        break;
+    case R_REPORT:
+        r->out = rl_report_rows(t, r->id, e);
+        break;
+    }
+    if (!r->out)
+        return e->code ? e->code : -EIO;
+    return 0;
+}
+
+static const char *const P_SITES[] = {"kind", "q", NULL};
+static const char *const P_ITEMS[] = {"q", NULL};
+static const char *const P_SITE_ITEM[] = {"site", "item", NULL};
+static const char *const P_ITEM[] = {"item", NULL};
+static const char *const P_NEEDS[] = {"site", "item", "open", NULL};
+static const char *const P_SHIFTS[] = {"site", "from", "to", "short", NULL};
+static const char *const P_SITE[] = {"site", NULL};
+static const char *const P_FORMAT[] = {"format", NULL};
+static const char *const P_NONE[] = {NULL};
+
+static void do_read(struct rl_api *a, enum read_what what, const char *id, const char *query,
+                    const char *const *allowed, int role, struct sync_http_resp *resp)
+{
+    struct params p;
+    char why[128];
+    if (parse_params(query, &p, why, sizeof why)) {
+        send_error(resp, 400, NULL, "%s", why);
+        return;
+    }
+    const char *bad = unknown_param(&p, allowed);
+    if (bad) {
+        send_error(resp, 400, bad, "unknown query parameter '%s'", bad);
+        return;
+    }
+    const struct rl_report_col *cols = NULL;
+    enum rl_report_fmt fmt = RL_REPORT_JSON;
+    if (what == R_REPORT) {
+        const char *fm = param(&p, "format");
+        if (!(cols = rl_report_cols(id))) {
+            send_error(resp, 404, NULL, "no report '%s' (needs, stock, shifts, donations)", id);
+            return;
+        }
+        if (fm && !strcmp(fm, "csv"))
+            fmt = RL_REPORT_CSV;
+        else if (fm && !strcmp(fm, "hxl"))
+            fmt = RL_REPORT_HXL;
+        else if (fm && strcmp(fm, "json")) {
+            send_error(resp, 400, "format", "format must be json, csv or hxl");
+            return;
+        }
+    }
+    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL};
+    struct proto_err e;
+    proto_err_clear(&e);
+    if (rl_store_read(a->store, read_fn, &r, &e)) {
+        json_decref(r.out);
+        send_error(resp, r.status, r.field, "%s", e.msg[0] ? e.msg : "cannot read");
+        return;
+    }
+    if (role == RL_ROLE_DONOR)
+        strip_contacts(r.out);
+    if (what == R_REPORT && fmt != RL_REPORT_JSON) {
+        resp->content_type = "text/csv; charset=utf-8";
+        resp->gzip_ok = 1;
+        add_header(resp, "Cache-Control", "no-store");
+        add_header(resp, "Content-Disposition", fmt == RL_REPORT_HXL
+                                                    ? "attachment; filename=\"report-hxl.csv\""
+                                                    : "attachment; filename=\"report.csv\"");
+        common_headers(resp);
+        if (rl_report_write(cols, r.out, fmt, &resp->body))
+            resp->status = 500;
+        json_decref(r.out);
+        return;
+    }
+    if (json_is_array(r.out) && what != R_REPORT) {
+        const char *why2 = NULL;
+        json_t *pg = page(r.out, &p, &why2);
+        if (!pg) {
+            send_error(resp, 400, why2 && why2[0] == 'l' ? "limit" : "offset", "%s", why2);
+            return;
+        }
+        r.out = pg;
+    }
+    send_json(resp, 200, r.out);
+}
+
+/* ---- writes ---- */
+
+static void job_free(struct job *j)
+{
+    json_decref(j->body);
+    free(j->langs);
+    free(j);
+}
+
+/* A body value as the text the CLI would have been given; NULL on a wrong type. */
+static const char *value_text(struct job *j, json_t *v)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (j->nnums == API_NUMS)
+        return NULL;
+    char *out = j->nums[j->nnums];
+    if (json_is_integer(v))
+        snprintf(out, sizeof j->nums[0], "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(out, sizeof j->nums[0], "%.15g", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(out, sizeof j->nums[0], "%s", json_is_true(v) ? "yes" : "no");
+    else
+        return NULL;
+    j->nnums++;
+    return out;
+}
+
+/* Languages: ["pt", "tl"] or "pt,tl". */
+static int languages_text(struct job *j, json_t *v)
+{
+    if (json_is_string(v)) {
+        j->langs = strdup(json_string_value(v));
+        return j->langs ? 0 : -1;
+    }
+    if (!json_is_array(v) || json_array_size(v) > 64)
+        return -1;
+    size_t i, n = 1;
+    json_t *x;
+    json_array_foreach(v, i, x)
+    {
+        if (!json_is_string(x))
+            return -1;
+        n += json_string_length(x) + 1;
+    }
+    j->langs = calloc(1, n);
+    if (!j->langs)
+        return -1;
+    json_array_foreach(v, i, x)
+    {
+        if (i)
+            strcat(j->langs, ",");
+        strcat(j->langs, json_string_value(x));
+    }
+    return 0;
+}
+
+/* What a write request is. */
+enum wop { W_ADD, W_SET, W_STOCK, W_SHIFT_ACT };
+
+struct wroute {
+    enum wop op;
+    enum rl_rtype rtype;
+    uint32_t kind; /* W_STOCK and W_SHIFT_ACT */
+};
+
+static const char *const STOCK_KEYS[][12] = {
+    /* receive */ {"site", "item", "qty", "donation", "lot", "expiry", "from", "note", NULL},
+    /* dispatch */ {"from", "to", "item", "qty", "need", "note", NULL},
+    /* arrive */ {"transfer", "qty", NULL},
+    /* distribute */ {"site", "item", "qty", "need", "note", NULL},
+    /* adjust */ {"site", "item", "qty", "reason", "note", "lot", NULL},
+    /* count */ {"site", "item", "qty", NULL},
+    /* void */ {"movement", "reason", NULL},
+};
+
+static const struct {
+    const char *name;
+    uint32_t kind;
+} STOCK_OPS[] = {
+    {"receive", PROTO_KIND_STOCK_RECEIVE},   {"dispatch", PROTO_KIND_STOCK_DISPATCH},
+    {"arrive", PROTO_KIND_STOCK_ARRIVE},     {"distribute", PROTO_KIND_STOCK_DISTRIBUTE},
+    {"adjust", PROTO_KIND_STOCK_ADJUST},     {"count", PROTO_KIND_STOCK_COUNT},
+    {"void", PROTO_KIND_STOCK_VOID},
+};
+
+static int listed(const char *const *list, const char *k)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, k))
+            return 1;
+    return 0;
+}
+
+/* Build the job of a write; 0, or an error sent into resp. */
+static int build_job(struct job *j, const struct wroute *w, const char *target,
+                     struct sync_http_resp *resp)
+{
+    const char *k;
+    json_t *v;
+    const char *by = NULL;
+    if (json_is_string(json_object_get(j->body, "by")))
+        by = json_string_value(json_object_get(j->body, "by"));
+    else if (json_object_get(j->body, "by")) {
+        send_error(resp, 400, "by", "'by' must be a string");
+        return -1;
+    }
+    if (target)
+        snprintf(j->target, sizeof j->target, "%s", target);
+
+    if (w->op == W_ADD || w->op == W_SET) {
+        struct rl_edit *ed = &j->ed;
+        const struct rl_fieldopt *fs = rl_fields_of(w->rtype);
+        j->kind = J_EDIT;
+        ed->rtype = w->rtype;
+        ed->add = w->op == W_ADD;
+        ed->author = by;
+        ed->target = target ? j->target : NULL;
+        json_object_foreach(j->body, k, v)
+        {
+            if (!strcmp(k, "by"))
+                continue;
+            if (w->rtype == RL_R_SITE && !strcmp(k, "languages")) {
+                if (languages_text(j, v)) {
+                    send_error(resp, 400, k, "'languages' must be a list of language codes");
+                    return -1;
+                }
+                ed->languages = j->langs;
+                continue;
+            }
+            if (w->rtype == RL_R_ITEM && ed->add && !strcmp(k, "code")) {
+                if (!json_is_string(v)) {
+                    send_error(resp, 400, k, "'code' must be a string");
+                    return -1;
+                }
+                snprintf(j->target, sizeof j->target, "%s", json_string_value(v));
+                ed->target = j->target;
+                continue;
+            }
+            const struct rl_fieldopt *f = rl_fieldopt_find(fs, k);
+            if (!f) {
+                send_error(resp, 400, k, "unknown field '%s'", k);
+                return -1;
+            }
+            const char *text = value_text(j, v);
+            if (!text) {
+                send_error(resp, 400, k, "'%s' must be a string, a number or a boolean", k);
+                return -1;
+            }
+            if (ed->nfields == (int)(sizeof ed->fields / sizeof *ed->fields)) {
+                send_error(resp, 400, k, "too many fields");
+                return -1;
+            }
+            ed->fields[ed->nfields].f = f;
+            ed->fields[ed->nfields++].value = text;
+        }
+        const char *missing = NULL;
+#define HAS(n) (json_object_get(j->body, n) != NULL)
+        if (ed->add) {
+            switch (w->rtype) {
+            case RL_R_SITE:
+                missing = !HAS("kind") ? "kind" : !HAS("name") ? "name" : NULL;
+                break;
+            case RL_R_ITEM:
+                missing = !HAS("code") ? "code" : !HAS("name") ? "name" : !HAS("unit") ? "unit" : NULL;
+                break;
+            case RL_R_NEED:
+                missing = !HAS("site") ? "site" : !HAS("qty") ? "qty"
+                          : (!HAS("item") && !HAS("service")) ? "item" : NULL;
+                break;
+            case RL_R_SHIFT:
+                missing = !HAS("site")    ? "site"
+                          : !HAS("start") ? "start"
+                          : !HAS("end")   ? "end"
+                          : !HAS("slots") ? "slots"
+                                          : NULL;
+                break;
+            case RL_R_DONATION: {
+                int goods = HAS("item") && HAS("qty"), money = HAS("amount") && HAS("currency");
+                missing = !HAS("donor") ? "donor" : !HAS("to") ? "to" : NULL;
+                if (!missing && goods == money) {
+                    send_error(resp, 400, HAS("item") ? "qty" : "item",
+                               "a donation needs either item with qty or amount with currency");
+                    return -1;
+                }
+                break;
+            }
+            default:
+                break;
+            }
+        } else if (ed->nfields == 0 && !ed->languages) {
+            send_error(resp, 400, NULL, "nothing to change: give at least one field");
+            return -1;
+        }
+        if (missing) {
+            send_error(resp, 400, missing, "'%s' is required", missing);
+            return -1;
+        }
+        return 0;
+    }
+
+    if (w->op == W_SHIFT_ACT) {
+        struct rl_shift_req *sh = &j->sh;
+        j->kind = J_SHIFT;
+        sh->kind = w->kind;
+        sh->shift = j->target;
+        sh->author = by;
+        json_object_foreach(j->body, k, v)
+        {
+            if (!strcmp(k, "by"))
+                continue;
+            const char **slot = NULL;
+            if (w->kind != PROTO_KIND_SHIFT_SERVED && !strcmp(k, "volunteer"))
+                slot = &sh->volunteer;
+            else if (w->kind == PROTO_KIND_SHIFT_SIGNUP && !strcmp(k, "contact"))
+                slot = &sh->contact;
+            else if (w->kind == PROTO_KIND_SHIFT_SERVED && !strcmp(k, "meals"))
+                slot = &sh->meals;
+            if (!slot) {
+                send_error(resp, 400, k, "unknown field '%s'", k);
+                return -1;
+            }
+            if (!(*slot = value_text(j, v))) {
+                send_error(resp, 400, k, "'%s' must be a string or a number", k);
+                return -1;
+            }
+        }
+        const char *missing = w->kind == PROTO_KIND_SHIFT_SERVED ? (!sh->meals ? "meals" : NULL)
+                                                                 : (!sh->volunteer ? "volunteer" : NULL);
+        if (missing) {
+            send_error(resp, 400, missing, "'%s' is required", missing);
+            return -1;
+        }
+        return 0;
+    }
+
+    /* stock */
+    struct rl_stock_req *st = &j->st;
+    size_t oi = 0;
+    while (STOCK_OPS[oi].kind != w->kind)
+        oi++;
+    j->kind = J_STOCK;
+    st->kind = w->kind;
+    st->author = by;
+    json_object_foreach(j->body, k, v)
+    {
+        if (!strcmp(k, "by"))
+            continue;
+        if (!listed(STOCK_KEYS[oi], k)) {
+            send_error(resp, 400, k, "unknown field '%s' for stock %s", k, STOCK_OPS[oi].name);
+            return -1;
+        }
+        const char *text = value_text(j, v);
+        if (!text) {
+            send_error(resp, 400, k, "'%s' must be a string or a number", k);
+            return -1;
+        }
+        if (!strcmp(k, "site"))
+            st->site = text;
+        else if (!strcmp(k, "from"))
+            *(w->kind == PROTO_KIND_STOCK_DISPATCH ? &st->site : &st->from_text) = text;
+        else if (!strcmp(k, "to"))
+            st->to = text;
+        else if (!strcmp(k, "item"))
+            st->item = text;
+        else if (!strcmp(k, "qty"))
+            st->qty = text;
+        else if (!strcmp(k, "donation"))
+            st->donation = text;
+        else if (!strcmp(k, "lot"))
+            st->lot = text;
+        else if (!strcmp(k, "expiry"))
+            st->expiry = text;
+        else if (!strcmp(k, "need"))
+            st->need = text;
+        else if (!strcmp(k, "reason"))
+            st->reason = text;
+        else if (!strcmp(k, "note"))
+            st->note = text;
+        else if (!strcmp(k, "transfer") || !strcmp(k, "movement"))
+            st->target = text;
+    }
+    const char *missing = NULL;
+    switch (w->kind) {
+    case PROTO_KIND_STOCK_DISPATCH:
+        missing = !st->site ? "from" : !st->to ? "to" : !st->item ? "item" : !st->qty ? "qty" : NULL;
+        break;
+    case PROTO_KIND_STOCK_ARRIVE:
+        missing = !st->target ? "transfer" : NULL;
+        break;
+    case PROTO_KIND_STOCK_VOID:
+        missing = !st->target ? "movement" : !st->reason ? "reason" : NULL;
+        if (!missing)
+            st->note = st->reason;
+        break;
+    default:
+        missing = !st->site ? "site" : !st->item ? "item" : !st->qty ? "qty" : NULL;
+        if (!missing && w->kind == PROTO_KIND_STOCK_ADJUST && !st->reason)
+            missing = "reason";
+    }
+    if (missing) {
+        send_error(resp, 400, missing, "'%s' is required", missing);
+        return -1;
+    }
+    return 0;
+}
+
+static int job_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct job *j = arg;
+    switch (j->kind) {
+    case J_EDIT:
+        return rl_edit_in(t, &j->ed, &j->w, e);
+    case J_STOCK:
+        return rl_stock_in(t, &j->st, &j->sr, e);
+    case J_SHIFT:
+        return rl_shift_in(t, &j->sh, &j->w, e);
+    }
+    return -EINVAL;
+}
+
+static int batch_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    for (struct job *j = arg; j; j = j->next) {
+        proto_err_clear(&j->e);
+        memset(&j->w, 0, sizeof j->w);
+        memset(&j->sr, 0, sizeof j->sr);
+        j->rc = rl_txn_nested(t, job_fn, j, &j->e);
+        if (j->rc == PROTO_EMAPFULL)
+            return j->rc; /* grow the map and run the whole batch again */
+    }
+    return 0;
+}
+
+/* Which field of the request a domain error names (its value quoted in the message). */
+static const char *error_field(const struct job *j)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(j->body, k, v)
+    {
+        char q[300];
+        if (json_is_string(v))
+            snprintf(q, sizeof q, "'%s'", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(q, sizeof q, "'%lld'", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(q, sizeof q, "'%.15g'", json_real_value(v));
+        else
+            continue;
+        if (strstr(j->e.msg, q))
+            return k;
+    }
+    const char *msg = j->e.msg;
+    json_object_foreach(j->body, k, v)
+    {
+        size_t n = strlen(k);
+        if (!strncmp(msg, k, n) && (msg[n] == ' ' || msg[n] == ':'))
+            return k;
+    }
+    return NULL;
+}
+
+static int error_status(int rc)
+{
+    if (rc == -ENOSPC || rc == PROTO_EMAPFULL)
+        return 507;
+    if (rc == -EIO || rc == -ENOMEM || rc == PROTO_ECORRUPT)
+        return 500;
+    return 400;
+}
+
+static void answer_job(struct job *j, int commit_rc, const struct proto_err *ce)
+{
+    struct sync_http_resp resp;
+    sync_http_resp_init(&resp);
+    if (commit_rc) {
+        send_error(&resp, error_status(commit_rc), NULL, "not written: %s",
+                   ce->msg[0] ? ce->msg : proto_strerror(commit_rc));
+    } else if (j->rc) {
+        const char *field = error_field(j);
+        int status = error_status(j->rc);
+        if (status == 400 && j->target[0] && !field &&
+            strstr(j->e.msg, j->target) && strstr(j->e.msg, "unknown"))
+            status = 404;
+        send_error(&resp, status, field, "%s", j->e.msg[0] ? j->e.msg : proto_strerror(j->rc));
+    } else {
+        char ref[40];
+        json_t *o;
+        if (j->kind == J_STOCK) {
+            rl_ref_format(j->sr.origin, j->sr.seq, ref);
+            o = json_pack("{s:s}", "op", ref);
+            if (j->st.kind == PROTO_KIND_STOCK_DISPATCH)
+                json_object_set_new(o, "transfer", json_string(ref));
+            if (j->sr.has_balance)
+                json_object_set_new(o, "balance", json_integer((json_int_t)j->sr.balance));
+        } else {
+            rl_ref_format(j->w.origin, j->w.seq, ref);
+            o = json_pack("{s:s}", "op", ref);
+            if (j->kind == J_EDIT && j->ed.rtype == RL_R_SITE) {
+                char id[17];
+                snprintf(id, sizeof id, "%016llx", (unsigned long long)j->w.site);
+                json_object_set_new(o, "id", json_string(id));
+            } else if (j->kind == J_EDIT && j->ed.rtype == RL_R_ITEM) {
+                json_object_set_new(o, "code", json_string(j->target));
+            } else if (j->kind == J_EDIT) {
+                json_object_set_new(o, "id", json_string(j->ed.add ? ref : j->target));
+            }
+        }
+        send_json(&resp, j->created ? 201 : 200, o);
+    }
+    sync_http_complete(j->pend, &resp);
+}
+
+void rl_api_flush(struct rl_api *a)
+{
+    struct job *list = a->head;
+    if (!list)
+        return;
+    a->head = NULL;
+    a->tail = &a->head;
+    if (a->check_on) {
+        uv_check_stop(&a->check);
+        a->check_on = 0;
+    }
+    struct proto_err e;
+    proto_err_clear(&e);
+    int rc = rl_node_write(a->store, batch_fn, list, &e);
+    for (struct job *j = list, *next; j; j = next) {
+        next = j->next;
+        if (!rc && !j->rc)
+            a->writes++;
+        answer_job(j, rc, &e);
+        job_free(j);
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    rl_api_flush(h->data);
+}
+
+static void enqueue(struct rl_api *a, struct job *j)
+{
+    j->next = NULL;
+    *a->tail = j;
+    a->tail = &j->next;
+    if (!a->check_on) {
+        uv_check_start(&a->check, on_check);
+        a->check_on = 1;
+    }
+}
+
+static void do_write(struct rl_api *a, const struct wroute *w, const char *target,
+                     const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    if (req->body_len > API_BODY_MAX) {
+        send_error(resp, 413, NULL, "the body is larger than %u bytes", API_BODY_MAX);
+        return;
+    }
+    json_error_t jerr;
+    json_t *body = json_loadb((const char *)req->body, req->body_len,
+                              JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        send_error(resp, 400, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+                   jerr.column, jerr.text);
+        return;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        send_error(resp, 400, NULL, "the body must be a JSON object");
+        return;
+    }
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        json_decref(body);
+        send_error(resp, 500, NULL, "out of memory");
+        return;
+    }
+    j->body = body;
+    j->created = !strcmp(req->method, "POST");
+    if (build_job(j, w, target, resp)) {
+        job_free(j);
+        return;
+    }
+    if (!(j->pend = sync_http_defer(req))) {
+        job_free(j);
+        send_error(resp, 500, NULL, "cannot queue the write");
+        return;
+    }
+    enqueue(a, j);
+}
+
+/* ---- the dashboard's files ---- */
+
+static const char *mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".webmanifest", "application/manifest+json"},
+    };
+    for (size_t i = 0; dot && i < sizeof types / sizeof *types; i++)
+        if (!strcmp(dot, types[i].ext))
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static int serve_file(struct rl_api *a, const struct sync_http_req *req,
+                      struct sync_http_resp *resp)
+{
+    const char *path = !strcmp(req->path, "/") ? "/index.html" : req->path;
+    size_t i;
+    for (i = 0; rl_web_files[i].path; i++)
+        if (!strcmp(rl_web_files[i].path, path))
+            break;
+    if (!rl_web_files[i].path)
+        return 0;
+    if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+        resp->status = 405;
+        add_header(resp, "Allow", "GET, HEAD");
+        resp->content_type = "text/plain; charset=utf-8";
+        proto_buf_printf(&resp->body, "method not allowed\n");
+        return 1;
+    }
+    const char *etag = i < sizeof a->etag / sizeof *a->etag ? a->etag[i] : NULL;
+    common_headers(resp);
+    add_header(resp, "Content-Security-Policy", API_CSP);
+    add_header(resp, "Cache-Control", "no-cache");
+    if (etag)
+        add_header(resp, "ETag", etag);
+    resp->content_type = mime_of(path);
+    if (etag && !strcmp(sync_http_header(req, "if-none-match"), etag)) {
+        resp->status = 304;
+        return 1;
+    }
+    resp->gzip_ok = 1;
+    proto_buf_add(&resp->body, rl_web_files[i].data, rl_web_files[i].len);
+    return 1;
+}
+
+/* ---- routing ---- */
+
+static int split(char *path, char **seg)
+{
+    int n = 0;
+    for (char *save = NULL, *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+        if (n == API_MAX_SEGS)
+            return -1;
+        if (pct_decode(s))
+            return -1;
+        seg[n++] = s;
+    }
+    return n;
+}
+
+static void method_not_allowed(struct sync_http_resp *resp, const char *allow)
+{
+    add_header(resp, "Allow", allow);
+    send_error(resp, 405, NULL, "this path takes %s", allow);
+}
+
+static int may_write(int role)
+{
+    return role == RL_ROLE_WRITE || role == ROLE_LOCAL;
+}
+
+/* Cross-site write protection: a JSON body (so a browser preflights it) from our own origin. */
+static int write_guard(const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    const char *ct = req->content_type;
+    if (strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+        send_error(resp, 415, NULL, "a write needs Content-Type: application/json");
+        return -1;
+    }
+    const char *origin = sync_http_header(req, "origin");
+    if (*origin) {
+        const char *o = origin;
+        if (!strncmp(o, "http://", 7))
+            o += 7;
+        else if (!strncmp(o, "https://", 8))
+            o += 8;
+        else
+            o = NULL;
+        if (!o || strcasecmp(o, req->host)) {
+            send_error(resp, 403, NULL, "cross-site request refused (Origin %s)", origin);
+            return -1;
+        }
+    }
+    if (!strcmp(sync_http_header(req, "sec-fetch-site"), "cross-site")) {
+        send_error(resp, 403, NULL, "cross-site request refused");
+        return -1;
+    }
+    return 0;
+}
+
+static void route(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    char path[512];
+    char *seg[API_MAX_SEGS];
+    if (strlen(req->path) >= sizeof path) {
+        send_error(resp, 404, NULL, "no such path");
+        return;
+    }
+    strcpy(path, req->path + 7); /* after "/api/v1" */
+    int n = split(path, seg);
+    if (n <= 0) {
+        send_error(resp, 404, NULL, "no such path: see relief/API.md");
+        return;
+    }
+    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+    int post = !strcmp(req->method, "POST"), patch = !strcmp(req->method, "PATCH");
+
+    const char *why = NULL;
+    int role = request_role(a, req, &why);
+    if (role == RL_ROLE_NONE) {
+        add_header(resp, "WWW-Authenticate", "Bearer realm=\"relief\"");
+        send_error(resp, 401, NULL, "%s", why);
+        return;
+    }
+    if (role == RL_ROLE_SYNC) {
+        send_error(resp, 403, NULL, "a sync token may only sync (/sync/v1)");
+        return;
+    }
+
+    /* reads */
+    enum read_what what = R_STATUS;
+    const char *id = NULL;
+    const char *const *allowed = P_NONE;
+    int readable = 1, donor_ok = 0;
+    const char *r0 = seg[0];
+    if (n == 1 && !strcmp(r0, "status"))
+        what = R_STATUS, donor_ok = 1;
+    else if (n == 1 && !strcmp(r0, "sites"))
+        what = R_SITES, allowed = P_SITES;
+    else if (n == 2 && !strcmp(r0, "sites"))
+        what = R_SITE, id = seg[1];
+    else if (n == 1 && !strcmp(r0, "items"))
+        what = R_ITEMS, allowed = P_ITEMS, donor_ok = 1;
+    else if (n == 1 && !strcmp(r0, "stock"))
+        what = R_STOCK, allowed = P_SITE_ITEM;
+    else if (n == 2 && !strcmp(r0, "stock") && !strcmp(seg[1], "totals"))
+        what = R_TOTALS, allowed = P_ITEM, donor_ok = 1;
+    else if (n == 1 && !strcmp(r0, "movements"))
+        what = R_MOVEMENTS, allowed = P_SITE_ITEM;
+    else if (n == 1 && !strcmp(r0, "needs"))
+        what = R_NEEDS, allowed = P_NEEDS;
+    else if (n == 1 && !strcmp(r0, "shifts"))
+        what = R_SHIFTS, allowed = P_SHIFTS;
+    else if (n == 1 && !strcmp(r0, "donations"))
+        what = R_DONATIONS, allowed = P_SITE, donor_ok = 1;
+    else if (n == 3 && !strcmp(r0, "donations") && !strcmp(seg[2], "trace"))
+        what = R_TRACE, id = seg[1], donor_ok = 1;
+    else if (n == 1 && !strcmp(r0, "alerts"))
+        what = R_ALERTS;
+    else if (n == 1 && !strcmp(r0, "conflicts"))
+        what = R_CONFLICTS;
+    else if (n == 1 && !strcmp(r0, "peers"))
+        what = R_PEERS;
+    else if (n == 2 && !strcmp(r0, "reports"))
+        what = R_REPORT, id = seg[1], allowed = P_FORMAT;
+    else
+        readable = 0;
+
+    /* writes */
+    struct wroute w = {0};
+    int writable = 1, w_post = 0, w_patch = 0;
+    const char *target = NULL;
+    static const struct {
+        const char *name;
+        enum rl_rtype t;
+    } recs[] = {{"sites", RL_R_SITE},   {"items", RL_R_ITEM},        {"needs", RL_R_NEED},
+                {"shifts", RL_R_SHIFT}, {"donations", RL_R_DONATION}};
+    size_t ri;
+    for (ri = 0; ri < sizeof recs / sizeof *recs; ri++)
+        if (!strcmp(r0, recs[ri].name))
+            break;
+    if (ri < sizeof recs / sizeof *recs && n == 1)
+        w = (struct wroute){W_ADD, recs[ri].t, 0}, w_post = 1;
+    else if (ri < sizeof recs / sizeof *recs && n == 2)
+        w = (struct wroute){W_SET, recs[ri].t, 0}, w_patch = 1, target = seg[1];
+    else if (n == 3 && !strcmp(r0, "shifts") &&
+             (!strcmp(seg[2], "signup") || !strcmp(seg[2], "cancel") || !strcmp(seg[2], "served")))
+        w = (struct wroute){W_SHIFT_ACT, RL_R_SHIFT,
+                            !strcmp(seg[2], "signup")   ? PROTO_KIND_SHIFT_SIGNUP
+                            : !strcmp(seg[2], "cancel") ? PROTO_KIND_SHIFT_CANCEL
+                                                        : PROTO_KIND_SHIFT_SERVED},
+        w_post = 1, target = seg[1];
+    else if (n == 2 && !strcmp(r0, "stock")) {
+        size_t k;
+        for (k = 0; k < sizeof STOCK_OPS / sizeof *STOCK_OPS; k++)
+            if (!strcmp(seg[1], STOCK_OPS[k].name))
+                break;
+        if (k < sizeof STOCK_OPS / sizeof *STOCK_OPS)
+            w = (struct wroute){W_STOCK, 0, STOCK_OPS[k].kind}, w_post = 1;
+        else
+            writable = 0;
+    } else
+        writable = 0;
+    if (readable && what == R_TOTALS)
+        writable = 0;
+
+    if (!readable && !writable) {
+        send_error(resp, 404, NULL, "no such path: %s (see relief/API.md)", req->path);
+        return;
+    }
+    if (get && readable) {
+        if (role == RL_ROLE_DONOR && !donor_ok) {
+            send_error(resp, 403, NULL, "a donor token may read donations, their traces, items "
+                                        "and stock totals only");
+            return;
+        }
+        do_read(a, what, id, req->query, allowed, role, resp);
+        return;
+    }
+    if (writable && ((post && w_post) || (patch && w_patch))) {
+        if (!may_write(role)) {
+            send_error(resp, 403, NULL, "a %s token may not write", role_label(role));
+            return;
+        }
+        if (write_guard(req, resp))
+            return;
+        do_write(a, &w, target, req, resp);
+        return;
+    }
+    char allow[40] = "";
+    if (readable)
+        strcat(allow, "GET, HEAD");
+    if (writable)
+        strcat(allow, *allow ? (w_post ? ", POST" : ", PATCH") : (w_post ? "POST" : "PATCH"));
+    method_not_allowed(resp, allow);
+}
+
+int rl_api_handle(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    if (!strncmp(req->path, "/api/", 5)) {
+        if (strncmp(req->path, "/api/v1/", 8))
+            send_error(resp, 404, NULL, "no such API version: this node speaks /api/v1");
+        else
+            route(a, req, resp);
+        return 1;
+    }
+    return serve_file(a, req, resp);
+}
+
+/* ---- life ---- */
+
+int rl_api_new(uv_loop_t *loop, struct rl_store *store, const struct rl_api_opts *o,
+               struct rl_api **out, struct proto_err *e)
+{
+    struct rl_api *a = calloc(1, sizeof *a);
+    if (!a)
+        return proto_errf(e, -ENOMEM, "out of memory");
+    a->loop = loop;
+    a->store = store;
+    a->o = *o;
+    a->tail = &a->head;
+    uv_check_init(loop, &a->check);
+    a->check.data = a;
+    for (size_t i = 0; rl_web_files[i].path && i < sizeof a->etag / sizeof *a->etag; i++) {
+        uint8_t h[8];
+        char hex[17];
+        crypto_generichash(h, sizeof h, rl_web_files[i].data, rl_web_files[i].len, NULL, 0);
+        rl_hex(h, sizeof h, hex);
+        snprintf(a->etag[i], sizeof a->etag[i], "\"%s\"", hex);
+    }
+    *out = a;
+    return 0;
+}
+
+uint64_t rl_api_writes(const struct rl_api *a)
+{
+    return a->writes;
+}
+
+static void api_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void rl_api_close(struct rl_api *a)
+{
+    if (!a || a->closed)
+        return;
+    rl_api_flush(a);
+    a->closed = 1;
+    uv_close((uv_handle_t *)&a->check, api_closed);
+}
