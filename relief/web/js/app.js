@@ -1,0 +1,214 @@
+// The dashboard: header, language, sign-in, and the hash router (#/coordinator, #/volunteer,
+// #/donor, #/donor/ID, #/site/ID).
+import * as i18n from './i18n.js';
+import { h, replace } from './dom.js';
+import { get, getToken, setToken, onUnauthorized } from './api.js';
+import { state, roleName, errorText, errorBox } from './ui.js';
+import * as coordinator from './views/coordinator.js';
+import * as volunteer from './views/volunteer.js';
+import * as donor from './views/donor.js';
+import * as site from './views/site.js';
+
+const t = i18n.t;
+let seq = 0;
+let needSignIn = false;
+
+const $ = (id) => document.getElementById(id);
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, q] = raw.split('?');
+  let parts;
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    parts = [];
+  }
+  return { parts, query: new URLSearchParams(q || '') };
+}
+
+function defaultView() {
+  return state.role === 'donor' ? 'donor' : 'coordinator';
+}
+
+/* which roles may open which view */
+const ALLOWED = {
+  coordinator: ['write', 'read'],
+  site: ['write', 'read'],
+  volunteer: ['write', 'read'],
+  donor: ['write', 'read', 'donor'],
+};
+
+function renderHeader() {
+  const st = state.status;
+  $('node-name').textContent = st && st.name ? st.name : '';
+  $('role').textContent = needSignIn ? t('header.signed_out') : t('header.role', { role: roleName(state.role) });
+  $('signout').hidden = !getToken();
+  const view = parseHash().parts[0] || defaultView();
+  for (const a of document.querySelectorAll('#nav a')) {
+    const v = a.dataset.view;
+    const allowed = !state.role || ALLOWED[v].includes(state.role);
+    a.parentElement.hidden = !allowed;
+    if (v === view || (view === 'site' && v === 'coordinator')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function fillLanguages() {
+  const sel = $('lang');
+  replace(
+    sel,
+    i18n.getLanguages().map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === i18n.getLang() }, l.name)),
+  );
+}
+
+function banner(text) {
+  const b = $('banner');
+  b.textContent = text || '';
+  b.hidden = !text;
+}
+
+async function loadStatus() {
+  try {
+    state.status = await get('status');
+    state.role = state.status.role || '';
+    needSignIn = false;
+    banner('');
+  } catch (err) {
+    state.status = null;
+    state.role = '';
+    if (err.status === 401) needSignIn = true;
+    else banner(errorText(err));
+  }
+  renderHeader();
+}
+
+function showSignIn(refused) {
+  needSignIn = true;
+  seq += 1;
+  renderHeader();
+  const main = $('main');
+  const msg = h('p', { class: 'result', id: 'signin-result', role: 'status', 'aria-live': 'polite' });
+  if (refused) {
+    msg.className = 'result msg-error';
+    msg.textContent = t('signin.refused');
+  }
+  const input = h('input', { type: 'password', id: 'token', name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
+  const remember = h('input', { type: 'checkbox', id: 'remember' });
+  const form = h(
+    'form',
+    { class: 'card-form', id: 'signin-form' },
+    h('div', { class: 'field' }, h('label', { for: 'token' }, t('signin.token')), input),
+    h('div', { class: 'field field-check' }, remember, h('label', { for: 'remember' }, t('signin.remember'))),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'signin-submit' }, t('signin.submit'))),
+    msg,
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const token = input.value.trim();
+    if (!token) {
+      input.focus();
+      return;
+    }
+    setToken(token, remember.checked);
+    msg.className = 'result';
+    msg.textContent = t('signin.checking');
+    await loadStatus();
+    if (needSignIn) {
+      setToken('');
+      showSignIn(true);
+      $('token').focus();
+      return;
+    }
+    const v = parseHash().parts[0];
+    if (!v || !ALLOWED[v] || !ALLOWED[v].includes(state.role)) location.hash = `#/${defaultView()}`;
+    else route(true);
+  });
+  replace(
+    main,
+    h('div', { class: 'view-head' }, h('h1', { tabindex: '-1', class: 'view-title' }, t('signin.title'))),
+    h('section', { class: 'panel signin', 'aria-labelledby': 'signin-intro' }, h('h2', { id: 'signin-intro', class: 'sr-only' }, t('signin.title')), h('p', null, t('signin.intro')), form),
+  );
+}
+
+async function signOut() {
+  setToken('');
+  state.status = null;
+  state.role = '';
+  await loadStatus();
+  if (needSignIn) showSignIn();
+  else route(true);
+}
+
+async function route(focus) {
+  if (needSignIn) {
+    showSignIn();
+    return;
+  }
+  const my = ++seq;
+  const { parts, query } = parseHash();
+  const view = parts[0] || defaultView();
+  renderHeader();
+  const main = $('main');
+  const ctx = { current: () => my === seq && !needSignIn, rerender: () => route(false), query };
+  main.setAttribute('aria-busy', 'true');
+  document.title = `${t(`nav.${ALLOWED[view] ? view : 'coordinator'}`)} · ${t('app.title')}`;
+  try {
+    if (!ALLOWED[view]) {
+      location.replace(`#/${defaultView()}`);
+      return;
+    }
+    if (state.role && !ALLOWED[view].includes(state.role)) {
+      replace(
+        main,
+        h('div', { class: 'view-head' }, h('h1', { tabindex: '-1', class: 'view-title' }, t(`nav.${view}`))),
+        h('p', { class: 'msg msg-error', role: 'alert' }, t('error.view_role', { role: roleName(state.role) })),
+        h('p', null, h('a', { href: `#/${defaultView()}` }, t(`nav.${defaultView()}`))),
+      );
+    } else if (view === 'coordinator') await coordinator.render(main, ctx);
+    else if (view === 'volunteer') await volunteer.render(main, ctx);
+    else if (view === 'donor' && parts[1]) await donor.renderTrace(main, ctx, parts[1]);
+    else if (view === 'donor') await donor.renderList(main, ctx);
+    else if (view === 'site' && parts[1]) await site.render(main, ctx, parts[1]);
+    else location.replace(`#/${defaultView()}`);
+  } catch (err) {
+    if (ctx.current()) replace(main, errorBox(err));
+  } finally {
+    if (my === seq) main.removeAttribute('aria-busy');
+  }
+  if (focus && ctx.current()) {
+    const title = main.querySelector('.view-title');
+    if (title) title.focus();
+  }
+}
+
+async function start() {
+  await i18n.init();
+  fillLanguages();
+  i18n.applyStatic();
+  $('lang').addEventListener('change', async (ev) => {
+    await i18n.setLang(ev.target.value);
+    i18n.applyStatic();
+    fillLanguages();
+    if (needSignIn) showSignIn();
+    else route(false);
+  });
+  $('signout').addEventListener('click', signOut);
+  $('skip').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    const title = $('main').querySelector('.view-title') || $('main');
+    title.focus();
+  });
+  onUnauthorized(() => {
+    if (!needSignIn) {
+      if (getToken()) setToken('');
+      showSignIn(false);
+    }
+  });
+  window.addEventListener('hashchange', () => route(true));
+  await loadStatus();
+  if (needSignIn) showSignIn();
+  else route(false);
+}
+
+start();

@@ -1,0 +1,112 @@
+// One site: its facts, stock, needs and shifts.
+import { h, replace } from '../dom.js';
+import { t, tOr, num, pct, dateTime, date, time } from '../i18n.js';
+import { get, list } from '../api.js';
+import { state, panel, table, errorBox, empty, kindName, itemName, qty, priorityBadge } from '../ui.js';
+
+export async function render(main, ctx, id) {
+  let site;
+  let err;
+  try {
+    site = await get(`sites/${encodeURIComponent(id)}`);
+    if (!state.items.size) for (const it of await list('items')) state.items.set(it.code, it);
+  } catch (e) {
+    err = e;
+  }
+  if (!ctx.current()) return;
+  const back = h('a', { href: '#/coordinator', class: 'back' }, t('site.back'));
+  if (err) {
+    replace(main, h('div', { class: 'view-head' }, back, h('h1', { tabindex: '-1', class: 'view-title' }, t('site.title_plain'))), errorBox(err));
+    return;
+  }
+  const conflicted = new Set(site.conflicts || []);
+  const facts = [];
+  const fact = (key, field, value) => {
+    if (value === undefined || value === null || value === '') return;
+    facts.push(h('dt', null, t(key)));
+    facts.push(h('dd', null, value, conflicted.has(field) ? h('span', { class: 'badge badge-high' }, ` ${t('site.conflict')}`) : null));
+  };
+  fact('site.kind', 'kind', kindName(site.kind));
+  fact('site.code', 'code', site.code);
+  fact('site.status', 'status', site.status ? tOr(`status.${site.status}`, site.status) : '');
+  fact('site.area', 'municipality', [site.prefecture, site.municipality].filter(Boolean).join(' '));
+  fact('site.address', 'address', site.address);
+  if (Number.isFinite(site.lat) && Number.isFinite(site.lon)) fact('site.position', 'lat', `${num(site.lat, { maximumFractionDigits: 4 })}, ${num(site.lon, { maximumFractionDigits: 4 })}`);
+  fact('site.capacity', 'capacity', site.capacity ? num(site.capacity) : '');
+  if (site.occupancy !== undefined)
+    fact(
+      'site.occupancy',
+      'occupancy',
+      `${num(site.occupancy)}${site.capacity ? ` (${pct(site.occupancy / site.capacity)})` : ''}${site['counted-at'] ? ` — ${t('occ.counted', { when: dateTime(site['counted-at']) })}` : ''}`,
+    );
+  fact('site.priority', 'priority', site.priority ? priorityBadge(site.priority) : '');
+  fact('site.special', 'special-needs', site['special-needs']);
+  fact('site.languages', 'languages', (site.languages || []).join(', '));
+  fact('site.contact', 'contact', site.contact);
+
+  const stock = panel('p-site-stock', 'site.stock');
+  const rows = site.stock || [];
+  replace(
+    stock.body,
+    rows.length
+      ? table(
+          'site.stock',
+          [
+            { key: 'col.item', cell: (r) => itemName(r.item) },
+            { key: 'col.on_hand', num: true, cell: (r) => qty(r.balance, r.unit) },
+            { key: 'col.in_transit', num: true, cell: (r) => qty(r.in_transit || 0, r.unit) },
+          ],
+          rows,
+        )
+      : empty('stock.none'),
+  );
+  const needs = panel('p-site-needs', 'site.needs');
+  const nrows = site.needs || [];
+  replace(
+    needs.body,
+    nrows.length
+      ? table(
+          'site.needs',
+          [
+            { key: 'col.what', cell: (n) => (n.item ? itemName(n.item) : n.service || '') },
+            { key: 'col.needed', num: true, cell: (n) => num(n.qty) },
+            { key: 'col.fulfilled', num: true, cell: (n) => num(n.fulfilled ?? 0) },
+            { key: 'col.gap', num: true, cell: (n) => num(n.gap ?? 0) },
+            { key: 'col.priority', cell: (n) => priorityBadge(n.priority) },
+            { key: 'col.due', cell: (n) => (n.due ? date(n.due) : '') },
+          ],
+          nrows,
+        )
+      : empty('needs.none'),
+  );
+  const shifts = panel('p-site-shifts', 'site.shifts');
+  const srows = site.shifts || [];
+  replace(
+    shifts.body,
+    srows.length
+      ? table(
+          'site.shifts',
+          [
+            { key: 'col.when', cell: (x) => `${dateTime(x.start)} – ${time(x.end)}` },
+            { key: 'col.role', cell: (x) => x.role || '' },
+            { key: 'col.confirmed', num: true, cell: (x) => t('shifts.of_slots', { confirmed: num(x.confirmed || 0), slots: num(x.slots) }) },
+            { key: 'col.waitlisted', num: true, cell: (x) => num(x.waitlisted || 0) },
+            { key: 'col.meals', num: true, cell: (x) => (x.meals ? `${num(x.meals_served || 0)} / ${num(x.meals)}` : '') },
+          ],
+          srows,
+        )
+      : empty('shifts.none'),
+  );
+  replace(
+    main,
+    h('div', { class: 'view-head' }, back, h('h1', { tabindex: '-1', class: 'view-title' }, site.name || site.code || id)),
+    h(
+      'div',
+      { class: 'grid' },
+      h('section', { class: 'panel', 'aria-labelledby': 'site-facts' }, h('h2', { id: 'site-facts' }, t('site.facts')), h('dl', { class: 'facts' }, facts)),
+      stock,
+      needs,
+      shifts,
+    ),
+  );
+}

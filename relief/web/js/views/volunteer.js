@@ -1,0 +1,384 @@
+// The volunteer's view: record a receipt, a distribution, tonight's occupancy, a shift sign-up.
+import { h, replace } from '../dom.js';
+import { t, num, dateTime, time } from '../i18n.js';
+import { list, post, patch } from '../api.js';
+import { state, errorBox, errorText, siteLabel, kindName, itemName, qty, canWrite, roleName } from '../ui.js';
+
+const BY_KEY = 'relief.by';
+
+function storedBy() {
+  try {
+    return localStorage.getItem(BY_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+function option(value, text, selected) {
+  return h('option', { value, selected: !!selected }, text);
+}
+
+function siteOptions(sites, { centresFirst } = {}) {
+  const order = { centre: 0, kitchen: 1, school: 2, point: 3, warehouse: 4 };
+  const sorted = sites.slice().sort((a, b) => {
+    if (centresFirst) return (order[a.kind] ?? 9) - (order[b.kind] ?? 9) || (a.name || '').localeCompare(b.name || '');
+    return (a.name || '').localeCompare(b.name || '');
+  });
+  return sorted.map((x) => option(x.id, `${siteLabel(x.name, x.code)} — ${kindName(x.kind)}`));
+}
+
+function itemOptions(items) {
+  return items
+    .filter((x) => !x.archived)
+    .map((x) => option(x.code, `${x.name || x.code} (${x.code})`));
+}
+
+/* one labelled control with its error line */
+function field(form, name, labelKey, control, { hintKey, hintParams, optional } = {}) {
+  const id = `${form}-${name}`;
+  control.id = id;
+  control.name = name;
+  const errId = `${id}-err`;
+  const hintId = `${id}-hint`;
+  const described = [hintKey ? hintId : null, errId].filter(Boolean).join(' ');
+  control.setAttribute('aria-describedby', described);
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, t(labelKey), optional ? h('span', { class: 'optional' }, ` ${t('form.optional')}`) : null),
+    control,
+    hintKey ? h('p', { class: 'field-hint', id: hintId }, t(hintKey, hintParams)) : null,
+    h('p', { class: 'field-error', id: errId, hidden: true }),
+  );
+}
+
+function clearErrors(form) {
+  for (const el of form.querySelectorAll('.field-error')) {
+    el.hidden = true;
+    el.textContent = '';
+  }
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+/* shows an API error next to its field (or in the form's message) */
+function showError(form, result, err) {
+  const name = err && err.field;
+  const ctl = name ? form.elements.namedItem(name) : null;
+  const text = errorText(err);
+  if (ctl && ctl.id) {
+    const line = document.getElementById(`${ctl.id}-err`);
+    line.textContent = text;
+    line.hidden = false;
+    ctl.setAttribute('aria-invalid', 'true');
+    ctl.focus();
+    result.className = 'result msg-error';
+    result.textContent = t('form.fix_field', { field: form.querySelector(`label[for="${ctl.id}"]`)?.firstChild?.textContent || name });
+  } else {
+    result.className = 'result msg-error';
+    result.textContent = text;
+  }
+}
+
+function formCard(id, titleKey, introKey, fields, submitKey, onSubmit) {
+  const result = h('p', { class: 'result', id: `${id}-result`, role: 'status', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', id: `${id}-submit` }, t(submitKey));
+  const form = h('form', { id, class: 'card-form', novalidate: true }, fields, h('div', { class: 'form-actions' }, button), result);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    button.disabled = true;
+    result.className = 'result';
+    result.textContent = t('form.saving');
+    try {
+      const text = await onSubmit(form);
+      result.className = 'result msg-ok';
+      result.textContent = text;
+    } catch (err) {
+      showError(form, result, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h(
+    'section',
+    { class: 'panel form-panel', 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title` }, t(titleKey)),
+    introKey ? h('p', { class: 'hint' }, t(introKey)) : null,
+    form,
+  );
+}
+
+function numberInput(min) {
+  return h('input', { type: 'number', inputmode: 'numeric', min, step: 1, required: true, class: 'input-num' });
+}
+
+function byValue() {
+  const v = (document.getElementById('vol-by') || {}).value || '';
+  return v.trim();
+}
+
+function body(fields) {
+  const out = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== '' && v !== undefined && v !== null) out[k] = v;
+  const by = byValue();
+  if (by) out.by = by;
+  return out;
+}
+
+function val(form, name) {
+  const el = form.elements.namedItem(name);
+  return el ? el.value.trim() : '';
+}
+
+function siteOf(sites, id) {
+  return sites.find((x) => x.id === id || x.code === id);
+}
+
+function stockLine(id) {
+  return h('p', { class: 'stock-now', id, 'aria-live': 'polite' });
+}
+
+async function showStock(line, site, item, sites) {
+  if (!site || !item) {
+    line.textContent = '';
+    return;
+  }
+  try {
+    const rows = await list(`stock?site=${encodeURIComponent(site)}&item=${encodeURIComponent(item)}`);
+    const r = rows.find((x) => x.item === item) || { balance: 0, in_transit: 0, unit: (state.items.get(item) || {}).unit };
+    const s = siteOf(sites, site);
+    line.textContent = t('vol.stock_now', { site: s ? s.code || s.name : site, qty: qty(r.balance, r.unit), transit: qty(r.in_transit || 0, r.unit) });
+  } catch (err) {
+    line.textContent = errorText(err);
+  }
+}
+
+function shiftText(x) {
+  return t('vol.shift_option', {
+    when: `${dateTime(x.start)}–${time(x.end)}`,
+    site: x.site_code || x.site_name || '',
+    role: x.role || '',
+    confirmed: num(x.confirmed || 0),
+    slots: num(x.slots),
+  });
+}
+
+export async function render(main, ctx) {
+  const [sites, items, needs, shifts, donations] = await Promise.all([
+    list('sites'),
+    list('items'),
+    list('needs').catch(() => []),
+    list('shifts').catch(() => []),
+    list('donations').catch(() => []),
+  ]).catch((err) => {
+    replace(main, h('h1', { tabindex: '-1', class: 'view-title' }, t('vol.title')), errorBox(err));
+    return [];
+  });
+  if (!sites || !ctx.current()) return;
+  for (const it of items) state.items.set(it.code, it);
+  const openSites = sites.filter((x) => x.status !== 'closed' && !x.archived);
+  const now = Date.now();
+  const upcoming = shifts.filter((x) => new Date(x.end).getTime() > now).sort((a, b) => (a.start < b.start ? -1 : 1));
+
+  // --- receipt
+  const rSite = h('select', { required: true }, siteOptions(openSites));
+  const warehouse = openSites.find((x) => x.kind === 'warehouse');
+  if (warehouse) rSite.value = warehouse.id;
+  const rItem = h('select', { required: true }, itemOptions(items));
+  const rStock = stockLine('receive-stock');
+  const rDonation = h(
+    'select',
+    null,
+    option('', t('form.none')),
+    donations.filter((d) => d.item).map((d) => option(d.id, t('vol.donation_option', { donor: d.donor || '', item: itemName(d.item), qty: num(d.qty) }))),
+  );
+  const receive = formCard(
+    'receive',
+    'vol.receive_title',
+    'vol.receive_intro',
+    [
+      field('receive', 'site', 'form.site', rSite),
+      field('receive', 'item', 'form.item', rItem),
+      rStock,
+      field('receive', 'qty', 'form.qty', numberInput(1)),
+      h(
+        'details',
+        { class: 'more' },
+        h('summary', null, t('vol.more')),
+        field('receive', 'from', 'form.from', h('input', { type: 'text', autocomplete: 'off' }), { optional: true }),
+        field('receive', 'donation', 'form.donation', rDonation, { optional: true }),
+        field('receive', 'lot', 'form.lot', h('input', { type: 'text', autocomplete: 'off' }), { optional: true }),
+        field('receive', 'expiry', 'form.expiry', h('input', { type: 'date' }), { optional: true }),
+      ),
+    ],
+    'vol.receive_submit',
+    async (form) => {
+      const b = body({
+        site: val(form, 'site'),
+        item: val(form, 'item'),
+        qty: val(form, 'qty'),
+        from: val(form, 'from'),
+        donation: val(form, 'donation'),
+        lot: val(form, 'lot'),
+        expiry: val(form, 'expiry'),
+      });
+      const res = await post('stock/receive', b);
+      const s = siteOf(sites, b.site);
+      const unit = (state.items.get(b.item) || {}).unit;
+      form.elements.namedItem('qty').value = '';
+      showStock(rStock, rSite.value, rItem.value, sites);
+      return t('vol.received', { qty: qty(b.qty, unit), item: itemName(b.item), site: s ? s.code || s.name : b.site, balance: qty(res.balance, unit) });
+    },
+  );
+  const refreshR = () => showStock(rStock, rSite.value, rItem.value, sites);
+  rSite.addEventListener('change', refreshR);
+  rItem.addEventListener('change', refreshR);
+
+  // --- distribution
+  const dSite = h('select', { required: true }, siteOptions(openSites, { centresFirst: true }));
+  const dItem = h('select', { required: true }, itemOptions(items));
+  const dNeed = h('select', null);
+  const dStock = stockLine('distribute-stock');
+  const fillNeeds = () => {
+    const keep = dNeed.value;
+    replace(
+      dNeed,
+      option('', t('form.none')),
+      needs
+        .filter((n) => n.item && (n.site === dSite.value || n.site_code === dSite.value) && n.item === dItem.value)
+        .map((n) => option(n.id, t('vol.need_option', { item: itemName(n.item), qty: num(n.qty), gap: num(n.gap) }), n.id === keep)),
+    );
+    // the open need of this site and item, if there is one, is the usual choice
+    if (!dNeed.value && dNeed.options.length === 2) dNeed.selectedIndex = 1;
+  };
+  const firstNeed = needs.find((n) => n.item && n.gap > 0);
+  if (firstNeed) {
+    dSite.value = firstNeed.site;
+    dItem.value = firstNeed.item;
+  }
+  fillNeeds();
+  const refreshD = () => {
+    fillNeeds();
+    showStock(dStock, dSite.value, dItem.value, sites);
+  };
+  dSite.addEventListener('change', refreshD);
+  dItem.addEventListener('change', refreshD);
+  const distribute = formCard(
+    'distribute',
+    'vol.distribute_title',
+    'vol.distribute_intro',
+    [
+      field('distribute', 'site', 'form.site', dSite),
+      field('distribute', 'item', 'form.item', dItem),
+      dStock,
+      field('distribute', 'qty', 'form.qty', numberInput(1)),
+      field('distribute', 'need', 'form.need', dNeed, { optional: true }),
+    ],
+    'vol.distribute_submit',
+    async (form) => {
+      const b = body({ site: val(form, 'site'), item: val(form, 'item'), qty: val(form, 'qty'), need: val(form, 'need') });
+      const res = await post('stock/distribute', b);
+      const s = siteOf(sites, b.site);
+      const unit = (state.items.get(b.item) || {}).unit;
+      form.elements.namedItem('qty').value = '';
+      showStock(dStock, dSite.value, dItem.value, sites);
+      return t('vol.distributed', { qty: qty(b.qty, unit), item: itemName(b.item), site: s ? s.code || s.name : b.site, balance: qty(res.balance, unit) });
+    },
+  );
+
+  // --- occupancy
+  const centres = openSites.filter((x) => x.kind === 'centre' || x.capacity);
+  const oSite = h('select', { required: true }, siteOptions(centres.length ? centres : openSites, { centresFirst: true }));
+  const oNow = h('p', { class: 'stock-now', 'aria-live': 'polite' });
+  const oQty = numberInput(0);
+  const showOcc = () => {
+    const s = siteOf(sites, oSite.value);
+    if (!s) return;
+    oNow.textContent = t('vol.occ_now', {
+      occupancy: s.occupancy === undefined ? '–' : num(s.occupancy),
+      capacity: s.capacity ? num(s.capacity) : '–',
+      when: s['counted-at'] ? dateTime(s['counted-at']) : '',
+    });
+  };
+  showOcc();
+  oSite.addEventListener('change', showOcc);
+  const occupancy = formCard(
+    'occupancy',
+    'vol.occ_title',
+    'vol.occ_intro',
+    [field('occupancy', 'site', 'form.centre', oSite), oNow, field('occupancy', 'occupancy', 'form.occupancy', oQty)],
+    'vol.occ_submit',
+    async (form) => {
+      const id = val(form, 'site');
+      const n = val(form, 'occupancy');
+      await patch(`sites/${encodeURIComponent(id)}`, body({ occupancy: n }));
+      const s = siteOf(sites, id);
+      if (s) s.occupancy = Number(n);
+      showOcc();
+      return t('vol.occ_saved', { site: s ? siteLabel(s.name, s.code) : id, occupancy: num(n), capacity: s && s.capacity ? num(s.capacity) : '–' });
+    },
+  );
+
+  // --- shift sign-up
+  const sShift = h(
+    'select',
+    { required: true },
+    upcoming.length ? upcoming.map((x) => option(x.id, shiftText(x), ctx.query.get('shift') === x.id)) : option('', t('vol.no_shifts')),
+  );
+  const sVolunteer = h('input', { type: 'text', autocomplete: 'name', required: true, value: storedBy() });
+  const signup = formCard(
+    'signup',
+    'vol.signup_title',
+    'vol.signup_intro',
+    [
+      field('signup', 'shift', 'form.shift', sShift),
+      field('signup', 'volunteer', 'form.volunteer', sVolunteer),
+      field('signup', 'contact', 'form.contact', h('input', { type: 'text', autocomplete: 'tel' }), { optional: true, hintKey: 'form.contact_hint' }),
+    ],
+    'vol.signup_submit',
+    async (form) => {
+      const id = val(form, 'shift');
+      const volunteer = val(form, 'volunteer');
+      await post(`shifts/${encodeURIComponent(id)}/signup`, body({ volunteer, contact: val(form, 'contact') }));
+      let status = '';
+      try {
+        const fresh = await list('shifts');
+        const x = fresh.find((y) => y.id === id);
+        const mine = x && (x.signups || []).filter((y) => y.volunteer === volunteer).pop();
+        if (mine) status = mine.status;
+        if (x) {
+          const opt = [...sShift.options].find((o) => o.value === id);
+          if (opt) opt.textContent = shiftText(x);
+        }
+      } catch {
+        status = '';
+      }
+      return t(status === 'waitlisted' ? 'vol.signed_up_wait' : 'vol.signed_up', { volunteer, shift: sShift.selectedOptions[0] ? sShift.selectedOptions[0].textContent : id });
+    },
+  );
+
+  const by = h('input', { type: 'text', id: 'vol-by', autocomplete: 'name', value: storedBy() });
+  by.addEventListener('change', () => {
+    try {
+      localStorage.setItem(BY_KEY, by.value.trim());
+    } catch {
+      /* not remembered */
+    }
+    if (!sVolunteer.value) sVolunteer.value = by.value.trim();
+  });
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'view-head' },
+      h('h1', { tabindex: '-1', class: 'view-title' }, t('vol.title')),
+      h('div', { class: 'by-field' }, h('label', { for: 'vol-by' }, t('vol.by')), by, h('p', { class: 'field-hint' }, t('vol.by_hint'))),
+    ),
+    canWrite() ? null : h('p', { class: 'msg msg-error', role: 'alert' }, t('vol.readonly', { role: roleName(state.role) })),
+    h('div', { class: 'grid grid-forms' }, distribute, receive, occupancy, signup),
+  );
+  refreshD();
+  refreshR();
+  if (ctx.query.get('shift')) sShift.focus();
+}
