@@ -1,0 +1,95 @@
+#!/bin/sh
+# Browser tests of the dashboard: headless Chromium (Debian's) driven by playwright-core.
+#   tests/browser/run.sh BUILD_DIR        (BUILD_DIR holds relief and relief-net)
+# Makes a fresh demo node in a temporary directory, serves it on a free loopback port, runs
+# test.mjs against it, and stops it. Prints "ok - ..." / "not ok - ..." per check and ends with
+# "N passed, M failed"; exits non-zero on any failure. Screenshots go to BUILD_DIR/browser-screenshots/.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD_ARG=${1:-build}
+if [ ! -x "$BUILD_ARG/relief" ]; then
+    echo "run.sh: no relief binary in '$BUILD_ARG'" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+fi
+BUILD=$(cd "$BUILD_ARG" && pwd)
+RELIEF="$BUILD/relief"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+# playwright-core from the lock file: install when node_modules is missing or not the locked version
+stale=$(cd "$HERE" && node -e '
+const fs = require("fs");
+try {
+  const want = JSON.parse(fs.readFileSync("package-lock.json")).packages["node_modules/playwright-core"].version;
+  const have = JSON.parse(fs.readFileSync("node_modules/playwright-core/package.json")).version;
+  console.log(want === have ? "" : "stale");
+} catch { console.log("missing"); }' 2>/dev/null || echo missing)
+if [ -n "$stale" ]; then
+    echo "# npm ci ($stale node_modules)"
+    if ! (cd "$HERE" && npm ci --no-audit --no-fund >/dev/null 2>"$HERE/npm-ci.log"); then
+        cat "$HERE/npm-ci.log" >&2
+        echo "not ok - npm ci in tests/browser"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    rm -f "$HERE/npm-ci.log"
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/relief-browser.XXXXXX")
+DATA="$TMP/node"
+SPID=""
+cleanup() {
+    if [ -n "$SPID" ]; then
+        kill "$SPID" 2>/dev/null
+        wait "$SPID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+if ! "$RELIEF" --data "$DATA" init --name browser-test >"$TMP/init.log" 2>&1 ||
+    ! "$RELIEF" --data "$DATA" demo >>"$TMP/init.log" 2>&1; then
+    cat "$TMP/init.log" >&2
+    echo "not ok - make a demo node"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# a free port: ask the kernel for one, then try to listen on it (again if someone took it)
+started=0
+for attempt in 1 2 3; do
+    PORT=$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+    "$RELIEF" --data "$DATA" serve --listen "127.0.0.1:$PORT" >"$TMP/serve.log" 2>&1 &
+    SPID=$!
+    i=0
+    while [ $i -lt 100 ]; do
+        if grep -q "listening on" "$TMP/serve.log" 2>/dev/null; then
+            started=1
+            break
+        fi
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ $started = 1 ] && break
+    kill "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+    SPID=""
+done
+if [ $started != 1 ]; then
+    cat "$TMP/serve.log" >&2
+    echo "not ok - relief serve starts"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+mkdir -p "$BUILD/browser-screenshots"
+node "$HERE/test.mjs" --base "http://127.0.0.1:$PORT" --relief "$RELIEF" --data "$DATA" \
+    --shots "$BUILD/browser-screenshots" --chromium "$CHROMIUM"
+rc=$?
+if [ $rc -ne 0 ]; then
+    echo "# server log (tail):"
+    tail -n 20 "$TMP/serve.log" | sed 's/^/#   /'
+fi
+exit $rc

@@ -1,0 +1,438 @@
+// Browser tests of the relief dashboard against a running demo node (see run.sh).
+//   node test.mjs --base URL --relief BIN --data DIR --shots DIR [--chromium PATH]
+// One line per check ("ok - ..." / "not ok - ..."), then "N passed, M failed".
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const BASE = args.base;
+const SHOTS = args.shots;
+const HOSTILE = '<img src=x onerror=alert(1)>';
+mkdirSync(SHOTS, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function ok(cond, name, detail) {
+  if (cond) {
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } else {
+    failed += 1;
+    console.log(`not ok - ${name}${detail ? `: ${detail}` : ''}`);
+  }
+  return cond;
+}
+async function check(name, fn) {
+  try {
+    const r = await fn();
+    if (r === false) ok(false, name);
+    else if (typeof r === 'string') ok(false, name, r);
+    else ok(true, name);
+  } catch (e) {
+    ok(false, name, String(e && e.message ? e.message : e).split('\n')[0]);
+  }
+}
+
+function relief(...a) {
+  return execFileSync(args.relief, ['--data', args.data, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+async function apiGet(path, token) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}/api/v1/${path}`, { headers });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+const browser = await chromium.launch({ executablePath: args.chromium || '/usr/bin/chromium', args: ['--no-sandbox'] });
+
+/* a page that records console errors, page errors, CSP violations and dialogs */
+async function newPage({ locale = 'en-US', width = 1280, height = 720 } = {}) {
+  const context = await browser.newContext({ locale, viewport: { width, height } });
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  page.errors = [];
+  page.dialogs = [];
+  page.allowed = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    if (page.allowed.some((re) => re.test(text))) return;
+    page.errors.push(text);
+  });
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('dialog', async (d) => {
+    page.dialogs.push(d.message());
+    await d.dismiss().catch(() => {});
+  });
+  return page;
+}
+
+async function clean(page) {
+  const csp = await page.evaluate(() => window.__csp || []);
+  const all = [...page.errors, ...csp.map((c) => `CSP: ${c}`)];
+  page.errors = [];
+  return all.length ? all.join(' | ').slice(0, 400) : true;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function settle(page) {
+  await page.waitForFunction(() => !document.getElementById('main').hasAttribute('aria-busy') && document.querySelector('#main .view-title'));
+}
+
+// a hostile site name, before any page loads (the node's own CLI writes it)
+let hostileId = '';
+await check('a site with a hostile name is added', () => {
+  hostileId = relief('--json', 'site', 'add', '--kind', 'centre', '--name', HOSTILE, '--code', 'EVIL-1', '--lat', '38.43', '--lon', '141.30', '--capacity', '10', '--occupancy', '12');
+  return hostileId.length > 0;
+});
+
+// --- security headers
+await check('GET / answers the dashboard with a Content-Security-Policy', async () => {
+  const page = await newPage();
+  const res = await page.goto(`${BASE}/`);
+  const csp = res.headers()['content-security-policy'] || '';
+  await page.context().close();
+  if (res.status() !== 200) return `status ${res.status()}`;
+  if (!/script-src 'self'/.test(csp) || !/default-src 'self'/.test(csp)) return `CSP: '${csp}'`;
+  if (!/frame-ancestors 'none'/.test(csp)) return `no frame-ancestors in '${csp}'`;
+  return true;
+});
+
+// --- coordinator, English
+const page = await newPage();
+await check('coordinator view loads in English', async () => {
+  await page.goto(`${BASE}/#/coordinator`);
+  await settle(page);
+  await page.waitForSelector('#p-occupancy .occ-row');
+  const title = await page.textContent('#main .view-title');
+  if (title.trim() !== 'Coordinator') return `title '${title}'`;
+  if ((await page.getAttribute('html', 'lang')) !== 'en') return 'html lang is not en';
+  return true;
+});
+await check('coordinator view: occupancy bars, needs chart, stock chart and site map drawn', async () => {
+  const n = await page.$$eval('#p-occupancy .occ-row', (r) => r.length);
+  const marks = await page.$$eval('#p-map svg .map-site', (r) => r.length);
+  const needBars = await page.$$eval('#p-needs svg .bar-row', (r) => r.length);
+  const stockBars = await page.$$eval('#p-stock svg .bar-row', (r) => r.length);
+  if (n < 3) return `${n} occupancy rows`;
+  if (marks < 6) return `${marks} sites on the map`;
+  if (needBars < 1 || stockBars < 1) return `${needBars} need bars, ${stockBars} stock bars`;
+  return true;
+});
+await check('coordinator view: alerts, short shifts and peers shown', async () => {
+  const alerts = await page.$$eval('#p-alerts .alert', (r) => r.length);
+  const shifts = await page.$eval('#p-shifts', (e) => e.textContent);
+  const peers = await page.$eval('#p-peers', (e) => e.textContent);
+  if (alerts < 1) return 'no alerts';
+  if (!/KIT-MINATO/.test(shifts)) return 'the short kitchen shift is missing';
+  if (!peers.trim()) return 'no peers panel';
+  return true;
+});
+await check('coordinator view: no console errors or CSP violations', () => clean(page));
+await shot(page, 'coordinator-en');
+
+// --- hostile name shown as text
+await check('hostile site name is shown as exact text', async () => {
+  const text = await page.evaluate(() => document.body.innerText);
+  return text.includes(HOSTILE) || 'the name is not in the page text';
+});
+await check('hostile site name: no dialog, no injected img', async () => {
+  const imgs = await page.$$eval('img', (l) => l.filter((i) => i.getAttribute('src') === 'x').length);
+  if (page.dialogs.length) return `dialog: ${page.dialogs[0]}`;
+  return imgs === 0 || `${imgs} img elements with src x`;
+});
+
+// --- Japanese and back
+await check('switching to Japanese shows Japanese labels', async () => {
+  await page.selectOption('#lang', 'ja');
+  await page.waitForFunction(() => document.documentElement.lang === 'ja');
+  await settle(page);
+  await page.waitForSelector('#p-occupancy .occ-row');
+  const title = (await page.textContent('#main .view-title')).trim();
+  const nav = (await page.textContent('#nav a[data-view="volunteer"]')).trim();
+  const occ = (await page.textContent('#p-occupancy h2')).trim();
+  if (title !== '調整担当') return `title '${title}'`;
+  if (nav !== 'ボランティア') return `nav '${nav}'`;
+  if (occ !== '避難所の収容状況') return `heading '${occ}'`;
+  return true;
+});
+await shot(page, 'coordinator-ja');
+await check('the language choice is remembered across a reload', async () => {
+  await page.reload();
+  await settle(page);
+  return (await page.getAttribute('html', 'lang')) === 'ja' || 'lang is not ja after reload';
+});
+await check('hostile site name is exact text in Japanese too, no dialog', async () => {
+  await page.waitForSelector('#p-occupancy .occ-row');
+  const text = await page.evaluate(() => document.body.innerText);
+  if (page.dialogs.length) return 'a dialog fired';
+  return text.includes(HOSTILE) || 'missing';
+});
+await check('switching back to English', async () => {
+  await page.selectOption('#lang', 'en');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await settle(page);
+  const title = (await page.textContent('#main .view-title')).trim();
+  return title === 'Coordinator' || `title '${title}'`;
+});
+await check('Japanese and English: no console errors or CSP violations', () => clean(page));
+
+// --- site detail (reached from the map)
+await check('a site opens from the map with its stock and needs', async () => {
+  await page.click('#p-occupancy a[href^="#/site/"]');
+  await settle(page);
+  await page.waitForSelector('#p-site-stock');
+  const h1 = (await page.textContent('#main .view-title')).trim();
+  return h1.length > 0 || 'no title';
+});
+await check('site view: no console errors', () => clean(page));
+
+// --- volunteer: a distribution
+const SITE = 'ISH-MINATO';
+const ITEM = 'rice-5kg';
+let siteId = '';
+await check('volunteer view loads', async () => {
+  const sites = await apiGet(`sites?q=${SITE}`);
+  const s = (sites.body.items || []).find((x) => x.code === SITE);
+  if (!s) return `no site ${SITE} in the API (${sites.status})`;
+  siteId = s.id;
+  await page.goto(`${BASE}/#/volunteer`);
+  await settle(page);
+  await page.waitForSelector('#distribute-site option');
+  return (await page.textContent('#main .view-title')).trim() === 'Volunteer' || 'wrong title';
+});
+await check('volunteer view: selects are filled from the API', async () => {
+  const sites = await page.$$eval('#distribute-site option', (o) => o.length);
+  const items = await page.$$eval('#distribute-item option', (o) => o.length);
+  const shifts = await page.$$eval('#signup-shift option', (o) => o.map((x) => x.value).filter(Boolean).length);
+  return (sites >= 5 && items >= 7 && shifts >= 1) || `${sites} sites, ${items} items, ${shifts} shifts`;
+});
+await check('volunteer view: hostile site name in a select is plain text', async () => {
+  const texts = await page.$$eval('#distribute-site option', (o) => o.map((x) => x.textContent));
+  if (!texts.some((x) => x.includes(HOSTILE))) return 'not found in the options';
+  return page.dialogs.length === 0 || 'a dialog fired';
+});
+await shot(page, 'volunteer-en');
+
+let before = 0;
+await check('recording a distribution shows the new balance on the page', async () => {
+  const b = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`);
+  if (b.status !== 200) return `GET stock answered ${b.status}`;
+  before = (b.body.items.find((x) => x.item === ITEM) || { balance: 0 }).balance;
+  await page.selectOption('#distribute-site', siteId);
+  await page.selectOption('#distribute-item', ITEM);
+  await page.fill('#distribute-qty', '7');
+  await page.click('#distribute-submit');
+  await page.waitForFunction(() => document.getElementById('distribute-result').classList.contains('msg-ok') || document.getElementById('distribute-result').classList.contains('msg-error'));
+  const text = await page.textContent('#distribute-result');
+  const want = `Balance now ${(before - 7).toLocaleString('en-US')}`;
+  return text.includes(want) || `'${text}' lacks '${want}'`;
+});
+await check('the distribution is in GET /api/v1/stock?site=...', async () => {
+  const b = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`);
+  const bal = (b.body.items.find((x) => x.item === ITEM) || {}).balance;
+  return bal === before - 7 || `balance ${bal}, expected ${before - 7}`;
+});
+await check('an API error is shown next to its field', async () => {
+  page.allowed = [/status of 400/]; // the refused request is logged by the browser
+  await page.fill('#distribute-qty', '0');
+  await page.click('#distribute-submit');
+  await page.waitForFunction(() => document.getElementById('distribute-result').classList.contains('msg-error'));
+  const err = await page.$eval('#distribute-qty-err', (e) => (e.hidden ? '' : e.textContent));
+  const invalid = await page.getAttribute('#distribute-qty', 'aria-invalid');
+  page.allowed = [];
+  return (err.length > 0 && invalid === 'true') || `field error '${err}', aria-invalid ${invalid}`;
+});
+await check('keyboard: Tab through the distribution form reaches the button and Enter submits', async () => {
+  const b = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`);
+  const start = (b.body.items.find((x) => x.item === ITEM) || { balance: 0 }).balance;
+  await page.focus('#distribute-site');
+  const seen = [];
+  for (let i = 0; i < 12; i += 1) {
+    await page.keyboard.press('Tab');
+    const id = await page.evaluate(() => document.activeElement && document.activeElement.id);
+    seen.push(id);
+    if (id === 'distribute-qty') {
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type('2');
+    }
+    if (id === 'distribute-submit') break;
+  }
+  if (seen[seen.length - 1] !== 'distribute-submit') return `tab order: ${seen.join(', ')}`;
+  if (!seen.includes('distribute-qty')) return `the quantity was skipped: ${seen.join(', ')}`;
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  if (outline === 'none') return 'no visible focus outline on the button';
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Distributed/.test(document.getElementById('distribute-result').textContent));
+  const after = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`);
+  const bal = (after.body.items.find((x) => x.item === ITEM) || {}).balance;
+  return bal === start - 2 || `balance ${bal}, expected ${start - 2}`;
+});
+await check('reporting tonight\'s occupancy', async () => {
+  await page.selectOption('#occupancy-site', siteId);
+  await page.fill('#occupancy-occupancy', '655');
+  await page.click('#occupancy-submit');
+  await page.waitForFunction(() => document.getElementById('occupancy-result').classList.contains('msg-ok') || document.getElementById('occupancy-result').classList.contains('msg-error'));
+  const s = await apiGet(`sites/${siteId}`);
+  return s.body.occupancy === 655 || `occupancy ${s.body.occupancy}; page says '${await page.textContent('#occupancy-result')}'`;
+});
+await check('signing up for a shift', async () => {
+  const id = await page.$eval('#signup-shift', (e) => e.value);
+  await page.fill('#signup-volunteer', 'Browser Test');
+  await page.click('#signup-submit');
+  await page.waitForFunction(() => document.getElementById('signup-result').classList.contains('msg-ok') || document.getElementById('signup-result').classList.contains('msg-error'));
+  const sh = await apiGet('shifts');
+  const x = (sh.body.items || []).find((y) => y.id === id);
+  return (x && x.signups.some((y) => y.volunteer === 'Browser Test')) || `not in the roster; page says '${await page.textContent('#signup-result')}'`;
+});
+await check('volunteer view fits 1024×600 without sideways scrolling', async () => {
+  await page.setViewportSize({ width: 1024, height: 600 });
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  await shot(page, 'volunteer-1024x600');
+  await page.setViewportSize({ width: 1280, height: 720 });
+  return w <= 1024 || `page is ${w}px wide`;
+});
+await check('volunteer view: no console errors or CSP violations', () => clean(page));
+
+// --- donor view (no token yet: the laptop's own write role)
+let donationId = '';
+await check('donor view lists donations', async () => {
+  await page.goto(`${BASE}/#/donor`);
+  await settle(page);
+  await page.waitForSelector('#p-donations a.trace-link');
+  donationId = decodeURIComponent((await page.getAttribute('#p-donations a.trace-link', 'href')).split('/').pop());
+  return donationId.length > 0 || 'no trace link';
+});
+await check('donor view: no console errors', () => clean(page));
+await shot(page, 'donor-en');
+await page.context().close();
+
+// --- tokens: from now on every API request needs one
+let writeToken = '';
+let donorToken = '';
+await check('tokens are made with relief token add', () => {
+  writeToken = relief('token', 'add', '--role', 'write', '--name', 'browser-write').split('\n').pop().trim();
+  donorToken = relief('token', 'add', '--role', 'donor', '--name', 'browser-donor').split('\n').pop().trim();
+  return (writeToken.length >= 16 && donorToken.length >= 16) || 'no token printed';
+});
+
+const dp = await newPage();
+// the page's first call is refused until the donor signs in, and the write test is refused: both expected
+dp.allowed = [/status of 401/, /status of 403/];
+await check('with tokens, the page asks to sign in with a token', async () => {
+  await dp.goto(`${BASE}/#/donor`);
+  await dp.waitForSelector('#signin-form input[type="password"]#token');
+  return true;
+});
+await check('a wrong token is refused', async () => {
+  await dp.fill('#token', 'not-a-token');
+  await dp.click('#signin-submit');
+  await dp.waitForSelector('#signin-result.msg-error');
+  return true;
+});
+await check('signing in with the donor token shows the donor role', async () => {
+  await dp.fill('#token', donorToken);
+  await dp.click('#signin-submit');
+  await dp.waitForSelector('#p-donations a.trace-link');
+  const role = (await dp.textContent('#role')).trim();
+  const coordHidden = await dp.$eval('#nav a[data-view="coordinator"]', (a) => a.parentElement.hidden);
+  if (!/donor/.test(role)) return `role shown: '${role}'`;
+  return coordHidden || 'the coordinator link is offered to a donor';
+});
+await check('the token is not in the URL', async () => !dp.url().includes(donorToken) || 'token in URL');
+await check('donor: the trace timeline goes from pledge to distribution', async () => {
+  await dp.click('#p-donations a.trace-link');
+  await settle(dp);
+  await dp.waitForSelector('.timeline .step');
+  const steps = await dp.$$eval('.timeline .step', (l) => l.map((x) => ({ done: x.classList.contains('step-done'), h: x.querySelector('h3').textContent })));
+  if (steps.length !== 5) return `${steps.length} steps`;
+  const names = steps.map((s) => s.h).join(' | ');
+  for (const w of ['Pledged', 'Received', 'Dispatched', 'Arrived', 'Distributed']) if (!names.includes(w)) return `no '${w}' in ${names}`;
+  if (!steps.every((s) => s.done)) return `not every stage done: ${names}`;
+  const text = await dp.evaluate(() => document.body.innerText);
+  if (!/WH-ISH/.test(text) || !/SCH-SOL/.test(text)) return 'sites missing from the timeline';
+  return true;
+});
+await shot(dp, 'donor-trace-en');
+await check('donor: no contact strings anywhere in the page', async () => {
+  const html = await dp.content();
+  const text = await dp.evaluate(() => document.body.innerText);
+  for (const bad of ['rotary@example.org', '@example.org']) if (html.includes(bad) || text.includes(bad)) return `'${bad}' is in the page`;
+  return true;
+});
+await check('donor: the donation list and trace from the API carry no contacts', async () => {
+  const l = await apiGet('donations', donorToken);
+  const tr = await apiGet(`donations/${encodeURIComponent(donationId)}/trace`, donorToken);
+  if (l.status !== 200 || tr.status !== 200) return `statuses ${l.status}, ${tr.status}`;
+  const all = JSON.stringify(l.body) + JSON.stringify(tr.body);
+  return !all.includes('@example.org') || 'a contact is in the answer';
+});
+await check('donor: a write from the page with the donor token is refused with 403', async () => {
+  const status = await dp.evaluate(async (token) => {
+    const res = await fetch('/api/v1/stock/receive', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ site: 'WH-ISH', item: 'rice-5kg', qty: 1 }),
+    });
+    return res.status;
+  }, donorToken);
+  return status === 403 || `status ${status}`;
+});
+await check('donor: the coordinator view is not offered', async () => {
+  await dp.goto(`${BASE}/#/coordinator`);
+  await settle(dp);
+  const text = await dp.textContent('#main');
+  return /not available to your role/.test(text) || 'no role message';
+});
+await check('donor pages: no console errors or CSP violations', () => clean(dp));
+await check('signing out asks for a token again', async () => {
+  await dp.click('#signout');
+  await dp.waitForSelector('#signin-form');
+  const stored = await dp.evaluate(() => sessionStorage.getItem('relief.token') || localStorage.getItem('relief.token'));
+  return !stored || 'the token is still stored';
+});
+await dp.context().close();
+
+// --- the write token, and Japanese screenshots of the other views
+const wp = await newPage({ locale: 'ja-JP' });
+wp.allowed = [/status of 401/];
+await check('signing in with a write token shows the coordinator view (Japanese from the browser)', async () => {
+  await wp.goto(`${BASE}/`);
+  await wp.waitForSelector('#signin-form');
+  if ((await wp.getAttribute('html', 'lang')) !== 'ja') return 'navigator.language ja-JP did not pick Japanese';
+  await wp.fill('#token', writeToken);
+  await wp.press('#token', 'Enter');
+  await wp.waitForSelector('#p-occupancy .occ-row');
+  const role = (await wp.textContent('#role')).trim();
+  return role.includes('書き込み') || `role '${role}'`;
+});
+await shot(wp, 'coordinator-ja-signed-in');
+await check('volunteer and donor views in Japanese', async () => {
+  await wp.goto(`${BASE}/#/volunteer`);
+  await settle(wp);
+  await wp.waitForSelector('#distribute-site option');
+  const h = (await wp.textContent('#distribute-title')).trim();
+  await shot(wp, 'volunteer-ja');
+  await wp.goto(`${BASE}/#/donor/${encodeURIComponent(donationId)}`);
+  await settle(wp);
+  await wp.waitForSelector('.timeline .step');
+  await shot(wp, 'donor-trace-ja');
+  return h === '物資の配布' || `heading '${h}'`;
+});
+await check('signed-in pages: no console errors or CSP violations', () => clean(wp));
+await wp.context().close();
+
+await browser.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
