@@ -56,6 +56,23 @@ if ! "$RELIEF" --data "$DATA" init --name browser-test >"$TMP/init.log" 2>&1 ||
     exit 1
 fi
 
+# a conflict for the coordinator to resolve: a second node of the same network sets the
+# occupancy of ISH-WATANOHA while this one does, then its ops come here in a bundle
+OTHER="$TMP/other"
+NET=$("$RELIEF" --data "$DATA" --json status | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).network));')
+if ! { "$RELIEF" --data "$OTHER" init --name other --network "$NET" &&
+    "$RELIEF" --data "$DATA" bundle create "$TMP/all.bundle" &&
+    "$RELIEF" --data "$OTHER" bundle apply "$TMP/all.bundle" &&
+    "$RELIEF" --data "$DATA" --by Aiko site set ISH-WATANOHA --occupancy 705 &&
+    "$RELIEF" --data "$OTHER" --by Ben site set ISH-WATANOHA --occupancy 720 &&
+    "$RELIEF" --data "$OTHER" bundle create "$TMP/back.bundle" &&
+    "$RELIEF" --data "$DATA" bundle apply "$TMP/back.bundle"; } >>"$TMP/init.log" 2>&1; then
+    cat "$TMP/init.log" >&2
+    echo "not ok - make a conflict between two nodes"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
 # a free port: ask the kernel for one, then try to listen on it (again if someone took it)
 started=0
 for attempt in 1 2 3; do

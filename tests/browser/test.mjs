@@ -82,6 +82,59 @@ async function clean(page) {
   return all.length ? all.join(' | ').slice(0, 400) : true;
 }
 
+/* labels on every control, one h1 and no skipped heading level, text contrast at least 4.5:1 (3:1 large) */
+async function a11y(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    for (const el of document.querySelectorAll('input, select, textarea')) {
+      if (el.type === 'hidden' || el.closest('[hidden]')) continue;
+      if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) problems.push(`unlabelled ${el.tagName} #${el.id}`);
+    }
+    const hs = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].filter((x) => x.offsetParent !== null || x.classList.contains('sr-only'));
+    if (hs.filter((x) => x.tagName === 'H1').length !== 1) problems.push(`${hs.filter((x) => x.tagName === 'H1').length} h1`);
+    let last = 0;
+    for (const x of hs) {
+      const n = Number(x.tagName[1]);
+      if (n > last + 1) problems.push(`heading ${x.tagName} '${x.textContent.slice(0, 30)}' after h${last}`);
+      last = n;
+    }
+    const rgb = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(',').map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const bgOf = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return { r: 255, g: 255, b: 255 };
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || seen.has(el) || el.closest('svg, [hidden], .sr-only, option, select')) continue;
+      seen.add(el);
+      if (!el.getClientRects().length) continue;
+      const st = getComputedStyle(el);
+      const fg = rgb(st.color);
+      const bg = bgOf(el);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push(`contrast ${ratio.toFixed(2)} '${n.textContent.trim().slice(0, 30)}'`);
+    }
+    return problems.length ? problems.slice(0, 5).join('; ') : true;
+  });
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -140,7 +193,24 @@ await check('coordinator view: alerts, short shifts and peers shown', async () =
   return true;
 });
 await check('coordinator view: no console errors or CSP violations', () => clean(page));
+await check('coordinator view: labels, headings and text contrast', () => a11y(page));
 await shot(page, 'coordinator-en');
+
+// --- a conflict (made by run.sh): every value with its author, and resolving it
+await check('a conflict shows every value and its author', async () => {
+  const form = page.locator('#p-conflicts form', { hasText: 'ISH-WATANOHA' });
+  const text = await form.textContent({ timeout: 5000 });
+  for (const w of ['705', '720', 'Aiko', 'Ben']) if (!text.includes(w)) return `'${w}' missing from '${text}'`;
+  return true;
+});
+await check('picking a value resolves the conflict (PATCH)', async () => {
+  const form = page.locator('#p-conflicts form', { hasText: 'ISH-WATANOHA' });
+  await form.locator('li', { hasText: 'Ben' }).locator('input[type="radio"]').check();
+  await form.locator('button[type="submit"]').click();
+  await page.waitForFunction(() => !/ISH-WATANOHA/.test(document.getElementById('p-conflicts').textContent), null, { timeout: 8000 });
+  const s = await apiGet('sites/ISH-WATANOHA');
+  return s.body.occupancy === 720 || `occupancy ${s.body.occupancy}`;
+});
 
 // --- hostile name shown as text
 await check('hostile site name is shown as exact text', async () => {
@@ -224,6 +294,7 @@ await check('volunteer view: hostile site name in a select is plain text', async
   return page.dialogs.length === 0 || 'a dialog fired';
 });
 await shot(page, 'volunteer-en');
+await check('volunteer view: labels, headings and text contrast', () => a11y(page));
 
 let before = 0;
 await check('recording a distribution shows the new balance on the page', async () => {
@@ -315,6 +386,7 @@ await check('donor view lists donations', async () => {
   return donationId.length > 0 || 'no trace link';
 });
 await check('donor view: no console errors', () => clean(page));
+await check('donor view: labels, headings and text contrast', () => a11y(page));
 await shot(page, 'donor-en');
 await page.context().close();
 
@@ -365,6 +437,7 @@ await check('donor: the trace timeline goes from pledge to distribution', async 
   return true;
 });
 await shot(dp, 'donor-trace-en');
+await check('donor trace: labels, headings and text contrast', () => a11y(dp));
 await check('donor: no contact strings anywhere in the page', async () => {
   const html = await dp.content();
   const text = await dp.evaluate(() => document.body.innerText);

@@ -42,6 +42,15 @@ function summary(sites, needs, alerts, shortShifts) {
   );
 }
 
+function jumpToConflicts(ev) {
+  ev.preventDefault();
+  const el = document.getElementById('p-conflicts-title');
+  if (el) {
+    el.setAttribute('tabindex', '-1');
+    el.focus();
+  }
+}
+
 function occupancy(sites) {
   const rows = sites
     .filter((x) => x.kind === 'centre' || x.capacity)
@@ -66,6 +75,7 @@ function occupancy(sites) {
           { class: 'occ-name' },
           siteLink(x.id, x.name, x.code),
           x.status === 'closed' ? h('span', { class: 'badge' }, t('status.closed')) : null,
+          x.conflicts && x.conflicts.length ? h('a', { class: 'badge badge-medium', href: '#p-conflicts-title', on: { click: jumpToConflicts } }, t('site.conflict')) : null,
           over ? h('span', { class: 'badge badge-high' }, t('occ.over')) : null,
         ),
         h('div', { class: 'occ-bar', role: 'img', 'aria-label': label }, fill),
@@ -259,7 +269,14 @@ function conflictItem(c, i, rerender) {
     h(
       'fieldset',
       null,
-      h('legend', null, t('conflict.legend', { type: tOr(`record.${type}`, type || ''), id: id || '', name, field: c.field || '' })),
+      h(
+        'legend',
+        null,
+        t('conflict.legend', {
+          record: [tOr(`record.${type}`, type || ''), id || '', name].filter(Boolean).join(' '),
+          field: tOr(`field.${c.field}`, c.field || ''),
+        }),
+      ),
       h('ul', { class: 'conflict-values' }, radios),
       base && canWrite() ? h('button', { type: 'submit' }, t('conflict.resolve')) : h('p', { class: 'hint' }, t(base ? 'conflict.readonly' : 'conflict.cannot')),
       msg,
