@@ -43,7 +43,9 @@ function renderHeader() {
   const st = state.status;
   $('node-name').textContent = st && st.name ? st.name : '';
   $('role').textContent = needSignIn ? t('header.signed_out') : t('header.role', { role: roleName(state.role) });
-  $('signout').hidden = !getToken();
+  // signed in with a token: sign out; served without one (the laptop's own node): sign in
+  $('signout').hidden = needSignIn;
+  $('signout').textContent = getToken() ? t('signout') : t('signin.button');
   const view = parseHash().parts[0] || defaultView();
   for (const a of document.querySelectorAll('#nav a')) {
     const v = a.dataset.view;
@@ -77,7 +79,8 @@ async function loadStatus() {
   } catch (err) {
     state.status = null;
     state.role = '';
-    if (err.status === 401) needSignIn = true;
+    // a token the node does not know (401), or one for another use such as sync (403)
+    if (err.status === 401 || (err.status === 403 && getToken())) needSignIn = true;
     else banner(errorText(err));
   }
   renderHeader();
@@ -87,6 +90,9 @@ function showSignIn(refused) {
   needSignIn = true;
   seq += 1;
   renderHeader();
+  const cancel = state.status
+    ? h('button', { type: 'button', class: 'button-secondary', on: { click: () => { needSignIn = false; route(true); } } }, t('signin.cancel'))
+    : null;
   const main = $('main');
   const msg = h('p', { class: 'result', id: 'signin-result', role: 'status', 'aria-live': 'polite' });
   if (refused) {
@@ -100,7 +106,7 @@ function showSignIn(refused) {
     { class: 'card-form', id: 'signin-form' },
     h('div', { class: 'field' }, h('label', { for: 'token' }, t('signin.token')), input),
     h('div', { class: 'field field-check' }, remember, h('label', { for: 'remember' }, t('signin.remember'))),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'signin-submit' }, t('signin.submit'))),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'signin-submit' }, t('signin.submit')), cancel),
     msg,
   );
   form.addEventListener('submit', async (ev) => {
@@ -116,6 +122,7 @@ function showSignIn(refused) {
     await loadStatus();
     if (needSignIn) {
       setToken('');
+      await loadStatus(); // without a token, the laptop's own node may still serve this page
       showSignIn(true);
       $('token').focus();
       return;
@@ -193,7 +200,13 @@ async function start() {
     if (needSignIn) showSignIn();
     else route(false);
   });
-  $('signout').addEventListener('click', signOut);
+  $('signout').addEventListener('click', () => {
+    if (getToken()) signOut();
+    else {
+      showSignIn(false);
+      $('token').focus();
+    }
+  });
   $('skip').addEventListener('click', (ev) => {
     ev.preventDefault();
     const title = $('main').querySelector('.view-title') || $('main');

@@ -366,10 +366,24 @@ function mapPanel(sites) {
   ];
 }
 
+const REFRESH_MS = 60000;
+let refocus = false;
+
+/* reload the view every minute while it is shown, unless someone is working in it */
+function scheduleRefresh(main, ctx) {
+  setTimeout(() => {
+    if (!ctx.current()) return;
+    const busy = document.visibilityState !== 'visible' || (main.contains(document.activeElement) && document.activeElement !== main && !document.activeElement.classList.contains('view-title'));
+    if (busy) scheduleRefresh(main, ctx);
+    else ctx.rerender();
+  }, REFRESH_MS);
+}
+
 export async function render(main, ctx) {
   const now = new Date(state.status && state.status.now ? state.status.now : Date.now());
-  const from = now.toISOString();
-  const to = new Date(now.getTime() + 24 * 3600 * 1000).toISOString();
+  const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const from = iso(now);
+  const to = iso(new Date(now.getTime() + 24 * 3600 * 1000));
   const [sites, needs, totals, alerts, conflicts, shifts, peers, items] = await Promise.all([
     settle(list('sites')),
     settle(list('needs')),
@@ -388,7 +402,13 @@ export async function render(main, ctx) {
     'div',
     { class: 'view-head' },
     h('h1', { tabindex: '-1', class: 'view-title' }, t('coord.title')),
-    h('p', { class: 'updated' }, t('view.updated', { when: time(now) }), ' ', h('button', { type: 'button', class: 'button-secondary', on: { click: rerender } }, t('view.refresh'))),
+    h(
+      'p',
+      { class: 'updated' },
+      t('view.updated', { when: time(now) }),
+      ' ',
+      h('button', { type: 'button', id: 'refresh', class: 'button-secondary', on: { click: () => { refocus = true; rerender(); } } }, t('view.refresh')),
+    ),
   );
   replace(
     main,
@@ -415,5 +435,8 @@ export async function render(main, ctx) {
       fill(panel('p-stock', 'stock.title', { wide: true }), totals, (x) => stockChart(x, needs.value)),
     ),
   );
+  if (refocus) document.getElementById('refresh').focus();
+  refocus = false;
+  scheduleRefresh(main, ctx);
 }
 

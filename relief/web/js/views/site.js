@@ -9,6 +9,10 @@ export async function render(main, ctx, id) {
   let err;
   try {
     site = await get(`sites/${encodeURIComponent(id)}`);
+    // older nodes answer the site alone: ask for its needs and shifts
+    const key = encodeURIComponent(site.id || id);
+    if (!Array.isArray(site.needs)) site.needs = await list(`needs?site=${key}`).catch(() => []);
+    if (!Array.isArray(site.shifts)) site.shifts = await list(`shifts?site=${key}`).catch(() => []);
     if (!state.items.size) for (const it of await list('items')) state.items.set(it.code, it);
   } catch (e) {
     err = e;

@@ -278,6 +278,16 @@ export async function render(main, ctx) {
     async (form) => {
       const b = body({ site: val(form, 'site'), item: val(form, 'item'), qty: val(form, 'qty'), need: val(form, 'need') });
       const res = await post('stock/distribute', b);
+      if (b.need) {
+        // the need's gap changed: show the new one in its option
+        try {
+          const fresh = await list('needs');
+          needs.splice(0, needs.length, ...fresh);
+          fillNeeds();
+        } catch {
+          /* the old gap stays until the view is opened again */
+        }
+      }
       const s = siteOf(sites, b.site);
       const unit = (state.items.get(b.item) || {}).unit;
       form.elements.namedItem('qty').value = '';
