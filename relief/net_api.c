@@ -1237,9 +1237,11 @@ static void answer_job(struct job *j, int commit_rc, const struct proto_err *ce)
     } else if (j->rc) {
         const char *field = error_field(j);
         int status = error_status(j->rc);
-        if (status == 400 && j->target[0] && !field &&
-            strstr(j->e.msg, j->target) && strstr(j->e.msg, "unknown"))
-            status = 404;
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "'%s'", j->target);
+        if (status == 400 && j->target[0] && !field && strstr(j->e.msg, quoted) &&
+            !(j->kind == J_EDIT && j->ed.add))
+            status = 404; /* the record the path names */
         send_error(&resp, status, field, "%s", j->e.msg[0] ? j->e.msg : proto_strerror(j->rc));
     } else {
         char ref[40];
@@ -1590,11 +1592,11 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
         do_write(a, &w, target, req, resp);
         return;
     }
-    char allow[40] = "";
-    if (readable)
-        strcat(allow, "GET, HEAD");
-    if (writable)
-        strcat(allow, *allow ? (w_post ? ", POST" : ", PATCH") : (w_post ? "POST" : "PATCH"));
+    /* static strings: the server reads the headers after this returns */
+    const char *allow = readable && writable ? (w_post ? "GET, HEAD, POST" : "GET, HEAD, PATCH")
+                        : readable           ? "GET, HEAD"
+                        : w_post             ? "POST"
+                                             : "PATCH";
     method_not_allowed(resp, allow);
 }
 

@@ -8,28 +8,6 @@
 RELAY="$BUILD_DIR/tests/flakyrelay"
 py() { /usr/bin/python3 -c "$@"; }
 
-# start_serve DIR PORT [ARGS...]: relief serve in the background; waits for its ready line and
-# leaves its PID in SERVE_PID (no subshell, so the cleanup at exit knows it)
-start_serve() {
-    dir=$1 port=$2
-    shift 2
-    "$RELIEF_BIN" --data "$dir" serve --listen "127.0.0.1:$port" "$@" >"$dir.out" 2>"$dir.log" &
-    SERVE_PID=$!
-    PIDS="$PIDS $SERVE_PID"
-    for _ in $(seq 200); do
-        grep -q "^listening on http://127.0.0.1:$port" "$dir.out" 2>/dev/null && return 0
-        kill -0 "$SERVE_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "serve on $port did not start: $(cat "$dir.log")" >&2
-    return 1
-}
-# stop PID: SIGTERM, and wait until the process is gone (its port is free again)
-stop() {
-    kill "$1" 2>/dev/null
-    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
-    kill -9 "$1" 2>/dev/null
-}
 digest() { relief --data "$1" digest; }
 net_of() { relief --data "$1" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])'; }
 

@@ -1,0 +1,219 @@
+#!/bin/bash
+# The JSON API (/api/v1) of a real `relief serve` on 127.0.0.1, from the outside with curl:
+# the examples of relief/API.md, every read and write, paging and filters, bad input refused
+# with nothing written, roles and tokens, the Host check, cross-site writes, concurrent writes
+# (group-committed) all acknowledged and all there, an acknowledged write surviving kill -9,
+# and the dashboard's files with their security headers.
+. "$(dirname "$0")/../lib.sh"
+py() { /usr/bin/python3 -c "$@"; }
+# jq-like: json PATH-EXPRESSION (python, on stdin's JSON as d)
+json() { py "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+port=$(free_port)
+A="$T/a"
+relief --data "$A" init --name A >/dev/null
+relief --data "$A" demo 2>/dev/null
+start_serve "$A" "$port"
+R="http://127.0.0.1:$port"
+export R
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+post() { # post PATH JSON [curl args...]
+    p=$1 b=$2
+    shift 2
+    curl -s -X POST -H 'Content-Type: application/json' -d "$b" "$@" "$R/api/v1/$p"
+}
+patch() {
+    p=$1 b=$2
+    shift 2
+    curl -s -X PATCH -H 'Content-Type: application/json' -d "$b" "$@" "$R/api/v1/$p"
+}
+get() { curl -s "$@"; }
+
+# --- the examples of API.md, in order, with their statuses ---
+n=0 bad=0
+while IFS= read -r line; do
+    want=${line##*# }
+    cmd=${line%#*}
+    got=$(eval "$cmd -o /dev/null -w '%{http_code}'")
+    n=$((n + 1))
+    if [ "$got" != "$want" ]; then
+        bad=$((bad + 1))
+        not_ok "API.md example answers $want" "$cmd -> $got"
+    fi
+done < <(sed -n '/^```sh$/,/^```$/p' "$(dirname "$0")/../../relief/API.md" | grep '^curl')
+check_eq "the $n examples of API.md answer as documented" "$bad" 0
+check_match "there are examples" "$n" '^[1-9][0-9]+$'
+
+# --- reads ---
+st=$(get "$R/api/v1/status")
+check_eq "status: the local laptop is served as write" "$(echo "$st" | json 'd["role"]')" write
+check_eq "status names the node" "$(echo "$st" | json 'd["name"]')" A
+check_eq "sites?kind=centre lists only centres" \
+    "$(get "$R/api/v1/sites?kind=centre" | json 'sorted(set(s["kind"] for s in d["items"]))')" "['centre']"
+check_eq "paging: limit 2 gives 2 with the full total" \
+    "$(get "$R/api/v1/sites?limit=2&offset=1" | json 'len(d["items"]), d["total"] > 2, d["offset"]')" "2 True 1"
+check_eq "a bad limit is a 400" "$(code "$R/api/v1/sites?limit=0")" 400
+check_eq "an unknown parameter is a 400" "$(code "$R/api/v1/sites?colour=red")" 400
+check_match "and names it" "$(get "$R/api/v1/sites?colour=red")" '"field":"colour"'
+check_eq "an unknown site filter is a 400" "$(code "$R/api/v1/stock?site=NOWHERE")" 400
+check_eq "an unknown site is a 404" "$(code "$R/api/v1/sites/NOWHERE")" 404
+check_eq "a site with its needs and shifts" \
+    "$(get "$R/api/v1/sites/KIT-MINATO" | json '"needs" in d and len(d["shifts"]) > 0')" True
+check_eq "needs?open=1: every gap above 0" \
+    "$(get "$R/api/v1/needs?open=1" | json 'all(x["gap"] > 0 for x in d["items"]) and d["total"] > 0')" True
+check_eq "stock totals sum the sites" \
+    "$(get "$R/api/v1/stock/totals?item=blanket" | json 'd["items"][0]["balance"]')" \
+    "$(get "$R/api/v1/stock?item=blanket" | json 'sum(x["balance"] for x in d["items"])')"
+check_match "movements newest first, with kind and author" \
+    "$(get "$R/api/v1/movements?limit=1" | json 'd["items"][0]["kind"], d["items"][0]["author"]')" "receive|dispatch|distribute|adjust"
+check_eq "reports as CSV" "$(curl -s -o /dev/null -w '%{content_type}' "$R/api/v1/reports/stock?format=csv")" "text/csv; charset=utf-8"
+check_match "HXL: the second row is hashtags" "$(get "$R/api/v1/reports/needs?format=hxl" | sed -n 2p)" '^#'
+check_eq "an unknown report is a 404" "$(code "$R/api/v1/reports/weather")" 404
+trace_id=$(get "$R/api/v1/donations" | json '[x for x in d["items"] if x.get("item")][0]["id"]')
+check_eq "a donation's trace runs from pledge to distribution" \
+    "$(get "$R/api/v1/donations/$trace_id/trace" | json '[e["stage"] for e in d["events"]][0], [e["stage"] for e in d["events"]][-1]')" "pledged distributed"
+
+# --- writes: every record the CLI can make ---
+bal() { get "$R/api/v1/stock?site=$1&item=$2" | json 'd["items"][0]["balance"] if d["items"] else 0'; }
+b0=$(bal WH-ISH blanket)
+r=$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":25,"lot":"L-API","expiry":"2027-06-30","by":"api test"}')
+check_eq "receive answers the new balance" "$(echo "$r" | json 'd["balance"]')" $((b0 + 25))
+check_eq "and the balance reads back" "$(bal WH-ISH blanket)" $((b0 + 25))
+check_eq "the author is the body's 'by'" "$(get "$R/api/v1/movements?site=WH-ISH&limit=1" | json 'd["items"][0]["author"]')" "api test"
+tr=$(post stock/dispatch '{"from":"WH-ISH","to":"ISH-MINATO","item":"blanket","qty":20}' | json 'd["transfer"]')
+check_eq "dispatch: in transit at the destination" \
+    "$(get "$R/api/v1/stock?site=ISH-MINATO&item=blanket" | json 'd["items"][0]["in_transit"]')" 20
+check_eq "arrive short" "$(code -X POST -H 'Content-Type: application/json' -d "{\"transfer\":\"$tr\",\"qty\":18}" "$R/api/v1/stock/arrive")" 201
+check_eq "the arrival lands" "$(bal ISH-MINATO blanket)" 18
+check_match "and the shortfall is an alert" "$(get "$R/api/v1/alerts")" "dispatched 20, arrived 18"
+need=$(post needs '{"site":"ISH-MINATO","item":"blanket","qty":50,"priority":"high"}' | json 'd["id"]')
+check_match "a need added" "$need" '^[0-9a-f]{8}-[0-9]+$'
+check_eq "distribute against it" "$(code -X POST -H 'Content-Type: application/json' -d "{\"site\":\"ISH-MINATO\",\"item\":\"blanket\",\"qty\":12,\"need\":\"$need\"}" "$R/api/v1/stock/distribute")" 201
+check_eq "the gap shrinks" "$(get "$R/api/v1/needs?site=ISH-MINATO&item=blanket" | json '[x["gap"] for x in d["items"] if x["id"] == "'"$need"'"][0]')" 38
+check_eq "a need changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"qty":40}' "$R/api/v1/needs/$need")" 200
+check_eq "count the shelf" "$(post stock/count '{"site":"ISH-MINATO","item":"blanket","qty":5}' | json 'd["balance"]')" 5
+mv=$(get "$R/api/v1/movements?site=WH-ISH&limit=1" | json 'd["items"][0]["op"]')
+check_eq "void a movement" "$(code -X POST -H 'Content-Type: application/json' -d "{\"movement\":\"$mv\",\"reason\":\"typed twice\"}" "$R/api/v1/stock/void")" 201
+check_eq "it shows as voided" "$(get "$R/api/v1/movements?site=WH-ISH" | json '[x["voided"] for x in d["items"] if x["op"] == "'"$mv"'"][0]')" True
+check_eq "adjust without a reason names the field" "$(post stock/adjust '{"site":"WH-ISH","item":"blanket","qty":-1}' | json 'd["field"]')" reason
+check_eq "tonight's occupancy" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"occupancy":700}' "$R/api/v1/sites/ISH-MINATO")" 200
+check_match "over capacity is an alert" "$(get "$R/api/v1/alerts")" "ISH-MINATO.*holds 700 people"
+sid=$(post sites '{"kind":"point","name":"<img src=x onerror=alert(1)>","code":"PT-X","lat":38.4,"lon":141.3,"languages":["pt","tl"]}' | json 'd["id"]')
+check_eq "a site added keeps its name as text" "$(get "$R/api/v1/sites/$sid" | json 'd["name"]')" "<img src=x onerror=alert(1)>"
+check_eq "with its languages" "$(get "$R/api/v1/sites/PT-X" | json '",".join(sorted(d["languages"]))')" "pt,tl"
+check_eq "an item changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"category":"bedding, winter"}' "$R/api/v1/items/blanket")" 200
+sh=$(post shifts '{"site":"KIT-MINATO","start":"2026-12-02T06:00","end":"2026-12-02T09:00","slots":1,"role":"serving"}' | json 'd["id"]')
+check_eq "a sign-up" "$(code -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ana","contact":"ana@example.org"}' "$R/api/v1/shifts/$sh/signup")" 201
+check_eq "one more than the slots" "$(code -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ben"}' "$R/api/v1/shifts/$sh/signup")" 201
+check_eq "is wait-listed" "$(get "$R/api/v1/shifts?short=0" | json '[[s["status"] for s in x["signups"]] for x in d["items"] if x["id"] == "'"$sh"'"][0]')" "['confirmed', 'waitlisted']"
+check_eq "a cancel moves the wait list up" "$(code -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ana"}' "$R/api/v1/shifts/$sh/cancel")" 201
+check_eq "Ben is confirmed" "$(get "$R/api/v1/shifts" | json '[[s["volunteer"] for s in x["signups"] if s["status"] == "confirmed"] for x in d["items"] if x["id"] == "'"$sh"'"][0]')" "['Ben']"
+check_eq "meals served" "$(code -X POST -H 'Content-Type: application/json' -d '{"meals":120}' "$R/api/v1/shifts/$sh/served")" 201
+don=$(post donations '{"donor":"Osaka Parents","to":"SCH-SOL","item":"school-kit","qty":10,"contact":"p@example.org"}' | json 'd["id"]')
+check_eq "a donation pledged and changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"qty":12}' "$R/api/v1/donations/$don")" 200
+check_eq "a donation needs goods or money" "$(post donations '{"donor":"X","to":"SCH-SOL"}' | json 'd["field"]')" item
+
+# --- bad input: refused, named, nothing written ---
+dg=$(relief --data "$A" digest)
+check_eq "qty as an object" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":{"n":1}}' | json 'd["field"]')" qty
+check_eq "an unknown site names the field" "$(post stock/receive '{"site":"NOWHERE","item":"blanket","qty":1}' | json 'd["field"]')" site
+check_eq "a zero quantity names the field" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":0}' | json 'd["field"]')" qty
+check_eq "a bad date" "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1,"expiry":"2027-02-30"}' "$R/api/v1/stock/receive")" 400
+check_eq "a duplicate key" "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 400
+check_eq "a body that is not an object" "$(code -X POST -H 'Content-Type: application/json' -d '[1,2]' "$R/api/v1/stock/receive")" 400
+check_eq "a truncated body" "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"WH-' "$R/api/v1/stock/receive")" 400
+head -c 1100000 /dev/zero | tr '\0' 'a' | sed 's/^/{"note":"/; s/$/"}/' >"$T/big.json"
+check_eq "a body over 1 MiB is a 413" "$(code -X POST -H 'Content-Type: application/json' --data-binary @"$T/big.json" "$R/api/v1/stock/receive")" 413
+head -c 200000 /dev/zero | tr '\0' 'n' | sed 's/^/{"kind":"point","name":"/; s/$/"}/' >"$T/name.json"
+check_eq "a 200 KB name is refused" "$(code -X POST -H 'Content-Type: application/json' --data-binary @"$T/name.json" "$R/api/v1/sites")" 400
+check_eq "a change to a need that does not exist is a 404" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"qty":1}' "$R/api/v1/needs/00000000-1")" 404
+check_eq "a PATCH with nothing to change" "$(code -X PATCH -H 'Content-Type: application/json' -d '{}' "$R/api/v1/sites/WH-ISH")" 400
+check_eq "a wrong method says what is allowed" "$(curl -s -o /dev/null -D - -X PUT "$R/api/v1/needs" | grep -i '^allow:' | tr -d '\r')" "Allow: GET, HEAD, POST"
+check_eq "another API version is a 404" "$(code "$R/api/v2/status")" 404
+check_eq "none of it was written" "$(relief --data "$A" digest)" "$dg"
+check_match "the server still answers" "$(get "$R/healthz")" ok
+
+# --- conflicts: two nodes change one field concurrently; a PATCH that saw both resolves it ---
+B="$T/b"
+NET=$(echo "$st" | json 'd["network"]')
+relief --data "$B" init --name B --network "$NET" >/dev/null
+relief --data "$B" sync "$R" >/dev/null 2>&1
+relief --data "$B" site set WH-ISH --contact "b@example.org" >/dev/null 2>&1
+patch sites/WH-ISH '{"contact":"a@example.org"}' >/dev/null
+relief --data "$B" sync "$R" >/dev/null 2>&1
+check_eq "the conflict shows every value" \
+    "$(get "$R/api/v1/conflicts" | json '[sorted(v["value"] for v in c["values"]) for c in d["items"] if c["field"] == "contact"][0]')" "['a@example.org', 'b@example.org']"
+check_eq "resolve it with a PATCH" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"contact":"b@example.org"}' "$R/api/v1/sites/WH-ISH")" 200
+check_eq "no conflict left" "$(get "$R/api/v1/conflicts" | json 'd["total"]')" 0
+relief --data "$B" sync "$R" >/dev/null 2>&1
+check_eq "resolved on the other node too" "$(relief --data "$B" --json conflicts | json 'len(d)')" 0
+
+# --- concurrent writes: group-committed, every one acknowledged and there ---
+b0=$(bal WH-ISH diaper-s)
+cpids=""
+for i in $(seq 60); do
+    curl -s -o "$T/c$i" -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' \
+        -d '{"site":"WH-ISH","item":"diaper-s","qty":1}' "$R/api/v1/stock/receive" >>"$T/codes" &
+    cpids="$cpids $!"
+done
+# shellcheck disable=SC2086
+wait $cpids
+check_eq "60 concurrent writes: all acknowledged" "$(grep -c '^201$' "$T/codes")" 60
+check_eq "and all there" "$(bal WH-ISH diaper-s)" $((b0 + 60))
+
+# --- an acknowledged write survives kill -9 ---
+r=$(post stock/receive '{"site":"WH-ISH","item":"diaper-s","qty":7}')
+kill -9 "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null
+check_eq "acknowledged, then kill -9: it is there" \
+    "$(relief --data "$A" --json stock --site WH-ISH --item diaper-s | json 'd[0]["balance"]')" $((b0 + 67))
+check_eq "and the digest is the rebuilt one" "$(relief --data "$A" digest)" "$(relief --data "$A" digest --rebuild)"
+
+# --- roles and tokens ---
+wtok=$(relief --data "$A" token add --role write --name volunteer 2>/dev/null)
+rtok=$(relief --data "$A" token add --role read --name coordinator 2>/dev/null)
+dtok=$(relief --data "$A" token add --role donor --name rotary 2>/dev/null)
+stok=$(relief --data "$A" token add --role sync --name peer 2>/dev/null)
+start_serve "$A" "$port"
+pa=$SERVE_PID
+check_eq "once a token exists: no token, 401" "$(code "$R/api/v1/status")" 401
+check_eq "a wrong token: 401" "$(code -H 'Authorization: Bearer rlt_wrong' "$R/api/v1/status")" 401
+check_eq "a read token reads" "$(code -H "Authorization: Bearer $rtok" "$R/api/v1/needs")" 200
+check_eq "but may not write" "$(code -X POST -H "Authorization: Bearer $rtok" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403
+check_eq "a write token writes" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 201
+check_eq "a sync token may not use the API" "$(code -H "Authorization: Bearer $stok" "$R/api/v1/status")" 403
+check_eq "a donor reads donations" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/donations")" 200
+check_eq "without contacts" "$(get -H "Authorization: Bearer $dtok" "$R/api/v1/donations" | grep -c '@example.org')" 0
+check_eq "a donor reads a trace, without contacts" "$(get -H "Authorization: Bearer $dtok" "$R/api/v1/donations/$trace_id/trace" | json '"contact" in d, d["events"][0]["stage"]')" "False pledged"
+check_eq "and stock totals" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/stock/totals")" 200
+check_eq "but not the sites (contacts)" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/sites")" 403
+check_eq "nor shifts (volunteers)" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/shifts")" 403
+check_eq "and may not write" "$(code -X POST -H "Authorization: Bearer $dtok" -H 'Content-Type: application/json' -d '{"volunteer":"x"}' "$R/api/v1/shifts/$sh/signup")" 403
+relief --data "$T/p" init --name P >/dev/null
+start_serve "$T/p" $((port + 1))
+check_eq "a local request behind a proxy header needs a token even without API tokens" \
+    "$(code -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$((port + 1))/api/v1/status")" 401
+check_eq "without the header it does not" "$(code "http://127.0.0.1:$((port + 1))/api/v1/status")" 200
+stop "$SERVE_PID"
+check_match "tokens never reach the log" "$(grep -c "$wtok\|$rtok\|$dtok" "$A.log")" '^0$'
+
+# --- Host (DNS rebinding) and cross-site writes ---
+check_eq "another host name: 421" "$(code -H 'Host: attacker.example' -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 421
+check_eq "also for the dashboard" "$(code -H 'Host: attacker.example' "$R/")" 421
+check_eq "localhost is fine" "$(code -H "Host: localhost:$port" -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 200
+stop "$pa"
+start_serve "$A" "$port" --host relief.shelter.lan
+check_eq "--host adds a name" "$(code -H "Host: relief.shelter.lan:$port" -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 200
+check_eq "a cross-site write is refused" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Origin: http://attacker.example' -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403
+check_eq "so is Sec-Fetch-Site: cross-site" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Sec-Fetch-Site: cross-site' -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403
+check_eq "a same-origin write is fine" "$(code -X POST -H "Authorization: Bearer $wtok" -H "Origin: http://127.0.0.1:$port" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 201
+
+# --- the dashboard ---
+hdr=$(curl -s -D - -o "$T/index.html" "$R/")
+check_match "/ is the dashboard" "$hdr" "^HTTP/1.1 200"
+check_match "with a Content-Security-Policy" "$hdr" "Content-Security-Policy: default-src 'self'; script-src 'self'"
+check_match "no framing" "$hdr" "X-Frame-Options: DENY"
+etag=$(printf '%s\n' "$hdr" | grep -i '^etag:' | cut -d' ' -f2 | tr -d '\r')
+check_eq "an unchanged file is a 304" "$(code -H "If-None-Match: $etag" "$R/")" 304
+check_eq "an unknown file is a 404" "$(code "$R/nothing.js")" 404
+stop "$SERVE_PID"
