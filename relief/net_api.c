@@ -91,6 +91,11 @@ static void common_headers(struct sync_http_resp *r)
     add_header(r, "X-Frame-Options", "DENY");
 }
 
+static int dump_to_buf(const char *p, size_t n, void *arg)
+{
+    return proto_buf_add(arg, p, n) ? -1 : 0;
+}
+
 /* Take o and send it as the JSON body. */
 static void send_json(struct sync_http_resp *r, int status, json_t *o)
 {
@@ -104,12 +109,8 @@ static void send_json(struct sync_http_resp *r, int status, json_t *o)
         proto_buf_printf(&r->body, "{\"error\":\"out of memory\"}");
         return;
     }
-    size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
-    if (proto_buf_reserve(&r->body, n + 1) == 0) {
-        json_dumpb(o, (char *)r->body.data + r->body.len, n, JSON_COMPACT);
-        r->body.len += n;
-        proto_buf_add(&r->body, "\n", 1);
-    }
+    json_dump_callback(o, dump_to_buf, &r->body, JSON_COMPACT);
+    proto_buf_add(&r->body, "\n", 1);
     json_decref(o);
 }
 

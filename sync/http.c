@@ -462,12 +462,24 @@ static void queue(struct conn *c, struct proto_buf *head, struct proto_buf *body
     c->pending_bytes += w->bytes;
 }
 
-static void http_date(char *out, size_t n)
+/* The Date header's value, formatted once a second (the loop thread alone calls this). */
+static const char *http_date(void)
 {
+    static time_t last = -1;
+    static char text[64];
     time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (now != last) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last = now;
+    }
+    return text;
+}
+
+static void add_str(struct proto_buf *h, const char *s)
+{
+    proto_buf_add(h, s, strlen(s));
 }
 
 static int has_crlf(const char *s)
@@ -479,14 +491,24 @@ static int has_crlf(const char *s)
 static void head_start(struct proto_buf *h, int status, const char *type, size_t len, int body,
                        int keep)
 {
-    char date[64];
-    http_date(date, sizeof date);
-    proto_buf_printf(h, "HTTP/1.1 %d %s\r\n", status, sync_http_reason(status));
-    if (body) {
-        proto_buf_printf(h, "Content-Type: %s\r\n", type);
-        proto_buf_printf(h, "Content-Length: %zu\r\n", len);
+    char num[32];
+    if (status == 200) {
+        add_str(h, "HTTP/1.1 200 OK\r\n");
+    } else {
+        snprintf(num, sizeof num, "HTTP/1.1 %d ", status);
+        add_str(h, num);
+        add_str(h, sync_http_reason(status));
+        add_str(h, "\r\n");
     }
-    proto_buf_printf(h, "Connection: %s\r\nDate: %s\r\n", keep ? "keep-alive" : "close", date);
+    if (body) {
+        add_str(h, "Content-Type: ");
+        add_str(h, type);
+        snprintf(num, sizeof num, "\r\nContent-Length: %zu\r\n", len);
+        add_str(h, num);
+    }
+    add_str(h, keep ? "Connection: keep-alive\r\nDate: " : "Connection: close\r\nDate: ");
+    add_str(h, http_date());
+    add_str(h, "\r\n");
 }
 
 /*
@@ -834,7 +856,10 @@ static void respond(struct conn *c, const struct sync_http_req *r, struct sync_h
         const char *n = resp->header_name[i], *v = resp->header_value[i];
         if (!n || !v || !*n || has_crlf(n) || has_crlf(v) || strchr(n, ':'))
             continue;
-        proto_buf_printf(&head, "%s: %s\r\n", n, v);
+        add_str(&head, n);
+        add_str(&head, ": ");
+        add_str(&head, v);
+        add_str(&head, "\r\n");
     }
     proto_buf_add(&head, "\r\n", 2);
     if (proto_buf_failed(&head)) {

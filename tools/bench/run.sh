@@ -6,7 +6,8 @@
 # bench_domain runs at BENCH_DOMAIN_SCALE (default 0.5: 2.5M movements, about 3 minutes on a
 # 2-core machine; 1 is the full Tohoku-scale data set). Then bench_sync.sh, which drives real
 # relief serve and relief sync processes (it needs relief, relief-net and tests/appender: make
-# all tests); BENCH_SYNC=0 skips it.
+# all tests); BENCH_SYNC=0 skips it. Then bench_api.sh: wrk against the JSON API and the
+# dashboard of a real relief serve (BENCH_API=0 skips it).
 set -u
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
@@ -47,6 +48,16 @@ if [ "${BENCH_SYNC:-1}" != 0 ]; then
     rc=$?
     if [ "$rc" -ne 0 ]; then
         echo "bench_sync failed (exit $rc)"
+        status=1
+    fi
+    echo
+fi
+if [ "${BENCH_API:-1}" != 0 ]; then
+    echo "== bench_api =="
+    bash "$(dirname "$0")/bench_api.sh" --build "$BUILD" "$@"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "bench_api failed (exit $rc)"
         status=1
     fi
     echo
