@@ -279,7 +279,7 @@ await check('volunteer view loads', async () => {
   siteId = s.id;
   await page.goto(`${BASE}/#/volunteer`);
   await settle(page);
-  await page.waitForSelector('#distribute-site option');
+  await page.waitForSelector('#distribute-site option', { state: 'attached' });
   return (await page.textContent('#main .view-title')).trim() === 'Volunteer' || 'wrong title';
 });
 await check('volunteer view: selects are filled from the API', async () => {
@@ -494,7 +494,7 @@ await shot(wp, 'coordinator-ja-signed-in');
 await check('volunteer and donor views in Japanese', async () => {
   await wp.goto(`${BASE}/#/volunteer`);
   await settle(wp);
-  await wp.waitForSelector('#distribute-site option');
+  await wp.waitForSelector('#distribute-site option', { state: 'attached' });
   const h = (await wp.textContent('#distribute-title')).trim();
   await shot(wp, 'volunteer-ja');
   await wp.goto(`${BASE}/#/donor/${encodeURIComponent(donationId)}`);
