@@ -112,6 +112,26 @@ if [ "$UNIT_ONLY" -eq 0 ]; then
     fi
 fi
 
+# the dashboard in a real browser (Chromium, playwright-core from npm) against a real serve
+run_browser() { # build-dir label
+    log="$OUT/$2browser.log"
+    timeout 600 bash tests/browser/run.sh "$1" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$f" -ne 0 ]; then
+        grep '^not ok ' "$log" | sed 's/^/    /'
+        fail_note "$2browser" "$log"
+    fi
+    echo "brows $2browser: $p passed, $f failed (screenshots in $1/browser-screenshots)"
+}
+if [ "$UNIT_ONLY" -eq 0 ] && [ -f tests/browser/run.sh ]; then
+    run_browser "$BUILD" ""
+fi
+
 [ -n "$FAILS" ] && echo "failed:$FAILS"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

@@ -86,7 +86,7 @@ for r in $(seq "$ROUNDS"); do
     read -r a e n <<<"$(run_wrk 64 "$R/api/v1/stock/receive" "$T/post.lua")"; add post64 "$a" "$e"; acked=$((acked + n - e))
 done
 med() { printf '%s\n' ${RPS[$1]} | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 h=$(med healthz)
 printf '%-44s %12s %10s %14s %7s %7s\n' "figure (wrk -t2, ${SECS}s x $ROUNDS rounds)" "target" "median/s" "baseline/s" "ratio" "errors"
 row() { printf '%-44s %12s %10.0f %14s %7s %7s\n' "$1" "$2" "$3" "$4" "$5" "$6"; }
