@@ -1,8 +1,95 @@
 // One site: its facts, stock, needs and shifts.
 import { h, replace } from '../dom.js';
 import { t, tOr, num, pct, dateTime, date, time } from '../i18n.js';
-import { get, list } from '../api.js';
-import { state, panel, table, errorBox, empty, kindName, itemName, qty, priorityBadge } from '../ui.js';
+import { get, list, post } from '../api.js';
+import { state, panel, table, errorBox, empty, kindName, itemName, qty, priorityBadge, siteLabel, canWrite, errorText } from '../ui.js';
+
+function kindText(m) {
+  return tOr(`move.${m.kind}`, m.kind || '');
+}
+
+function moveText(m) {
+  const unit = (state.items.get(m.item) || {}).unit;
+  return `${dateTime(m.time)} · ${kindText(m)} · ${itemName(m.item)} · ${qty(m.qty, unit)}`;
+}
+
+/* the site's recent movements, and voiding one of them (mistakes are voided, never edited) */
+function movementsPanel(moves, rerender) {
+  const sec = panel('p-site-moves', 'site.movements', { wide: true });
+  if (!moves.length) {
+    replace(sec.body, empty('site.no_movements'));
+    return sec;
+  }
+  const tbl = table(
+    'site.movements',
+    [
+      { key: 'col.when', cell: (m) => dateTime(m.time) },
+      { key: 'col.kind', cell: (m) => kindText(m) },
+      { key: 'col.item', cell: (m) => itemName(m.item) },
+      { key: 'col.qty', num: true, cell: (m) => qty(m.qty, (state.items.get(m.item) || {}).unit) },
+      { key: 'col.to', cell: (m) => (m.to || m.to_code ? siteLabel(m.to_name, m.to_code) : '') },
+      { key: 'col.lot', cell: (m) => [m.lot, m.expiry ? date(m.expiry) : ''].filter(Boolean).join(' · ') },
+      { key: 'col.author', cell: (m) => m.author || '' },
+      { key: 'col.state', cell: (m) => (m.voided ? h('span', { class: 'badge' }, t('site.voided')) : '') },
+    ],
+    moves,
+    { rowClass: (m) => (m.voided ? 'row-voided' : '') },
+  );
+  const live = moves.filter((m) => !m.voided && m.op);
+  let form = null;
+  if (canWrite() && live.length) {
+    const result = h('p', { class: 'result', id: 'void-result', role: 'status', 'aria-live': 'polite' });
+    const sel = h('select', { id: 'void-movement', name: 'movement' }, live.map((m) => h('option', { value: m.op }, moveText(m))));
+    const reason = h('input', { type: 'text', id: 'void-reason', name: 'reason', required: true, autocomplete: 'off', 'aria-describedby': 'void-reason-err' });
+    const reasonErr = h('p', { class: 'field-error', id: 'void-reason-err', hidden: true });
+    const button = h('button', { type: 'submit', id: 'void-submit' }, t('site.void_submit'));
+    form = h(
+      'form',
+      { class: 'card-form void-form', id: 'void-form', novalidate: true },
+      h('h3', null, t('site.void_title')),
+      h('p', { class: 'hint' }, t('site.void_intro')),
+      h('div', { class: 'field' }, h('label', { for: 'void-movement' }, t('site.void_which')), sel),
+      h('div', { class: 'field' }, h('label', { for: 'void-reason' }, t('site.void_reason')), reason, reasonErr),
+      h('div', { class: 'form-actions' }, button),
+      result,
+    );
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      reasonErr.hidden = true;
+      reason.removeAttribute('aria-invalid');
+      if (!reason.value.trim()) {
+        reasonErr.textContent = t('site.void_need_reason');
+        reasonErr.hidden = false;
+        reason.setAttribute('aria-invalid', 'true');
+        reason.focus();
+        return;
+      }
+      button.disabled = true;
+      result.className = 'result';
+      result.textContent = t('form.saving');
+      try {
+        const b = { movement: sel.value, reason: reason.value.trim() };
+        let by = '';
+        try {
+          by = localStorage.getItem('relief.by') || '';
+        } catch {
+          by = '';
+        }
+        if (by) b.by = by;
+        await post('stock/void', b);
+        result.className = 'result msg-ok';
+        result.textContent = t('site.void_done', { what: sel.selectedOptions[0].textContent });
+        setTimeout(rerender, 1200);
+      } catch (err) {
+        result.className = 'result msg-error';
+        result.textContent = errorText(err);
+        button.disabled = false;
+      }
+    });
+  }
+  replace(sec.body, tbl, form);
+  return sec;
+}
 
 export async function render(main, ctx, id) {
   let site;
@@ -13,6 +100,8 @@ export async function render(main, ctx, id) {
     const key = encodeURIComponent(site.id || id);
     if (!Array.isArray(site.needs)) site.needs = await list(`needs?site=${key}`).catch(() => []);
     if (!Array.isArray(site.shifts)) site.shifts = await list(`shifts?site=${key}`).catch(() => []);
+    const moves = await get(`movements?site=${key}&limit=30`).catch(() => null);
+    site.movements = moves && Array.isArray(moves.items) ? moves.items : [];
     if (!state.items.size) for (const it of await list('items')) state.items.set(it.code, it);
   } catch (e) {
     err = e;
@@ -111,6 +200,7 @@ export async function render(main, ctx, id) {
       stock,
       needs,
       shifts,
+      movementsPanel(site.movements, () => ctx.rerender()),
     ),
   );
 }

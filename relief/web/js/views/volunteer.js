@@ -18,13 +18,24 @@ function option(value, text, selected) {
   return h('option', { value, selected: !!selected }, text);
 }
 
+/* sites grouped by kind (centres first where asked), each "CODE · name" so the code survives a narrow select */
 function siteOptions(sites, { centresFirst } = {}) {
-  const order = { centre: 0, kitchen: 1, school: 2, point: 3, warehouse: 4 };
-  const sorted = sites.slice().sort((a, b) => {
-    if (centresFirst) return (order[a.kind] ?? 9) - (order[b.kind] ?? 9) || (a.name || '').localeCompare(b.name || '');
-    return (a.name || '').localeCompare(b.name || '');
+  const order = centresFirst ? ['centre', 'kitchen', 'school', 'point', 'warehouse'] : ['warehouse', 'centre', 'kitchen', 'school', 'point'];
+  const kinds = [...new Set(sites.map((x) => x.kind))].sort((a, b) => {
+    const ia = order.indexOf(a);
+    const ib = order.indexOf(b);
+    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
   });
-  return sorted.map((x) => option(x.id, `${siteLabel(x.name, x.code)} — ${kindName(x.kind)}`));
+  return kinds.map((k) =>
+    h(
+      'optgroup',
+      { label: kindName(k) },
+      sites
+        .filter((x) => x.kind === k)
+        .sort((a, b) => (a.code || a.name || '').localeCompare(b.code || b.name || ''))
+        .map((x) => option(x.id, x.code ? `${x.code} · ${x.name || ''}` : x.name || x.id)),
+    ),
+  );
 }
 
 function itemOptions(items) {
@@ -94,7 +105,10 @@ function formCard(id, titleKey, introKey, fields, submitKey, onSubmit) {
       result.className = 'result msg-ok';
       result.textContent = text;
     } catch (err) {
-      showError(form, result, err);
+      if (err && err.warning) {
+        result.className = 'result msg-warn';
+        result.textContent = err.warning;
+      } else showError(form, result, err);
     } finally {
       button.disabled = false;
     }
@@ -141,15 +155,17 @@ function stockLine(id) {
 async function showStock(line, site, item, sites) {
   if (!site || !item) {
     line.textContent = '';
-    return;
+    return null;
   }
   try {
     const rows = await list(`stock?site=${encodeURIComponent(site)}&item=${encodeURIComponent(item)}`);
     const r = rows.find((x) => x.item === item) || { balance: 0, in_transit: 0, unit: (state.items.get(item) || {}).unit };
     const s = siteOf(sites, site);
     line.textContent = t('vol.stock_now', { site: s ? s.code || s.name : site, qty: qty(r.balance, r.unit), transit: qty(r.in_transit || 0, r.unit) });
+    return r;
   } catch (err) {
     line.textContent = errorText(err);
+    return null;
   }
 }
 
@@ -164,12 +180,14 @@ function shiftText(x) {
 }
 
 export async function render(main, ctx) {
-  const [sites, items, needs, shifts, donations] = await Promise.all([
+  const [sites, items, needs, shifts, donations, moves, stock] = await Promise.all([
     list('sites'),
     list('items'),
     list('needs').catch(() => []),
     list('shifts').catch(() => []),
     list('donations').catch(() => []),
+    list('movements').catch(() => []),
+    list('stock').catch(() => []),
   ]).catch((err) => {
     replace(main, h('h1', { tabindex: '-1', class: 'view-title' }, t('vol.title')), errorBox(err));
     return [];
@@ -257,9 +275,14 @@ export async function render(main, ctx) {
     dItem.value = firstNeed.item;
   }
   fillNeeds();
-  const refreshD = () => {
+  // more than the stock on record is recorded (the ledger keeps what happened) but asked twice
+  let dBalance = null;
+  let dConfirmed = '';
+  const refreshD = async () => {
     fillNeeds();
-    showStock(dStock, dSite.value, dItem.value, sites);
+    dConfirmed = '';
+    const r = await showStock(dStock, dSite.value, dItem.value, sites);
+    dBalance = r ? r.balance : null;
   };
   dSite.addEventListener('change', refreshD);
   dItem.addEventListener('change', refreshD);
@@ -277,7 +300,17 @@ export async function render(main, ctx) {
     'vol.distribute_submit',
     async (form) => {
       const b = body({ site: val(form, 'site'), item: val(form, 'item'), qty: val(form, 'qty'), need: val(form, 'need') });
+      const key = `${b.site} ${b.item} ${b.qty}`;
+      if (dBalance !== null && Number(b.qty) > dBalance && dConfirmed !== key) {
+        dConfirmed = key;
+        const unit = (state.items.get(b.item) || {}).unit;
+        const e = new Error('over');
+        e.warning = t('vol.over_stock', { qty: qty(b.qty, unit), balance: qty(dBalance, unit) });
+        throw e;
+      }
+      dConfirmed = '';
       const res = await post('stock/distribute', b);
+      dBalance = res.balance;
       if (b.need) {
         // the need's gap changed: show the new one in its option
         try {
@@ -291,7 +324,7 @@ export async function render(main, ctx) {
       const s = siteOf(sites, b.site);
       const unit = (state.items.get(b.item) || {}).unit;
       form.elements.namedItem('qty').value = '';
-      showStock(dStock, dSite.value, dItem.value, sites);
+      showStock(dStock, dSite.value, dItem.value, sites).then((r) => (dBalance = r ? r.balance : dBalance));
       return t('vol.distributed', { qty: qty(b.qty, unit), item: itemName(b.item), site: s ? s.code || s.name : b.site, balance: qty(res.balance, unit) });
     },
   );
@@ -367,6 +400,98 @@ export async function render(main, ctx) {
     },
   );
 
+  // --- dispatch to another site
+  const xFrom = h('select', { required: true }, siteOptions(openSites));
+  if (warehouse) xFrom.value = warehouse.id;
+  const xTo = h('select', { required: true }, siteOptions(openSites, { centresFirst: true }));
+  const xItem = h('select', { required: true }, itemOptions(items));
+  const xStock = stockLine('dispatch-stock');
+  const refreshX = () => showStock(xStock, xFrom.value, xItem.value, sites);
+  xFrom.addEventListener('change', refreshX);
+  xItem.addEventListener('change', refreshX);
+  const dispatch = formCard(
+    'dispatch',
+    'vol.dispatch_title',
+    'vol.dispatch_intro',
+    [
+      field('dispatch', 'from', 'form.from_site', xFrom),
+      field('dispatch', 'to', 'form.to_site', xTo),
+      field('dispatch', 'item', 'form.item', xItem),
+      xStock,
+      field('dispatch', 'qty', 'form.qty', numberInput(1)),
+    ],
+    'vol.dispatch_submit',
+    async (form) => {
+      const b = body({ from: val(form, 'from'), to: val(form, 'to'), item: val(form, 'item'), qty: val(form, 'qty') });
+      const res = await post('stock/dispatch', b);
+      const unit = (state.items.get(b.item) || {}).unit;
+      const from = siteOf(sites, b.from);
+      const to = siteOf(sites, b.to);
+      form.elements.namedItem('qty').value = '';
+      refreshX();
+      pending.unshift({ op: res.transfer, kind: 'dispatch', time: new Date().toISOString(), site: b.from, site_code: from && from.code, to: b.to, to_code: to && to.code, item: b.item, qty: Number(b.qty) });
+      fillTransfers();
+      return t('vol.dispatched', {
+        qty: qty(b.qty, unit),
+        item: itemName(b.item),
+        from: from ? from.code || from.name : b.from,
+        to: to ? to.code || to.name : b.to,
+        transfer: res.transfer || '',
+        balance: qty(res.balance, unit),
+      });
+    },
+  );
+
+  // --- arrival of a dispatch: the dispatches to a site and item that still has goods in transit
+  const inTransit = new Set(stock.filter((r) => r.in_transit > 0).map((r) => `${r.site} ${r.item}`));
+  const pending = moves.filter((m) => m.kind === 'dispatch' && !m.voided && inTransit.has(`${m.to} ${m.item}`));
+  const aTransfer = h('select', { required: true });
+  const aQty = numberInput(0);
+  const fillTransfers = () => {
+    replace(
+      aTransfer,
+      pending.length
+        ? pending.map((m) =>
+            option(
+              m.op,
+              t('vol.transfer_option', {
+                when: dateTime(m.time),
+                from: m.site_code || '',
+                to: m.to_code || '',
+                item: itemName(m.item),
+                qty: num(m.qty),
+              }),
+            ),
+          )
+        : option('', t('vol.no_transfers')),
+    );
+    const m = pending.find((x) => x.op === aTransfer.value);
+    if (m) aQty.value = String(m.qty);
+  };
+  fillTransfers();
+  aTransfer.addEventListener('change', () => {
+    const m = pending.find((x) => x.op === aTransfer.value);
+    if (m) aQty.value = String(m.qty);
+  });
+  const arrive = formCard(
+    'arrive',
+    'vol.arrive_title',
+    'vol.arrive_intro',
+    [field('arrive', 'transfer', 'form.transfer', aTransfer), field('arrive', 'qty', 'form.qty_arrived', aQty, { hintKey: 'vol.arrive_hint' })],
+    'vol.arrive_submit',
+    async (form) => {
+      const id = val(form, 'transfer');
+      const b = body({ transfer: id, qty: val(form, 'qty') });
+      await post('stock/arrive', b);
+      const m = pending.find((x) => x.op === id);
+      const i = pending.indexOf(m);
+      if (i >= 0) pending.splice(i, 1);
+      fillTransfers();
+      if (m && m.qty !== Number(b.qty)) return t('vol.arrived_diff', { qty: num(b.qty), sent: num(m.qty), item: itemName(m.item), to: m.to_code || '' });
+      return t('vol.arrived', { qty: num(b.qty), item: m ? itemName(m.item) : '', to: m ? m.to_code || '' : '' });
+    },
+  );
+
   const by = h('input', { type: 'text', id: 'vol-by', autocomplete: 'name', value: storedBy() });
   by.addEventListener('change', () => {
     try {
@@ -386,9 +511,10 @@ export async function render(main, ctx) {
       h('div', { class: 'by-field' }, h('label', { for: 'vol-by' }, t('vol.by')), by, h('p', { class: 'field-hint' }, t('vol.by_hint'))),
     ),
     canWrite() ? null : h('p', { class: 'msg msg-error', role: 'alert' }, t('vol.readonly', { role: roleName(state.role) })),
-    h('div', { class: 'grid grid-forms' }, distribute, receive, occupancy, signup),
+    h('div', { class: 'grid grid-forms' }, distribute, receive, occupancy, signup, dispatch, arrive),
   );
   refreshD();
   refreshR();
+  refreshX();
   if (ctx.query.get('shift')) sShift.focus();
 }
