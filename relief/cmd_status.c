@@ -243,7 +243,8 @@ int cmd_log(struct cli *c, int argc, char **argv)
     proto_err_clear(&e);
     rc = rl_store_read(&c->store, log_fn, &a, &e);
     if (!rc) {
-        qsort(a.v, a.n, sizeof *a.v, entry_cmp);
+        if (a.n)
+            qsort(a.v, a.n, sizeof *a.v, entry_cmp);
         json_t *arr = c->json ? json_array() : NULL;
         for (size_t i = 0; i < a.n && i < a.limit; i++) {
             json_t *j = a.v[i].json;

@@ -821,7 +821,8 @@ static int shift_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
         json_decref(j);
         return rc;
     }
-    qsort(ro.v, ro.n, sizeof *ro.v, signup_cmp);
+    if (ro.n)
+        qsort(ro.v, ro.n, sizeof *ro.v, signup_cmp);
     json_int_t slots = json_integer_value(json_object_get(j, "slots"));
     json_t *list = json_array();
     size_t confirmed = 0;
