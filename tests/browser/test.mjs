@@ -367,6 +367,41 @@ await check('signing up for a shift', async () => {
   const x = (sh.body.items || []).find((y) => y.id === id);
   return (x && x.signups.some((y) => y.volunteer === 'Browser Test')) || `not in the roster; page says '${await page.textContent('#signup-result')}'`;
 });
+await check('handing out more than the stock on record asks for a second press', async () => {
+  const b = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`);
+  const start = (b.body.items.find((x) => x.item === ITEM) || { balance: 0 }).balance;
+  await page.selectOption('#distribute-site', siteId);
+  await page.selectOption('#distribute-item', ITEM);
+  await page.waitForFunction(() => /ISH-MINATO/.test(document.getElementById('distribute-stock').textContent));
+  await page.fill('#distribute-qty', String(start + 1000));
+  await page.click('#distribute-submit');
+  await page.waitForSelector('#distribute-result.msg-warn');
+  const after = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`);
+  const bal = (after.body.items.find((x) => x.item === ITEM) || {}).balance;
+  await page.fill('#distribute-qty', '');
+  return bal === start || `recorded at the first press: balance ${bal}`;
+});
+let transfer = '';
+await check('a dispatch shows its transfer, and its arrival is recorded', async () => {
+  const wh = (await apiGet('sites?q=WH-ISH')).body.items.find((x) => x.code === 'WH-ISH');
+  await page.selectOption('#dispatch-from', wh.id);
+  await page.selectOption('#dispatch-to', siteId);
+  await page.selectOption('#dispatch-item', 'blanket');
+  await page.fill('#dispatch-qty', '5');
+  await page.click('#dispatch-submit');
+  await page.waitForSelector('#dispatch-result.msg-ok, #dispatch-result.msg-error');
+  const text = await page.textContent('#dispatch-result');
+  const m = text.match(/transfer ([0-9a-f]+-\d+)/);
+  if (!m) return `no transfer in '${text}'`;
+  transfer = m[1];
+  await page.selectOption('#arrive-transfer', transfer);
+  await page.fill('#arrive-qty', '5');
+  await page.click('#arrive-submit');
+  await page.waitForSelector('#arrive-result.msg-ok, #arrive-result.msg-error');
+  const st = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=blanket`);
+  const row = st.body.items.find((x) => x.item === 'blanket') || {};
+  return (row.balance === 5 && row.in_transit === 0) || `at the centre: ${JSON.stringify(row)}; page says '${await page.textContent('#arrive-result')}'`;
+});
 await check('volunteer view fits 1024×600 without sideways scrolling', async () => {
   await page.setViewportSize({ width: 1024, height: 600 });
   const w = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -375,6 +410,28 @@ await check('volunteer view fits 1024×600 without sideways scrolling', async ()
   return w <= 1024 || `page is ${w}px wide`;
 });
 await check('volunteer view: no console errors or CSP violations', () => clean(page));
+
+// --- a site's movements, and voiding one
+await check('a site lists its movements and a mistake is voided', async () => {
+  await page.goto(`${BASE}/#/site/${encodeURIComponent(siteId)}`);
+  await settle(page);
+  await page.waitForSelector('#void-form');
+  const moves = await apiGet(`movements?site=${encodeURIComponent(siteId)}&limit=50`);
+  const target = moves.body.items.find((m) => m.kind === 'distribute' && !m.voided && m.qty === 2);
+  if (!target) return 'the keyboard distribution of 2 is not in GET /api/v1/movements';
+  const before = (await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`)).body.items.find((x) => x.item === ITEM).balance;
+  await page.selectOption('#void-movement', target.op);
+  await page.click('#void-submit');
+  await page.waitForSelector('#void-reason[aria-invalid="true"]');
+  await page.fill('#void-reason', 'typed 2 instead of 0');
+  await page.click('#void-submit');
+  await page.waitForSelector('#void-result.msg-ok, #void-result.msg-error');
+  const after = (await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`)).body.items.find((x) => x.item === ITEM).balance;
+  return after === before + 2 || `balance ${before} → ${after}; page says '${await page.textContent('#void-result')}'`;
+});
+await check('site view: labels, headings and text contrast', () => a11y(page));
+await shot(page, 'site-en');
+await check('site view with movements: no console errors', () => clean(page));
 
 // --- donor view (no token yet: the laptop's own write role)
 let donationId = '';
