@@ -169,12 +169,12 @@ export function siteMap(sites, { title } = {}) {
   for (let lo = Math.ceil((lon0 - lonSpan / 2) / stepLon) * stepLon; lo <= lon0 + lonSpan / 2; lo += stepLon) {
     const x = px(lo);
     grid.appendChild(s('line', { x1: x, y1: 0, x2: x, y2: H }));
-    if (x < W - 50) grid.appendChild(s('text', { x: x + 3, y: H - 4 }, `${num(lo, { minimumFractionDigits: decimals(stepLon), maximumFractionDigits: decimals(stepLon) })}°E`));
+    if (x < W - 50) grid.appendChild(s('text', { x: x + 3, y: H - 4 }, t('map.lon', { n: num(lo, { minimumFractionDigits: decimals(stepLon), maximumFractionDigits: decimals(stepLon) }) })));
   }
   for (let la = Math.ceil((lat0 - latSpan / 2) / stepLat) * stepLat; la <= lat0 + latSpan / 2; la += stepLat) {
     const y = py(la);
     grid.appendChild(s('line', { x1: 0, y1: y, x2: W, y2: y }));
-    if (y > 24) grid.appendChild(s('text', { x: 3, y: y - 3 }, `${num(la, { minimumFractionDigits: decimals(stepLat), maximumFractionDigits: decimals(stepLat) })}°N`));
+    if (y > 24) grid.appendChild(s('text', { x: 3, y: y - 3 }, t('map.lat', { n: num(la, { minimumFractionDigits: decimals(stepLat), maximumFractionDigits: decimals(stepLat) }) })));
   }
   svg.appendChild(grid);
 

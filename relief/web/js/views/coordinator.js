@@ -327,21 +327,27 @@ function shiftsTable(shifts) {
 
 function peersTable(peers) {
   if (!peers.length) return empty('peers.none');
-  return table(
-    'peers.title',
-    [
-      { key: 'col.peer', cell: (p) => p.url || '' },
-      {
-        key: 'col.last_sync',
-        cell: (p) => (p.last_success ? h('time', { datetime: p.last_success, title: dateTime(p.last_success) }, ago(p.last_success)) : t('peers.never')),
-      },
-      { key: 'col.lacks', num: true, cell: (p) => num(p.lacks ?? 0) },
-      {
-        key: 'col.last_error',
-        cell: (p) => (p.last_error ? `${p.last_error}${p.last_error_at ? ` (${ago(p.last_error_at)})` : ''}` : ''),
-      },
-    ],
-    peers,
+  return h(
+    'ul',
+    { class: 'peer-list' },
+    peers.map((p) => {
+      const failing = p.last_error && (!p.last_success || p.last_error_at > p.last_success);
+      return h(
+        'li',
+        { class: ['peer', failing ? 'peer-failing' : 'peer-ok'] },
+        h('p', { class: 'peer-url' }, h('span', { class: 'peer-dot', 'aria-hidden': 'true' }), p.url || ''),
+        h(
+          'p',
+          { class: 'peer-sync' },
+          t('col.last_sync'),
+          ': ',
+          p.last_success ? h('time', { datetime: p.last_success, title: dateTime(p.last_success) }, ago(p.last_success)) : t('peers.never'),
+          ' · ',
+          t('peers.lacks', { n: num(p.lacks ?? 0) }),
+        ),
+        failing ? h('p', { class: 'peer-error' }, t('peers.error', { when: ago(p.last_error_at), error: p.last_error })) : null,
+      );
+    }),
   );
 }
 

@@ -5,7 +5,7 @@ import { list, get } from '../api.js';
 import { state, panel, table, errorBox, empty, siteLabel, itemName, qty } from '../ui.js';
 
 function pledged(d) {
-  if (d.item) return qty(d.qty, (state.items.get(d.item) || {}).unit) + ` ${itemName(d.item)}`;
+  if (d.item) return t('donor.goods', { qty: qty(d.qty, (state.items.get(d.item) || {}).unit), item: itemName(d.item) });
   if (d.amount !== undefined) return money(d.amount, d.currency);
   return '';
 }
