@@ -13,6 +13,8 @@
 #include "hlc.h"
 #include "ledger.h"
 #include "node.h"
+#include "oplog.h"
+#include "proto/batch.h"
 #include "proto/kinds.h"
 #include "proto/op.h"
 #include "query.h"
@@ -41,7 +43,7 @@
     "connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "         \
     "base-uri 'none'; form-action 'self'"
 
-enum job_kind { J_EDIT, J_STOCK, J_SHIFT };
+enum job_kind { J_EDIT, J_STOCK, J_SHIFT, J_APPLY };
 
 struct job {
     struct job *next;
@@ -56,6 +58,12 @@ struct job {
     char nums[API_NUMS][48]; /* numbers and booleans of the body as text */
     int nnums;
     char *langs;
+    /* J_APPLY: a sync push's batch (owned), and whom to tell */
+    uint8_t *batch;
+    size_t batch_len;
+    void (*done)(void *arg, int rc, const struct sync_apply_stats *st, const struct proto_err *e);
+    void *done_arg;
+    struct rl_apply_stats ast;
     /* the outcome */
     int rc;
     struct proto_err e;
@@ -859,6 +867,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
 static void job_free(struct job *j)
 {
     json_decref(j->body);
+    free(j->batch);
     free(j->langs);
     free(j);
 }
@@ -1172,6 +1181,15 @@ static int job_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return rl_stock_in(t, &j->st, &j->sr, e);
     case J_SHIFT:
         return rl_shift_in(t, &j->sh, &j->w, e);
+    case J_APPLY: {
+        struct proto_batch b;
+        proto_batch_init(&b);
+        int rc = proto_batch_decode(j->batch, j->batch_len, &b, e);
+        if (!rc)
+            rc = rl_oplog_apply(t, &b, &j->ast, e);
+        proto_batch_free(&b);
+        return rc;
+    }
     }
     return -EINVAL;
 }
@@ -1183,6 +1201,7 @@ static int batch_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         proto_err_clear(&j->e);
         memset(&j->w, 0, sizeof j->w);
         memset(&j->sr, 0, sizeof j->sr);
+        memset(&j->ast, 0, sizeof j->ast);
         j->rc = rl_txn_nested(t, job_fn, j, &j->e);
         if (j->rc == PROTO_EMAPFULL)
             return j->rc; /* grow the map and run the whole batch again */
@@ -1230,6 +1249,15 @@ static int error_status(int rc)
 
 static void answer_job(struct job *j, int commit_rc, const struct proto_err *ce)
 {
+    if (j->kind == J_APPLY) {
+        struct sync_apply_stats st = {j->ast.applied, j->ast.duplicate, j->ast.gap, j->ast.fork,
+                                      j->ast.frozen};
+        if (commit_rc)
+            j->done(j->done_arg, commit_rc, &st, ce);
+        else
+            j->done(j->done_arg, j->rc, &st, &j->e);
+        return;
+    }
     struct sync_http_resp resp;
     sync_http_resp_init(&resp);
     if (commit_rc) {
@@ -1309,6 +1337,28 @@ static void enqueue(struct rl_api *a, struct job *j)
         uv_check_start(&a->check, on_check);
         a->check_on = 1;
     }
+}
+
+int rl_api_apply_later(void *ctx, const uint8_t *batch, size_t n,
+                       void (*done)(void *arg, int rc, const struct sync_apply_stats *st,
+                                    const struct proto_err *e),
+                       void *arg)
+{
+    struct rl_api *a = ctx;
+    if (a->closed)
+        return -ESHUTDOWN;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j || !(j->batch = malloc(n ? n : 1))) {
+        free(j);
+        return -ENOMEM;
+    }
+    memcpy(j->batch, batch, n);
+    j->batch_len = n;
+    j->kind = J_APPLY;
+    j->done = done;
+    j->done_arg = arg;
+    enqueue(a, j);
+    return 0;
 }
 
 static void do_write(struct rl_api *a, const struct wroute *w, const char *target,

@@ -12,6 +12,7 @@
 
 #include "store.h"
 #include "sync/http.h"
+#include "sync/store.h"
 
 #include <jansson.h>
 #include <uv.h>
@@ -34,6 +35,15 @@ int rl_api_host_ok(const struct rl_api *a, const char *host);
 
 /* Answer /api/... and the dashboard's files: 1 when the path was ours, else 0. */
 int rl_api_handle(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp);
+
+/*
+ * A sync push's batch, group-committed with the API's writes (sync_store.apply_later; ctx is
+ * the struct rl_api). Copies the batch; done is called on the loop after the commit.
+ */
+int rl_api_apply_later(void *ctx, const uint8_t *batch, size_t n,
+                       void (*done)(void *arg, int rc, const struct sync_apply_stats *st,
+                                    const struct proto_err *e),
+                       void *arg);
 
 /* Commit the queued writes now (before stopping). */
 void rl_api_flush(struct rl_api *a);

@@ -367,6 +367,8 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     api_opts.listen_host = host;
     if (rl_api_new(ns.loop, &c->store, &api_opts, &ns.api, &e))
         return cli_fail(&e);
+    ns.ss.iface.apply_later = rl_api_apply_later; /* pushes share the API's group commit */
+    ns.ss.iface.later_ctx = ns.api;
     struct sync_http_limits lim;
     sync_http_limits_default(&lim);
     if (sync_http_server_start(ns.loop, host, (int)port, &lim, handle, &ns, &ns.http, &e))

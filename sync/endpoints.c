@@ -6,6 +6,8 @@
 #include "proto/msg.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -152,18 +154,69 @@ out:
     proto_msg_free(&m);
 }
 
+/* The answer to a push once its batch was applied (or refused). */
+static void push_answer(struct sync_endpoints *ep, int rc, const struct sync_apply_stats *st,
+                        const struct proto_err *ae, struct sync_http_resp *resp, const char *peer,
+                        size_t body_len, double t0)
+{
+    struct proto_err e;
+    struct proto_vv mine;
+    uint8_t net[PROTO_NETWORK_BYTES];
+    proto_vv_init(&mine);
+    proto_err_clear(&e);
+    if (rc) {
+        /* a batch that does not decode is the client's fault; a full disk is ours, for now */
+        int status = rc == -ENOSPC                                           ? 503
+                     : rc == PROTO_EMALFORMED || rc == PROTO_ELIMIT ||
+                               rc == PROTO_EFIELD || rc == PROTO_ECHAIN ? 400
+                                                                        : 500;
+        fail(resp, status, proto_errname(ae->code ? ae->code : rc), ae->msg);
+        return;
+    }
+    if (ep->store->vv(ep->store->ctx, &mine, &e)) {
+        fail(resp, 500, proto_errname(e.code), e.msg);
+        proto_vv_free(&mine);
+        return;
+    }
+    ep->store->network(ep->store->ctx, net);
+    uint64_t stats[5] = {st->applied, st->duplicate, st->gap, st->fork, st->frozen};
+    resp->content_type = "application/vnd.msgpack";
+    proto_msg_push_resp(&resp->body, net, &mine, stats);
+    if (ep->on_sync)
+        ep->on_sync(ep->log_ctx, peer, "push", st->applied, 0, body_len, resp->body.len,
+                    now_ms() - t0);
+    proto_vv_free(&mine);
+}
+
+/* A push waiting for its group commit. */
+struct later_push {
+    struct sync_endpoints *ep;
+    struct sync_http_pending *pend;
+    double t0;
+    size_t body_len;
+    char peer[64];
+};
+
+static void push_done(void *arg, int rc, const struct sync_apply_stats *st,
+                      const struct proto_err *e)
+{
+    struct later_push *lp = arg;
+    struct sync_http_resp resp;
+    sync_http_resp_init(&resp);
+    push_answer(lp->ep, rc, st, e, &resp, lp->peer, lp->body_len, lp->t0);
+    sync_http_complete(lp->pend, &resp);
+    free(lp);
+}
+
 static void push(struct sync_endpoints *ep, const struct sync_http_req *req,
                  struct sync_http_resp *resp)
 {
     struct proto_msg m;
     struct proto_err e;
-    struct proto_vv mine;
     struct sync_apply_stats st = {0};
-    uint8_t net[PROTO_NETWORK_BYTES];
     double t0 = now_ms();
 
     proto_msg_init(&m);
-    proto_vv_init(&mine);
     proto_err_clear(&e);
     if (proto_msg_decode(PROTO_MSG_PUSH_REQ, req->body, req->body_len, &m, &e)) {
         fail(resp, 400, proto_errname(e.code), e.msg);
@@ -171,29 +224,24 @@ static void push(struct sync_endpoints *ep, const struct sync_http_req *req,
     }
     if (!network_ok(ep, &m, resp))
         goto out;
+    if (ep->store->apply_later) {
+        struct later_push *lp = calloc(1, sizeof *lp);
+        if (lp) {
+            lp->ep = ep;
+            lp->t0 = t0;
+            lp->body_len = req->body_len;
+            snprintf(lp->peer, sizeof lp->peer, "%s", req->peer);
+            lp->pend = sync_http_defer(req);
+            if (lp->pend && ep->store->apply_later(ep->store->later_ctx, m.batch, m.batch_len,
+                                                   push_done, lp) == 0)
+                goto out; /* answered by push_done */
+            sync_http_undefer(lp->pend); /* not queued: applied and answered below */
+            free(lp);
+        }
+    }
     int rc = ep->store->apply(ep->store->ctx, m.batch, m.batch_len, &st, &e);
-    if (rc) {
-        /* a batch that does not decode is the client's fault; a full disk is ours, for now */
-        int status = rc == -ENOSPC                                           ? 503
-                     : rc == PROTO_EMALFORMED || rc == PROTO_ELIMIT ||
-                               rc == PROTO_EFIELD || rc == PROTO_ECHAIN ? 400
-                                                                        : 500;
-        fail(resp, status, proto_errname(e.code), e.msg);
-        goto out;
-    }
-    if (ep->store->vv(ep->store->ctx, &mine, &e)) {
-        fail(resp, 500, proto_errname(e.code), e.msg);
-        goto out;
-    }
-    ep->store->network(ep->store->ctx, net);
-    uint64_t stats[5] = {st.applied, st.duplicate, st.gap, st.fork, st.frozen};
-    resp->content_type = "application/vnd.msgpack";
-    proto_msg_push_resp(&resp->body, net, &mine, stats);
-    if (ep->on_sync)
-        ep->on_sync(ep->log_ctx, req->peer, "push", st.applied, 0, req->body_len,
-                    resp->body.len, now_ms() - t0);
+    push_answer(ep, rc, &st, &e, resp, req->peer, req->body_len, t0);
 out:
-    proto_vv_free(&mine);
     proto_msg_free(&m);
 }
 

@@ -919,6 +919,13 @@ struct sync_http_pending *sync_http_defer(const struct sync_http_req *req)
     return p;
 }
 
+void sync_http_undefer(struct sync_http_pending *p)
+{
+    if (p && p->c)
+        p->c->deferred = NULL;
+    free(p);
+}
+
 void sync_http_complete(struct sync_http_pending *p, struct sync_http_resp *resp)
 {
     struct conn *c = p ? p->c : NULL;

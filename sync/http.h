@@ -95,6 +95,8 @@ int sync_http_server_start(uv_loop_t *loop, const char *host, int port,
 struct sync_http_pending;
 struct sync_http_pending *sync_http_defer(const struct sync_http_req *req);
 void sync_http_complete(struct sync_http_pending *p, struct sync_http_resp *resp);
+/* The handler changed its mind before returning: it answers through resp after all. */
+void sync_http_undefer(struct sync_http_pending *p);
 
 /* A response ready to be filled and given to sync_http_complete (status 200, empty body). */
 void sync_http_resp_init(struct sync_http_resp *resp);

@@ -32,6 +32,17 @@ struct sync_store {
     /* decode and apply a batch in one durable transaction; nothing changes when refused */
     int (*apply)(void *ctx, const uint8_t *batch, size_t n, struct sync_apply_stats *st,
                  struct proto_err *e);
+    /*
+     * Optional (NULL: apply is used): queue a batch (copied) to be applied together with the
+     * writes that arrive with it, in one durable transaction -- group commit -- and call done
+     * on the loop once it is durable or refused, with what apply would have returned. 0 when
+     * queued; otherwise nothing was queued and the caller applies it itself.
+     */
+    int (*apply_later)(void *later_ctx, const uint8_t *batch, size_t n,
+                       void (*done)(void *arg, int rc, const struct sync_apply_stats *st,
+                                    const struct proto_err *e),
+                       void *arg);
+    void *later_ctx;
 };
 
 #endif
