@@ -3,8 +3,9 @@
 // One line per check ("ok - ..." / "not ok - ..."), then "N passed, M failed".
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -143,6 +144,42 @@ async function settle(page) {
   await page.waitForFunction(() => !document.getElementById('main').hasAttribute('aria-busy') && document.querySelector('#main .view-title'));
 }
 
+// --- the catalogues: every key the code names is in English, every language has every key
+const WEB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'relief', 'web');
+await check('i18n: index.json lists languages whose catalogues exist and parse', () => {
+  const list = JSON.parse(readFileSync(join(WEB, 'i18n', 'index.json'), 'utf8'));
+  if (!list.some((l) => l.code === 'en') || !list.some((l) => l.code === 'ja')) return 'en or ja missing';
+  for (const l of list) JSON.parse(readFileSync(join(WEB, 'i18n', `${l.code}.json`), 'utf8'));
+  return true;
+});
+await check('i18n: every message key used in the code is in en.json, and ja.json has all of en.json', () => {
+  const en = JSON.parse(readFileSync(join(WEB, 'i18n', 'en.json'), 'utf8'));
+  const ja = JSON.parse(readFileSync(join(WEB, 'i18n', 'ja.json'), 'utf8'));
+  const files = [join(WEB, 'index.html')];
+  const walk = (d) => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      if (f.isDirectory()) walk(join(d, f.name));
+      else if (f.name.endsWith('.js')) files.push(join(d, f.name));
+    }
+  };
+  walk(join(WEB, 'js'));
+  const used = new Set();
+  for (const f of files) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/\bt\('([a-z0-9_.-]+)'/g)) used.add(m[1]);
+    for (const m of src.matchAll(/(?:Key|key): '([a-z0-9_.-]+\.[a-z0-9_.-]+)'/g)) used.add(m[1]);
+    for (const m of src.matchAll(/data-i18n="([a-z0-9_.-]+)"/g)) used.add(m[1]);
+    for (const m of src.matchAll(/data-i18n-attr="[a-z-]+:([a-z0-9_.-]+)"/g)) used.add(m[1]);
+  }
+  for (const v of ['coordinator', 'volunteer', 'donor']) used.add(`nav.${v}`);
+  for (const v of ['pledged', 'received', 'dispatched', 'arrived', 'distributed']) used.add(`stage.${v}`);
+  const missing = [...used].filter((k) => !(k in en));
+  const untranslated = Object.keys(en).filter((k) => !(k in ja));
+  if (used.size < 100) return `only ${used.size} keys found in the code`;
+  if (missing.length) return `not in en.json: ${missing.join(', ')}`;
+  return untranslated.length === 0 || `not in ja.json: ${untranslated.join(', ')}`;
+});
+
 // a hostile site name, before any page loads (the node's own CLI writes it)
 let hostileId = '';
 await check('a site with a hostile name is added', () => {
@@ -235,7 +272,8 @@ await check('switching to Japanese shows Japanese labels', async () => {
   if (title !== '調整担当') return `title '${title}'`;
   if (nav !== 'ボランティア') return `nav '${nav}'`;
   if (occ !== '避難所の収容状況') return `heading '${occ}'`;
-  return true;
+  const raw = await page.evaluate(() => document.body.innerText.match(/\b(?:vol|col|form|site|needs|stock|occ|map|sum|donor|trace|signin|error|peers|shifts|conflict|alerts|view|coord|kind|stage)\.[a-z_]+\b/));
+  return !raw || `a raw message key is shown: ${raw[0]}`;
 });
 await shot(page, 'coordinator-ja');
 await check('the language choice is remembered across a reload', async () => {

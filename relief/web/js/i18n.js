@@ -60,7 +60,7 @@ export async function setLang(code, remember = true) {
 export const getLang = () => lang;
 export const getLanguages = () => languages.slice();
 
-/* t('key', {name: 'x'}): the message, with {name} placeholders filled in */
+/* t(KEY, {name: 'x'}): the message, with {name} placeholders filled in */
 export function t(key, params) {
   let m = messages[key];
   if (m === undefined) m = fallback[key];
