@@ -75,7 +75,7 @@ export function tOr(key, text) {
   return m === undefined ? text : m;
 }
 
-/* Fills elements marked data-i18n="key" (text) and data-i18n-attr="attr:key,attr:key". */
+/* Fills elements marked data-i18n="KEY" (text) and data-i18n-attr="ATTR:KEY,ATTR:KEY". */
 export function applyStatic(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-attr]')) {
