@@ -40,10 +40,8 @@ export function legend(entries) {
  * rows: [{label, note, segments: [{value, cls, label}]}]; each row is scaled to max (or its own sum).
  * title/desc: accessible name and description of the picture.
  */
-export function stackedBars(rows, { title, desc, max, valueText, rowMax } = {}) {
-  const W = 640;
+export function stackedBars(rows, { title, desc, max, valueText, rowMax, labelW = 210, W = 640 } = {}) {
   const rowH = 26;
-  const labelW = 210;
   const valueW = 90;
   const top = 6;
   const barW = W - labelW - valueW - 8;

@@ -3,6 +3,7 @@ import { h, replace } from '../dom.js';
 import { t, num, pct, money, dateTime } from '../i18n.js';
 import { list, get } from '../api.js';
 import { state, panel, table, errorBox, empty, siteLabel, itemName, qty } from '../ui.js';
+import { stackedBars } from '../charts.js';
 
 function pledged(d) {
   if (d.item) return t('donor.goods', { qty: qty(d.qty, (state.items.get(d.item) || {}).unit), item: itemName(d.item) });
@@ -121,6 +122,24 @@ export async function renderTrace(main, ctx, id) {
     tr.item ? h('dt', null, t('trace.distributed_total')) : null,
     tr.item ? h('dd', null, qty(total('distributed'), unit)) : null,
   );
+  // how far the goods got: one bar per stage, against the pledge
+  const flow = tr.item && tr.qty
+    ? stackedBars(
+        STAGES.map((stage) => ({
+          label: t(`stage.${stage}`),
+          qty: total(stage),
+          segments: [{ value: total(stage), cls: 'seg-done', label: t(`stage.${stage}`) }],
+        })),
+        {
+          title: t('trace.flow_title'),
+          desc: t('trace.flow_desc', { qty: qty(tr.qty, unit) }),
+          max: Math.max(tr.qty, ...STAGES.map(total)),
+          labelW: 120,
+          W: 480,
+          valueText: (r) => qty(r.qty, unit),
+        },
+      )
+    : null;
   replace(
     main,
     h(
@@ -133,6 +152,7 @@ export async function renderTrace(main, ctx, id) {
       'div',
       { class: 'grid' },
       h('section', { class: 'panel', 'aria-labelledby': 'trace-sum' }, h('h2', { id: 'trace-sum' }, t('trace.summary')), summary),
+      flow ? h('section', { class: 'panel', 'aria-labelledby': 'trace-flow' }, h('h2', { id: 'trace-flow' }, t('trace.flow_title')), flow) : null,
       h(
         'section',
         { class: 'panel panel-wide', 'aria-labelledby': 'trace-tl' },
