@@ -76,7 +76,8 @@ struct rl_api {
     struct rl_store *store;
     struct rl_api_opts o;
     uv_check_t check;
-    int check_on, closed;
+    int check_on, closed, check_closed;
+    unsigned reads; /* reads running in the thread pool: a is freed when none is left */
     struct job *head, **tail;
     uint64_t writes;
     char etag[API_MAX_FILES][40]; /* of each embedded file */
@@ -862,6 +863,98 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
     send_json(resp, 200, r.out);
 }
 
+/*
+ * Reads that walk a whole table (every need, every shift, a report) run in libuv's thread
+ * pool, so a coordinator's refresh over 20,000 needs never stalls the loop, its syncs and its
+ * writes; reads of one site or one record answer on the loop at once.
+ */
+struct read_job {
+    uv_work_t work;
+    struct rl_api *a;
+    enum read_what what;
+    const char *const *allowed;
+    int role;
+    struct sync_http_pending *pend;
+    struct sync_http_resp resp;
+    char *id, *query;
+};
+
+static int heavy(enum read_what what, const char *query)
+{
+    switch (what) {
+    case R_STATUS:
+    case R_SITE:
+    case R_TRACE:
+    case R_PEERS:
+        return 0;
+    case R_STOCK:
+        return strstr(query, "site=") == NULL; /* one site's shelves are few */
+    default:
+        return 1;
+    }
+}
+
+static void maybe_free(struct rl_api *a)
+{
+    if (a->check_closed && a->reads == 0)
+        free(a);
+}
+
+static void read_work(uv_work_t *w)
+{
+    struct read_job *rj = w->data;
+    do_read(rj->a, rj->what, rj->id, rj->query, rj->allowed, rj->role, &rj->resp);
+}
+
+static void read_done(uv_work_t *w, int status)
+{
+    struct read_job *rj = w->data;
+    if (status) {
+        proto_buf_reset(&rj->resp.body);
+        rj->resp.nheaders = 0;
+        send_error(&rj->resp, 503, NULL, "the node is stopping");
+    }
+    sync_http_complete(rj->pend, &rj->resp);
+    struct rl_api *a = rj->a;
+    free(rj->id);
+    free(rj->query);
+    free(rj);
+    a->reads--;
+    maybe_free(a);
+}
+
+/* A read: in the pool when it may be long, else here. */
+static void read_maybe_pooled(struct rl_api *a, enum read_what what, const char *id,
+                              const struct sync_http_req *req, const char *const *allowed,
+                              int role, struct sync_http_resp *resp)
+{
+    if (heavy(what, req->query) && !a->closed) {
+        struct read_job *rj = calloc(1, sizeof *rj);
+        if (rj && (rj->query = strdup(req->query)) && (!id || (rj->id = strdup(id)))) {
+            rj->a = a;
+            rj->what = what;
+            rj->allowed = allowed;
+            rj->role = role;
+            rj->work.data = rj;
+            sync_http_resp_init(&rj->resp);
+            if ((rj->pend = sync_http_defer(req))) {
+                if (uv_queue_work(a->loop, &rj->work, read_work, read_done) == 0) {
+                    a->reads++;
+                    return;
+                }
+                sync_http_undefer(rj->pend);
+            }
+            proto_buf_free(&rj->resp.body);
+        }
+        if (rj) {
+            free(rj->id);
+            free(rj->query);
+            free(rj);
+        }
+    }
+    do_read(a, what, id, req->query, allowed, role, resp);
+}
+
 /* ---- writes ---- */
 
 static void job_free(struct job *j)
@@ -1630,7 +1723,7 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
                                         "and stock totals only");
             return;
         }
-        do_read(a, what, id, req->query, allowed, role, resp);
+        read_maybe_pooled(a, what, id, req, allowed, role, resp);
         return;
     }
     if (writable && ((post && w_post) || (patch && w_patch))) {
@@ -1695,7 +1788,9 @@ uint64_t rl_api_writes(const struct rl_api *a)
 
 static void api_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct rl_api *a = h->data;
+    a->check_closed = 1;
+    maybe_free(a);
 }
 
 void rl_api_close(struct rl_api *a)

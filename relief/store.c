@@ -158,6 +158,7 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
     MDB_txn *txn = NULL;
 
     memset(s, 0, sizeof *s);
+    pthread_rwlock_init(&s->maplock, NULL);
     s->dir = strdup(dir);
     if (!s->dir)
         return proto_errf(e, -ENOMEM, "out of memory");
@@ -271,6 +272,7 @@ void rl_store_close(struct rl_store *s)
     if (s->env)
         mdb_env_close(s->env);
     free(s->dir);
+    pthread_rwlock_destroy(&s->maplock);
     memset(s, 0, sizeof *s);
 }
 
@@ -288,33 +290,50 @@ static int grow(struct rl_store *s, struct proto_err *e)
         return proto_errf(e, -ENOSPC, "data file reached its maximum size of %zu MiB",
                           s->map_max >> 20);
     size_t next = cur * 2 > s->map_max ? s->map_max : cur * 2;
+    pthread_rwlock_wrlock(&s->maplock);
     int rc = mdb_env_set_mapsize(s->env, next);
+    pthread_rwlock_unlock(&s->maplock);
     if (rc)
         return lmdb_fail(e, rc, "cannot grow the map of", s->dir);
     return 0;
+}
+
+/* Another process grew the map: adopt its size, with no transaction of ours open. */
+static void adopt_mapsize(struct rl_store *s)
+{
+    pthread_rwlock_wrlock(&s->maplock);
+    mdb_env_set_mapsize(s->env, 0);
+    pthread_rwlock_unlock(&s->maplock);
 }
 
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     for (;;) {
         struct rl_txn t = {.s = s, .write = 1};
+        pthread_rwlock_rdlock(&s->maplock);
         int rc = mdb_txn_begin(s->env, NULL, 0, &t.txn);
         if (rc == MDB_MAP_RESIZED) {
-            mdb_env_set_mapsize(s->env, 0);
+            pthread_rwlock_unlock(&s->maplock);
+            adopt_mapsize(s);
             continue;
         }
-        if (rc)
+        if (rc) {
+            pthread_rwlock_unlock(&s->maplock);
             return lmdb_fail(e, rc, "cannot write to", s->dir);
+        }
         rc = fn(&t, arg, e);
         if (rc) {
             mdb_txn_abort(t.txn);
         } else {
             rc = mdb_txn_commit(t.txn);
-            if (rc == MDB_MAP_FULL)
+            if (rc == MDB_MAP_FULL) {
                 rc = PROTO_EMAPFULL;
-            else if (rc)
+            } else if (rc) {
+                pthread_rwlock_unlock(&s->maplock);
                 return lmdb_fail(e, rc, "cannot commit to", s->dir);
+            }
         }
+        pthread_rwlock_unlock(&s->maplock);
         if (rc != PROTO_EMAPFULL)
             return rc;
         proto_err_clear(e);
@@ -349,15 +368,21 @@ int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e
 int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     struct rl_txn t = {.s = s, .write = 0};
+    pthread_rwlock_rdlock(&s->maplock);
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
     if (rc == MDB_MAP_RESIZED) {
-        mdb_env_set_mapsize(s->env, 0);
+        pthread_rwlock_unlock(&s->maplock);
+        adopt_mapsize(s);
+        pthread_rwlock_rdlock(&s->maplock);
         rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
     }
-    if (rc)
+    if (rc) {
+        pthread_rwlock_unlock(&s->maplock);
         return lmdb_fail(e, rc, "cannot read", s->dir);
+    }
     rc = fn(&t, arg, e);
     mdb_txn_abort(t.txn);
+    pthread_rwlock_unlock(&s->maplock);
     return rc;
 }
 
@@ -379,7 +404,10 @@ int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
         return proto_errf(e, PROTO_EEXIST, "'%s' already holds a relief node", dir);
     if ((rc = mkdirs(dir)))
         return proto_errf(e, rc, "cannot create '%s': %s", dir, strerror(-rc));
-    if ((rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT)))
+    pthread_rwlock_rdlock(&s->maplock); /* the copy reads through a transaction of its own */
+    rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&s->maplock);
+    if (rc)
         return lmdb_fail(e, rc, "cannot back up to", dir);
     /*
      * The copy forgets which file and machine wrote it last, so a node started from it --

@@ -17,6 +17,7 @@
 #include "proto/error.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +77,11 @@ struct rl_store {
     /* identity of this copy of the data, compared with what the last write recorded */
     char machine_id[64];
     uint64_t file_dev, file_ino;
+    /* Every transaction holds this shared; changing the map size (growing it, or adopting the
+     * size another process grew it to) holds it exclusive, so that no thread of the process
+     * has a transaction open on the old mapping (LMDB's rule for mdb_env_set_mapsize). relief
+     * serve reads in libuv's thread pool while its loop thread writes. */
+    pthread_rwlock_t maplock;
 };
 
 /* Ops of kinds this version does not know, tallied per origin and kind within a transaction
