@@ -2,10 +2,13 @@
 import { s, h, newId } from './dom.js';
 import { t, num } from './i18n.js';
 
-/* rough width of a string in em: CJK and other wide characters take one em, the rest about half */
+/* rough width of a string in em (bold, generous): CJK and other wide characters one em, capitals and digits about 3/4 */
 function textEm(str) {
   let w = 0;
-  for (const ch of str) w += ch.codePointAt(0) > 0x2e80 ? 1 : 0.56;
+  for (const ch of str) {
+    const c = ch.codePointAt(0);
+    w += c > 0x2e80 ? 1 : /[A-Z0-9@#%&MW]/.test(ch) ? 0.74 : 0.6;
+  }
   return w;
 }
 
@@ -124,9 +127,9 @@ export function markerIcon(kind) {
  * sites: [{id, name, code, kind, lat, lon, capacity, occupancy, href, tip}]
  */
 export function siteMap(sites, { title } = {}) {
-  const W = 640;
-  const H = 380;
-  const pad = 56;
+  const W = 560;
+  const H = 340;
+  const pad = 52;
   const pts = sites.filter((x) => Number.isFinite(x.lat) && Number.isFinite(x.lon));
   const tid = newId('map-title');
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'map', role: 'group', 'aria-labelledby': tid });
@@ -201,7 +204,7 @@ export function siteMap(sites, { title } = {}) {
     return { p, x, y, r };
   });
   // label each marker where it overlaps least with other labels and markers
-  const fontPx = 12;
+  const fontPx = 13;
   const labels = [];
   for (const m of marks) {
     const text = m.p.code || m.p.name || '';
