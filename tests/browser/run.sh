@@ -103,10 +103,5 @@ fi
 
 mkdir -p "$BUILD/browser-screenshots"
 node "$HERE/test.mjs" --base "http://127.0.0.1:$PORT" --relief "$RELIEF" --data "$DATA" \
-    --shots "$BUILD/browser-screenshots" --chromium "$CHROMIUM"
-rc=$?
-if [ $rc -ne 0 ]; then
-    echo "# server log (tail):"
-    tail -n 20 "$TMP/serve.log" | sed 's/^/#   /'
-fi
-exit $rc
+    --shots "$BUILD/browser-screenshots" --chromium "$CHROMIUM" --serverlog "$TMP/serve.log"
+exit $?

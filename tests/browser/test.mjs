@@ -1,5 +1,5 @@
 // Browser tests of the relief dashboard against a running demo node (see run.sh).
-//   node test.mjs --base URL --relief BIN --data DIR --shots DIR [--chromium PATH]
+//   node test.mjs --base URL --relief BIN --data DIR --shots DIR [--chromium PATH] [--serverlog FILE]
 // One line per check ("ok - ..." / "not ok - ..."), then "N passed, M failed".
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -37,6 +37,21 @@ async function check(name, fn) {
   }
 }
 
+/* the summary line, last; before it, on failure, the end of the server's log */
+function finish() {
+  if (failed && args.serverlog) {
+    try {
+      const lines = readFileSync(args.serverlog, 'utf8').trimEnd().split('\n').slice(-15);
+      console.log('# server log (tail):');
+      for (const l of lines) console.log(`#   ${l}`);
+    } catch {
+      /* no log */
+    }
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
 function relief(...a) {
   return execFileSync(args.relief, ['--data', args.data, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
@@ -48,7 +63,19 @@ async function apiGet(path, token) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-const browser = await chromium.launch({ executablePath: args.chromium || '/usr/bin/chromium', args: ['--no-sandbox'] });
+// a run that hangs still ends, with its summary line
+setTimeout(() => {
+  ok(false, 'the whole run ends within 4 minutes');
+  finish();
+}, 240000).unref();
+
+let browser;
+try {
+  browser = await chromium.launch({ executablePath: args.chromium || '/usr/bin/chromium', args: ['--no-sandbox'] });
+} catch (e) {
+  ok(false, 'Chromium starts', String(e.message || e).split('\n')[0]);
+  finish();
+}
 
 /* a page that records console errors, page errors, CSP violations and dialogs */
 async function newPage({ locale = 'en-US', width = 1280, height = 720 } = {}) {
@@ -602,5 +629,4 @@ await check('signed-in pages: no console errors or CSP violations', () => clean(
 await wp.context().close();
 
 await browser.close();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();
