@@ -421,6 +421,7 @@ await check('reporting tonight\'s occupancy', async () => {
   await page.click('#occupancy-submit');
   await page.waitForFunction(() => document.getElementById('occupancy-result').classList.contains('msg-ok') || document.getElementById('occupancy-result').classList.contains('msg-error'));
   const s = await apiGet(`sites/${siteId}`);
+  if (!s.body['counted-at']) return 'no counted-at recorded with the count';
   return s.body.occupancy === 655 || `occupancy ${s.body.occupancy}; page says '${await page.textContent('#occupancy-result')}'`;
 });
 await check('signing up for a shift', async () => {

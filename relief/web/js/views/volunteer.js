@@ -354,9 +354,14 @@ export async function render(main, ctx) {
     async (form) => {
       const id = val(form, 'site');
       const n = val(form, 'occupancy');
-      await patch(`sites/${encodeURIComponent(id)}`, body({ occupancy: n }));
+      // the count is of now: the coordinators see when it was made
+      const countedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      await patch(`sites/${encodeURIComponent(id)}`, body({ occupancy: n, 'counted-at': countedAt }));
       const s = siteOf(sites, id);
-      if (s) s.occupancy = Number(n);
+      if (s) {
+        s.occupancy = Number(n);
+        s['counted-at'] = countedAt;
+      }
       showOcc();
       return t('vol.occ_saved', { site: s ? siteLabel(s.name, s.code) : id, occupancy: num(n), capacity: s && s.capacity ? num(s.capacity) : '–' });
     },
