@@ -528,6 +528,7 @@ dp.allowed = [/status of 401/, /status of 403/];
 await check('with tokens, the page asks to sign in with a token', async () => {
   await dp.goto(`${BASE}/#/donor`);
   await dp.waitForSelector('#signin-form input[type="password"]#token');
+  if (await dp.isVisible('#signout')) return 'a sign-in/out button shows beside the sign-in form';
   return true;
 });
 await check('a wrong token is refused', async () => {
