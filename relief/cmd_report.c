@@ -2,6 +2,7 @@
  * relief report needs|stock|shifts|donations [--format table|json|csv|hxl]
  */
 #include "cli.h"
+#include "query.h"
 #include "report.h"
 
 #include <errno.h>
@@ -15,12 +16,16 @@ static const char *const usage[] = {
 
 struct rep_arg {
     const char *name;
-    json_t *rows;
+    int json;
+    json_t *rows;         /* --format json */
+    struct rl_cells cells; /* the others */
 };
 
 static int rep_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct rep_arg *a = arg;
+    if (!a->json)
+        return rl_report_cells(t, a->name, &a->cells, e);
     a->rows = rl_report_rows(t, a->name, e);
     return a->rows ? 0 : (e->code ? e->code : -EIO);
 }
@@ -49,7 +54,7 @@ int cmd_report(struct cli *c, int argc, char **argv)
         else
             return cli_usage_error(usage, "unknown format '%s'", format);
     }
-    struct rep_arg a = {argv[1], NULL};
+    struct rep_arg a = {argv[1], fmt == RL_REPORT_JSON, NULL, {0, 0, NULL}};
     if ((rc = cli_read(c, rep_fn, &a)))
         return rc;
     if (fmt == RL_REPORT_TABLE) {
@@ -60,17 +65,11 @@ int cmd_report(struct cli *c, int argc, char **argv)
             right[n] = col->numeric;
         }
         struct cli_table tb;
-        size_t i;
-        json_t *row;
-        char cells[16][600];
         const char *ptrs[16];
         cli_table_init(&tb, n, head, right);
-        json_array_foreach(a.rows, i, row)
-        {
-            for (int k = 0; k < n; k++) {
-                rl_report_cell(row, &cols[k], cells[k], sizeof cells[k]);
-                ptrs[k] = cells[k];
-            }
+        for (size_t i = 0; i < a.cells.nrows; i++) {
+            for (int k = 0; k < n; k++)
+                ptrs[k] = (size_t)k < a.cells.ncols ? a.cells.v[i * a.cells.ncols + k] : "";
             cli_table_row(&tb, ptrs);
         }
         cli_table_print(&tb);
@@ -78,15 +77,18 @@ int cmd_report(struct cli *c, int argc, char **argv)
     } else {
         struct proto_buf out;
         proto_buf_init(&out, 1u << 30);
-        rc = rl_report_write(cols, a.rows, fmt, &out);
+        rc = fmt == RL_REPORT_JSON ? rl_report_write(cols, a.rows, fmt, &out)
+                                   : rl_report_write_cells(cols, &a.cells, fmt, &out);
         if (!rc)
             fwrite(out.data, 1, out.len, stdout);
         proto_buf_free(&out);
         if (rc) {
             json_decref(a.rows);
+            rl_cells_free(&a.cells);
             return cli_fail(&(struct proto_err){rc, "report too large"});
         }
     }
+    rl_cells_free(&a.cells);
     json_decref(a.rows);
     return RL_EXIT_OK;
 }

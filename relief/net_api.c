@@ -427,6 +427,8 @@ struct read_arg {
     json_t *out;
     int status; /* on an error: 400 or 404 */
     const char *field;
+    int want_cells; /* a report as CSV or HXL: cells, not JSON rows */
+    struct rl_cells cells;
 };
 
 static int keep_site(json_t *o, const void *arg)
@@ -779,6 +781,8 @@ static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         r->out = rl_peer_list(t);
         break;
     case R_REPORT:
+        if (r->want_cells)
+            return rl_report_cells(t, r->id, &r->cells, e);
         r->out = rl_report_rows(t, r->id, e);
         break;
     }
@@ -828,11 +832,13 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
             return;
         }
     }
-    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL};
+    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL, 0, {0, 0, NULL}};
+    r.want_cells = what == R_REPORT && fmt != RL_REPORT_JSON;
     struct proto_err e;
     proto_err_clear(&e);
     if (rl_store_read(a->store, read_fn, &r, &e)) {
         json_decref(r.out);
+        rl_cells_free(&r.cells);
         send_error(resp, r.status, r.field, "%s", e.msg[0] ? e.msg : "cannot read");
         return;
     }
@@ -846,9 +852,9 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
                                                     ? "attachment; filename=\"report-hxl.csv\""
                                                     : "attachment; filename=\"report.csv\"");
         common_headers(resp);
-        if (rl_report_write(cols, r.out, fmt, &resp->body))
+        if (rl_report_write_cells(cols, &r.cells, fmt, &resp->body))
             resp->status = 500;
-        json_decref(r.out);
+        rl_cells_free(&r.cells);
         return;
     }
     if (json_is_array(r.out) && what != R_REPORT) {

@@ -11,6 +11,7 @@
 #include "proto/kinds.h"
 #include "proto/mp.h"
 #include "records.h"
+#include "report.h"
 #include "views.h"
 
 #include <errno.h>
@@ -762,6 +763,260 @@ json_t *rl_q_needs(struct rl_txn *t, struct proto_err *e)
     }
     sort_array(arr, gap_cmp);
     return arr;
+}
+
+/* --- the needs report without JSON --- */
+
+void rl_cells_free(struct rl_cells *c)
+{
+    for (size_t i = 0; c->v && i < c->nrows * c->ncols; i++)
+        free(c->v[i]);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+/* The text rl_json_text would give for rl_q_value(f, val, n). */
+static void value_text(const struct rl_fieldopt *f, const uint8_t *val, size_t n, char *out,
+                       size_t on)
+{
+    struct proto_mp m;
+    uint64_t u;
+    const char *p;
+    uint32_t len;
+    proto_mp_init(&m, val, n);
+    if (f->fmt != RL_FMT_ENUM && f->fmt != RL_FMT_DEG && f->fmt != RL_FMT_TIME &&
+        f->fmt != RL_FMT_DAY && f->fmt != RL_FMT_SITE) {
+        if (proto_mp_str(&m, &p, &len, UINT32_MAX) == 0) {
+            snprintf(out, on, "%.*s", (int)len, p);
+            return;
+        }
+        proto_mp_init(&m, val, n);
+        if (proto_mp_uint(&m, &u) == 0) {
+            snprintf(out, on, "%llu", (unsigned long long)u);
+            return;
+        }
+    }
+    json_t *j = rl_q_value(f, val, n);
+    rl_json_text(j, out, on);
+    json_decref(j);
+}
+
+/* Needs columns (report.c's needs_cols) */
+enum {
+    NC_ID, NC_SITE_CODE, NC_SITE_NAME, NC_ADM1, NC_ADM2, NC_ITEM, NC_SERVICE, NC_QTY,
+    NC_FULFILLED, NC_GAP, NC_STOCK, NC_TRANSIT, NC_PRIORITY, NC_DUE, NC_STATUS, NC_COUNT
+};
+
+struct need_line {
+    int64_t gap;
+    char id[40];
+    char *cell[NC_COUNT];
+};
+
+struct area {
+    uint64_t id;
+    char *adm1, *adm2;
+};
+
+struct needs_cells_arg {
+    struct need_line *v;
+    size_t n, cap;
+    struct area *areas; /* open addressing by site id */
+    size_t nareas;
+    /* the need being read */
+    uint64_t site;
+    int has_site;
+    char text[NC_COUNT][600];
+    int has_qty;
+    int64_t qty;
+};
+
+static int need_field(void *arg, uint8_t key, const struct rl_head *h, int conflict)
+{
+    struct needs_cells_arg *a = arg;
+    (void)conflict;
+    const struct rl_fieldopt *f = NULL;
+    for (const struct rl_fieldopt *x = rl_need_fields; x->name; x++)
+        if (x->key == key)
+            f = x;
+    if (!f)
+        return 0;
+    int col = key == PROTO_NEED_ITEM       ? NC_ITEM
+              : key == PROTO_NEED_SERVICE  ? NC_SERVICE
+              : key == PROTO_NEED_QTY      ? NC_QTY
+              : key == PROTO_NEED_PRIORITY ? NC_PRIORITY
+              : key == PROTO_NEED_DUE      ? NC_DUE
+              : key == PROTO_NEED_STATUS   ? NC_STATUS
+                                           : -1;
+    if (key == PROTO_NEED_SITE) {
+        struct proto_mp m;
+        uint64_t u;
+        proto_mp_init(&m, h->val, h->val_len);
+        if (proto_mp_uint(&m, &u) == 0) {
+            a->site = u;
+            a->has_site = 1;
+        }
+        return 0;
+    }
+    if (col < 0)
+        return 0;
+    value_text(f, h->val, h->val_len, a->text[col], sizeof a->text[col]);
+    if (col == NC_QTY) {
+        struct proto_mp m;
+        int64_t i;
+        proto_mp_init(&m, h->val, h->val_len);
+        a->has_qty = proto_mp_int(&m, &i) == 0;
+        a->qty = a->has_qty ? i : 0;
+    }
+    return 0;
+}
+
+static int site_area_field(void *arg, uint8_t key, const struct rl_head *h, int conflict)
+{
+    struct area *ar = arg;
+    char buf[600];
+    (void)conflict;
+    if (key != PROTO_SITE_ADM1 && key != PROTO_SITE_ADM2)
+        return 0;
+    value_text(rl_fieldopt_find(rl_site_fields, key == PROTO_SITE_ADM1 ? "prefecture"
+                                                                         : "municipality"),
+               h->val, h->val_len, buf, sizeof buf);
+    char **slot = key == PROTO_SITE_ADM1 ? &ar->adm1 : &ar->adm2;
+    free(*slot);
+    *slot = strdup(buf);
+    return 0;
+}
+
+#define AREAS 8192u /* more sites than a response has; past it, read again */
+
+static const struct area *site_area(struct rl_txn *t, struct needs_cells_arg *a, uint64_t id)
+{
+    static const struct area none = {0, NULL, NULL};
+    if (!a->areas && !(a->areas = calloc(AREAS, sizeof *a->areas)))
+        return &none;
+    for (size_t i = 0, h = (size_t)((id ^ (id >> 31)) % AREAS); i < AREAS; i++, h = (h + 1) % AREAS) {
+        struct area *ar = &a->areas[h];
+        if (ar->id == id && (ar->adm1 || ar->adm2 || ar->id))
+            return ar;
+        if (ar->id == 0 && !ar->adm1 && !ar->adm2) {
+            if (a->nareas + 1 >= AREAS)
+                return &none;
+            struct rl_rid r;
+            ar->id = id;
+            rl_rid_site(&r, id);
+            rl_record_fields(t, &r, site_area_field, ar);
+            a->nareas++;
+            return ar;
+        }
+    }
+    return &none;
+}
+
+static char *dup_num(int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return strdup(buf);
+}
+
+static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
+{
+    struct needs_cells_arg *a = arg;
+    struct rl_rid r;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 1024;
+        struct need_line *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    for (int c = 0; c < NC_COUNT; c++)
+        a->text[c][0] = '\0';
+    a->has_site = a->has_qty = 0;
+    a->qty = 0;
+    rl_rid_ref(&r, RL_R_NEED, o, s);
+    rl_record_fields(t, &r, need_field, a);
+    struct need_line *l = &a->v[a->n];
+    rl_ref_format(o, s, l->id);
+    int64_t fulfilled = sum_of(t, 0, o, s), gap = a->qty - fulfilled;
+    l->gap = gap > 0 ? gap : 0;
+    int64_t stock = 0, transit = 0;
+    char code[80] = "", name[600] = "";
+    const struct area *ar = NULL;
+    if (a->has_site) {
+        site_label(t, a->site, code, sizeof code, name, sizeof name);
+        ar = site_area(t, a, a->site);
+        if (a->text[NC_ITEM][0]) {
+            rl_ledger_balance(t, a->site, a->text[NC_ITEM], strlen(a->text[NC_ITEM]), &stock);
+            transit = transit_to(t, a->site, a->text[NC_ITEM], strlen(a->text[NC_ITEM]));
+        }
+    }
+    for (int c = 0; c < NC_COUNT; c++) {
+        switch (c) {
+        case NC_ID: l->cell[c] = strdup(l->id); break;
+        case NC_SITE_CODE: l->cell[c] = strdup(a->has_site ? code : ""); break;
+        case NC_SITE_NAME: l->cell[c] = strdup(a->has_site ? name : ""); break;
+        case NC_ADM1: l->cell[c] = strdup(ar && ar->adm1 ? ar->adm1 : ""); break;
+        case NC_ADM2: l->cell[c] = strdup(ar && ar->adm2 ? ar->adm2 : ""); break;
+        case NC_FULFILLED: l->cell[c] = dup_num(fulfilled); break;
+        case NC_GAP: l->cell[c] = dup_num(l->gap); break;
+        case NC_STOCK: l->cell[c] = dup_num(stock); break;
+        case NC_TRANSIT: l->cell[c] = dup_num(transit); break;
+        default: l->cell[c] = strdup(a->text[c]); break;
+        }
+        if (!l->cell[c]) {
+            while (c-- > 0)
+                free(l->cell[c]);
+            return -ENOMEM;
+        }
+    }
+    a->n++;
+    return 0;
+}
+
+static int need_line_cmp(const void *x, const void *y)
+{
+    const struct need_line *a = x, *b = y;
+    if (a->gap != b->gap)
+        return a->gap < b->gap ? 1 : -1;
+    return strcmp(a->id, b->id);
+}
+
+int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e)
+{
+    struct needs_cells_arg *a = calloc(1, sizeof *a);
+    int rc = a ? each_record(t, RL_R_NEED, need_cells_row, a) : -ENOMEM;
+    memset(out, 0, sizeof *out);
+    if (!rc && a->n)
+        qsort(a->v, a->n, sizeof *a->v, need_line_cmp);
+    if (!rc && !(out->v = malloc((a->n ? a->n : 1) * NC_COUNT * sizeof *out->v)))
+        rc = -ENOMEM;
+    for (size_t i = 0; a && i < a->n; i++)
+        for (int c = 0; c < NC_COUNT; c++) {
+            if (out->v)
+                out->v[i * NC_COUNT + c] = a->v[i].cell[c];
+            else
+                free(a->v[i].cell[c]);
+        }
+    if (out->v) {
+        out->nrows = a->n;
+        out->ncols = NC_COUNT;
+    }
+    if (a) {
+        for (size_t i = 0; a->areas && i < AREAS; i++) {
+            free(a->areas[i].adm1);
+            free(a->areas[i].adm2);
+        }
+        free(a->areas);
+        free(a->v);
+        free(a);
+    }
+    if (rc) {
+        rl_cells_free(out);
+        return proto_errf(e, rc, "cannot read needs: %s", proto_strerror(rc));
+    }
+    return 0;
 }
 
 struct roster {

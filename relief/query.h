@@ -28,6 +28,22 @@ json_t *rl_q_donations(struct rl_txn *t, struct proto_err *e);
 /* A donation from pledge to receipt, dispatch, arrival and distribution, by time. */
 json_t *rl_q_trace(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_err *e);
 
+/*
+ * Rows of text cells, for reports that skip JSON: v[row * ncols + col], "" where there is no
+ * value. rl_cells_free frees them.
+ */
+struct rl_cells {
+    size_t nrows, ncols;
+    char **v;
+};
+void rl_cells_free(struct rl_cells *c);
+
+/*
+ * The needs report's rows as text cells, in the columns of rl_report_cols("needs") and the
+ * order of rl_q_needs (gaps first): the same text as the JSON rows give, built without them.
+ */
+int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e);
+
 /* A field's shown value as JSON, per its format (enum names, dates, degrees). */
 json_t *rl_q_value(const struct rl_fieldopt *f, const uint8_t *val, size_t n);
 

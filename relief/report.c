@@ -218,6 +218,78 @@ static void csv_cell(struct proto_buf *out, const char *s, int text)
     proto_buf_add(out, "\"", 1);
 }
 
+/* The header row, and for HXL the hashtag row. */
+static void write_head(const struct rl_report_col *cols, enum rl_report_fmt fmt,
+                       struct proto_buf *out)
+{
+    for (const struct rl_report_col *c = cols; c->key; c++) {
+        if (c != cols)
+            proto_buf_add(out, ",", 1);
+        csv_cell(out, c->header, 1);
+    }
+    proto_buf_add(out, "\r\n", 2);
+    if (fmt == RL_REPORT_HXL) {
+        for (const struct rl_report_col *c = cols; c->key; c++) {
+            if (c != cols)
+                proto_buf_add(out, ",", 1);
+            proto_buf_add(out, c->hxl, strlen(c->hxl));
+        }
+        proto_buf_add(out, "\r\n", 2);
+    }
+}
+
+int rl_report_write_cells(const struct rl_report_col *cols, const struct rl_cells *cells,
+                          enum rl_report_fmt fmt, struct proto_buf *out)
+{
+    write_head(cols, fmt, out);
+    for (size_t i = 0; i < cells->nrows; i++) {
+        for (size_t c = 0; c < cells->ncols && cols[c].key; c++) {
+            if (c)
+                proto_buf_add(out, ",", 1);
+            csv_cell(out, cells->v[i * cells->ncols + c], !cols[c].numeric);
+        }
+        proto_buf_add(out, "\r\n", 2);
+    }
+    return proto_buf_failed(out);
+}
+
+int rl_report_cells(struct rl_txn *t, const char *name, struct rl_cells *out,
+                    struct proto_err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!strcmp(name, "needs"))
+        return rl_q_needs_cells(t, out, e);
+    const struct rl_report_col *cols = rl_report_cols(name);
+    json_t *rows = cols ? rl_report_rows(t, name, e) : NULL;
+    if (!rows)
+        return cols ? (e->code ? e->code : -EIO)
+                    : proto_errf(e, PROTO_EUSAGE, "unknown report '%s'", name);
+    size_t ncols = 0;
+    while (cols[ncols].key)
+        ncols++;
+    size_t nrows = json_array_size(rows);
+    out->v = calloc(nrows * ncols + 1, sizeof *out->v);
+    int rc = out->v ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < nrows; i++) {
+        for (size_t c = 0; c < ncols; c++) {
+            char cell[4200];
+            rl_report_cell(json_array_get(rows, i), &cols[c], cell, sizeof cell);
+            if (!(out->v[i * ncols + c] = strdup(cell))) {
+                rc = -ENOMEM;
+                break;
+            }
+        }
+        out->nrows = i + 1;
+    }
+    out->ncols = ncols;
+    json_decref(rows);
+    if (rc) {
+        rl_cells_free(out);
+        return proto_errf(e, rc, "out of memory");
+    }
+    return 0;
+}
+
 int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,
                     struct proto_buf *out)
 {
@@ -243,20 +315,7 @@ int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_repo
         free(s);
         return proto_buf_failed(out);
     }
-    for (const struct rl_report_col *c = cols; c->key; c++) {
-        if (c != cols)
-            proto_buf_add(out, ",", 1);
-        csv_cell(out, c->header, 1);
-    }
-    proto_buf_add(out, "\r\n", 2);
-    if (fmt == RL_REPORT_HXL) {
-        for (const struct rl_report_col *c = cols; c->key; c++) {
-            if (c != cols)
-                proto_buf_add(out, ",", 1);
-            proto_buf_add(out, c->hxl, strlen(c->hxl));
-        }
-        proto_buf_add(out, "\r\n", 2);
-    }
+    write_head(cols, fmt, out);
     json_array_foreach(rows, i, row)
     {
         for (const struct rl_report_col *c = cols; c->key; c++) {

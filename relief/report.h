@@ -27,6 +27,20 @@ const struct rl_report_col *rl_report_cols(const char *name);
 /* The rows of a report: a JSON array of objects with the columns' keys. */
 json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e);
 
+struct rl_cells;
+
+/*
+ * The rows of a report as text cells in its columns' order: what the CSV, HXL and table
+ * formats print. The needs report is built without JSON (thousands of needs: fast enough for
+ * a coordinator's spreadsheet export); the others go through rl_report_rows.
+ */
+int rl_report_cells(struct rl_txn *t, const char *name, struct rl_cells *out,
+                    struct proto_err *e);
+
+/* Write cells as CSV or HXL into out. */
+int rl_report_write_cells(const struct rl_report_col *cols, const struct rl_cells *cells,
+                          enum rl_report_fmt fmt, struct proto_buf *out);
+
 /* Write rows as CSV or HXL (header row, then for HXL the hashtag row) or JSON into out. */
 int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,
                     struct proto_buf *out);
