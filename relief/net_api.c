@@ -531,9 +531,21 @@ static void site_code_of(json_t *sites, uint64_t id, const char **code, const ch
 }
 
 /* Movements, newest first, filtered by site (either end) and item. */
+/* Whether a dispatch has arrived (an arrival recorded for its transfer), or was voided. */
+static int settled(struct rl_txn *t, const struct rl_mv *mv)
+{
+    struct rl_rid tr;
+    uint64_t arrived;
+    rl_rid_ref(&tr, RL_R_TRANSFER, mv->origin, mv->seq);
+    return rl_field_uint(t, &tr, RL_TRANSFER_ARRIVED, &arrived) == 0 ||
+           rl_ledger_voided(t, mv->origin, mv->seq) == 1;
+}
+
 static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, const char *item,
                           struct proto_err *e)
 {
+    const char *kind = param(r->p, "kind");
+    int open_only = param(r->p, "open") && !strcmp(param(r->p, "open"), "1");
     struct rl_cursor c;
     MDB_val k, v;
     size_t n = 0, cap = 256;
@@ -561,6 +573,10 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
         if (rl_ledger_get(t, o, s, mv))
             continue;
         if (!site && item && (mv->item_len != strlen(item) || memcmp(mv->item, item, mv->item_len)))
+            continue;
+        if (kind && strcmp(mv_kind(mv->kind), kind))
+            continue;
+        if (open_only && (mv->kind != PROTO_KIND_STOCK_DISPATCH || settled(t, mv)))
             continue;
         if (n == cap) {
             struct mvref *nr = realloc(refs, (cap *= 2) * sizeof *refs);
@@ -621,6 +637,15 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
             continue;
         json_object_set_new(o, "site_name", json_string(name));
         if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
+            /* the transfer is named by its dispatch; arrived: null until an arrival */
+            struct rl_rid tr;
+            uint64_t arrived = 0;
+            rl_rid_ref(&tr, RL_R_TRANSFER, mv->origin, mv->seq);
+            json_object_set_new(o, "transfer", json_string(ref));
+            json_object_set_new(o, "arrived",
+                                rl_field_uint(t, &tr, RL_TRANSFER_ARRIVED, &arrived) == 0
+                                    ? json_integer((json_int_t)arrived)
+                                    : json_null());
             snprintf(tid, sizeof tid, "%016llx", (unsigned long long)mv->to);
             site_code_of(sites, mv->to, &code, &name);
             json_object_set_new(o, "to", json_string(tid));
@@ -794,6 +819,7 @@ static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 static const char *const P_SITES[] = {"kind", "q", NULL};
 static const char *const P_ITEMS[] = {"q", NULL};
 static const char *const P_SITE_ITEM[] = {"site", "item", NULL};
+static const char *const P_MOVEMENTS[] = {"site", "item", "kind", "open", NULL};
 static const char *const P_ITEM[] = {"item", NULL};
 static const char *const P_NEEDS[] = {"site", "item", "open", NULL};
 static const char *const P_SHIFTS[] = {"site", "from", "to", "short", NULL};
@@ -1661,7 +1687,7 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
     else if (n == 2 && !strcmp(r0, "stock") && !strcmp(seg[1], "totals"))
         what = R_TOTALS, allowed = P_ITEM, donor_ok = 1;
     else if (n == 1 && !strcmp(r0, "movements"))
-        what = R_MOVEMENTS, allowed = P_SITE_ITEM;
+        what = R_MOVEMENTS, allowed = P_MOVEMENTS;
     else if (n == 1 && !strcmp(r0, "needs"))
         what = R_NEEDS, allowed = P_NEEDS;
     else if (n == 1 && !strcmp(r0, "shifts"))

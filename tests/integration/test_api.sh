@@ -83,8 +83,12 @@ check_eq "the author is the body's 'by'" "$(get "$R/api/v1/movements?site=WH-ISH
 tr=$(post stock/dispatch '{"from":"WH-ISH","to":"ISH-MINATO","item":"blanket","qty":20}' | json 'd["transfer"]')
 check_eq "dispatch: in transit at the destination" \
     "$(get "$R/api/v1/stock?site=ISH-MINATO&item=blanket" | json 'd["items"][0]["in_transit"]')" 20
+check_eq "an open transfer is listed with its id" \
+    "$(get "$R/api/v1/movements?kind=dispatch&open=1&site=ISH-MINATO" | json '[x["arrived"] for x in d["items"] if x["transfer"] == "'"$tr"'"]')" "[None]"
 check_eq "arrive short" "$(code -X POST -H 'Content-Type: application/json' -d "{\"transfer\":\"$tr\",\"qty\":18}" "$R/api/v1/stock/arrive")" 201
 check_eq "the arrival lands" "$(bal ISH-MINATO blanket)" 18
+check_eq "the transfer shows what arrived, and is no longer open" \
+    "$(get "$R/api/v1/movements?kind=dispatch&site=ISH-MINATO" | json '[x["arrived"] for x in d["items"] if x["transfer"] == "'"$tr"'"]') $(get "$R/api/v1/movements?kind=dispatch&open=1&site=ISH-MINATO" | json 'len([x for x in d["items"] if x["transfer"] == "'"$tr"'"])')" "[18] 0"
 check_match "and the shortfall is an alert" "$(get "$R/api/v1/alerts")" "dispatched 20, arrived 18"
 need=$(post needs '{"site":"ISH-MINATO","item":"blanket","qty":50,"priority":"high"}' | json 'd["id"]')
 check_match "a need added" "$need" '^[0-9a-f]{8}-[0-9]+$'
