@@ -357,9 +357,36 @@ json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct pro
 json_t *rl_q_shifts(struct rl_txn *t, struct proto_err *e);
 json_t *rl_q_donations(struct rl_txn *t, struct proto_err *e);
 
-static json_t *alert(const char *type, const char *severity, const char *msg)
+/* An alert: its type, severity, an English message, and its details (params, taken) for a
+ * dashboard to word in the user's language and to link to the site or record. */
+static json_t *alert(const char *type, const char *severity, const char *msg, json_t *params)
 {
-    return json_pack("{s:s, s:s, s:s}", "type", type, "severity", severity, "message", msg);
+    json_t *a = json_pack("{s:s, s:s, s:s}", "type", type, "severity", severity, "message", msg);
+    json_object_set_new(a, "params", params ? params : json_object());
+    return a;
+}
+
+/* o with the keys of more set on it (more taken). */
+static json_t *with_set(json_t *o, json_t *more)
+{
+    json_object_update(o, more);
+    json_decref(more);
+    return o;
+}
+
+static json_t *unknown_params(uint64_t count, uint32_t kind, uint64_t node, const char *name)
+{
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)node);
+    return json_pack("{s:I, s:I, s:s, s:s}", "count", (json_int_t)count, "kind", (json_int_t)kind,
+                     "node", hex, "node_name", name);
+}
+
+static json_t *site_params(uint64_t site, const char *code, const char *name)
+{
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)site);
+    return json_pack("{s:s, s:s, s:s}", "site", hex, "site_code", code, "site_name", name);
 }
 
 json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
@@ -367,7 +394,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
     struct rl_cursor c;
     MDB_val k, v;
     json_t *arr = json_array();
-    char msg[1024], code[80], name[600], ref[40];
+    char msg[1024], code[80], name[600], ref[40], noop_reason[512] = "";
     int rc = rl_cursor_open(t, RL_DB_ALERTS, &c);
     if (rc) {
         json_decref(arr);
@@ -389,7 +416,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             site_label(t, site, code, sizeof code, name, sizeof name);
             snprintf(msg, sizeof msg, "negative stock: %.*s at %s %s is %lld", kp[9], kp + 10,
                      code[0] ? code : "?", name, (long long)b);
-            json_array_append_new(arr, alert("negative_stock", "high", msg));
+            json_array_append_new(arr, alert("negative_stock", "high", msg, with_set(site_params(site, code, name), json_pack("{s:s%, s:I}", "item", (const char *)kp + 10, (size_t)kp[9], "qty", (json_int_t)b))));
             break;
         }
         case RL_ALERT_ARRIVAL: {
@@ -408,7 +435,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             snprintf(msg, sizeof msg,
                      "transfer %s of %s to %s %s: dispatched %lld, arrived %llu", ref, mv.item,
                      code[0] ? code : "?", name, (long long)mv.qty, (unsigned long long)arrived);
-            json_array_append_new(arr, alert("arrival_mismatch", "medium", msg));
+            json_array_append_new(arr, alert("arrival_mismatch", "medium", msg, with_set(site_params(mv.to, code, name), json_pack("{s:s, s:s, s:I, s:I}", "transfer", ref, "item", mv.item, "dispatched", (json_int_t)mv.qty, "arrived", (json_int_t)arrived))));
             break;
         }
         case RL_ALERT_CAPACITY: {
@@ -423,7 +450,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             snprintf(msg, sizeof msg, "over capacity: %s %s holds %llu people, capacity %llu",
                      code[0] ? code : "?", name, (unsigned long long)occ,
                      (unsigned long long)cap);
-            json_array_append_new(arr, alert("over_capacity", "high", msg));
+            json_array_append_new(arr, alert("over_capacity", "high", msg, with_set(site_params(site, code, name), json_pack("{s:I, s:I}", "occupancy", (json_int_t)occ, "capacity", (json_int_t)cap))));
             break;
         }
         case RL_ALERT_CODE:
@@ -432,7 +459,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             snprintf(msg, sizeof msg,
                      "short code '%.*s' is used by more than one site: name them by id", kp[1],
                      kp + 2);
-            json_array_append_new(arr, alert("duplicate_code", "medium", msg));
+            json_array_append_new(arr, alert("duplicate_code", "medium", msg, json_pack("{s:s%}", "code", (const char *)kp + 2, (size_t)kp[1])));
             break;
         case RL_ALERT_UNKNOWN: {
             if (n != 13 || v.mv_size != 8)
@@ -447,7 +474,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                      "not know the kind (a newer version?); they are stored and forwarded",
                      (unsigned long long)proto_get_be64(v.mv_data), kind, (unsigned long long)o,
                      node);
-            json_array_append_new(arr, alert("unknown_kind", "low", msg));
+            json_array_append_new(arr, alert("unknown_kind", "low", msg, unknown_params(proto_get_be64(v.mv_data), kind, o, node)));
             break;
         }
         case RL_ALERT_NOOP:
@@ -465,8 +492,9 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                 snprintf(pe.msg, sizeof pe.msg,
                          "unknown kind %u, stored and forwarded (from a newer relief?)", op.kind);
             snprintf(msg, sizeof msg, "op %s kept as a no-op: %s", ref, pe.msg);
+            snprintf(noop_reason, sizeof noop_reason, "%s", pe.msg);
         }
-            json_array_append_new(arr, alert("noop", "low", msg));
+            json_array_append_new(arr, alert("noop", "low", msg, json_pack("{s:s, s:s}", "op", ref, "reason", noop_reason)));
             break;
         default:
             break;
@@ -492,7 +520,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                                                                          json_object_get(o, "start"))
                                                                     : "?",
                      (long long)w);
-            json_array_append_new(arr, alert("overbooked_shift", "medium", msg));
+            json_array_append_new(arr, alert("overbooked_shift", "medium", msg, json_pack("{s:O?, s:O?, s:O?, s:O?, s:I}", "shift", json_object_get(o, "id"), "site", json_object_get(o, "site"), "site_code", json_object_get(o, "site_code"), "start", json_object_get(o, "start"), "waitlisted", (json_int_t)w)));
         }
         json_array_foreach(dons, i, o)
         {
@@ -503,7 +531,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             snprintf(msg, sizeof msg, "donation %s: delivered %lld, more than the %lld pledged",
                      json_string_value(json_object_get(o, "id")), (long long)d,
                      (long long)json_integer_value(q));
-            json_array_append_new(arr, alert("over_delivered", "low", msg));
+            json_array_append_new(arr, alert("over_delivered", "low", msg, json_pack("{s:O?, s:I, s:I}", "donation", json_object_get(o, "id"), "delivered", (json_int_t)d, "pledged", json_integer_value(q))));
         }
         json_decref(shifts);
         json_decref(dons);
@@ -537,8 +565,14 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                      kp + 10 + il, il, kp + 9, code[0] ? code : "?", name,
                      (long long)proto_get_be64(v.mv_data), exp < today ? "expired" : "expires",
                      day);
-            json_array_append_new(arr, alert("expiring_lot", exp < today ? "high" : "medium",
-                                             msg));
+            json_array_append_new(
+                arr, alert("expiring_lot", exp < today ? "high" : "medium", msg,
+                           with_set(site_params(proto_get_be64(kp), code, name),
+                                    json_pack("{s:s%, s:s%, s:I, s:s, s:b}", "lot",
+                                              (const char *)kp + 10 + il, (size_t)kp[9 + il],
+                                              "item", (const char *)kp + 9, (size_t)il, "qty",
+                                              (json_int_t)proto_get_be64(v.mv_data), "expiry",
+                                              day, "expired", exp < today))));
         }
         rl_cursor_close(&c);
     }
@@ -558,7 +592,11 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                 rl_hlc_format(op.hlc, when, sizeof when);
                 snprintf(msg, sizeof msg, "clock of node %016llx %s is far ahead: its last op says %s",
                          (unsigned long long)vv.e[i].origin, node, when);
-                json_array_append_new(arr, alert("clock_ahead", "medium", msg));
+                char nid[17];
+                snprintf(nid, sizeof nid, "%016llx", (unsigned long long)vv.e[i].origin);
+                json_array_append_new(arr, alert("clock_ahead", "medium", msg,
+                                                 json_pack("{s:s, s:s, s:s}", "node", nid,
+                                                           "node_name", node, "time", when)));
             }
         }
     }
