@@ -63,6 +63,23 @@ async function apiGet(path, token) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
+async function apiPost(path, body, token) {
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}/api/v1/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/* the alerts panel, one entry per alert: type, text, link */
+async function alertRows(p) {
+  return p.$$eval('#p-alerts li.alert', (l) =>
+    l.map((li) => {
+      const msg = li.querySelector('.alert-msg');
+      return { type: li.dataset.type, text: msg ? msg.textContent : '', href: msg && msg.tagName === 'A' ? msg.getAttribute('href') : '', html: li.innerHTML };
+    }),
+  );
+}
+
 // a run that hangs still ends, with its summary line
 setTimeout(() => {
   ok(false, 'the whole run ends within 4 minutes');
@@ -256,6 +273,38 @@ await check('coordinator view: alerts, short shifts and peers shown', async () =
   if (!peers.trim()) return 'no peers panel';
   return true;
 });
+let minatoId = '';
+let minatoName = '';
+await check('alerts are worded from the catalogue, with the site as a link to its page', async () => {
+  const api = (await apiGet('alerts')).body;
+  const list = Array.isArray(api) ? api : api.items;
+  const over = list.find((a) => a.type === 'over_capacity' && a.params && a.params.site_code === 'ISH-MINATO');
+  if (!over) return 'no over_capacity alert for ISH-MINATO in GET /api/v1/alerts';
+  minatoId = over.params.site;
+  minatoName = over.params.site_name;
+  const rows = await alertRows(page);
+  const row = rows.find((r) => r.type === 'over_capacity' && r.text.includes('ISH-MINATO'));
+  if (!row) return `no over-capacity alert for ISH-MINATO on the page: ${rows.map((r) => r.text).join(' | ')}`;
+  const want = `${minatoName} (ISH-MINATO) shelters ${over.params.occupancy.toLocaleString('en-US')} people, more than its capacity of ${over.params.capacity.toLocaleString('en-US')}.`;
+  if (row.text !== want) return `'${row.text}', expected '${want}'`;
+  if (row.href !== `#/site/${minatoId}`) return `link '${row.href}', expected '#/site/${minatoId}'`;
+  const mismatch = rows.find((r) => r.type === 'arrival_mismatch');
+  if (!mismatch || !/^#\/site\/[0-9a-f]+$/.test(mismatch.href)) return `the arrival mismatch is not linked: ${JSON.stringify(mismatch)}`;
+  return true;
+});
+await check('an alert naming a hostile site shows the name as text, not HTML', async () => {
+  const rows = await alertRows(page);
+  const row = rows.find((r) => r.text.includes(HOSTILE));
+  if (!row) return 'no alert for the hostile site (occupancy 12 of 10)';
+  if (row.html.includes('<img')) return 'an img element inside the alert';
+  let id = hostileId;
+  try {
+    id = JSON.parse(hostileId).id || hostileId; // relief --json site add answers {"id": ..., "op": ...}
+  } catch {
+    /* a bare id */
+  }
+  return row.href === `#/site/${id}` || `link '${row.href}', expected '#/site/${id}'`;
+});
 await check('coordinator view: no console errors or CSP violations', () => clean(page));
 await check('coordinator view: labels, headings and text contrast', () => a11y(page));
 await shot(page, 'coordinator-en');
@@ -302,6 +351,27 @@ await check('switching to Japanese shows Japanese labels', async () => {
   const raw = await page.evaluate(() => document.body.innerText.match(/\b(?:vol|col|form|site|needs|stock|occ|map|sum|donor|trace|signin|error|peers|shifts|conflict|alerts|view|coord|kind|stage)\.[a-z_]+\b/));
   return !raw || `a raw message key is shown: ${raw[0]}`;
 });
+await check('alerts in Japanese: Japanese wording and no English message from the node', async () => {
+  const api = (await apiGet('alerts')).body;
+  const list = Array.isArray(api) ? api : api.items;
+  const rows = await alertRows(page);
+  if (rows.length !== list.length) return `${rows.length} alerts on the page, ${list.length} in the API`;
+  const panel = await page.textContent('#p-alerts');
+  for (const a of list) if (panel.includes(a.message)) return `the English message is shown: '${a.message}'`;
+  if (/over capacity|dispatched|arrived|overbooked|expires/i.test(panel)) return `English words in the alerts: '${panel.slice(0, 200)}'`;
+  const over = rows.find((r) => r.type === 'over_capacity' && r.text.includes('ISH-MINATO'));
+  if (!over) return 'no over-capacity alert for ISH-MINATO';
+  const o = list.find((a) => a.type === 'over_capacity' && a.params.site_code === 'ISH-MINATO').params;
+  const wantOver = `${minatoName} (ISH-MINATO) の避難者は ${o.occupancy.toLocaleString('ja')} 人で、定員 ${o.capacity.toLocaleString('ja')} 人を超えています。`;
+  if (over.text !== wantOver) return `'${over.text}', expected '${wantOver}'`;
+  if (over.href !== `#/site/${minatoId}`) return `link '${over.href}'`;
+  const m = list.find((a) => a.type === 'arrival_mismatch');
+  const mm = rows.find((r) => r.type === 'arrival_mismatch');
+  if (!m || !mm) return 'no arrival mismatch (demo: 120 blankets sent to ISH-WATANOHA, 110 arrived)';
+  for (const w of ['輸送', m.params.transfer, '発送', '到着', '毛布', 'ISH-WATANOHA', `${m.params.dispatched} 枚`, `${m.params.arrived} 枚`]) if (!mm.text.includes(w)) return `'${w}' missing from '${mm.text}'`;
+  const types = await page.$$eval('#p-alerts .alert-type', (l) => l.map((x) => x.textContent));
+  return types.includes('定員超過') || `alert titles: ${types.join(', ')}`;
+});
 await shot(page, 'coordinator-ja');
 await check('the language choice is remembered across a reload', async () => {
   await page.reload();
@@ -332,6 +402,17 @@ await check('a site opens from the map with its stock and needs', async () => {
   return h1.length > 0 || 'no title';
 });
 await check('site view: no console errors', () => clean(page));
+await check('an alert opens its site\'s page', async () => {
+  await page.goto(`${BASE}/#/coordinator`);
+  await settle(page);
+  await page.click('#p-alerts li[data-type="over_capacity"] a.alert-msg:has-text("ISH-MINATO")');
+  await page.waitForFunction((id) => location.hash === `#/site/${id}`, minatoId);
+  await settle(page);
+  await page.waitForSelector('#p-site-stock');
+  const h1 = (await page.textContent('#main .view-title')).trim();
+  return h1 === minatoName || `title '${h1}'`;
+});
+await check('site view from an alert: no console errors', () => clean(page));
 
 // --- volunteer: a distribution
 const SITE = 'ISH-MINATO';
@@ -357,6 +438,18 @@ await check('volunteer view: hostile site name in a select is plain text', async
   const texts = await page.$$eval('#distribute-site option', (o) => o.map((x) => x.textContent));
   if (!texts.some((x) => x.includes(HOSTILE))) return 'not found in the options';
   return page.dialogs.length === 0 || 'a dialog fired';
+});
+await check('the arrival form lists the open transfers of GET movements?kind=dispatch&open=1', async () => {
+  const open = (await apiGet('movements?kind=dispatch&open=1')).body.items;
+  if (!open.length) return 'the demo has no open transfer (the milk powder sent to ISH-MINATO)';
+  const opts = await page.$$eval('#arrive-transfer option', (o) => o.map((x) => ({ value: x.value, text: x.textContent })));
+  const want = open.map((m) => m.transfer).sort();
+  const got = opts.map((o) => o.value).sort();
+  if (JSON.stringify(want) !== JSON.stringify(got)) return `options ${JSON.stringify(got)}, open transfers ${JSON.stringify(want)}`;
+  const milk = open.find((m) => m.item === 'milk-powder');
+  const text = milk && opts.find((o) => o.value === milk.transfer).text;
+  if (milk && !(text.includes('Infant formula') && text.includes('× 30') && text.includes('WH-ISH → ISH-MINATO'))) return `option '${text}'`;
+  return true;
 });
 await shot(page, 'volunteer-en');
 await check('volunteer view: labels, headings and text contrast', () => a11y(page));
@@ -460,6 +553,11 @@ await check('a dispatch shows its transfer, and its arrival is recorded', async 
   const m = text.match(/transfer ([0-9a-f]+-\d+)/);
   if (!m) return `no transfer in '${text}'`;
   transfer = m[1];
+  const open = (await apiGet(`movements?kind=dispatch&open=1&site=${encodeURIComponent(siteId)}`)).body.items;
+  if (!open.some((x) => x.transfer === transfer && x.arrived === null)) return `transfer ${transfer} is not open in the API`;
+  await page.waitForSelector(`#arrive-transfer option[value="${transfer}"]`, { state: 'attached' });
+  const label = await page.textContent(`#arrive-transfer option[value="${transfer}"]`);
+  for (const w of ['Blanket', '× 5', 'WH-ISH → ISH-MINATO']) if (!label.includes(w)) return `'${w}' missing from the option '${label}'`;
   await page.selectOption('#arrive-transfer', transfer);
   await page.fill('#arrive-qty', '5');
   await page.click('#arrive-submit');
@@ -467,6 +565,35 @@ await check('a dispatch shows its transfer, and its arrival is recorded', async 
   const st = await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=blanket`);
   const row = st.body.items.find((x) => x.item === 'blanket') || {};
   return (row.balance === 5 && row.in_transit === 0) || `at the centre: ${JSON.stringify(row)}; page says '${await page.textContent('#arrive-result')}'`;
+});
+await check('recording the arrival removes the transfer from the list', async () => {
+  await page.waitForFunction((id) => !document.querySelector(`#arrive-transfer option[value="${id}"]`), transfer, { timeout: 5000 });
+  const open = (await apiGet('movements?kind=dispatch&open=1')).body.items.map((m) => m.transfer).sort();
+  const opts = (await page.$$eval('#arrive-transfer option', (o) => o.map((x) => x.value))).filter(Boolean).sort();
+  if (open.includes(transfer)) return 'still open in the API';
+  return JSON.stringify(open) === JSON.stringify(opts) || `options ${JSON.stringify(opts)}, open ${JSON.stringify(open)}`;
+});
+await check('a dispatch made through the API is offered for arrival once the view reloads', async () => {
+  const wh = (await apiGet('sites?q=WH-ISH')).body.items.find((x) => x.code === 'WH-ISH');
+  const r = await apiPost('stock/dispatch', { from: wh.id, to: siteId, item: 'water-2l', qty: 12, by: 'browser test' });
+  if (r.status !== 201 || !r.body.transfer) return `POST stock/dispatch answered ${r.status} ${JSON.stringify(r.body)}`;
+  await page.reload();
+  await settle(page);
+  await page.waitForSelector(`#arrive-transfer option[value="${r.body.transfer}"]`, { state: 'attached' });
+  await page.selectOption('#arrive-transfer', r.body.transfer);
+  const qty = await page.inputValue('#arrive-qty');
+  const sent = await page.textContent('#arrive-sent');
+  if (qty !== '12') return `quantity prefilled '${qty}'`;
+  if (!sent.includes('browser test') || !sent.includes('WH-ISH')) return `'${sent}'`;
+  await page.fill('#arrive-qty', '10');
+  await page.click('#arrive-submit');
+  await page.waitForSelector('#arrive-result.msg-ok, #arrive-result.msg-error');
+  const res = await page.textContent('#arrive-result');
+  if (!/10 .*of the 12/.test(res)) return `page says '${res}'`;
+  await page.waitForFunction((id) => !document.querySelector(`#arrive-transfer option[value="${id}"]`), r.body.transfer, { timeout: 5000 });
+  // (by site and kind: the node's movements answer nothing for site and item together)
+  const mv = (await apiGet(`movements?kind=dispatch&site=${encodeURIComponent(siteId)}`)).body.items.find((x) => x.transfer === r.body.transfer);
+  return (mv && mv.arrived === 10) || `arrived ${mv && mv.arrived}`;
 });
 await check('volunteer view fits 1024×600 without sideways scrolling', async () => {
   await page.setViewportSize({ width: 1024, height: 600 });
@@ -494,6 +621,25 @@ await check('a site lists its movements and a mistake is voided', async () => {
   await page.waitForSelector('#void-result.msg-ok, #void-result.msg-error');
   const after = (await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`)).body.items.find((x) => x.item === ITEM).balance;
   return after === before + 2 || `balance ${before} → ${after}; page says '${await page.textContent('#void-result')}'`;
+});
+await check('a site\'s movements show what arrived of each dispatch', async () => {
+  const rows = await page.$$eval('#p-site-moves table', (tables) => {
+    const tbl = tables[0];
+    const heads = [...tbl.querySelectorAll('thead th')].map((x) => x.textContent.trim());
+    return [...tbl.querySelectorAll('tbody tr')].map((tr) => {
+      const cells = [...tr.children].map((x) => x.textContent.trim());
+      return Object.fromEntries(heads.map((hd, i) => [hd, cells[i]]));
+    });
+  });
+  if (!rows.length || !('Arrived' in rows[0])) return `no Arrived column: ${JSON.stringify(rows[0])}`;
+  const disp = rows.filter((r) => r.Kind === 'dispatched');
+  const blanket = disp.find((r) => r.Item.startsWith('Blanket') && r.Quantity.startsWith('5 '));
+  if (!blanket || !blanket.Arrived.startsWith('5')) return `the 5 blankets: ${JSON.stringify(blanket)}`;
+  const water = disp.find((r) => r.Item.startsWith('Water') && r.Quantity.startsWith('12 '));
+  if (!water || !/^10 .*differs/.test(water.Arrived)) return `the 12 waters (10 arrived): ${JSON.stringify(water)}`;
+  const milk = disp.find((r) => r.Item.startsWith('Infant formula'));
+  if (!milk || milk.Arrived !== 'in transit') return `the milk powder still in transit: ${JSON.stringify(milk)}`;
+  return rows.filter((r) => r.Kind !== 'dispatched').every((r) => r.Arrived === '') || 'an Arrived value on a movement that is not a dispatch';
 });
 await check('site view: labels, headings and text contrast', () => a11y(page));
 await shot(page, 'site-en');

@@ -69,6 +69,15 @@ export function t(key, params) {
   return m.replace(/\{(\w+)\}/g, (all, p) => (p in params ? String(params[p]) : all));
 }
 
+/* t(KEY, params), or null when no catalogue has KEY or params lack one of its placeholders
+   (the caller then shows its own text, for example the node's English message) */
+export function tIf(key, params = {}) {
+  const m = messages[key] ?? fallback[key];
+  if (typeof m !== 'string') return null;
+  for (const [, p] of m.matchAll(/\{(\w+)\}/g)) if (!Object.hasOwn(params, p) || params[p] === undefined || params[p] === null) return null;
+  return m.replace(/\{(\w+)\}/g, (all, p) => String(params[p]));
+}
+
 /* the message for key if the catalogue has one, else the given text (a value from the data) */
 export function tOr(key, text) {
   const m = messages[key] ?? fallback[key];

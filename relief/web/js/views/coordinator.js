@@ -6,8 +6,9 @@ import { list, patch } from '../api.js';
 import { stackedBars, siteMap, legend, markerIcon } from '../charts.js';
 import {
   state, panel, table, errorBox, empty, siteLink, siteLabel, kindName, itemName, qty,
-  priorityBadge, severityBadge, errorText, canWrite,
+  priorityBadge, errorText, canWrite,
 } from '../ui.js';
+import { alertsList } from '../alerts.js';
 
 function settle(promise) {
   return promise.then((value) => ({ value }), (error) => ({ error }));
@@ -212,25 +213,6 @@ function stockChart(totals, needs) {
   ];
 }
 
-function alertsList(alerts) {
-  if (!alerts.length) return empty('alerts.none');
-  const order = { high: 0, medium: 1, low: 2 };
-  const sorted = alerts.slice().sort((a, b) => (order[a.severity] ?? 3) - (order[b.severity] ?? 3));
-  return h(
-    'ul',
-    { class: 'alert-list' },
-    sorted.map((a) =>
-      h(
-        'li',
-        { class: `alert alert-${a.severity || 'low'}` },
-        severityBadge(a.severity),
-        h('span', { class: 'alert-type' }, tOr(`alert.${a.type}`, a.type || '')),
-        h('span', { class: 'alert-msg' }, a.message || ''),
-      ),
-    ),
-  );
-}
-
 const PATCH_PATH = { site: 'sites', item: 'items', need: 'needs', shift: 'shifts', donation: 'donations' };
 
 function valueText(v) {
@@ -430,7 +412,7 @@ export async function render(main, ctx) {
         'div',
         { class: 'stack' },
         fill(panel('p-conflicts', 'conflict.title'), conflicts, (c) => conflictsList(c, rerender)),
-        fill(panel('p-alerts', 'alerts.title'), alerts, alertsList),
+        fill(panel('p-alerts', 'alerts.title'), alerts, (a) => alertsList(a, sites.value)),
       ),
       h(
         'div',

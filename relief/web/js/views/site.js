@@ -13,6 +13,15 @@ function moveText(m) {
   return `${dateTime(m.time)} · ${kindText(m)} · ${itemName(m.item)} · ${qty(m.qty, unit)}`;
 }
 
+/* what arrived of a dispatch: nothing yet (in transit), or the count, flagged when it differs */
+function arrivedCell(m) {
+  if (m.kind !== 'dispatch' || m.voided) return '';
+  if (m.arrived === null || m.arrived === undefined) return h('span', { class: 'badge' }, t('site.in_transit'));
+  const unit = (state.items.get(m.item) || {}).unit;
+  if (m.arrived === m.qty) return qty(m.arrived, unit);
+  return [qty(m.arrived, unit), ' ', h('span', { class: 'badge badge-medium' }, t('site.arrival_differs'))];
+}
+
 /* the site's recent movements, and voiding one of them (mistakes are voided, never edited) */
 function movementsPanel(moves, rerender) {
   const sec = panel('p-site-moves', 'site.movements', { wide: true });
@@ -28,6 +37,7 @@ function movementsPanel(moves, rerender) {
       { key: 'col.item', cell: (m) => itemName(m.item) },
       { key: 'col.qty', num: true, cell: (m) => qty(m.qty, (state.items.get(m.item) || {}).unit) },
       { key: 'col.to', cell: (m) => (m.to || m.to_code ? siteLabel(m.to_name, m.to_code) : '') },
+      { key: 'col.arrived', num: true, cell: arrivedCell },
       { key: 'col.lot', cell: (m) => [m.lot, m.expiry ? date(m.expiry) : ''].filter(Boolean).join(' · ') },
       { key: 'col.author', cell: (m) => m.author || '' },
       { key: 'col.state', cell: (m) => (m.voided ? h('span', { class: 'badge' }, t('site.voided')) : '') },

@@ -169,6 +169,32 @@ async function showStock(line, site, item, sites) {
   }
 }
 
+const OPEN_TRANSFERS = 'movements?kind=dispatch&open=1';
+
+/* {value} or {error}: a list that may fail without failing the view */
+function settleList(path) {
+  return list(path).then((value) => ({ value }), (error) => ({ error }));
+}
+
+/* the id stock/arrive takes (older answers had only the dispatch's op) */
+function transferId(m) {
+  return m.transfer || m.op || '';
+}
+
+function placeText(code, name, id) {
+  return code || name || id || '';
+}
+
+function transferText(m) {
+  return t('vol.transfer_option', {
+    item: itemName(m.item),
+    qty: qty(m.qty, (state.items.get(m.item) || {}).unit),
+    from: placeText(m.site_code, m.site_name, m.site),
+    to: placeText(m.to_code, m.to_name, m.to),
+    when: dateTime(m.time),
+  });
+}
+
 function shiftText(x) {
   return t('vol.shift_option', {
     when: `${dateTime(x.start)}–${time(x.end)}`,
@@ -180,14 +206,13 @@ function shiftText(x) {
 }
 
 export async function render(main, ctx) {
-  const [sites, items, needs, shifts, donations, moves, stock] = await Promise.all([
+  const [sites, items, needs, shifts, donations, transfers] = await Promise.all([
     list('sites'),
     list('items'),
     list('needs').catch(() => []),
     list('shifts').catch(() => []),
     list('donations').catch(() => []),
-    list('movements').catch(() => []),
-    list('stock').catch(() => []),
+    settleList(OPEN_TRANSFERS),
   ]).catch((err) => {
     replace(main, h('h1', { tabindex: '-1', class: 'view-title' }, t('vol.title')), errorBox(err));
     return [];
@@ -434,8 +459,8 @@ export async function render(main, ctx) {
       const to = siteOf(sites, b.to);
       form.elements.namedItem('qty').value = '';
       refreshX();
-      pending.unshift({ op: res.transfer, kind: 'dispatch', time: new Date().toISOString(), site: b.from, site_code: from && from.code, to: b.to, to_code: to && to.code, item: b.item, qty: Number(b.qty) });
-      fillTransfers();
+      // the new dispatch is in transit: list it among the arrivals to record
+      await loadTransfers();
       return t('vol.dispatched', {
         qty: qty(b.qty, unit),
         item: itemName(b.item),
@@ -447,53 +472,57 @@ export async function render(main, ctx) {
     },
   );
 
-  // --- arrival of a dispatch: the dispatches to a site and item that still has goods in transit
-  const inTransit = new Set(stock.filter((r) => r.in_transit > 0).map((r) => `${r.site} ${r.item}`));
-  const pending = moves.filter((m) => m.kind === 'dispatch' && !m.voided && inTransit.has(`${m.to} ${m.item}`));
+  // --- arrival of a dispatch: the dispatches still in transit, as the node lists them
+  // (GET movements?kind=dispatch&open=1), grouped by where they go
+  let pending = [];
   const aTransfer = h('select', { required: true });
   const aQty = numberInput(0);
-  const fillTransfers = () => {
+  const aSent = h('p', { class: 'stock-now', id: 'arrive-sent', 'aria-live': 'polite' });
+  const findPending = (id) => pending.find((m) => transferId(m) === id);
+  const showSent = () => {
+    const m = findPending(aTransfer.value);
+    if (m) aQty.value = String(m.qty);
+    aSent.textContent = m ? t('vol.transfer_sent', { qty: qty(m.qty, (state.items.get(m.item) || {}).unit), item: itemName(m.item), from: placeText(m.site_code, m.site_name, m.site), when: dateTime(m.time), author: m.author || '?' }) : '';
+  };
+  const fillTransfers = (result) => {
+    const keep = aTransfer.value;
+    if (result.error) {
+      pending = [];
+      aSent.textContent = errorText(result.error);
+    } else pending = result.value.filter((m) => m.kind === 'dispatch' && !m.voided && (m.arrived === null || m.arrived === undefined) && transferId(m));
+    const groups = new Map();
+    for (const m of pending) {
+      const key = m.to || m.to_code || '';
+      if (!groups.has(key)) groups.set(key, { label: t('vol.transfers_to', { to: siteLabel(m.to_name, m.to_code) || key }), rows: [] });
+      groups.get(key).rows.push(m);
+    }
     replace(
       aTransfer,
       pending.length
-        ? pending.map((m) =>
-            option(
-              m.op,
-              t('vol.transfer_option', {
-                when: dateTime(m.time),
-                from: m.site_code || '',
-                to: m.to_code || '',
-                item: itemName(m.item),
-                qty: num(m.qty),
-              }),
-            ),
-          )
+        ? [...groups.values()].map((g) => h('optgroup', { label: g.label }, g.rows.map((m) => option(transferId(m), transferText(m), transferId(m) === keep))))
         : option('', t('vol.no_transfers')),
     );
-    const m = pending.find((x) => x.op === aTransfer.value);
-    if (m) aQty.value = String(m.qty);
+    if (!result.error) showSent();
   };
-  fillTransfers();
-  aTransfer.addEventListener('change', () => {
-    const m = pending.find((x) => x.op === aTransfer.value);
-    if (m) aQty.value = String(m.qty);
-  });
+  const loadTransfers = async () => fillTransfers(await settleList(OPEN_TRANSFERS));
+  fillTransfers(transfers);
+  aTransfer.addEventListener('change', showSent);
   const arrive = formCard(
     'arrive',
     'vol.arrive_title',
     'vol.arrive_intro',
-    [field('arrive', 'transfer', 'form.transfer', aTransfer), field('arrive', 'qty', 'form.qty_arrived', aQty, { hintKey: 'vol.arrive_hint' })],
+    [field('arrive', 'transfer', 'form.transfer', aTransfer), aSent, field('arrive', 'qty', 'form.qty_arrived', aQty, { hintKey: 'vol.arrive_hint' })],
     'vol.arrive_submit',
     async (form) => {
       const id = val(form, 'transfer');
+      const m = findPending(id);
       const b = body({ transfer: id, qty: val(form, 'qty') });
       await post('stock/arrive', b);
-      const m = pending.find((x) => x.op === id);
-      const i = pending.indexOf(m);
-      if (i >= 0) pending.splice(i, 1);
-      fillTransfers();
-      if (m && m.qty !== Number(b.qty)) return t('vol.arrived_diff', { qty: num(b.qty), sent: num(m.qty), item: itemName(m.item), to: m.to_code || '' });
-      return t('vol.arrived', { qty: num(b.qty), item: m ? itemName(m.item) : '', to: m ? m.to_code || '' : '' });
+      await loadTransfers();
+      const unit = m ? (state.items.get(m.item) || {}).unit : undefined;
+      const to = m ? placeText(m.to_code, m.to_name, m.to) : '';
+      if (m && m.qty !== Number(b.qty)) return t('vol.arrived_diff', { qty: qty(b.qty, unit), sent: qty(m.qty, unit), item: itemName(m.item), to });
+      return t('vol.arrived', { qty: qty(b.qty, unit), item: m ? itemName(m.item) : '', to });
     },
   );
 
