@@ -567,8 +567,9 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
         if (k.mv_size < 16)
             continue;
         uint64_t o = proto_get_be64(kb + k.mv_size - 16), s = proto_get_be64(kb + k.mv_size - 8);
-        if (site && item &&
-            (k.mv_size - 24 != strlen(item) || memcmp(kb + 8, item, k.mv_size - 24)))
+        /* site(8), the item with its length byte, origin(8), seq(8) */
+        if (site && item && (k.mv_size != 25 + strlen(item) || kb[8] != strlen(item) ||
+                             memcmp(kb + 9, item, strlen(item))))
             continue;
         if (rl_ledger_get(t, o, s, mv))
             continue;

@@ -520,7 +520,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                                                                          json_object_get(o, "start"))
                                                                     : "?",
                      (long long)w);
-            json_array_append_new(arr, alert("overbooked_shift", "medium", msg, json_pack("{s:O?, s:O?, s:O?, s:O?, s:I}", "shift", json_object_get(o, "id"), "site", json_object_get(o, "site"), "site_code", json_object_get(o, "site_code"), "start", json_object_get(o, "start"), "waitlisted", (json_int_t)w)));
+            json_array_append_new(arr, alert("overbooked_shift", "medium", msg, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:I}", "shift", json_object_get(o, "id"), "site", json_object_get(o, "site"), "site_code", json_object_get(o, "site_code"), "site_name", json_object_get(o, "site_name"), "start", json_object_get(o, "start"), "waitlisted", (json_int_t)w)));
         }
         json_array_foreach(dons, i, o)
         {

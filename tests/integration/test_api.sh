@@ -80,6 +80,8 @@ r=$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":25,"lot":"L-API"
 check_eq "receive answers the new balance" "$(echo "$r" | json 'd["balance"]')" $((b0 + 25))
 check_eq "and the balance reads back" "$(bal WH-ISH blanket)" $((b0 + 25))
 check_eq "the author is the body's 'by'" "$(get "$R/api/v1/movements?site=WH-ISH&limit=1" | json 'd["items"][0]["author"]')" "api test"
+check_eq "movements of one shelf: site and item together" \
+    "$(get "$R/api/v1/movements?site=WH-ISH&item=blanket&limit=1" | json 'd["items"][0]["item"], d["items"][0]["qty"], d["items"][0]["lot"]')" "blanket 25 L-API"
 tr=$(post stock/dispatch '{"from":"WH-ISH","to":"ISH-MINATO","item":"blanket","qty":20}' | json 'd["transfer"]')
 check_eq "dispatch: in transit at the destination" \
     "$(get "$R/api/v1/stock?site=ISH-MINATO&item=blanket" | json 'd["items"][0]["in_transit"]')" 20
