@@ -1320,19 +1320,51 @@ static int job_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     return -EINVAL;
 }
 
+/*
+ * A batch runs first with every job straight in the one transaction (nested transactions copy
+ * each page they touch); when a job is refused, that attempt is abandoned and the batch runs
+ * again with each job in a nested transaction of its own, so that the refused job undoes only
+ * itself.
+ */
+struct batch {
+    struct job *list;
+    int nested; /* this attempt nests */
+    int redo;   /* a job failed in a flat attempt: run again nested */
+};
+
 static int batch_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
-    (void)e;
-    for (struct job *j = arg; j; j = j->next) {
+    struct batch *b = arg;
+    for (struct job *j = b->list; j; j = j->next) {
         proto_err_clear(&j->e);
         memset(&j->w, 0, sizeof j->w);
         memset(&j->sr, 0, sizeof j->sr);
         memset(&j->ast, 0, sizeof j->ast);
-        j->rc = rl_txn_nested(t, job_fn, j, &j->e);
+        j->rc = b->nested ? rl_txn_nested(t, job_fn, j, &j->e) : job_fn(t, j, &j->e);
         if (j->rc == PROTO_EMAPFULL)
             return j->rc; /* grow the map and run the whole batch again */
+        if (j->rc && !b->nested) {
+            b->redo = 1;
+            return proto_errf(e, j->rc, "%s", j->e.msg);
+        }
     }
     return 0;
+}
+
+/* Commit a batch durably: flat, or nested after a refusal. */
+static int commit_batch(struct rl_store *store, struct job *list, struct proto_err *e)
+{
+    struct batch b = {list, 0, 0};
+    int rc = rl_node_write(store, batch_fn, &b, e);
+    if (rc && b.redo && list && !list->next)
+        return 0; /* one job alone: its refusal undid everything; it answers its own error */
+    if (rc && b.redo) {
+        b.nested = 1;
+        b.redo = 0;
+        proto_err_clear(e);
+        rc = rl_node_write(store, batch_fn, &b, e);
+    }
+    return rc;
 }
 
 /* Which field of the request a domain error names (its value quoted in the message). */
@@ -1439,7 +1471,7 @@ void rl_api_flush(struct rl_api *a)
     }
     struct proto_err e;
     proto_err_clear(&e);
-    int rc = rl_node_write(a->store, batch_fn, list, &e);
+    int rc = commit_batch(a->store, list, &e);
     for (struct job *j = list, *next; j; j = next) {
         next = j->next;
         if (!rc && !j->rc)

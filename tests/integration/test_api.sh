@@ -166,13 +166,29 @@ done
 wait $cpids
 check_eq "60 concurrent writes: all acknowledged" "$(grep -c '^201$' "$T/codes")" 60
 check_eq "and all there" "$(bal WH-ISH diaper-s)" $((b0 + 60))
+# a refused write among concurrent ones undoes only itself
+b0=$(bal WH-ISH diaper-s)
+cpids=""
+: >"$T/codes2"
+for i in $(seq 30); do
+    body='{"site":"WH-ISH","item":"diaper-s","qty":1}'
+    [ "$i" = 15 ] && body='{"site":"WH-ISH","item":"diaper-s","qty":1,"need":"00000000-9"}'
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' \
+        -d "$body" "$R/api/v1/stock/receive" >>"$T/codes2" &
+    cpids="$cpids $!"
+done
+# shellcheck disable=SC2086
+wait $cpids
+check_eq "one bad write among 30 concurrent ones: 29 acknowledged, 1 refused" \
+    "$(grep -c '^201$' "$T/codes2") $(grep -c '^400$' "$T/codes2")" "29 1"
+check_eq "the 29 are there" "$(bal WH-ISH diaper-s)" $((b0 + 29))
 
 # --- an acknowledged write survives kill -9 ---
 r=$(post stock/receive '{"site":"WH-ISH","item":"diaper-s","qty":7}')
 kill -9 "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null
 check_eq "acknowledged, then kill -9: it is there" \
-    "$(relief --data "$A" --json stock --site WH-ISH --item diaper-s | json 'd[0]["balance"]')" $((b0 + 67))
+    "$(relief --data "$A" --json stock --site WH-ISH --item diaper-s | json 'd[0]["balance"]')" $((b0 + 29 + 7))
 check_eq "and the digest is the rebuilt one" "$(relief --data "$A" digest)" "$(relief --data "$A" digest --rebuild)"
 
 # --- roles and tokens ---
