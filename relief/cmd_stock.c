@@ -25,16 +25,6 @@ static const char *const usage[] = {
     NULL,
 };
 
-static const struct {
-    const char *name;
-    uint32_t kind;
-} ops[] = {
-    {"receive", PROTO_KIND_STOCK_RECEIVE},     {"dispatch", PROTO_KIND_STOCK_DISPATCH},
-    {"arrive", PROTO_KIND_STOCK_ARRIVE},       {"distribute", PROTO_KIND_STOCK_DISTRIBUTE},
-    {"adjust", PROTO_KIND_STOCK_ADJUST},       {"count", PROTO_KIND_STOCK_COUNT},
-    {"void", PROTO_KIND_STOCK_VOID},
-};
-
 struct show_arg {
     const char *site, *item;
     json_t *out;
@@ -109,10 +99,10 @@ int cmd_stock(struct cli *c, int argc, char **argv)
         return show(c, r.site, r.item);
     }
     const char *sub = argv[1];
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
-        if (strcmp(ops[i].name, sub))
+    for (const struct rl_stock_op *op = rl_stock_ops; op->name; op++) {
+        if (strcmp(op->name, sub))
             continue;
-        r.kind = ops[i].kind;
+        r.kind = op->kind;
         int npos = cli_parse(argc - 1, argv + 1, opts, usage);
         int want_pos = r.kind == PROTO_KIND_STOCK_ARRIVE || r.kind == PROTO_KIND_STOCK_VOID;
         if (npos != want_pos)

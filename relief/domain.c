@@ -19,6 +19,13 @@
 #include <string.h>
 #include <time.h>
 
+const struct rl_stock_op rl_stock_ops[] = {
+    {"receive", PROTO_KIND_STOCK_RECEIVE},   {"dispatch", PROTO_KIND_STOCK_DISPATCH},
+    {"arrive", PROTO_KIND_STOCK_ARRIVE},     {"distribute", PROTO_KIND_STOCK_DISTRIBUTE},
+    {"adjust", PROTO_KIND_STOCK_ADJUST},     {"count", PROTO_KIND_STOCK_COUNT},
+    {"void", PROTO_KIND_STOCK_VOID},         {NULL, 0},
+};
+
 const char *const rl_site_kinds[] = {"centre", "warehouse", "school", "kitchen", "point", NULL};
 const char *const rl_statuses[] = {"open", "closed", NULL};
 const char *const rl_priorities[] = {"high", "medium", "low", NULL};

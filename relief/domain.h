@@ -126,6 +126,13 @@ struct rl_stock_req {
     const char *author;
 };
 
+/* The stock commands by name ("receive", ...), with their op kinds; ends with a NULL name. */
+struct rl_stock_op {
+    const char *name;
+    uint32_t kind;
+};
+extern const struct rl_stock_op rl_stock_ops[];
+
 struct rl_stock_result {
     uint64_t origin, seq;
     int64_t balance; /* the shelf's balance after the write (source shelf) */

@@ -1066,16 +1066,6 @@ static const char *const STOCK_KEYS[][12] = {
     /* void */ {"movement", "reason", NULL},
 };
 
-static const struct {
-    const char *name;
-    uint32_t kind;
-} STOCK_OPS[] = {
-    {"receive", PROTO_KIND_STOCK_RECEIVE},   {"dispatch", PROTO_KIND_STOCK_DISPATCH},
-    {"arrive", PROTO_KIND_STOCK_ARRIVE},     {"distribute", PROTO_KIND_STOCK_DISTRIBUTE},
-    {"adjust", PROTO_KIND_STOCK_ADJUST},     {"count", PROTO_KIND_STOCK_COUNT},
-    {"void", PROTO_KIND_STOCK_VOID},
-};
-
 static int listed(const char *const *list, const char *k)
 {
     for (; *list; list++)
@@ -1229,7 +1219,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
     /* stock */
     struct rl_stock_req *st = &j->st;
     size_t oi = 0;
-    while (STOCK_OPS[oi].kind != w->kind)
+    while (rl_stock_ops[oi].name && rl_stock_ops[oi].kind != w->kind)
         oi++;
     j->kind = J_STOCK;
     st->kind = w->kind;
@@ -1239,7 +1229,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
         if (!strcmp(k, "by"))
             continue;
         if (!listed(STOCK_KEYS[oi], k)) {
-            send_error(resp, 400, k, "unknown field '%s' for stock %s", k, STOCK_OPS[oi].name);
+            send_error(resp, 400, k, "unknown field '%s' for stock %s", k, rl_stock_ops[oi].name);
             return -1;
         }
         const char *text = value_text(j, v);
@@ -1766,11 +1756,11 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
         w_post = 1, target = seg[1];
     else if (n == 2 && !strcmp(r0, "stock")) {
         size_t k;
-        for (k = 0; k < sizeof STOCK_OPS / sizeof *STOCK_OPS; k++)
-            if (!strcmp(seg[1], STOCK_OPS[k].name))
+        for (k = 0; rl_stock_ops[k].name; k++)
+            if (!strcmp(seg[1], rl_stock_ops[k].name))
                 break;
-        if (k < sizeof STOCK_OPS / sizeof *STOCK_OPS)
-            w = (struct wroute){W_STOCK, 0, STOCK_OPS[k].kind}, w_post = 1;
+        if (rl_stock_ops[k].name)
+            w = (struct wroute){W_STOCK, 0, rl_stock_ops[k].kind}, w_post = 1;
         else
             writable = 0;
     } else

@@ -76,6 +76,20 @@ if [ -n "$SAN" ]; then
     run_replay "$SAN" "san-"
 fi
 
+# count_log NAME LOG EXIT: add a script's "ok"/"not ok" lines to the totals (a script that
+# failed without saying why counts as one failure); sets p and f
+count_log() {
+    p=$(grep -c '^ok ' "$2")
+    f=$(grep -c '^not ok ' "$2")
+    if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if [ "$f" -ne 0 ]; then
+        grep '^not ok ' "$2" | sed 's/^/    /'
+        fail_note "$1" "$2"
+    fi
+}
+
 run_integration() { # build-dir label [skip-pattern]
     RELIEF_BIN=$(cd "$1" && pwd)/relief
     export RELIEF_BIN
@@ -87,16 +101,7 @@ run_integration() { # build-dir label [skip-pattern]
         case "$name" in ${3:-@none@}) continue ;; esac
         log="$OUT/$2$name.log"
         timeout 900 bash "$s" >"$log" 2>&1
-        rc=$?
-        p=$(grep -c '^ok ' "$log")
-        f=$(grep -c '^not ok ' "$log")
-        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-        PASSED=$((PASSED + p))
-        FAILED=$((FAILED + f))
-        if [ "$f" -ne 0 ]; then
-            grep '^not ok ' "$log" | sed 's/^/    /'
-            fail_note "$2$name" "$log"
-        fi
+        count_log "$2$name" "$log" $?
         echo "integ $2$name: $p passed, $f failed"
     done
 }
@@ -116,16 +121,7 @@ fi
 run_browser() { # build-dir label
     log="$OUT/$2browser.log"
     timeout 600 bash tests/browser/run.sh "$1" >"$log" 2>&1
-    rc=$?
-    p=$(grep -c '^ok ' "$log")
-    f=$(grep -c '^not ok ' "$log")
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    PASSED=$((PASSED + p))
-    FAILED=$((FAILED + f))
-    if [ "$f" -ne 0 ]; then
-        grep '^not ok ' "$log" | sed 's/^/    /'
-        fail_note "$2browser" "$log"
-    fi
+    count_log "$2browser" "$log" $?
     echo "brows $2browser: $p passed, $f failed (screenshots in $1/browser-screenshots)"
 }
 if [ "$UNIT_ONLY" -eq 0 ] && [ -f tests/browser/run.sh ]; then

@@ -42,26 +42,21 @@ for b in "$BUILD"/bench/*; do
     fi
     echo
 done
-if [ "${BENCH_SYNC:-1}" != 0 ]; then
-    echo "== bench_sync =="
-    bash "$(dirname "$0")/bench_sync.sh" --build "$BUILD" "$@"
+# the benchmarks that drive real processes (scripts); BENCH_SYNC=0 / BENCH_API=0 skip one
+for script in bench_sync bench_api; do
+    case $script in
+    bench_sync) [ "${BENCH_SYNC:-1}" = 0 ] && continue ;;
+    bench_api) [ "${BENCH_API:-1}" = 0 ] && continue ;;
+    esac
+    echo "== $script =="
+    bash "$(dirname "$0")/$script.sh" --build "$BUILD" "$@"
     rc=$?
     if [ "$rc" -ne 0 ]; then
-        echo "bench_sync failed (exit $rc)"
+        echo "$script failed (exit $rc)"
         status=1
     fi
     echo
-fi
-if [ "${BENCH_API:-1}" != 0 ]; then
-    echo "== bench_api =="
-    bash "$(dirname "$0")/bench_api.sh" --build "$BUILD" "$@"
-    rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "bench_api failed (exit $rc)"
-        status=1
-    fi
-    echo
-fi
+done
 if [ "$found" = 0 ]; then
     echo "no benchmark programs in $BUILD/bench (build them: make bench)" >&2
     exit 1
