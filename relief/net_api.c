@@ -414,7 +414,7 @@ static json_t *page(json_t *arr, const struct params *p, const char **why)
 /* ---- reads ---- */
 
 enum read_what {
-    R_STATUS, R_SITES, R_SITE, R_ITEMS, R_STOCK, R_TOTALS, R_MOVEMENTS, R_NEEDS, R_SHIFTS,
+    R_STATUS, R_SITES, R_SITE, R_SHIFT, R_ITEMS, R_STOCK, R_TOTALS, R_MOVEMENTS, R_NEEDS, R_SHIFTS,
     R_DONATIONS, R_TRACE, R_ALERTS, R_CONFLICTS, R_PEERS, R_REPORT
 };
 
@@ -754,6 +754,15 @@ static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             json_object_set_new(r->out, "shifts", shifts ? shifts : json_array());
         }
         break;
+    case R_SHIFT:
+        if ((rc = rl_resolve_ref(t, r->id, &o, &s, e))) {
+            r->status = 404;
+            return rc;
+        }
+        r->out = rl_q_shift(t, o, s, e);
+        if (!r->out)
+            r->status = 404;
+        break;
     case R_ITEMS:
         r->out = rl_q_items(t, e);
         if (r->out)
@@ -917,6 +926,7 @@ static int heavy(enum read_what what, const char *query)
     switch (what) {
     case R_STATUS:
     case R_SITE:
+    case R_SHIFT:
     case R_TRACE:
     case R_PEERS:
         return 0;
@@ -1395,7 +1405,41 @@ static int error_status(int rc)
     return 400;
 }
 
-static void answer_job(struct job *j, int commit_rc, const struct proto_err *ce)
+struct signup_arg {
+    const struct job *j;
+    const char *ref;
+    json_t *shift;
+};
+
+static int signup_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct signup_arg *a = arg;
+    uint64_t o, s;
+    int rc = rl_resolve_ref(t, a->j->sh.shift, &o, &s, e);
+    if (!rc && !(a->shift = rl_q_shift(t, o, s, e)))
+        rc = -ENOENT;
+    return rc;
+}
+
+/* A sign-up's answer says where it landed: confirmed, or wait-listed behind the slots. */
+static void signup_status(struct rl_store *store, const struct job *j, const char *ref, json_t *o)
+{
+    struct signup_arg a = {j, ref, NULL};
+    struct proto_err e;
+    if (rl_store_read(store, signup_fn, &a, &e))
+        return;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(a.shift, "signups"), i, x)
+    {
+        if (!strcmp(jstr(x, "op"), ref))
+            json_object_set(o, "status", json_object_get(x, "status"));
+    }
+    json_decref(a.shift);
+}
+
+static void answer_job(struct rl_store *store, struct job *j, int commit_rc,
+                       const struct proto_err *ce)
 {
     if (j->kind == J_APPLY) {
         struct sync_apply_stats st = {j->ast.applied, j->ast.duplicate, j->ast.gap, j->ast.fork,
@@ -1441,6 +1485,8 @@ static void answer_job(struct job *j, int commit_rc, const struct proto_err *ce)
                 json_object_set_new(o, "code", json_string(j->target));
             } else if (j->kind == J_EDIT) {
                 json_object_set_new(o, "id", json_string(j->ed.add ? ref : j->target));
+            } else if (j->kind == J_SHIFT && j->sh.kind == PROTO_KIND_SHIFT_SIGNUP) {
+                signup_status(store, j, ref, o);
             }
         }
         send_json(&resp, j->created ? 201 : 200, o);
@@ -1466,7 +1512,7 @@ void rl_api_flush(struct rl_api *a)
         next = j->next;
         if (!rc && !j->rc)
             a->writes++;
-        answer_job(j, rc, &e);
+        answer_job(a->store, j, rc, &e);
         job_free(j);
     }
 }
@@ -1715,6 +1761,8 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
         what = R_NEEDS, allowed = P_NEEDS;
     else if (n == 1 && !strcmp(r0, "shifts"))
         what = R_SHIFTS, allowed = P_SHIFTS;
+    else if (n == 2 && !strcmp(r0, "shifts"))
+        what = R_SHIFT, id = seg[1];
     else if (n == 1 && !strcmp(r0, "donations"))
         what = R_DONATIONS, allowed = P_SITE, donor_ok = 1;
     else if (n == 3 && !strcmp(r0, "donations") && !strcmp(seg[2], "trace"))

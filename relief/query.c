@@ -1170,6 +1170,26 @@ json_t *rl_q_shifts(struct rl_txn *t, struct proto_err *e)
     return arr;
 }
 
+json_t *rl_q_shift(struct rl_txn *t, uint64_t o, uint64_t s, struct proto_err *e)
+{
+    struct rl_rid r;
+    struct rl_opinfo created;
+    char ref[40];
+    rl_rid_ref(&r, RL_R_SHIFT, o, s);
+    if (rl_record_get(t, &r, &created)) {
+        rl_ref_format(o, s, ref);
+        proto_errf(e, -ENOENT, "no shift '%s' on this node", ref);
+        return NULL;
+    }
+    json_t *arr = json_array();
+    int rc = shift_row(t, o, s, arr);
+    json_t *one = rc ? NULL : json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    if (!one)
+        proto_errf(e, rc ? rc : -EIO, "cannot read the shift: %s", proto_strerror(rc ? rc : -EIO));
+    return one;
+}
+
 static int donation_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
 {
     json_t *j = ref_record(t, RL_R_DONATION, o, s, rl_donation_fields);

@@ -24,6 +24,8 @@ json_t *rl_q_needs(struct rl_txn *t, struct proto_err *e);
 /* Shifts by start, each with its roster: sign-ups by (hlc, origin, seq), the first `slots`
  * confirmed, the rest wait-listed. */
 json_t *rl_q_shifts(struct rl_txn *t, struct proto_err *e);
+/* One shift with its roster; NULL (-ENOENT) when there is no such shift. */
+json_t *rl_q_shift(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_err *e);
 json_t *rl_q_donations(struct rl_txn *t, struct proto_err *e);
 /* A donation from pledge to receipt, dispatch, arrival and distribution, by time. */
 json_t *rl_q_trace(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_err *e);

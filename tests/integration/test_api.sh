@@ -109,8 +109,10 @@ check_eq "a site added keeps its name as text" "$(get "$R/api/v1/sites/$sid" | j
 check_eq "with its languages" "$(get "$R/api/v1/sites/PT-X" | json '",".join(sorted(d["languages"]))')" "pt,tl"
 check_eq "an item changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"category":"bedding, winter"}' "$R/api/v1/items/blanket")" 200
 sh=$(post shifts '{"site":"KIT-MINATO","start":"2026-12-02T06:00","end":"2026-12-02T09:00","slots":1,"role":"serving"}' | json 'd["id"]')
-check_eq "a sign-up" "$(code -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ana","contact":"ana@example.org"}' "$R/api/v1/shifts/$sh/signup")" 201
-check_eq "one more than the slots" "$(code -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ben"}' "$R/api/v1/shifts/$sh/signup")" 201
+check_eq "a sign-up is confirmed" "$(post "shifts/$sh/signup" '{"volunteer":"Ana","contact":"ana@example.org"}' | json 'd["status"]')" confirmed
+check_eq "one more than the slots is wait-listed" "$(post "shifts/$sh/signup" '{"volunteer":"Ben"}' | json 'd["status"]')" waitlisted
+check_eq "one shift with its roster" "$(get "$R/api/v1/shifts/$sh" | json 'd["slots"], len(d["signups"])')" "1 2"
+check_eq "an unknown shift is a 404" "$(code "$R/api/v1/shifts/00000000-5")" 404
 check_eq "is wait-listed" "$(get "$R/api/v1/shifts?short=0" | json '[[s["status"] for s in x["signups"]] for x in d["items"] if x["id"] == "'"$sh"'"][0]')" "['confirmed', 'waitlisted']"
 check_eq "a cancel moves the wait list up" "$(code -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ana"}' "$R/api/v1/shifts/$sh/cancel")" 201
 check_eq "Ben is confirmed" "$(get "$R/api/v1/shifts" | json '[[s["volunteer"] for s in x["signups"] if s["status"] == "confirmed"] for x in d["items"] if x["id"] == "'"$sh"'"][0]')" "['Ben']"
