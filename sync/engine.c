@@ -158,6 +158,14 @@ static void on_response(void *arg, const struct sync_client_result *res)
         s->peer_vv = m.vv;
         proto_vv_init(&m.vv);
         s->have_peer_vv = 1;
+        /* pages within what the server says it takes (info keys 6 and 7): a push larger than
+         * its body limit would only be refused */
+        if (m.max_ops && m.max_ops < s->page_max)
+            s->page_max = (uint32_t)m.max_ops;
+        if (s->page > s->page_max)
+            s->page = s->page_max;
+        if (m.max_bytes && m.max_bytes / 2 < s->o.page_bytes)
+            s->o.page_bytes = m.max_bytes / 2 > 4096 ? (uint32_t)(m.max_bytes / 2) : 4096;
         s->phase = PH_PULL;
         break;
     case PH_PULL: {
