@@ -165,6 +165,9 @@ sync_round() {
     else
         kill9 "$pc"
         SYNC_CLIENT_KILLS=$((SYNC_CLIENT_KILLS + 1))
+        # the server may still be applying the last batch it received: stop it (SIGTERM lets
+        # it finish) so that digest and digest --rebuild below read the same ops
+        stop "$ps"
     fi
     KILLS_SYNC=$((KILLS_SYNC + 1))
     check_node "$server" "sync round $r ($what), server"

@@ -57,6 +57,7 @@ start_serve() {
     local dir=$1 port=$2 i
     shift 2
     # shellcheck disable=SC2086
+    : >"$dir.out"   # the ready line must be this run's
     setsid ${SERVE_PREFIX:-} "$RELIEF" --data "$dir" serve --listen "127.0.0.1:$port" "$@" \
         >>"$dir.out" 2>>"$dir.log" &
     SERVE_PID=$!
