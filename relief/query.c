@@ -389,6 +389,17 @@ static json_t *site_params(uint64_t site, const char *code, const char *name)
     return json_pack("{s:s, s:s, s:s}", "site", hex, "site_code", code, "site_name", name);
 }
 
+/* How far back an origin's ops are read to find one stamped by its own clock. */
+#define RL_CLOCK_LOOKBACK 64
+
+/* Kinds whose stamp may be an overwritten value's plus one, not the author's clock. */
+static int stamped_past_overwritten(uint32_t kind)
+{
+    return kind == PROTO_KIND_SITE_SET || kind == PROTO_KIND_ITEM_SET ||
+           kind == PROTO_KIND_NEED_SET || kind == PROTO_KIND_SHIFT_SET ||
+           kind == PROTO_KIND_DONATION_SET || kind == PROTO_KIND_STOCK_ARRIVE;
+}
+
 json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
 {
     struct rl_cursor c;
@@ -576,27 +587,38 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
         }
         rl_cursor_close(&c);
     }
-    /* origins whose clocks run far ahead of this node's */
+    /*
+     * origins whose clocks run far ahead of this node's, judged by their latest op that took
+     * its stamp from its author's clock: an edit that overwrote a value is stamped just past
+     * that value (the overwrite rule), so after a 2099 value it says 2099 whatever its author's
+     * clock says, and is passed over (as far back as RL_CLOCK_LOOKBACK ops).
+     */
     struct proto_vv vv;
     proto_vv_init(&vv);
     if (rl_vv_load(t, &vv, e) == 0) {
         for (uint32_t i = 0; i < vv.n; i++) {
-            struct proto_op op;
-            struct proto_err ge;
-            if (rl_oplog_get(t, vv.e[i].origin, vv.e[i].seq, &op, &ge))
-                continue;
-            uint64_t ms = rl_hlc_ms(op.hlc);
-            if (ms > now_ms + RL_HLC_MAX_DRIFT_MS) {
+            uint64_t first = vv.e[i].seq > RL_CLOCK_LOOKBACK ? vv.e[i].seq - RL_CLOCK_LOOKBACK : 0;
+            for (uint64_t sq = vv.e[i].seq; sq > first; sq--) {
+                struct proto_op op;
+                struct proto_err ge;
+                if (rl_oplog_get(t, vv.e[i].origin, sq, &op, &ge))
+                    break;
+                uint64_t ms = rl_hlc_ms(op.hlc);
+                if (ms <= now_ms + RL_HLC_MAX_DRIFT_MS)
+                    break; /* its clock looks right */
+                if (stamped_past_overwritten(op.kind))
+                    continue;
                 char node[PROTO_MAX_AUTHOR_BYTES + 1], when[40];
                 rl_views_node_name(t, vv.e[i].origin, node, sizeof node);
                 rl_hlc_format(op.hlc, when, sizeof when);
-                snprintf(msg, sizeof msg, "clock of node %016llx %s is far ahead: its last op says %s",
-                         (unsigned long long)vv.e[i].origin, node, when);
+                snprintf(msg, sizeof msg, "clock of node %016llx %s is far ahead: its op %llu says %s",
+                         (unsigned long long)vv.e[i].origin, node, (unsigned long long)sq, when);
                 char nid[17];
                 snprintf(nid, sizeof nid, "%016llx", (unsigned long long)vv.e[i].origin);
                 json_array_append_new(arr, alert("clock_ahead", "medium", msg,
                                                  json_pack("{s:s, s:s, s:s}", "node", nid,
                                                            "node_name", node, "time", when)));
+                break;
             }
         }
     }

@@ -9,7 +9,7 @@ BUILD="gcc make pkg-config libuv1-dev liblmdb-dev libmsgpack-dev libcurl4-openss
 libhttp-parser-dev libsodium-dev zlib1g-dev libjansson-dev"
 # the browser tests: Debian's chromium driven by playwright-core (from npm) on Node.js, and a
 # font with Japanese glyphs for their screenshots
-TEST="libcmocka-dev python3-msgpack lmdb-utils curl chromium nodejs fonts-noto-cjk"
+TEST="libcmocka-dev python3-msgpack lmdb-utils curl faketime chromium nodejs fonts-noto-cjk"
 BENCH="wrk"
 
 want=$BUILD
