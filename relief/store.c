@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static const struct {
@@ -79,9 +81,45 @@ int rl_mdb_err(int rc)
     }
 }
 
+static char *path_join(const char *dir, const char *name);
+
+/*
+ * Whether the filesystem of dir (or the process's file-size limit) has no room left: LMDB
+ * reports a write cut short by a full disk as EIO ("short write"), so an EIO is checked here
+ * before it is called an input/output error.
+ */
+static int looks_full(const char *dir, unsigned long long *free_kib)
+{
+    struct statvfs sv;
+    struct rlimit rl;
+    *free_kib = 0;
+    if (statvfs(dir, &sv) == 0) {
+        *free_kib = (unsigned long long)sv.f_bavail * sv.f_frsize / 1024;
+        if (*free_kib < 1024)
+            return 1; /* the filesystem */
+    }
+    char *p = path_join(dir, "data.mdb");
+    struct stat st;
+    int capped = p && stat(p, &st) == 0 && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+                 rl.rlim_cur != RLIM_INFINITY &&
+                 (unsigned long long)st.st_size + (1u << 20) > (unsigned long long)rl.rlim_cur;
+    free(p);
+    return capped ? 2 : 0; /* the process's file-size limit (ulimit -f) */
+}
+
 static int lmdb_fail(struct proto_err *e, int rc, const char *what, const char *dir)
 {
     int code = rl_mdb_err(rc);
+    unsigned long long kib;
+    int full = code == -EIO || code == -ENOSPC || code == -EFBIG ? looks_full(dir, &kib) : 0;
+    if (full)
+        code = -ENOSPC;
+    if (full == 1)
+        return proto_errf(e, code, "%s '%s': disk full (%llu KiB free); free some space and "
+                                   "try again", what, dir, kib);
+    if (full == 2)
+        return proto_errf(e, code, "%s '%s': the data file reached this process's file-size "
+                                   "limit (ulimit -f)", what, dir);
     if (code == -ENOSPC)
         return proto_errf(e, code, "%s '%s': disk full", what, dir);
     if (code == PROTO_ECORRUPT)
