@@ -35,8 +35,8 @@
 #define MAX_PEERS 64
 
 static const char *const serve_usage[] = {
-    "relief serve [--listen HOST:PORT] [--peer URL]... [--interval SECONDS] [--host NAME]...",
-    "             (default 127.0.0.1:8080; --host: a name the dashboard is reached by)",
+    "relief serve [--listen HOST:PORT] [--peer URL]... [--interval S] [--host NAME]...   "
+    "(default 127.0.0.1:8080)",
     NULL,
 };
 static const char *const sync_usage[] = {"relief sync URL [--token-file F]   (or $RELIEF_TOKEN)",
