@@ -93,7 +93,7 @@ if bal != int(sys.argv[3]): errs.append("balance %s, ops held say %d" % (sys.arg
 print(len(acked), len(held), len(tried), "; ".join(errs))
 PYEOF
 )
-    read -r n_acked n_held n_tried errs <<<"$out"
+    read -r n_acked _ _ errs <<<"$out"
     ACKED_CLI=$n_acked
     [ -n "$errs" ] && fail "cli round $r: $errs"
 }
@@ -127,8 +127,7 @@ fi
 
 # wait_gone PID SECONDS: 0 when it exited in time (its status in WAIT_RC)
 wait_gone() {
-    local i
-    for i in $(seq $(($2 * 20))); do
+    for _ in $(seq $(($2 * 20))); do
         kill -0 "$1" 2>/dev/null || { wait "$1"; WAIT_RC=$?; return 0; }
         sleep 0.05
     done
@@ -262,10 +261,10 @@ PYEOF
 http_round() {
     kill -0 "$HSERVE" 2>/dev/null || { start_serve "$H" "$HPORT" || { fail "http round $r: serve does not restart"; return; }; HSERVE=$SERVE_PID; }
     setsid "$PY" "$CAMPAIGN_DIR/httpload.py" "http://127.0.0.1:$HPORT" "$T/http.log" --prefix "h$r." $HTTP_FROM &
-    local lp=$! i
+    local lp=$!
     PIDS="$PIDS $lp"
     # the delay counts from the first answer, not from python's start
-    for i in $(seq 200); do grep -q "^ack h$r\." "$T/http.log" && break; sleep 0.01; done
+    for _ in $(seq 200); do grep -q "^ack h$r\." "$T/http.log" && break; sleep 0.01; done
     sleep "$(rand_delay)"
     kill9 "$HSERVE"
     sleep 0.05

@@ -53,7 +53,7 @@ try_loop() {
 if [ -z "$METHOD" ]; then
     if try_tmpfs; then METHOD=tmpfs; MOUNTED=1
     elif try_loop; then METHOD=loop; MOUNTED=1
-    else METHOD=ulimit; fi
+    else METHOD="ulimit"; fi
 else
     case $METHOD in
     tmpfs) try_tmpfs || { echo "fulldisk: cannot mount a tmpfs here" >&2; exit 2; }; MOUNTED=1 ;;

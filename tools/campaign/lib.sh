@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the reliability campaigns (sourced by tools/campaign/*.sh).
 # Every campaign works in its own temporary directory, runs copies of the binaries taken at its
 # start (so a concurrent `make` cannot swap them mid-run), and kills what it started at exit.
@@ -41,28 +42,38 @@ fail() {
 }
 note() { echo "# $*" >&2; }
 
-# a free TCP port on 127.0.0.1 near a base keyed by our PID
+# a free TCP port on 127.0.0.1 near a base keyed by our PID, below the kernel's ephemeral range
+# (32768+, where the campaign's own clients bind), checked by binding it
 free_port() {
-    local base=$((30000 + ($$ % 300) * 100 + ${1:-0})) i p
-    for i in $(seq 0 99); do
-        p=$((base + i))
-        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return 0; fi
-    done
-    return 1
+    "$PY" - "$(( 10000 + ($$ % 200) * 100 + ${1:-0} ))" <<'PYEOF'
+import socket, sys
+b = int(sys.argv[1])
+for p in range(b, b + 100):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    sys.exit(0)
+sys.exit(1)
+PYEOF
 }
 
 # start_serve DIR PORT [ARGS...]: relief serve in the background (own process group); waits
 # for its ready line; SERVE_PID. $SERVE_PREFIX (e.g. "faketime ...") runs in front of it.
 start_serve() {
-    local dir=$1 port=$2 i
+    local dir=$1 port=$2
     shift 2
-    # shellcheck disable=SC2086
     : >"$dir.out"   # the ready line must be this run's
+    # shellcheck disable=SC2086
     setsid ${SERVE_PREFIX:-} "$RELIEF" --data "$dir" serve --listen "127.0.0.1:$port" "$@" \
         >>"$dir.out" 2>>"$dir.log" &
     SERVE_PID=$!
     PIDS="$PIDS $SERVE_PID"
-    for i in $(seq 400); do
+    for _ in $(seq 400); do
         grep -q "listening on http://127.0.0.1:$port" "$dir.out" 2>/dev/null && return 0
         kill -0 "$SERVE_PID" 2>/dev/null || break
         sleep 0.025
@@ -72,9 +83,8 @@ start_serve() {
 }
 # stop PID: SIGTERM and wait until it is gone
 stop() {
-    local i
     kill "$1" 2>/dev/null
-    for i in $(seq 200); do kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }; sleep 0.05; done
+    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }; sleep 0.05; done
     kill -9 "$1" 2>/dev/null
     wait "$1" 2>/dev/null
 }
