@@ -165,8 +165,8 @@ static void push_answer(struct sync_endpoints *ep, int rc, const struct sync_app
     proto_vv_init(&mine);
     proto_err_clear(&e);
     if (rc) {
-        /* a batch that does not decode is the client's fault; a full disk is ours, for now */
-        int status = rc == -ENOSPC                                           ? 503
+        /* a batch that does not decode is the client's fault; a full disk is ours: 507 */
+        int status = rc == -ENOSPC || rc == PROTO_EMAPFULL                   ? 507
                      : rc == PROTO_EMALFORMED || rc == PROTO_ELIMIT ||
                                rc == PROTO_EFIELD || rc == PROTO_ECHAIN ? 400
                                                                         : 500;

@@ -132,7 +132,10 @@ static void on_response(void *arg, const struct sync_client_result *res)
         finish(s, -ECANCELED, "cancelled");
         return;
     }
-    if (res->rc || res->status == 408 || (res->status >= 500 && res->status != 501)) {
+    /* 507: the peer's disk is full -- retrying cannot help; say so (peer_error reads its
+     * error body) */
+    if (res->rc || res->status == 408 ||
+        (res->status >= 500 && res->status != 501 && res->status != 507)) {
         /* a cut or failed request: smaller pages, and try again */
         retry(s, "%s", res->rc ? res->err : "the peer keeps failing");
         return;

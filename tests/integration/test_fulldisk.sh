@@ -32,6 +32,27 @@ done_rows=${done_rows:-0}
 check_eq "the balance is exactly what was acknowledged (and what the message says was written)" \
     "$("$RELIEF_BIN" --data "$N" --json stock --site WH --item rice | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" $((5 + done_rows))
 check_eq "the data is intact (digest = rebuilt digest)" "$("$RELIEF_BIN" --data "$N" digest)" "$("$RELIEF_BIN" --data "$N" digest --rebuild)"
+# a push to a full node's server: refused with the reason, at once, and the server goes on
+C="$T/client"
+NET=$("$RELIEF_BIN" --data "$N" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])')
+relief --data "$C" init --name client --network "$NET" >/dev/null 2>&1
+port=$(free_port)
+if [ -z "$LIMIT" ]; then
+    relief --data "$C" site add --kind warehouse --name C --code CW >/dev/null 2>&1
+    relief --data "$C" item add soap --name Soap --unit bar >/dev/null 2>&1
+    py "print('type,site,item,qty'); [print('receive,CW,soap,1') for _ in range(20000)]" >"$T/c.csv"
+    relief --data "$C" import movements "$T/c.csv" >/dev/null 2>&1
+    # (start_serve would write its log beside the data, on the full filesystem)
+    "$RELIEF_BIN" --data "$N" serve --listen "127.0.0.1:$port" >"$T/serve.out" 2>"$T/serve.log" &
+    SERVE_PID=$!
+    PIDS="$PIDS $SERVE_PID"
+    for _ in $(seq 100); do grep -q '^listening' "$T/serve.out" && break; sleep 0.05; done
+    out=$(timeout 60 "$RELIEF_BIN" --data "$C" sync "http://127.0.0.1:$port" 2>&1)
+    check_eq "a push to the full node's server fails" "$?" 1
+    check_match "and says the peer's disk is full" "$out" "HTTP 507.*disk full"
+    check_match "the server still answers" "$(curl -s "http://127.0.0.1:$port/healthz")" ok
+    stop "$SERVE_PID"
+fi
 rm -f "$FS/filler"
 LIMIT=""
 py "print('type,site,item,qty'); [print('receive,WH,rice,1') for _ in range(100)]" >"$T/small.csv"
