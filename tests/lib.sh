@@ -52,7 +52,7 @@ check_match() {
 
 # A free TCP port on 127.0.0.1 from a range keyed by the script's PID.
 free_port() {
-    base=$((20000 + ($$ % 400) * 100))
+    base=$((20000 + ($$ % 120) * 100)) # below the ephemeral range (32768 on)
     i=0
     while [ $i -lt 100 ]; do
         p=$((base + i))
