@@ -205,6 +205,11 @@ check_eq "a wrong token: 401" "$(code -H 'Authorization: Bearer rlt_wrong' "$R/a
 check_eq "a read token reads" "$(code -H "Authorization: Bearer $rtok" "$R/api/v1/needs")" 200
 check_eq "but may not write" "$(code -X POST -H "Authorization: Bearer $rtok" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403
 check_eq "a write token writes" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 201
+ttok=$(relief --data "$A" token add --role read --name temp 2>/dev/null)
+check_eq "a token made while the node serves works at once" "$(code -H "Authorization: Bearer $ttok" "$R/api/v1/status")" 200
+tid=$(relief --data "$A" --json token list | py 'import json,sys; print([t["id"] for t in json.load(sys.stdin) if t["name"] == "temp"][0])')
+relief --data "$A" token revoke "$tid" >/dev/null 2>&1
+check_eq "and once revoked is refused at once" "$(code -H "Authorization: Bearer $ttok" "$R/api/v1/status")" 401
 check_eq "a sync token may not use the API" "$(code -H "Authorization: Bearer $stok" "$R/api/v1/status")" 403
 check_eq "a donor reads donations" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/donations")" 200
 check_eq "without contacts" "$(get -H "Authorization: Bearer $dtok" "$R/api/v1/donations" | grep -c '@example.org')" 0
