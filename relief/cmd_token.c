@@ -41,6 +41,10 @@ int cmd_token(struct cli *c, int argc, char **argv)
         return RL_EXIT_USAGE;
     }
     const char *sub = argv[1];
+    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+        cli_usage(stdout, token_usage);
+        return RL_EXIT_OK;
+    }
     int npos = cli_parse(argc - 1, argv + 1, opts, token_usage);
     proto_err_clear(&e);
     if (!strcmp(sub, "add")) {
@@ -115,6 +119,10 @@ int cmd_peer(struct cli *c, int argc, char **argv)
         return RL_EXIT_USAGE;
     }
     const char *sub = argv[1];
+    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+        cli_usage(stdout, peer_usage);
+        return RL_EXIT_OK;
+    }
     int npos = cli_parse(argc - 1, argv + 1, opts, peer_usage);
     proto_err_clear(&e);
     if (!strcmp(sub, "add")) {
