@@ -38,10 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#define BENCH_NAME "bench_store"
+#include "benchlib.h"
 
 #define MAX_ROUNDS 51
-#define MAX_ROWS 16
 #define APPEND_KIND 200 /* a kind no view knows: the op log's own cost */
 #define REMOTE_ORIGIN 0x0123456789abcdefull
 #define APPLY_BATCH 1000u
@@ -60,94 +60,9 @@ struct config {
     const char *relief;
 };
 
-struct row {
-    char figure[64];
-    char target[24];
-    char unit[12];
-    int throughput; /* higher is better: the ratio is baseline / measured */
-    double measured[MAX_ROUNDS], baseline[MAX_ROUNDS];
-    int n;
-    int skipped;
-    char note[160];
-};
-
-static struct row rows[MAX_ROWS];
-static int nrows;
 static char tmp_root[ROOT_BYTES];
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_store: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_ROUNDS];
-    if (n <= 0)
-        return 0;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static struct row *row_new(const char *figure, const char *target, const char *unit, int throughput)
-{
-    if (nrows == MAX_ROWS)
-        die("too many rows");
-    struct row *r = &rows[nrows++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->figure, sizeof r->figure, "%s", figure);
-    snprintf(r->target, sizeof r->target, "%s", target);
-    snprintf(r->unit, sizeof r->unit, "%s", unit);
-    r->throughput = throughput;
-    return r;
-}
-
 /* --- temporary directories --- */
-
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st))
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            char sub[PATH_BYTES];
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_tree(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static void cleanup(void)
 {
@@ -200,12 +115,6 @@ struct raw {
     MDB_env *env;
     MDB_dbi dbi;
 };
-
-static void mdb_check(int rc, const char *what)
-{
-    if (rc)
-        die("raw lmdb: %s: %s", what, mdb_strerror(rc));
-}
 
 static void raw_open(struct raw *r, const char *dir)
 {
@@ -511,25 +420,6 @@ static void bench_apply(const struct config *c, struct row *r, struct row *bytes
 /* --- figure 4: relief status, process start included --- */
 
 /* Run argv with stdout and stderr to /dev/null; seconds taken, or -1 when it failed. */
-static double spawn_wait(char *const argv[])
-{
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int st;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    double t0 = now_s();
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc)
-        return -1;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    double dt = now_s() - t0;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? dt : -1;
-}
 
 static void bench_status(const struct config *c, struct row *r, const char *dir)
 {
