@@ -13,7 +13,7 @@
 #include "access.h"
 #include "cli.h"
 #include "hlc.h"
-#include "net_api.h"
+#include "net_node.h"
 #include "node.h"
 #include "oplog.h"
 #include "syncstore.h"
@@ -54,10 +54,7 @@ struct peer {
 struct node_srv {
     struct cli *c;
     uv_loop_t *loop;
-    struct rl_syncstore ss;
-    struct sync_endpoints ep;
-    struct sync_http_server *http;
-    struct rl_api *api;
+    struct rl_net_node net; /* the endpoints, the API and the dashboard */
     struct sync_client *client;
     uv_timer_t tick;
     uv_signal_t sigint, sigterm;
@@ -67,10 +64,7 @@ struct node_srv {
     uint64_t vv_sum;        /* sum of the VV's seqs: changes when any op arrives */
     uint64_t changed_at_ms; /* when vv_sum last changed */
     int stopping;
-    int auth;
 };
-
-static int token_role(void *ctx, const char *token, size_t n);
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void log_line(const char *fmt, ...)
@@ -85,59 +79,12 @@ static void log_line(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-struct role_arg {
-    const char *token;
-    size_t n;
-    int role;
-};
-
-static int role_fn(struct rl_txn *t, void *arg, struct proto_err *e)
-{
-    (void)e;
-    struct role_arg *a = arg;
-    a->role = rl_token_role(t, a->token, a->n);
-    return 0;
-}
-
-static int token_role(void *ctx, const char *token, size_t n)
-{
-    struct node_srv *ns = ctx;
-    struct role_arg a = {token, n, 0};
-    struct proto_err e;
-    rl_store_read(&ns->c->store, role_fn, &a, &e);
-    return a.role;
-}
-
 static void on_sync_log(void *ctx, const char *peer, const char *what, uint64_t in, uint64_t out,
                         size_t bytes_in, size_t bytes_out, double ms)
 {
     (void)ctx;
     log_line("%s from %s: %llu ops in, %llu ops out, %zu bytes in, %zu bytes out, %.1f ms", what,
              peer, (unsigned long long)in, (unsigned long long)out, bytes_in, bytes_out, ms);
-}
-
-static void handle(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
-{
-    struct node_srv *ns = arg;
-    resp->content_type = "text/plain; charset=utf-8";
-    if (!strcmp(req->path, "/healthz")) {
-        proto_buf_printf(&resp->body, "ok\n");
-        return;
-    }
-    /* DNS rebinding: a hostile page's own name pointed at this node is not answered */
-    if (!rl_api_host_ok(ns->api, req->host)) {
-        resp->status = 421;
-        proto_buf_printf(&resp->body, "this node does not answer to the host name '%.200s' "
-                                      "(relief serve --host NAME adds one)\n",
-                         req->host);
-        return;
-    }
-    if (sync_endpoints_handle(&ns->ep, req, resp))
-        return;
-    if (rl_api_handle(ns->api, req, resp))
-        return;
-    resp->status = 404;
-    proto_buf_printf(&resp->body, "not found\n");
 }
 
 /* --- background sync with peers --- */
@@ -206,7 +153,7 @@ static void peer_start(struct node_srv *ns, struct peer *p)
     o.token = token[0] ? token : NULL;
     p->running = 1;
     proto_err_clear(&e);
-    if (sync_run_start(ns->client, &ns->ss.iface, &o, peer_done, NULL, p, NULL, &e)) {
+    if (sync_run_start(ns->client, &ns->net.ss.iface, &o, peer_done, NULL, p, NULL, &e)) {
         struct sync_run_result r = {.rc = e.code};
         snprintf(r.err, sizeof r.err, "%s", e.msg);
         peer_done(p, &r);
@@ -248,12 +195,11 @@ static void on_signal(uv_signal_t *s, int sig)
         return;
     ns->stopping = 1;
     log_line("stopping");
-    rl_api_close(ns->api); /* queued writes are committed and answered first */
     uv_timer_stop(&ns->tick);
     uv_close((uv_handle_t *)&ns->tick, NULL);
     uv_close((uv_handle_t *)&ns->sigint, NULL);
     uv_close((uv_handle_t *)&ns->sigterm, NULL);
-    sync_http_server_stop(ns->http, closed, NULL);
+    rl_net_node_stop(&ns->net, closed, NULL);
     sync_client_free(ns->client, closed, NULL);
 }
 
@@ -341,8 +287,6 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     if (ns.interval_s == 0)
         ns.interval_s = 60;
     proto_err_clear(&e);
-    if (rl_syncstore_init(&ns.ss, &c->store, &e))
-        return cli_fail(&e);
     uint64_t ntokens = 0;
     rl_store_read(&c->store, count_fn, &ntokens, &e);
     if (!is_loopback(host) && ntokens == 0) {
@@ -360,19 +304,11 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     ns.loop = uv_default_loop();
-    ns.ep.store = &ns.ss.iface;
-    ns.ep.token_role = ntokens ? token_role : NULL;
-    ns.ep.auth_ctx = &ns;
-    ns.ep.on_sync = on_sync_log;
     api_opts.listen_host = host;
-    if (rl_api_new(ns.loop, &c->store, &api_opts, &ns.api, &e))
+    if (rl_net_node_start(&ns.net, ns.loop, &c->store, host, (int)port, &api_opts, ntokens != 0,
+                          NULL, &e))
         return cli_fail(&e);
-    ns.ss.iface.apply_later = rl_api_apply_later; /* pushes share the API's group commit */
-    ns.ss.iface.later_ctx = ns.api;
-    struct sync_http_limits lim;
-    sync_http_limits_default(&lim);
-    if (sync_http_server_start(ns.loop, host, (int)port, &lim, handle, &ns, &ns.http, &e))
-        return cli_fail(&e);
+    ns.net.ep.on_sync = on_sync_log;
     if (sync_client_new(ns.loop, &ns.client, &e))
         return cli_fail(&e);
     for (int i = 0; i < npeer_args; i++)
@@ -390,10 +326,10 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     uv_signal_start(&ns.sigint, on_signal, SIGINT);
     uv_signal_start(&ns.sigterm, on_signal, SIGTERM);
     printf("listening on http://%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host,
-           strchr(host, ':') ? "]" : "", sync_http_server_port(ns.http));
+           strchr(host, ':') ? "]" : "", sync_http_server_port(ns.net.http));
     fflush(stdout);
-    log_line("node %016llx '%s' serving; %s; %d peer%s", (unsigned long long)ns.ss.node,
-             ns.ss.name, ntokens ? "tokens required" : "no tokens (loopback only)", ns.npeers,
+    log_line("node %016llx '%s' serving; %s; %d peer%s", (unsigned long long)ns.net.ss.node,
+             ns.net.ss.name, ntokens ? "tokens required" : "no tokens (loopback only)", ns.npeers,
              ns.npeers == 1 ? "" : "s");
     uv_run(ns.loop, UV_RUN_DEFAULT);
     uv_loop_close(ns.loop);

@@ -1,0 +1,86 @@
+/* What `relief serve` answers (net_node.h). */
+#include "net_node.h"
+#include "access.h"
+
+#include <string.h>
+
+struct role_arg {
+    const char *token;
+    size_t n;
+    int role;
+};
+
+static int role_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    struct role_arg *a = arg;
+    a->role = rl_token_role(t, a->token, a->n);
+    return 0;
+}
+
+static int token_role(void *ctx, const char *token, size_t n)
+{
+    struct rl_net_node *nn = ctx;
+    struct role_arg a = {token, n, 0};
+    struct proto_err e;
+    rl_store_read(nn->store, role_fn, &a, &e);
+    return a.role;
+}
+
+static void handle(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    struct rl_net_node *nn = arg;
+    resp->content_type = "text/plain; charset=utf-8";
+    if (!strcmp(req->path, "/healthz")) {
+        proto_buf_printf(&resp->body, "ok\n");
+        return;
+    }
+    /* DNS rebinding: a hostile page's own name pointed at this node is not answered */
+    if (!rl_api_host_ok(nn->api, req->host)) {
+        resp->status = 421;
+        proto_buf_printf(&resp->body, "this node does not answer to the host name '%.200s' "
+                                      "(relief serve --host NAME adds one)\n",
+                         req->host);
+        return;
+    }
+    if (sync_endpoints_handle(&nn->ep, req, resp))
+        return;
+    if (rl_api_handle(nn->api, req, resp))
+        return;
+    resp->status = 404;
+    proto_buf_printf(&resp->body, "not found\n");
+}
+
+int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *store,
+                      const char *host, int port, const struct rl_api_opts *o, int tokens,
+                      const struct sync_http_limits *lim, struct proto_err *e)
+{
+    struct sync_http_limits dflt;
+    memset(n, 0, sizeof *n);
+    n->store = store;
+    if (rl_syncstore_init(&n->ss, store, e))
+        return e->code;
+    n->ep.store = &n->ss.iface;
+    n->ep.token_role = tokens ? token_role : NULL;
+    n->ep.auth_ctx = n;
+    if (rl_api_new(loop, store, o, &n->api, e))
+        return e->code;
+    n->ss.iface.apply_later = rl_api_apply_later; /* pushes share the API's group commit */
+    n->ss.iface.later_ctx = n->api;
+    if (!lim) {
+        sync_http_limits_default(&dflt);
+        lim = &dflt;
+    }
+    int rc = sync_http_server_start(loop, host, port, lim, handle, n, &n->http, e);
+    if (rc) {
+        rl_api_close(n->api);
+        n->api = NULL;
+    }
+    return rc;
+}
+
+void rl_net_node_stop(struct rl_net_node *n, void (*done)(void *arg), void *arg)
+{
+    rl_api_close(n->api); /* queued writes are committed and answered first */
+    sync_http_server_stop(n->http, done, arg);
+}
