@@ -45,16 +45,20 @@ SYNC_SRC = $(wildcard sync/*.c)
 RELIEF_LIB_SRC = $(filter-out relief/main.c relief/cmd_%.c relief/net_%.c,$(wildcard relief/*.c))
 RELIEF_CLI_SRC = relief/main.c $(wildcard relief/cmd_*.c)
 RELIEF_NET_SRC = $(wildcard relief/net_*.c)
+# what relief serve answers, without relief-net's main: for relief-net and the fuzz targets
+NET_LIB_SRC = $(filter-out relief/net_main.c,$(RELIEF_NET_SRC))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 HELPER_SRC = $(wildcard tests/helpers/*.c)
 BENCH_SRC = $(wildcard tools/bench/*.c)
 FUZZ_SRC = $(wildcard tools/fuzz/fuzz_*.c)
+FUZZ_LIB_SRC = tools/fuzz/fuzznode.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBPROTO = $(O)/libproto.a
 LIBSYNC = $(O)/libsync.a
 LIBRELIEF = $(O)/librelief.a
+LIBNET = $(O)/libnet.a
 RELIEF = $(O)/relief
 RELIEF_NET = $(if $(RELIEF_NET_SRC),$(O)/relief-net)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -84,6 +88,9 @@ $(LIBRELIEF): $(call obj,$(RELIEF_LIB_SRC))
 $(LIBSYNC): $(call obj,$(SYNC_SRC)) $(O)/obj/empty.o
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+$(LIBNET): $(call obj,$(NET_LIB_SRC)) $(O)/obj/$(O)/gen/web.o
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
 $(O)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	printf 'typedef int relief_empty_unit;\n' | $(CC) -x c -c -o $@ -
@@ -99,7 +106,7 @@ $(WEB_C): $(O)/embed $(WEB_FILES) FORCE
 	@$(O)/embed $@ relief/web $(WEB_FILES)
 FORCE:
 
-$(O)/relief-net: $(call obj,$(RELIEF_NET_SRC)) $(O)/obj/$(O)/gen/web.o $(O)/obj/relief/cmd_util.o $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
+$(O)/relief-net: $(O)/obj/relief/net_main.o $(O)/obj/relief/cmd_util.o $(LIBNET) $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
 
 $(RELIEF): $(call obj,$(RELIEF_CLI_SRC)) $(LIBRELIEF) $(LIBPROTO)
@@ -114,9 +121,9 @@ $(HELPER_BINS): $(O)/tests/%: $(O)/obj/tests/helpers/%.o $(LIBRELIEF) $(LIBSYNC)
 $(O)/bench/%: $(O)/obj/tools/bench/%.o $(LIBRELIEF) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lz
-$(O)/fuzz/replay_%: $(O)/obj/tools/fuzz/fuzz_%.o $(O)/obj/tools/fuzz/replay.o $(LIBRELIEF) $(LIBPROTO)
+$(O)/fuzz/replay_%: $(O)/obj/tools/fuzz/fuzz_%.o $(O)/obj/tools/fuzz/replay.o $(call obj,$(FUZZ_LIB_SRC)) $(LIBNET) $(LIBRELIEF) $(LIBSYNC) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(NET_LIBS)
 
 # the deterministic simulator of many nodes (tools/sim), run by tests/integration/test_sim.sh
 SIM = $(O)/sim
@@ -142,15 +149,23 @@ bench:
 	@$(MAKE) --no-print-directory all $(HELPER_BINS) $(BENCH_BINS)
 	@sh tools/bench/run.sh $(O)
 
+# make fuzz [FUZZ=http] [FUZZ_TIME=600]: each target (or one) for FUZZ_TIME seconds over its
+# corpus, with tools/fuzz/NAME.dict when there is one; new inputs land in build/fuzz/new-NAME
+# (merge them with: build/fuzz/fuzz_NAME -merge=1 tools/fuzz/corpus/NAME build/fuzz/new-NAME).
 FUZZ_TIME ?= 60
+FUZZ ?= $(patsubst tools/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_CC_SRC = $(PROTO_SRC) $(SYNC_SRC) $(RELIEF_LIB_SRC) $(NET_LIB_SRC) $(WEB_C) $(FUZZ_LIB_SRC)
+$(O)/fuzz/fuzz_%: tools/fuzz/fuzz_%.c $(FUZZ_CC_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_CC_SRC) $(PKG_LIBS) $(NET_LIBS)
 fuzz: deps
-	@mkdir -p $(O)/fuzz
-	@for f in $(FUZZ_SRC); do \
-	  n=$$(basename $$f .c | sed 's/^fuzz_//'); \
-	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -o $(O)/fuzz/fuzz_$$n $$f $(PROTO_SRC) $(RELIEF_LIB_SRC) $(PKG_LIBS) || exit 1; \
-	  mkdir -p tools/fuzz/corpus/$$n; \
-	  $(O)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_TIME) -print_final_stats=1 tools/fuzz/corpus/$$n || exit 1; \
+	@for n in $(FUZZ); do \
+	  $(MAKE) --no-print-directory $(O)/fuzz/fuzz_$$n || exit 1; \
+	  mkdir -p tools/fuzz/corpus/$$n $(O)/fuzz/new-$$n; \
+	  d=; [ -f tools/fuzz/$$n.dict ] && d=-dict=tools/fuzz/$$n.dict; \
+	  $(O)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$d \
+	    -artifact_prefix=$(O)/fuzz/crash-$$n- $(O)/fuzz/new-$$n tools/fuzz/corpus/$$n || exit 1; \
 	done
 
 run: deps

@@ -150,40 +150,62 @@ static void excerpt(const uint8_t *p, size_t n, char *out, size_t outn)
     out[j] = '\0';
 }
 
+/* The length of the valid UTF-8 sequence (not NUL) at p, of at most n bytes; 0 if invalid. */
+static size_t utf8_seq(const uint8_t *p, size_t n)
+{
+    uint8_t b = *p;
+    size_t k;
+    uint32_t cp, min;
+    if (b == 0)
+        return 0;
+    if (b < 0x80)
+        return 1;
+    if ((b & 0xE0) == 0xC0) {
+        k = 1, cp = b & 0x1F, min = 0x80;
+    } else if ((b & 0xF0) == 0xE0) {
+        k = 2, cp = b & 0x0F, min = 0x800;
+    } else if ((b & 0xF8) == 0xF0) {
+        k = 3, cp = b & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n <= k)
+        return 0;
+    for (size_t i = 1; i <= k; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return k + 1;
+}
+
 int rl_utf8_valid(const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s, *end = p + n;
     while (p < end) {
-        uint8_t b = *p;
-        if (b == 0)
+        size_t k = utf8_seq(p, (size_t)(end - p));
+        if (!k)
             return 0;
-        if (b < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if ((b & 0xE0) == 0xC0) {
-            k = 1, cp = b & 0x1F, min = 0x80;
-        } else if ((b & 0xF0) == 0xE0) {
-            k = 2, cp = b & 0x0F, min = 0x800;
-        } else if ((b & 0xF8) == 0xF0) {
-            k = 3, cp = b & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if ((size_t)(end - p) <= k)
-            return 0;
-        for (size_t i = 1; i <= k; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        p += k + 1;
+        p += k;
     }
     return 1;
+}
+
+void rl_utf8_fix(char *s)
+{
+    uint8_t *p = (uint8_t *)s;
+    size_t n = strlen(s);
+    while (n) {
+        size_t k = utf8_seq(p, n);
+        if (!k) {
+            *p = '?';
+            k = 1;
+        }
+        p += k;
+        n -= k;
+    }
 }
 
 /* Store one byte of field i, within the limits. */

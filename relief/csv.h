@@ -107,4 +107,8 @@ static inline uint64_t rl_csv_field_line(const struct rl_csv *c, uint32_t i)
 /* 1 when p holds n bytes of valid UTF-8 (no overlong forms, surrogates or NUL). */
 int rl_utf8_valid(const char *p, size_t n);
 
+/* Replace each byte of the NUL-terminated s that is not part of valid UTF-8 with '?' (for
+ * messages that quote input, or that were cut in the middle of a character). */
+void rl_utf8_fix(char *s);
+
 #endif

@@ -9,6 +9,7 @@
 #include "net_api.h"
 
 #include "access.h"
+#include "csv.h"
 #include "domain.h"
 #include "hlc.h"
 #include "ledger.h"
@@ -221,6 +222,7 @@ static void send_error(struct sync_http_resp *r, int status, const char *field, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    rl_utf8_fix(msg); /* it may quote the request, or be cut inside a character */
     json_t *o = json_pack("{s:s}", "error", msg);
     if (o && field)
         json_object_set_new(o, "field", json_string(field));

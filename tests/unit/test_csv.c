@@ -166,6 +166,17 @@ static void test_csv_refuses_invalid_utf8(void **state)
     assert_int_equal(rl_utf8_valid("\xF0\x9F\x8D\x99", 4), 1); /* 4 bytes: U+1F359 */
 }
 
+/* Messages that quote input are made valid UTF-8 byte for byte; valid text is left alone. */
+static void test_utf8_fix(void **state)
+{
+    (void)state;
+    char a[] = "stoc\xDFk/\xE6\xB9\x8A\xF0\x9F\x8D\x99", b[] = "\xC0\x80\xED\xA0\x80 \xE6\xB9";
+    rl_utf8_fix(a);
+    assert_string_equal(a, "stoc?k/\xE6\xB9\x8A\xF0\x9F\x8D\x99");
+    rl_utf8_fix(b); /* overlong, surrogate, and a character cut short at the end */
+    assert_string_equal(b, "????? ??");
+}
+
 /* A row of n fields of len bytes each (filled with 'x'), quoted or not, and a line end. */
 static char *row_of(uint32_t n, size_t len, int quoted)
 {
@@ -489,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_csv_line_and_column_of_fields),
         cmocka_unit_test(test_csv_refuses_malformed),
         cmocka_unit_test(test_csv_refuses_invalid_utf8),
+        cmocka_unit_test(test_utf8_fix),
         cmocka_unit_test(test_csv_limits),
         cmocka_unit_test(test_csv_huge_field_from_file),
         cmocka_unit_test(test_csv_file_window),
