@@ -86,15 +86,22 @@ for r in $(seq "$ROUNDS"); do
     read -r a e n <<<"$(run_wrk 64 "$R/api/v1/stock/receive" "$T/post.lua")"; add post64 "$a" "$e"; acked=$((acked + n - e))
 done
 med() { printf '%s\n' ${RPS[$1]} | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# ratio: the figure's cost in units of its baseline's (for rates: baseline / measured)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "-" }'; }
 h=$(med healthz)
 printf '%-44s %12s %10s %14s %7s %7s\n' "figure (wrk -t2, ${SECS}s x $ROUNDS rounds)" "target" "median/s" "baseline/s" "ratio" "errors"
-row() { printf '%-44s %12s %10.0f %14s %7s %7s\n' "$1" "$2" "$3" "$4" "$5" "$6"; }
+row() {
+    printf '%-44s %12s %10.0f %14s %7s %7s\n' "$1" "$2" "$3" "$4" "$5" "$6"
+    # a row of make bench's one table (tools/bench/run.sh), when it collects them
+    [ -z "${BENCH_ROWS:-}" ] || printf 'bench_api\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" \
+        "$(printf '%.0f req/s' "$3")${6:+, $6 errors}" "$4" "$5" >>"$BENCH_ROWS"
+}
 s=$(med stock); row "GET /api/v1/stock?site=X, 64 conns" ">= 25000" "$s" "$(printf '%.0f healthz' "$h")" "$(ratio "$s" "$h")" "${ERR[stock]}"
 i=$(med index); row "GET / (dashboard), 64 conns" ">= 25000" "$i" "$(printf '%.0f healthz' "$h")" "$(ratio "$i" "$h")" "${ERR[index]}"
 p1=$(med post1) p64=$(med post64)
 row "POST stock/receive, 64 conns (durable)" ">= 20000" "$p64" "$(printf '%.0f 1 conn' "$p1")" "$(ratio "$p64" "$p1")" "${ERR[post64]}"
-row "GET /healthz, 64 conns (baseline)" "" "$h" "" "" "${ERR[healthz]}"
+printf '%-44s %12s %10.0f %14s %7s %7s\n' "GET /healthz, 64 conns (baseline)" "" "$h" "" "" "${ERR[healthz]}"
+echo "ratio: the figure's cost in units of its baseline's (baseline rate / measured rate); 2.00x = half as fast"
 bal=$("$RELIEF" --data "$N" --json stock --site WH-ISH --item towel 2>/dev/null | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["balance"] if d else 0)')
 echo "acknowledged receipts: $acked; towel balance after the runs: $bal ($([ "$bal" -ge "$acked" ] && echo 'every acknowledged write is there' || echo 'MISSING WRITES'))"
 echo "rss of the server after the runs: $(awk '/^RssAnon/ { print $2 " " $3 }' /proc/$PID/status 2>/dev/null) anonymous"

@@ -617,14 +617,6 @@ static void bench_cli_write(const struct config *c, struct row *rt, struct row *
 
 /* --- output --- */
 
-static void fmt_value(char *out, size_t n, double v, const char *unit)
-{
-    if (v >= 100)
-        snprintf(out, n, "%.0f %s", v, unit);
-    else
-        snprintf(out, n, "%.2f %s", v, unit);
-}
-
 static void machine(void)
 {
     char line[256], cpu[200] = "?";
@@ -640,46 +632,6 @@ static void machine(void)
     if (f)
         fclose(f);
     printf("machine: nproc %ld, cpu %s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu);
-}
-
-static void print_table(void)
-{
-    printf("\n%-46s | %-20s | %-17s | %-17s | %s\n", "figure", "target", "measured (median)",
-           "baseline (median)", "ratio");
-    printf("%.46s-+-%.20s-+-%.17s-+-%.17s-+-%s\n", "----------------------------------------------",
-           "--------------------", "-----------------", "-----------------", "------");
-    for (int i = 0; i < nrows; i++) {
-        const struct row *r = &rows[i];
-        char m[32], b[32];
-        if (r->skipped || r->n == 0) {
-            printf("%-46s | %-20s | %-17s | %-17s | %s\n", r->figure, r->target,
-                   r->skipped ? "skipped" : "not run", "-", "-");
-            continue;
-        }
-        double mm = median(r->measured, r->n), bm = median(r->baseline, r->n);
-        fmt_value(m, sizeof m, mm, r->unit);
-        fmt_value(b, sizeof b, bm, r->unit);
-        double ratio = r->throughput ? bm / mm : mm / bm;
-        printf("%-46s | %-20s | %-17s | %-17s | %.2fx\n", r->figure, r->target, m, b, ratio);
-    }
-    printf("\nratio: the figure's cost in units of its baseline's (time per movement, time per "
-           "run,\nbytes per movement); 2.00x means twice as slow or as big as the baseline.\n\n");
-    for (int i = 0; i < nrows; i++) {
-        const struct row *r = &rows[i];
-        if (r->note[0])
-            printf("  %s: %s\n", r->figure, r->note);
-        if (r->skipped || r->n < 2)
-            continue;
-        double lo = r->measured[0], hi = lo, blo = r->baseline[0], bhi = blo;
-        for (int j = 1; j < r->n; j++) {
-            lo = r->measured[j] < lo ? r->measured[j] : lo;
-            hi = r->measured[j] > hi ? r->measured[j] : hi;
-            blo = r->baseline[j] < blo ? r->baseline[j] : blo;
-            bhi = r->baseline[j] > bhi ? r->baseline[j] : bhi;
-        }
-        printf("    spread over %d: measured %.4g..%.4g, baseline %.4g..%.4g %s\n", r->n, lo, hi,
-               blo, bhi, r->unit);
-    }
 }
 
 static void default_relief(char *out, size_t n, const char *argv0)
@@ -877,7 +829,9 @@ int main(int argc, char **argv)
              "mdb_env_copy2 MDB_CP_COMPACT",
              dt_backup);
     mdb_env_close(raw.env);
-    print_table();
+    bench_print_table("ratio: the figure's cost in units of its baseline's (time per movement, time "
+                      "per run,\nbytes per movement); 2.00x means twice as slow or as big as the "
+                      "baseline.");
     if (c.keep)
         printf("\nkept %s\n", tmp_root);
     return 0;

@@ -5,6 +5,8 @@
  * gzip) for the batch and for one op of every kind. Figures are medians of several rounds.
  *   bench_proto [--quick]
  */
+#define BENCH_NAME "bench_proto"
+#include "benchlib.h"
 #include "proto/batch.h"
 #include "proto/kinds.h"
 #include "proto/op.h"
@@ -19,25 +21,6 @@
 
 #define NOPS 10000
 #define ROUNDS 9
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return v[n / 2];
-}
 
 static uint64_t rnd_state = 88172645463325252ull;
 static uint64_t rnd(void)
@@ -224,23 +207,36 @@ int main(int argc, char **argv)
            NOPS, batch.len, rounds);
     printf("%-44s | %-12s | %-16s | %-16s | %s\n", "figure", "target", "measured",
            "baseline", "ratio");
-    printf("%-44s | %-12s | %10.0f ops/s | %10.0f ops/s | %.2f\n",
-           "validated decode (every length, limit, field)", ">=2M, >=50%", NOPS / dec_s,
-           NOPS / base_s, base_s / dec_s);
-    printf("%-44s | %-12s | %10.0f ops/s | %10.0f ops/s | %.2f\n",
-           "validated decode + BLAKE2b hash chain", "", NOPS / chain_s, NOPS / base_s,
-           base_s / chain_s);
-    printf("%-44s | %-12s | %10.1f MB/s  | %10.1f MB/s  | %.2f\n", "validated decode, bytes", "",
-           mb / dec_s, mb / base_s, base_s / dec_s);
-    printf("%-44s | %-12s | %10.0f ops/s | %10.0f ops/s | %.2f\n",
-           "decode + every body checked (kinds.c)", "", NOPS / body_s, NOPS / base_s,
-           base_s / body_s);
-    printf("%-44s | %-12s | %10.0f ops/s | %10.0f ops/s | %.2f\n",
-           "encode (payloads + chain + batch)", "", NOPS / enc_s, NOPS / base_s, base_s / enc_s);
-    printf("%-44s | %-12s | %10.1f B/op  | %10s       | \n", "bytes per op, plain", "<=48",
-           (double)batch.len / NOPS, "~400 (JSON)");
-    printf("%-44s | %-12s | %10.1f B/op  | %10s       | \n", "bytes per op, gzip", "",
-           (double)gz / NOPS, "");
+    const struct {
+        const char *figure, *target;
+        double s;
+    } rates[] = {
+        {"validated decode (every length, limit, field)", ">=2M, >=50%", dec_s},
+        {"validated decode + BLAKE2b hash chain", "", chain_s},
+        {"decode + every body checked (kinds.c)", "", body_s},
+        {"encode (payloads + chain + batch)", "", enc_s},
+    };
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+        char m[32], b[32], ratio[16], fig[96];
+        snprintf(m, sizeof m, "%.0f ops/s", NOPS / rates[i].s);
+        snprintf(b, sizeof b, "%.0f ops/s", NOPS / base_s);
+        snprintf(ratio, sizeof ratio, "%.2fx", rates[i].s / base_s);
+        printf("%-44s | %-12s | %16s | %16s | %s\n", rates[i].figure, rates[i].target, m, b,
+               ratio);
+        snprintf(fig, sizeof fig, "%s (vs msgpack-c unpack)", rates[i].figure);
+        bench_emit(fig, rates[i].target, m, b, ratio);
+    }
+    printf("%-44s | %-12s | %10.1f MB/s  | %10.1f MB/s  | %.2fx\n", "validated decode, bytes", "",
+           mb / dec_s, mb / base_s, dec_s / base_s);
+    char plain[32], gzipped[32];
+    snprintf(plain, sizeof plain, "%.1f B/op", (double)batch.len / NOPS);
+    snprintf(gzipped, sizeof gzipped, "%.1f B/op", (double)gz / NOPS);
+    printf("%-44s | %-12s | %16s | %16s | \n", "bytes per op, plain", "<=48", plain,
+           "~400 (JSON)");
+    printf("%-44s | %-12s | %16s | %16s | \n", "bytes per op, gzip", "", gzipped, "");
+    bench_emit("wire bytes per op, plain (batch of 10,000)", "<=48", plain, "-", "-");
+    bench_emit("wire bytes per op, gzip", "", gzipped, "-", "-");
+    printf("ratio: time per op in units of the baseline's (2.00x: twice as slow)\n");
 
     /* bytes of one op of each kind, as it sits in a batch */
     printf("\nbytes per op by kind (one typical op: payload incl. hlc, a 6-byte author)\n");

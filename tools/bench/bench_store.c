@@ -471,58 +471,16 @@ static void status_fresh_node(const struct config *c, struct row *r)
 
 /* --- output --- */
 
-static void fmt_value(char *out, size_t n, double v, const char *unit)
-{
-    if (v >= 1e5)
-        snprintf(out, n, "%.0f %s", v, unit);
-    else if (v >= 100)
-        snprintf(out, n, "%.0f %s", v, unit);
-    else
-        snprintf(out, n, "%.2f %s", v, unit);
-}
-
 static void print_table(const struct config *c)
 {
-    printf("\n%-42s | %-14s | %-18s | %-18s | %s\n", "figure", "target", "measured (median)",
-           "baseline (median)", "ratio");
-    printf("%.42s-+-%.14s-+-%.18s-+-%.18s-+-%s\n", "------------------------------------------",
-           "--------------", "------------------", "------------------", "------");
-    for (int i = 0; i < nrows; i++) {
-        const struct row *r = &rows[i];
-        char m[32], b[32];
-        if (r->skipped || r->n == 0) {
-            printf("%-42s | %-14s | %-18s | %-18s | %s\n", r->figure, r->target,
-                   r->skipped ? "skipped" : "not run", "-", "-");
-            continue;
-        }
-        double mm = median(r->measured, r->n), bm = median(r->baseline, r->n);
-        fmt_value(m, sizeof m, mm, r->unit);
-        fmt_value(b, sizeof b, bm, r->unit);
-        double ratio = r->throughput ? bm / mm : mm / bm;
-        printf("%-42s | %-14s | %-18s | %-18s | %.2fx\n", r->figure, r->target, m, b, ratio);
-    }
-    printf(
-        "\nratio: the cost of the figure in units of its baseline's (time per op, time per run,\n"
-        "bytes per op); 1.50x means 1.5 times as slow or as big as the baseline. Baselines: raw\n"
-        "LMDB puts of the same keys and values (same env flags, own env, same file system);\n"
-        "spawning /bin/true. %d rounds each unless noted.\n\n",
-        c->rounds);
-    for (int i = 0; i < nrows; i++) {
-        const struct row *r = &rows[i];
-        if (r->note[0])
-            printf("  %s: %s\n", r->figure, r->note);
-        if (r->skipped || r->n == 0)
-            continue;
-        double lo = r->measured[0], hi = lo, blo = r->baseline[0], bhi = blo;
-        for (int j = 1; j < r->n; j++) {
-            lo = r->measured[j] < lo ? r->measured[j] : lo;
-            hi = r->measured[j] > hi ? r->measured[j] : hi;
-            blo = r->baseline[j] < blo ? r->baseline[j] : blo;
-            bhi = r->baseline[j] > bhi ? r->baseline[j] : bhi;
-        }
-        printf("    spread over %d: measured %.4g..%.4g, baseline %.4g..%.4g %s\n", r->n, lo, hi,
-               blo, bhi, r->unit);
-    }
+    char legend[600];
+    snprintf(legend, sizeof legend,
+             "ratio: the cost of the figure in units of its baseline's (time per op, time per "
+             "run,\nbytes per op); 1.50x means 1.5 times as slow or as big as the baseline. "
+             "Baselines: raw\nLMDB puts of the same keys and values (same env flags, own env, "
+             "same file system);\nspawning /bin/true. %d rounds each unless noted.",
+             c->rounds);
+    bench_print_table(legend);
 }
 
 static void default_relief(char *out, size_t n, const char *argv0)

@@ -484,6 +484,9 @@ for n in $RINGS; do ring "$n"; done
 
 # --- the table ---
 
+# a row of make bench's one table (tools/bench/run.sh), when it collects them
+emit() { [ -z "${BENCH_ROWS:-}" ] || printf 'bench_sync\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_ROWS"; }
+
 printf '\n%-42s | %-14s | %-18s | %-18s | %s\n' "figure" "target" "measured (median)" "baseline (median)" "ratio"
 printf '%.42s-+-%.14s-+-%.18s-+-%.18s-+-%s\n' "------------------------------------------" \
     "--------------" "------------------" "------------------" "------"
@@ -491,12 +494,14 @@ for ((i = 0; i < ${#ROW_NAMES[@]}; i++)); do
     m=$(median "${ROW_M[$i]}") b=$(median "${ROW_B[$i]}")
     if [ -z "$m" ]; then
         printf '%-42s | %-14s | %-18s | %-18s | %s\n' "${ROW_NAMES[$i]}" "${ROW_TARGET[$i]}" "not run" "-" "-"
+        emit "${ROW_NAMES[$i]}" "${ROW_TARGET[$i]}" "not run" "-" "-"
         continue
     fi
     mf="$(printf "${ROW_FMT[$i]}" "$m") ${ROW_UNIT[$i]}" bf="-"
     [ -n "$b" ] && bf="$(printf "${ROW_FMT[$i]}" "$b") ${ROW_UNIT[$i]}"
     ratio=$(awk -v m="$m" -v b="${b:-0}" -v d="${ROW_DIR[$i]}" 'BEGIN { if (m == 0 || b == 0) print "-"; else printf "%.2fx", d == "up" ? b / m : m / b }')
     printf '%-42s | %-14s | %-18s | %-18s | %s\n' "${ROW_NAMES[$i]}" "${ROW_TARGET[$i]}" "$mf" "$bf" "$ratio"
+    emit "${ROW_NAMES[$i]}" "${ROW_TARGET[$i]}" "$mf" "$bf" "$ratio"
 done
 echo
 echo "machine: nproc $(nproc), cpu '$cpu_name'; all on 127.0.0.1, nodes in $(df -PT "$T" | awk 'NR == 2 { print $2 }') $T"

@@ -1,7 +1,8 @@
 /*
  * What the benchmark programs share: timing, medians, the table of figures and their
  * baselines, spawning a command, removing a temporary tree. Each program defines BENCH_NAME
- * (its name, for messages) before including this header; everything here is static.
+ * (its name, for messages) before including this header; everything here is static
+ * (and may go unused by a program).
  */
 #ifndef RELIEF_BENCHLIB_H
 #define RELIEF_BENCHLIB_H
@@ -43,7 +44,7 @@ static int nrows;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-static void die(const char *fmt, ...)
+__attribute__((unused)) static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -54,20 +55,20 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-static double now_s(void)
+__attribute__((unused)) static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b)
+__attribute__((unused)) static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static double median(const double *v, int n)
+__attribute__((unused)) static double median(const double *v, int n)
 {
     double s[BENCH_MAX_SAMPLES];
     if (n <= 0)
@@ -79,7 +80,7 @@ static double median(const double *v, int n)
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static struct row *row_new(const char *figure, const char *target, const char *unit, int throughput)
+__attribute__((unused)) static struct row *row_new(const char *figure, const char *target, const char *unit, int throughput)
 {
     if (nrows == BENCH_MAX_ROWS)
         die("too many rows");
@@ -92,7 +93,7 @@ static struct row *row_new(const char *figure, const char *target, const char *u
     return r;
 }
 
-static void rm_tree(const char *path)
+__attribute__((unused)) static void rm_tree(const char *path)
 {
     struct stat st;
     if (lstat(path, &st))
@@ -115,14 +116,14 @@ static void rm_tree(const char *path)
     }
 }
 
-static void mdb_check(int rc, const char *what)
+__attribute__((unused)) static void mdb_check(int rc, const char *what)
 {
     if (rc)
         die("raw lmdb: %s: %s", what, mdb_strerror(rc));
 }
 
 /* Run argv with its output discarded: seconds it took, or -1 when it failed. */
-static double spawn_wait(char *const argv[])
+__attribute__((unused)) static double spawn_wait(char *const argv[])
 {
     posix_spawn_file_actions_t fa;
     pid_t pid;
@@ -140,6 +141,77 @@ static double spawn_wait(char *const argv[])
             return -1;
     double dt = now_s() - t0;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? dt : -1;
+}
+
+/* --- output --- */
+
+/*
+ * make bench's one table (tools/bench/run.sh): a row appended to the file $BENCH_ROWS names,
+ * when it is set, as program, figure, target, measured, baseline, ratio (tab-separated). The
+ * ratio is the figure's cost in units of its baseline's: time or bytes per unit of work, or
+ * for a rate the baseline's rate over the measured one; 2.00x means twice as slow or as big.
+ */
+static inline void bench_emit(const char *figure, const char *target, const char *measured,
+                              const char *baseline, const char *ratio)
+{
+    const char *path = getenv("BENCH_ROWS");
+    FILE *f = path && *path ? fopen(path, "a") : NULL;
+    if (!f)
+        return;
+    fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\n", BENCH_NAME, figure, target, measured, baseline,
+            ratio);
+    fclose(f);
+}
+
+static inline void bench_fmt_value(char *out, size_t n, double v, const char *unit)
+{
+    if (v >= 100)
+        snprintf(out, n, "%.0f %s", v, unit);
+    else
+        snprintf(out, n, "%.2f %s", v, unit);
+}
+
+/* Print the rows (medians, baselines, ratios), the legend, each row's note and spread; and
+ * emit them for make bench's table. */
+static inline void bench_print_table(const char *legend)
+{
+    printf("\n%-46s | %-20s | %-17s | %-17s | %s\n", "figure", "target", "measured (median)",
+           "baseline (median)", "ratio");
+    printf("%.46s-+-%.20s-+-%.17s-+-%.17s-+-%s\n", "----------------------------------------------",
+           "--------------------", "-----------------", "-----------------", "------");
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        char m[32], b[32], ratio[16];
+        if (r->skipped || r->n == 0) {
+            const char *why = r->skipped ? "skipped" : "not run";
+            printf("%-46s | %-20s | %-17s | %-17s | %s\n", r->figure, r->target, why, "-", "-");
+            bench_emit(r->figure, r->target, why, "-", "-");
+            continue;
+        }
+        double mm = median(r->measured, r->n), bm = median(r->baseline, r->n);
+        bench_fmt_value(m, sizeof m, mm, r->unit);
+        bench_fmt_value(b, sizeof b, bm, r->unit);
+        snprintf(ratio, sizeof ratio, "%.2fx", r->throughput ? bm / mm : mm / bm);
+        printf("%-46s | %-20s | %-17s | %-17s | %s\n", r->figure, r->target, m, b, ratio);
+        bench_emit(r->figure, r->target, m, b, ratio);
+    }
+    printf("\n%s\n\n", legend);
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        if (r->note[0])
+            printf("  %s: %s\n", r->figure, r->note);
+        if (r->skipped || r->n < 2)
+            continue;
+        double lo = r->measured[0], hi = lo, blo = r->baseline[0], bhi = blo;
+        for (int j = 1; j < r->n; j++) {
+            lo = r->measured[j] < lo ? r->measured[j] : lo;
+            hi = r->measured[j] > hi ? r->measured[j] : hi;
+            blo = r->baseline[j] < blo ? r->baseline[j] : blo;
+            bhi = r->baseline[j] > bhi ? r->baseline[j] : bhi;
+        }
+        printf("    spread over %d: measured %.4g..%.4g, baseline %.4g..%.4g %s\n", r->n, lo, hi,
+               blo, bhi, r->unit);
+    }
 }
 
 #endif
