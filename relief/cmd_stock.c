@@ -27,8 +27,22 @@ static const char *const usage[] = {
 
 struct show_arg {
     const char *site, *item;
-    json_t *out;
+    int json;
+    json_t *out;          /* --json */
+    struct cli_table *tb; /* else */
 };
+
+static int table_row(void *arg, const struct rl_stock_row *r)
+{
+    struct cli_table *tb = arg;
+    char bal[24], tr[24];
+    snprintf(bal, sizeof bal, "%lld", (long long)r->balance);
+    snprintf(tr, sizeof tr, "%lld", (long long)r->in_transit);
+    const char *row[] = {*r->site_code ? r->site_code : r->site_hex, r->site_name, r->item, bal,
+                         tr, r->unit};
+    cli_table_row(tb, row);
+    return 0;
+}
 
 static int show_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
@@ -39,42 +53,28 @@ static int show_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return rc;
     if (a->item && (rc = rl_resolve_item(t, a->item, e)))
         return rc;
+    if (!a->json)
+        return rl_q_stock_rows(t, site, a->item, table_row, a->tb, e);
     a->out = rl_q_stock(t, site, a->item, e);
     return a->out ? 0 : -EIO;
 }
 
 static int show(struct cli *c, const char *site, const char *item)
 {
-    struct show_arg a = {site, item, NULL};
-    int rc;
-    if ((rc = cli_read(c, show_fn, &a)))
-        return rc;
-    if (c->json) {
-        cli_json_print(a.out);
-        return RL_EXIT_OK;
-    }
     static const char *const head[] = {"site", "name", "item", "balance", "in transit", "unit"};
     static const int right[] = {0, 0, 0, 1, 1, 0};
     struct cli_table tb;
-    size_t i;
-    json_t *o;
+    struct show_arg a = {site, item, c->json, NULL, &tb};
+    int rc;
     cli_table_init(&tb, 6, head, right);
-    json_array_foreach(a.out, i, o)
-    {
-        char bal[24], tr[24];
-        snprintf(bal, sizeof bal, "%lld", (long long)json_integer_value(json_object_get(o, "balance")));
-        snprintf(tr, sizeof tr, "%lld",
-                 (long long)json_integer_value(json_object_get(o, "in_transit")));
-        const char *code = json_string_value(json_object_get(o, "site_code"));
-        const char *row[] = {code && *code ? code : json_string_value(json_object_get(o, "site")),
-                             json_string_value(json_object_get(o, "site_name")),
-                             json_string_value(json_object_get(o, "item")),
-                             bal,
-                             tr,
-                             json_string_value(json_object_get(o, "unit"))};
-        cli_table_row(&tb, row);
+    if ((rc = cli_read(c, show_fn, &a))) {
+        cli_table_free(&tb);
+        return rc;
     }
-    cli_table_print(&tb);
+    if (c->json)
+        cli_json_print(a.out);
+    else
+        cli_table_print(&tb);
     cli_table_free(&tb);
     json_decref(a.out);
     return RL_EXIT_OK;

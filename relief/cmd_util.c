@@ -150,6 +150,12 @@ size_t cli_width(const char *str)
     while (*s) {
         uint32_t cp;
         int len;
+        while (*s >= 0x20 && *s < 0x7f) { /* printable ASCII: one column each */
+            s++;
+            w++;
+        }
+        if (!*s)
+            break;
         if (*s < 0x80) {
             cp = *s;
             len = 1;
@@ -205,15 +211,28 @@ void cli_table_row(struct cli_table *t, const char *const *cells)
 
 static void pad(size_t n)
 {
-    while (n--)
-        putchar(' ');
+    static const char spaces[] = "                                                                ";
+    while (n) {
+        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+        fwrite(spaces, 1, k, stdout);
+        n -= k;
+    }
 }
 
 /* Control characters from the data are shown as '?', so a name cannot move the cursor. */
 static void put_safe(const char *s)
 {
-    for (; *s; s++)
-        putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    while (*s) {
+        size_t n = 0;
+        while (s[n] && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+            n++;
+        fwrite(s, 1, n, stdout);
+        s += n;
+        if (*s) {
+            putchar('?');
+            s++;
+        }
+    }
 }
 
 void cli_table_print(struct cli_table *t)

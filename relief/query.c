@@ -251,67 +251,100 @@ static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, cha
     }
 }
 
-/* what is in transit to one shelf */
-static int64_t transit_to(struct rl_txn *t, uint64_t site, const char *item, size_t il)
+/* what is in transit to one shelf (c: an open cursor on RL_DB_TRANSIT) */
+static int64_t transit_sum(struct rl_cursor *c, uint64_t site, const char *item, size_t il)
 {
     struct rl_key pre;
-    struct rl_cursor c;
     MDB_val k, v;
     int64_t sum = 0;
     rl_key_reset(&pre);
     rl_key_u64(&pre, site);
     rl_key_str(&pre, item, il);
-    if (rl_cursor_open(t, RL_DB_TRANSIT, &c))
-        return 0;
     int rc;
-    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+    for (rc = rl_cursor_seek(c, pre.b, pre.n, &k, &v); rc == 0; rc = rl_cursor_next(c, &k, &v)) {
         if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size != pre.n + 16 ||
             v.mv_size != 8)
             break;
         sum += (int64_t)proto_get_be64(v.mv_data);
     }
+    return sum;
+}
+
+/* the same, with a cursor of its own */
+static int64_t transit_to(struct rl_txn *t, uint64_t site, const char *item, size_t il)
+{
+    struct rl_cursor c;
+    if (rl_cursor_open(t, RL_DB_TRANSIT, &c))
+        return 0;
+    int64_t sum = transit_sum(&c, site, item, il);
     rl_cursor_close(&c);
     return sum;
 }
 
-static void stock_row(struct rl_txn *t, json_t *arr, uint64_t site, const char *item, size_t il,
-                      int64_t bal, int has_bal)
+struct stock_walk {
+    struct rl_txn *t;
+    struct rl_cursor transit;
+    rl_stock_row_fn fn;
+    void *arg;
+    struct rl_stock_row row;
+    char hex[17], code[80], name[600], item[256], unit[40];
+    uint64_t last_site; /* the label in code/name is this site's */
+    int any;
+};
+
+static int stock_emit(struct stock_walk *w, uint64_t site, const char *item, size_t il,
+                      int64_t bal)
 {
-    char hex[17], code[80], name[600], unit[40];
     struct rl_rid r;
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)site);
-    site_label(t, site, code, sizeof code, name, sizeof name);
+    if (!w->any || site != w->last_site) {
+        snprintf(w->hex, sizeof w->hex, "%016llx", (unsigned long long)site);
+        site_label(w->t, site, w->code, sizeof w->code, w->name, sizeof w->name);
+        w->last_site = site;
+    }
+    w->any = 1;
+    if (il >= sizeof w->item)
+        il = sizeof w->item - 1;
+    memcpy(w->item, item, il);
+    w->item[il] = '\0';
     rl_rid_item(&r, item, il);
-    rl_field_str(t, &r, PROTO_ITEM_UNIT, unit, sizeof unit);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s%, s:s, s:I, s:I}", "site", hex, "site_code", code,
-                          "site_name", name, "item", item, il, "unit", unit, "balance",
-                          (json_int_t)(has_bal ? bal : 0), "in_transit",
-                          (json_int_t)transit_to(t, site, item, il));
-    json_array_append_new(arr, o);
+    rl_field_str(w->t, &r, PROTO_ITEM_UNIT, w->unit, sizeof w->unit);
+    w->row = (struct rl_stock_row){site, w->hex, w->code, w->name, w->item, il, w->unit, bal,
+                                   transit_sum(&w->transit, site, item, il)};
+    return w->fn(w->arg, &w->row);
 }
 
-json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e)
+int rl_q_stock_rows(struct rl_txn *t, uint64_t site, const char *item, rl_stock_row_fn fn,
+                    void *arg, struct proto_err *e)
 {
     struct rl_key pre;
     struct rl_cursor c;
     MDB_val k, v;
-    json_t *arr = json_array();
     size_t il = item ? strlen(item) : 0;
-    int rc;
+    int rc, stop = 0;
+    struct stock_walk *w = calloc(1, sizeof *w);
 
+    if (!w)
+        return proto_errf(e, -ENOMEM, "out of memory");
+    w->t = t;
+    w->fn = fn;
+    w->arg = arg;
     rl_key_reset(&pre);
     if (site) {
         rl_key_u64(&pre, site);
         if (item)
             rl_key_str(&pre, item, il);
     }
+    if ((rc = rl_cursor_open(t, RL_DB_TRANSIT, &w->transit))) {
+        free(w);
+        return proto_errf(e, rc, "cannot read stock: %s", proto_strerror(rc));
+    }
     if ((rc = rl_cursor_open(t, RL_DB_BALANCE, &c))) {
-        json_decref(arr);
-        proto_errf(e, rc, "cannot read stock: %s", proto_strerror(rc));
-        return NULL;
+        rl_cursor_close(&w->transit);
+        free(w);
+        return proto_errf(e, rc, "cannot read stock: %s", proto_strerror(rc));
     }
     for (rc = pre.n ? rl_cursor_seek(&c, pre.b, pre.n, &k, &v) : rl_cursor_first(&c, &k, &v);
-         rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+         rc == 0 && !stop; rc = rl_cursor_next(&c, &k, &v)) {
         if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre))
             break;
         const uint8_t *kp = k.mv_data;
@@ -319,14 +352,17 @@ json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct pro
             continue;
         if (item && (kp[8] != il || memcmp(kp + 9, item, il)))
             continue;
-        stock_row(t, arr, proto_get_be64(kp), (const char *)kp + 9, kp[8],
-                  (int64_t)proto_get_be64(v.mv_data), 1);
+        stop = stock_emit(w, proto_get_be64(kp), (const char *)kp + 9, kp[8],
+                          (int64_t)proto_get_be64(v.mv_data));
     }
     rl_cursor_close(&c);
-    /* shelves with goods on the way but nothing yet */
-    if ((rc = rl_cursor_open(t, RL_DB_TRANSIT, &c)) == 0) {
+    /* shelves with goods on the way but nothing yet, once per shelf */
+    uint64_t last_site = 0;
+    char last_item[256];
+    size_t last_il = (size_t)-1;
+    if (!stop && (rc = rl_cursor_open(t, RL_DB_TRANSIT, &c)) == 0) {
         for (rc = pre.n ? rl_cursor_seek(&c, pre.b, pre.n, &k, &v) : rl_cursor_first(&c, &k, &v);
-             rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+             rc == 0 && !stop; rc = rl_cursor_next(&c, &k, &v)) {
             if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre))
                 break;
             const uint8_t *kp = k.mv_data;
@@ -334,22 +370,38 @@ json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct pro
                 continue;
             if (item && (kp[8] != il || memcmp(kp + 9, item, il)))
                 continue;
+            uint64_t s = proto_get_be64(kp);
+            if (s == last_site && kp[8] == last_il && !memcmp(last_item, kp + 9, kp[8]))
+                continue; /* the shelf's further transfers */
+            last_site = s;
+            last_il = kp[8];
+            memcpy(last_item, kp + 9, kp[8]);
             int64_t b;
-            if (rl_ledger_balance(t, proto_get_be64(kp), (const char *)kp + 9, kp[8], &b) ==
-                -ENOENT) {
-                /* once per shelf: skip the shelf's further transfers */
-                size_t n = json_array_size(arr);
-                json_t *last = n ? json_array_get(arr, n - 1) : NULL;
-                char hex[17];
-                snprintf(hex, sizeof hex, "%016llx", (unsigned long long)proto_get_be64(kp));
-                if (last && !strcmp(json_string_value(json_object_get(last, "site")), hex) &&
-                    strlen(json_string_value(json_object_get(last, "item"))) == kp[8] &&
-                    !memcmp(json_string_value(json_object_get(last, "item")), kp + 9, kp[8]))
-                    continue;
-                stock_row(t, arr, proto_get_be64(kp), (const char *)kp + 9, kp[8], 0, 0);
-            }
+            if (rl_ledger_balance(t, s, (const char *)kp + 9, kp[8], &b) == -ENOENT)
+                stop = stock_emit(w, s, (const char *)kp + 9, kp[8], 0);
         }
         rl_cursor_close(&c);
+    }
+    rl_cursor_close(&w->transit);
+    free(w);
+    return stop < 0 ? proto_errf(e, stop, "cannot list stock: %s", proto_strerror(stop)) : 0;
+}
+
+static int stock_json_row(void *arg, const struct rl_stock_row *r)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s%, s:s, s:I, s:I}", "site", r->site_hex,
+                          "site_code", r->site_code, "site_name", r->site_name, "item", r->item,
+                          r->item_len, "unit", r->unit, "balance", (json_int_t)r->balance,
+                          "in_transit", (json_int_t)r->in_transit);
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e)
+{
+    json_t *arr = json_array();
+    if (!arr || rl_q_stock_rows(t, site, item, stock_json_row, arr, e)) {
+        json_decref(arr);
+        return NULL;
     }
     return arr;
 }

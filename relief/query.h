@@ -16,6 +16,21 @@ json_t *rl_q_site(struct rl_txn *t, uint64_t id, struct proto_err *e);
 json_t *rl_q_items(struct rl_txn *t, struct proto_err *e);
 /* Balances (and what is in transit to each shelf); site 0 = every site, item NULL = all. */
 json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e);
+
+/* One shelf of rl_q_stock: the strings are borrowed until the callback returns. */
+struct rl_stock_row {
+    uint64_t site;
+    const char *site_hex, *site_code, *site_name;
+    const char *item; /* NUL-terminated */
+    size_t item_len;
+    const char *unit;
+    int64_t balance, in_transit;
+};
+/* A row; non-zero stops the walk (a negative errno is returned as the error). */
+typedef int (*rl_stock_row_fn)(void *arg, const struct rl_stock_row *r);
+/* The rows of rl_q_stock in the same order, without building JSON. */
+int rl_q_stock_rows(struct rl_txn *t, uint64_t site, const char *item, rl_stock_row_fn fn,
+                    void *arg, struct proto_err *e);
 /* Alerts; now_ms for those that depend on the time (expiring lots, clocks far ahead). */
 json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e);
 json_t *rl_q_conflicts(struct rl_txn *t, struct proto_err *e);
