@@ -54,7 +54,7 @@ int cmd_report(struct cli *c, int argc, char **argv)
         else
             return cli_usage_error(usage, "unknown format '%s'", format);
     }
-    struct rep_arg a = {argv[1], fmt == RL_REPORT_JSON, NULL, {0, 0, NULL}};
+    struct rep_arg a = {argv[1], fmt == RL_REPORT_JSON, NULL, {0, 0, NULL, NULL}};
     if ((rc = cli_read(c, rep_fn, &a)))
         return rc;
     if (fmt == RL_REPORT_TABLE) {

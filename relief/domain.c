@@ -398,7 +398,21 @@ int rl_resolve_item(struct rl_txn *t, const char *code, struct proto_err *e)
 
 void rl_ref_format(uint64_t origin, uint64_t seq, char out[40])
 {
-    snprintf(out, 40, "%08llx-%llu", (unsigned long long)(origin >> 32), (unsigned long long)seq);
+    /* "%08llx-%llu" of (origin >> 32, seq), without printf: reports format one per row */
+    static const char hex[] = "0123456789abcdef";
+    char digits[24];
+    int n = 0;
+    for (int i = 0; i < 8; i++)
+        out[i] = hex[(origin >> (60 - 4 * i)) & 15];
+    out[8] = '-';
+    do {
+        digits[n++] = (char)('0' + seq % 10);
+        seq /= 10;
+    } while (seq);
+    char *p = out + 9;
+    while (n)
+        *p++ = digits[--n];
+    *p = '\0';
 }
 
 int rl_resolve_ref(struct rl_txn *t, const char *s, uint64_t *origin, uint64_t *seq,

@@ -995,7 +995,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
             return;
         }
     }
-    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL, 0, {0, 0, NULL}};
+    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL, 0, {0, 0, NULL, NULL}};
     r.want_cells = what == R_REPORT && fmt != RL_REPORT_JSON;
     struct proto_err e;
     proto_err_clear(&e);

@@ -220,6 +220,17 @@ json_t *rl_q_items(struct rl_txn *t, struct proto_err *e)
  * Site labels are looked up for every row of a list (thousands of shelves, needs): a small
  * cache, valid for one read snapshot (LMDB's transaction id), saves most of the cost.
  */
+/* n bytes at p into out (of on bytes), cut to fit, NUL-terminated */
+static void copy_str(char *out, size_t on, const char *p, size_t n)
+{
+    if (!on)
+        return;
+    if (n >= on)
+        n = on - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
 #define LABELS 2048
 static _Thread_local struct label {
     uint64_t id;
@@ -235,8 +246,8 @@ static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, cha
     size_t snap = t->write ? 0 : mdb_txn_id(t->txn) + 1;
     struct label *l = &labels[(id ^ (id >> 29)) % LABELS];
     if (snap && l->snapshot == snap && l->id == id) {
-        snprintf(code, cn, "%s", l->code);
-        snprintf(name, nn, "%s", l->name);
+        copy_str(code, cn, l->code, strlen(l->code));
+        copy_str(name, nn, l->name, strlen(l->name));
         return;
     }
     rl_rid_site(&r, id);
@@ -881,8 +892,9 @@ json_t *rl_q_needs(struct rl_txn *t, struct proto_err *e)
 
 void rl_cells_free(struct rl_cells *c)
 {
-    for (size_t i = 0; c->v && i < c->nrows * c->ncols; i++)
+    for (size_t i = 0; !c->arena && c->v && i < c->nrows * c->ncols; i++)
         free(c->v[i]);
+    free(c->arena);
     free(c->v);
     memset(c, 0, sizeof *c);
 }
@@ -899,7 +911,7 @@ static void value_text(const struct rl_fieldopt *f, const uint8_t *val, size_t n
     if (f->fmt != RL_FMT_ENUM && f->fmt != RL_FMT_DEG && f->fmt != RL_FMT_TIME &&
         f->fmt != RL_FMT_DAY && f->fmt != RL_FMT_SITE) {
         if (proto_mp_str(&m, &p, &len, UINT32_MAX) == 0) {
-            snprintf(out, on, "%.*s", (int)len, p);
+            copy_str(out, on, p, len);
             return;
         }
         proto_mp_init(&m, val, n);
@@ -922,7 +934,7 @@ enum {
 struct need_line {
     int64_t gap;
     char id[40];
-    char *cell[NC_COUNT];
+    size_t cell[NC_COUNT]; /* offsets of the cells' text in the arena */
 };
 
 struct area {
@@ -933,6 +945,8 @@ struct area {
 struct needs_cells_arg {
     struct need_line *v;
     size_t n, cap;
+    struct proto_buf arena;   /* every cell's text, NUL-terminated */
+    struct rl_cursor transit; /* on RL_DB_TRANSIT */
     struct area *areas; /* open addressing by site id */
     size_t nareas;
     /* the need being read */
@@ -1024,11 +1038,23 @@ static const struct area *site_area(struct rl_txn *t, struct needs_cells_arg *a,
     return &none;
 }
 
-static char *dup_num(int64_t v)
+/* v in decimal into buf (24 bytes); returns buf */
+static const char *fmt_num(char *buf, int64_t v)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return strdup(buf);
+    char tmp[24];
+    int n = 0, neg = v < 0;
+    uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    char *p = buf;
+    if (neg)
+        *p++ = '-';
+    while (n)
+        *p++ = tmp[--n];
+    *p = '\0';
+    return buf;
 }
 
 static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
@@ -1061,28 +1087,30 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
         ar = site_area(t, a, a->site);
         if (a->text[NC_ITEM][0]) {
             rl_ledger_balance(t, a->site, a->text[NC_ITEM], strlen(a->text[NC_ITEM]), &stock);
-            transit = transit_to(t, a->site, a->text[NC_ITEM], strlen(a->text[NC_ITEM]));
+            transit = transit_sum(&a->transit, a->site, a->text[NC_ITEM],
+                                  strlen(a->text[NC_ITEM]));
         }
     }
     for (int c = 0; c < NC_COUNT; c++) {
+        char num[24];
+        const char *v;
         switch (c) {
-        case NC_ID: l->cell[c] = strdup(l->id); break;
-        case NC_SITE_CODE: l->cell[c] = strdup(a->has_site ? code : ""); break;
-        case NC_SITE_NAME: l->cell[c] = strdup(a->has_site ? name : ""); break;
-        case NC_ADM1: l->cell[c] = strdup(ar && ar->adm1 ? ar->adm1 : ""); break;
-        case NC_ADM2: l->cell[c] = strdup(ar && ar->adm2 ? ar->adm2 : ""); break;
-        case NC_FULFILLED: l->cell[c] = dup_num(fulfilled); break;
-        case NC_GAP: l->cell[c] = dup_num(l->gap); break;
-        case NC_STOCK: l->cell[c] = dup_num(stock); break;
-        case NC_TRANSIT: l->cell[c] = dup_num(transit); break;
-        default: l->cell[c] = strdup(a->text[c]); break;
+        case NC_ID: v = l->id; break;
+        case NC_SITE_CODE: v = a->has_site ? code : ""; break;
+        case NC_SITE_NAME: v = a->has_site ? name : ""; break;
+        case NC_ADM1: v = ar && ar->adm1 ? ar->adm1 : ""; break;
+        case NC_ADM2: v = ar && ar->adm2 ? ar->adm2 : ""; break;
+        case NC_FULFILLED: v = fmt_num(num, fulfilled); break;
+        case NC_GAP: v = fmt_num(num, l->gap); break;
+        case NC_STOCK: v = fmt_num(num, stock); break;
+        case NC_TRANSIT: v = fmt_num(num, transit); break;
+        default: v = a->text[c]; break;
         }
-        if (!l->cell[c]) {
-            while (c-- > 0)
-                free(l->cell[c]);
-            return -ENOMEM;
-        }
+        l->cell[c] = a->arena.len;
+        proto_buf_add(&a->arena, v, strlen(v) + 1);
     }
+    if (proto_buf_failed(&a->arena))
+        return -ENOMEM;
     a->n++;
     return 0;
 }
@@ -1098,20 +1126,27 @@ static int need_line_cmp(const void *x, const void *y)
 int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e)
 {
     struct needs_cells_arg *a = calloc(1, sizeof *a);
-    int rc = a ? each_record(t, RL_R_NEED, need_cells_row, a) : -ENOMEM;
+    int rc = a ? 0 : -ENOMEM;
     memset(out, 0, sizeof *out);
+    if (a) {
+        proto_buf_init(&a->arena, (size_t)1 << 40);
+        rc = rl_cursor_open(t, RL_DB_TRANSIT, &a->transit);
+    }
+    if (!rc) {
+        rc = each_record(t, RL_R_NEED, need_cells_row, a);
+        rl_cursor_close(&a->transit);
+    }
     if (!rc && a->n)
         qsort(a->v, a->n, sizeof *a->v, need_line_cmp);
     if (!rc && !(out->v = malloc((a->n ? a->n : 1) * NC_COUNT * sizeof *out->v)))
         rc = -ENOMEM;
-    for (size_t i = 0; a && i < a->n; i++)
-        for (int c = 0; c < NC_COUNT; c++) {
-            if (out->v)
-                out->v[i * NC_COUNT + c] = a->v[i].cell[c];
-            else
-                free(a->v[i].cell[c]);
-        }
-    if (out->v) {
+    if (!rc) {
+        char *base = (char *)a->arena.data;
+        for (size_t i = 0; i < a->n; i++)
+            for (int c = 0; c < NC_COUNT; c++)
+                out->v[i * NC_COUNT + c] = base + a->v[i].cell[c];
+        out->arena = base; /* taken */
+        a->arena.data = NULL;
         out->nrows = a->n;
         out->ncols = NC_COUNT;
     }
@@ -1122,6 +1157,7 @@ int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e
         }
         free(a->areas);
         free(a->v);
+        free(a->arena.data);
         free(a);
     }
     if (rc) {

@@ -51,7 +51,8 @@ json_t *rl_q_trace(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto
  */
 struct rl_cells {
     size_t nrows, ncols;
-    char **v;
+    char **v;    /* nrows * ncols cells */
+    char *arena; /* when set, every cell points into it (one allocation); else each is its own */
 };
 void rl_cells_free(struct rl_cells *c);
 

@@ -532,6 +532,9 @@ static void fail(struct conn *c, int status, const char *fmt, ...)
     proto_buf_init(&head, SYNC_HTTP_RESP_HEAD_MAX);
     head_start(&head, status, "text/plain; charset=utf-8", body.len, 1, 0);
     proto_buf_add(&head, "\r\n", 2);
+    /* the answer to a HEAD has no body, an error's neither (the client reads none) */
+    if (c->headers_done && c->parser.method == HTTP_HEAD)
+        proto_buf_free(&body);
     c->want_close = 1;
     read_stop(c);
     arm(c, T_DRAIN, c->s->lim.idle_timeout_ms);

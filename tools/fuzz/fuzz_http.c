@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_REQS 1024
 
-/* the requests as http-parser reads them, in order: whether each is a HEAD */
+/* the requests as http-parser reads them, in order: whether each is a HEAD (known once its
+ * headers are read: the server answers a HEAD without a body, even when it refuses it) */
 struct reqs {
     unsigned n;
     unsigned char head[MAX_REQS];
@@ -36,6 +37,12 @@ static int q_headers(http_parser *hp)
     struct reqs *q = hp->data;
     if (q->n < MAX_REQS)
         q->head[q->n] = hp->method == HTTP_HEAD;
+    return 0;
+}
+
+static int q_complete(http_parser *hp)
+{
+    struct reqs *q = hp->data;
     q->n++;
     return 0;
 }
@@ -66,7 +73,8 @@ static void one_response(void *arg, int status, const char *ct, const uint8_t *b
 static int is_head(void *arg, unsigned i)
 {
     const struct reqs *q = arg;
-    return i < MAX_REQS && i < q->n && q->head[i];
+    /* (i == q->n: a request whose headers were read but not its body; the server may refuse it) */
+    return i < MAX_REQS && i <= q->n && q->head[i];
 }
 
 static void healthz(void)
@@ -90,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* which requests are HEADs (their answers have no body) */
     memset(&st, 0, sizeof st);
     st.on_headers_complete = q_headers;
+    st.on_message_complete = q_complete;
     http_parser_init(&hp, HTTP_REQUEST);
     hp.data = &q;
     http_parser_execute(&hp, &st, (const char *)data, size);
@@ -98,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_http_exchange(data, size, &answer);
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "--- %zu bytes in, %zu out:\n%.*s\n", size, answer.len,
-                (int)(answer.len < 600 ? answer.len : 600), (const char *)answer.data);
+                (int)(answer.len < 6000 ? answer.len : 6000), (const char *)answer.data);
     struct seen s = {&q, 0};
     unsigned n = fuzz_http_responses(&answer, is_head, &q, one_response, &s);
     /* one answer per request the parser saw, and at most one more for what it refused */

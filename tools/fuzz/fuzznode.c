@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* "relief fuzz net\0" */
 static const char network_hex[] = "72656c6965662066757a7a206e657400";
@@ -189,7 +190,9 @@ struct rparse {
     char field[32];
     size_t field_len;
     int in_ct; /* the header value being read is Content-Type */
+    int in_ce; /* ... Content-Encoding */
     char ct[128];
+    char ce[32];
     struct proto_buf body;
     unsigned count;
     int done;
@@ -198,7 +201,7 @@ struct rparse {
 static int r_begin(http_parser *hp)
 {
     struct rparse *r = hp->data;
-    r->ct[0] = '\0';
+    r->ct[0] = r->ce[0] = '\0';
     r->body.len = 0;
     r->field_len = 0;
     return 0;
@@ -211,7 +214,7 @@ static int r_field(http_parser *hp, const char *at, size_t n)
     memcpy(r->field + r->field_len, at, k);
     r->field_len += k;
     r->field[r->field_len] = '\0';
-    r->in_ct = 0;
+    r->in_ct = r->in_ce = 0;
     return 0;
 }
 
@@ -220,13 +223,16 @@ static int r_value(http_parser *hp, const char *at, size_t n)
     struct rparse *r = hp->data;
     if (r->field_len) {
         r->in_ct = !strcasecmp(r->field, "content-type");
+        r->in_ce = !strcasecmp(r->field, "content-encoding");
         r->field_len = 0;
     }
-    if (r->in_ct) {
-        size_t l = strlen(r->ct);
-        size_t k = n < sizeof r->ct - 1 - l ? n : sizeof r->ct - 1 - l;
-        memcpy(r->ct + l, at, k);
-        r->ct[l + k] = '\0';
+    if (r->in_ct || r->in_ce) {
+        char *to = r->in_ct ? r->ct : r->ce;
+        size_t cap = r->in_ct ? sizeof r->ct : sizeof r->ce;
+        size_t l = strlen(to);
+        size_t k = n < cap - 1 - l ? n : cap - 1 - l;
+        memcpy(to + l, at, k);
+        to[l + k] = '\0';
     }
     return 0;
 }
@@ -252,6 +258,32 @@ static int r_complete(http_parser *hp)
     FUZZ_CHECK(status >= 100 && status <= 599);
     if (status != 100)
         r->count++;
+    if (!strcmp(r->ce, "gzip") && r->body.len) { /* (a HEAD: no body) */
+        /* a gzipped body must inflate, completely */
+        struct proto_buf plain;
+        z_stream z;
+        uint8_t out[16384];
+        int zrc;
+        proto_buf_init(&plain, 256u << 20);
+        memset(&z, 0, sizeof z);
+        FUZZ_CHECK(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK);
+        z.next_in = r->body.data;
+        z.avail_in = (uInt)r->body.len;
+        do {
+            z.next_out = out;
+            z.avail_out = sizeof out;
+            zrc = inflate(&z, Z_NO_FLUSH);
+            FUZZ_CHECK(zrc == Z_OK || zrc == Z_STREAM_END);
+            FUZZ_CHECK(proto_buf_add(&plain, out, sizeof out - z.avail_out) == 0);
+        } while (zrc != Z_STREAM_END);
+        FUZZ_CHECK(z.avail_in == 0);
+        inflateEnd(&z);
+        if (r->fn)
+            r->fn(r->arg, status, r->ct, plain.data, plain.len);
+        proto_buf_free(&plain);
+        return 0;
+    }
+    FUZZ_CHECK(r->ce[0] == '\0' || !r->body.len);
     if (r->fn)
         r->fn(r->arg, status, r->ct, r->body.data, r->body.len);
     return 0;
