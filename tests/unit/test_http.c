@@ -630,6 +630,18 @@ static void test_http_body_limit(void **state)
     request(&e, "POST /echo HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n", &r);
     assert_int_equal(r.status, 413);
     resp_free(&r);
+
+    /* a HEAD refused the same way: the answer has no body (the client would read none) */
+    cli_open(&e, &c);
+    assert_int_equal(cli_sends(&e, &c, "HEAD /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n"), 0);
+    double end = now_ms() + WAIT_MS;
+    while (!c.eof && now_ms() < end)
+        cli_poll(&e, &c);
+    assert_true(c.eof && c.len > 16);
+    assert_memory_equal(c.buf, "HTTP/1.1 413 ", 13);
+    assert_memory_equal(c.buf + c.len - 4, "\r\n\r\n", 4);
+    assert_null(find_head_end(c.buf, c.len - 4));
+    cli_close(&c);
     assert_int_equal(e.calls, 1);
     env_stop(&e);
 }
