@@ -159,7 +159,9 @@ $(O)/fuzz/fuzz_%: tools/fuzz/fuzz_%.c $(FUZZ_CC_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -I. $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_CC_SRC) $(PKG_LIBS) $(NET_LIBS)
-fuzz: deps
+fuzz:
+	@sh tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(WEB_C)
 	@for n in $(FUZZ); do \
 	  $(MAKE) --no-print-directory $(O)/fuzz/fuzz_$$n || exit 1; \
 	  mkdir -p tools/fuzz/corpus/$$n $(O)/fuzz/new-$$n; \

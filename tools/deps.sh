@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install the Debian packages that relief's build and tests need, and nothing else.
 # Does nothing when all are present; runs apt-get update only when a package is missing.
-# Usage: tools/deps.sh [build|test|bench]   (test = build + what the test suite needs;
-# bench = test + the load generator)
+# Usage: tools/deps.sh [build|test|bench|fuzz]   (test = build + what the test suite needs;
+# bench = test + the load generator; fuzz = test + clang with libFuzzer)
 set -eu
 
 BUILD="gcc make pkg-config libuv1-dev liblmdb-dev libmsgpack-dev libcurl4-openssl-dev
@@ -11,10 +11,12 @@ libhttp-parser-dev libsodium-dev zlib1g-dev libjansson-dev"
 # font with Japanese glyphs for their screenshots
 TEST="libcmocka-dev python3-msgpack lmdb-utils curl faketime chromium nodejs fonts-noto-cjk"
 BENCH="wrk"
+FUZZ="clang libclang-rt-14-dev"  # Debian 12: clang 14; its libFuzzer is only recommended
 
 want=$BUILD
 [ "${1:-test}" = test ] && want="$BUILD $TEST"
 [ "${1:-test}" = bench ] && want="$BUILD $TEST $BENCH"
+[ "${1:-test}" = fuzz ] && want="$BUILD $TEST $FUZZ"
 
 missing=""
 for p in $want; do
