@@ -75,7 +75,7 @@ fi
 
 {
     echo
-    echo "machine: $(uname -srm); $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN) cores; $(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+    echo "machine: $( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") ), $(uname -srm); $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN) cores; $(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)"
     echo "         $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); tmp on $(df -PT "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $2 }'); load $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo "date:    $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
     echo
