@@ -237,19 +237,23 @@ static void put_safe(const char *s)
 
 void cli_table_print(struct cli_table *t)
 {
-    size_t w[16];
-    for (int c = 0; c < t->ncols; c++) {
+    size_t w[16], n = t->nrows * (size_t)t->ncols;
+    /* each cell's width, measured once (NULL when out of memory: measured again below) */
+    size_t *cw = malloc((n ? n : 1) * sizeof *cw);
+    for (int c = 0; c < t->ncols; c++)
         w[c] = cli_width(t->head[c]);
-        for (size_t r = 0; r < t->nrows; r++) {
-            size_t x = cli_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
-            if (x > w[c])
-                w[c] = x;
-        }
+    for (size_t i = 0; i < n; i++) {
+        size_t x = cli_width(t->cells[i]);
+        if (cw)
+            cw[i] = x;
+        if (x > w[i % (size_t)t->ncols])
+            w[i % (size_t)t->ncols] = x;
     }
     for (size_t r = 0; r <= t->nrows; r++) {
         for (int c = 0; c < t->ncols; c++) {
-            const char *s = r == 0 ? t->head[c] : t->cells[(r - 1) * (size_t)t->ncols + (size_t)c];
-            size_t x = cli_width(s);
+            size_t i = (r - 1) * (size_t)t->ncols + (size_t)c;
+            const char *s = r == 0 ? t->head[c] : t->cells[i];
+            size_t x = r == 0 || !cw ? cli_width(s) : cw[i];
             int last = c == t->ncols - 1;
             if (t->right[c])
                 pad(w[c] - x);
@@ -261,6 +265,7 @@ void cli_table_print(struct cli_table *t)
         }
         putchar('\n');
     }
+    free(cw);
 }
 
 void cli_table_free(struct cli_table *t)

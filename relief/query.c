@@ -15,6 +15,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,34 +232,57 @@ static void copy_str(char *out, size_t on, const char *p, size_t n)
     out[n] = '\0';
 }
 
-#define LABELS 2048
-static _Thread_local struct label {
-    uint64_t id;
+/*
+ * Site labels (code, name) of one snapshot of one store, cached: reports and listings name the
+ * same sites over and over. One cache for the process, under a mutex (the server reads in its
+ * thread pool); allocated on first use, so that a command that never reads a site does not
+ * pay for it; big enough for a prefecture's sites (2,600) with few collisions.
+ */
+#define LABELS 8192
+static struct label {
+    const void *env; /* the store's */
     size_t snapshot; /* 0: empty */
+    uint64_t id;
     char code[40];
     char name[200];
-} labels[LABELS];
+} *labels;
+static pthread_mutex_t labels_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, char *name,
                        size_t nn)
 {
     struct rl_rid r;
     size_t snap = t->write ? 0 : mdb_txn_id(t->txn) + 1;
-    struct label *l = &labels[(id ^ (id >> 29)) % LABELS];
-    if (snap && l->snapshot == snap && l->id == id) {
-        copy_str(code, cn, l->code, strlen(l->code));
-        copy_str(name, nn, l->name, strlen(l->name));
-        return;
+    size_t slot = (size_t)((id ^ (id >> 29)) % LABELS);
+    if (snap) {
+        pthread_mutex_lock(&labels_lock);
+        if (!labels)
+            labels = calloc(LABELS, sizeof *labels);
+        struct label *l = labels ? &labels[slot] : NULL;
+        if (l && l->snapshot == snap && l->id == id && l->env == t->s->env) {
+            copy_str(code, cn, l->code, strlen(l->code));
+            copy_str(name, nn, l->name, strlen(l->name));
+            pthread_mutex_unlock(&labels_lock);
+            return;
+        }
+        pthread_mutex_unlock(&labels_lock);
     }
     rl_rid_site(&r, id);
     rl_field_str(t, &r, PROTO_SITE_CODE, code, cn);
     rl_field_str(t, &r, PROTO_SITE_NAME, name, nn);
     /* only labels that fit are cached; a longer one is read again next time */
-    if (snap && strlen(code) < sizeof l->code && strlen(name) < sizeof l->name) {
-        l->id = id;
-        l->snapshot = snap;
-        memcpy(l->code, code, strlen(code) + 1);
-        memcpy(l->name, name, strlen(name) + 1);
+    size_t cl = strlen(code), nl = strlen(name);
+    if (snap && cl < sizeof labels->code && nl < sizeof labels->name) {
+        pthread_mutex_lock(&labels_lock);
+        if (labels) {
+            struct label *l = &labels[slot];
+            l->env = t->s->env;
+            l->snapshot = snap;
+            l->id = id;
+            memcpy(l->code, code, cl + 1);
+            memcpy(l->name, name, nl + 1);
+        }
+        pthread_mutex_unlock(&labels_lock);
     }
 }
 
@@ -908,6 +932,24 @@ static void value_text(const struct rl_fieldopt *f, const uint8_t *val, size_t n
     const char *p;
     uint32_t len;
     proto_mp_init(&m, val, n);
+    /* the common shapes without JSON: an enum's name, a day, a time */
+    if ((f->fmt == RL_FMT_ENUM || f->fmt == RL_FMT_DAY || f->fmt == RL_FMT_TIME) &&
+        proto_mp_uint(&m, &u) == 0) {
+        if (f->fmt == RL_FMT_DAY && u <= UINT32_MAX) {
+            rl_format_day((uint32_t)u, out, on);
+            return;
+        }
+        if (f->fmt == RL_FMT_TIME) {
+            rl_format_time(u, out, on);
+            return;
+        }
+        for (uint64_t k = 0; f->fmt == RL_FMT_ENUM && f->names[k]; k++)
+            if (k + 1 == u) {
+                copy_str(out, on, f->names[k], strlen(f->names[k]));
+                return;
+            }
+    }
+    proto_mp_init(&m, val, n);
     if (f->fmt != RL_FMT_ENUM && f->fmt != RL_FMT_DEG && f->fmt != RL_FMT_TIME &&
         f->fmt != RL_FMT_DAY && f->fmt != RL_FMT_SITE) {
         if (proto_mp_str(&m, &p, &len, UINT32_MAX) == 0) {
@@ -947,6 +989,7 @@ struct needs_cells_arg {
     size_t n, cap;
     struct proto_buf arena;   /* every cell's text, NUL-terminated */
     struct rl_cursor transit; /* on RL_DB_TRANSIT */
+    struct rl_cursor fields;  /* on RL_DB_FIELDS */
     struct area *areas; /* open addressing by site id */
     size_t nareas;
     /* the need being read */
@@ -1074,7 +1117,7 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
     a->has_site = a->has_qty = 0;
     a->qty = 0;
     rl_rid_ref(&r, RL_R_NEED, o, s);
-    rl_record_fields(t, &r, need_field, a);
+    rl_record_fields_at(&a->fields, &r, need_field, a);
     struct need_line *l = &a->v[a->n];
     rl_ref_format(o, s, l->id);
     int64_t fulfilled = sum_of(t, 0, o, s), gap = a->qty - fulfilled;
@@ -1131,10 +1174,13 @@ int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e
     if (a) {
         proto_buf_init(&a->arena, (size_t)1 << 40);
         rc = rl_cursor_open(t, RL_DB_TRANSIT, &a->transit);
+        if (!rc && (rc = rl_cursor_open(t, RL_DB_FIELDS, &a->fields)))
+            rl_cursor_close(&a->transit);
     }
     if (!rc) {
         rc = each_record(t, RL_R_NEED, need_cells_row, a);
         rl_cursor_close(&a->transit);
+        rl_cursor_close(&a->fields);
     }
     if (!rc && a->n)
         qsort(a->v, a->n, sizeof *a->v, need_line_cmp);

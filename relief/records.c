@@ -178,23 +178,20 @@ int rl_field_conflict(struct rl_txn *t, const struct rl_rid *r, uint8_t field)
     return rc < 0 ? rc : d.differ;
 }
 
-int rl_record_fields(struct rl_txn *t, const struct rl_rid *r,
-                     int (*fn)(void *arg, uint8_t field, const struct rl_head *shown,
-                               int conflict),
-                     void *arg)
+int rl_record_fields_at(struct rl_cursor *c, const struct rl_rid *r,
+                        int (*fn)(void *arg, uint8_t field, const struct rl_head *shown,
+                                  int conflict),
+                        void *arg)
 {
     struct rl_key k;
-    struct rl_cursor c;
     MDB_val fk, fv;
     struct rl_head best, first;
     int field = -1, conflict = 0, rc, stop = 0;
 
     rl_key_reset(&k);
     rl_key_raw(&k, r->b, r->n);
-    if ((rc = rl_cursor_open(t, RL_DB_FIELDS, &c)))
-        return rc;
-    for (rc = rl_cursor_seek(&c, k.b, k.n, &fk, &fv); rc == 0 && !stop;
-         rc = rl_cursor_next(&c, &fk, &fv)) {
+    for (rc = rl_cursor_seek(c, k.b, k.n, &fk, &fv); rc == 0 && !stop;
+         rc = rl_cursor_next(c, &fk, &fv)) {
         if (!rl_key_has_prefix(fk.mv_data, fk.mv_size, &k) || fk.mv_size != k.n + 17)
             break;
         struct rl_head h;
@@ -214,12 +211,25 @@ int rl_record_fields(struct rl_txn *t, const struct rl_rid *r,
         if (op_less(best.hlc, best.origin, best.seq, h.hlc, h.origin, h.seq))
             best = h;
     }
-    rl_cursor_close(&c);
     if (rc && rc != -ENOENT)
         return rc;
     if (field >= 0 && !stop)
         fn(arg, (uint8_t)field, &best, conflict);
     return 0;
+}
+
+int rl_record_fields(struct rl_txn *t, const struct rl_rid *r,
+                     int (*fn)(void *arg, uint8_t field, const struct rl_head *shown,
+                               int conflict),
+                     void *arg)
+{
+    struct rl_cursor c;
+    int rc;
+    if ((rc = rl_cursor_open(t, RL_DB_FIELDS, &c)))
+        return rc;
+    rc = rl_record_fields_at(&c, r, fn, arg);
+    rl_cursor_close(&c);
+    return rc;
 }
 
 int rl_field_write(struct rl_txn *t, const struct rl_rid *r, uint8_t field,

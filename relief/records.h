@@ -84,6 +84,11 @@ int rl_record_fields(struct rl_txn *t, const struct rl_rid *r,
                      int (*fn)(void *arg, uint8_t field, const struct rl_head *shown,
                                int conflict),
                      void *arg);
+/* The same with the caller's cursor on RL_DB_FIELDS (a walk over many records reuses one). */
+int rl_record_fields_at(struct rl_cursor *c, const struct rl_rid *r,
+                        int (*fn)(void *arg, uint8_t field, const struct rl_head *shown,
+                                  int conflict),
+                        void *arg);
 
 /* Whether a field's heads hold more than one distinct value. */
 int rl_field_conflict(struct rl_txn *t, const struct rl_rid *r, uint8_t field);
