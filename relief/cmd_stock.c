@@ -72,11 +72,10 @@ static int show(struct cli *c, const char *site, const char *item)
         return rc;
     }
     if (c->json)
-        cli_json_print(a.out);
+        cli_json_print(a.out); /* (takes it) */
     else
         cli_table_print(&tb);
     cli_table_free(&tb);
-    json_decref(a.out);
     return RL_EXIT_OK;
 }
 

@@ -141,6 +141,10 @@ int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq)
 {
     uint8_t k[16];
     MDB_val v;
+    uint64_t n;
+    /* voids are rare: an empty table answers without a search (mdb_stat reads the txn) */
+    if (rl_count(t, RL_DB_VOIDED, &n) == 0 && n == 0)
+        return 0;
     proto_put_be64(k, origin);
     proto_put_be64(k + 8, seq);
     int rc = rl_get(t, RL_DB_VOIDED, k, 16, &v);
@@ -191,11 +195,15 @@ static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, 
         return rc;
     if (rc == 0 && delta == 0)
         return 0;
+    int64_t old = q;
     q += delta;
     proto_put_be64(v, (uint64_t)q);
     shelf_key(&k, site, item, n);
     if ((rc = rl_put(t, RL_DB_BALANCE, k.b, k.n, v, 8)))
         return rc;
+    /* the alert exists exactly while the balance is below zero (only this sets it) */
+    if ((old < 0) == (q < 0))
+        return 0;
     rl_key_reset(&a);
     rl_key_u8(&a, RL_ALERT_NEGATIVE);
     rl_key_raw(&a, k.b, k.n);
