@@ -1073,10 +1073,13 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     case PROTO_KIND_STOCK_DISTRIBUTE:
     case PROTO_KIND_STOCK_ADJUST:
     case PROTO_KIND_STOCK_COUNT:
-        if ((rc = rl_resolve_site(t, r->site, &site, e)) || (rc = rl_resolve_item(t, r->item, e)))
+        site = r->site_id;
+        if ((!site && (rc = rl_resolve_site(t, r->site, &site, e))) ||
+            (!r->item_known && (rc = rl_resolve_item(t, r->item, e))))
             goto out;
         if (r->kind == PROTO_KIND_STOCK_DISPATCH) {
-            if ((rc = rl_resolve_site(t, r->to, &to, e)))
+            to = r->to_id;
+            if (!to && (rc = rl_resolve_site(t, r->to, &to, e)))
                 goto out;
             if (to == site) {
                 rc = proto_errf(e, -EINVAL, "--from and --to name the same site '%s'", r->to);

@@ -124,6 +124,10 @@ struct rl_stock_req {
     const char *lot, *expiry, *from_text, *donation, *need, *reason, *note;
     const char *target;      /* arrive: the transfer; void: the movement */
     const char *author;
+    /* set by a caller that resolved site, to and item in this same transaction (the import,
+     * which checks each column itself): not resolved again. 0: resolve them. */
+    uint64_t site_id, to_id;
+    int item_known;
 };
 
 /* The stock commands by name ("receive", ...), with their op kinds; ends with a NULL name. */

@@ -525,6 +525,10 @@ static int movement_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
             break;
         }
     }
+    /* resolved above, in this transaction: not again */
+    r.site_id = site;
+    r.to_id = to;
+    r.item_known = r.item != NULL;
     if ((rc = rl_stock_in(t, &r, &res, &de)))
         return domain_err(im, e, rc, de.msg);
     return 0;
