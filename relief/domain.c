@@ -1261,6 +1261,8 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     proto_buf_add(&b.b, extra.b.data, extra.b.len);
     if ((rc = append_checked(t, r->kind, &b, min_hlc, r->author, &ref, e)))
         goto out;
+    if (!a->out)
+        goto out; /* the caller wants neither the ref nor the balance */
     a->out->origin = ref.origin;
     a->out->seq = ref.seq;
     if (r->kind != PROTO_KIND_STOCK_VOID && r->kind != PROTO_KIND_STOCK_ARRIVE && site) {
@@ -1277,7 +1279,8 @@ int rl_stock_in(struct rl_txn *t, const struct rl_stock_req *r, struct rl_stock_
                 struct proto_err *e)
 {
     struct stock_arg a = {r, out};
-    memset(out, 0, sizeof *out);
+    if (out)
+        memset(out, 0, sizeof *out);
     return stock_fn(t, &a, e);
 }
 

@@ -145,6 +145,7 @@ struct rl_stock_result {
 
 int rl_stock_write(struct rl_store *s, const struct rl_stock_req *r, struct rl_stock_result *out,
                    struct proto_err *e);
+/* The same inside the caller's write transaction; out may be NULL (neither id nor balance). */
 int rl_stock_in(struct rl_txn *t, const struct rl_stock_req *r, struct rl_stock_result *out,
                 struct proto_err *e);
 

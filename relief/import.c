@@ -431,7 +431,6 @@ static const char *an(const char *word)
 static int movement_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
 {
     struct rl_stock_req r;
-    struct rl_stock_result res;
     struct proto_err de;
     const char *v;
     uint64_t site = 0, to = 0;
@@ -529,7 +528,7 @@ static int movement_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
     r.site_id = site;
     r.to_id = to;
     r.item_known = r.item != NULL;
-    if ((rc = rl_stock_in(t, &r, &res, &de)))
+    if ((rc = rl_stock_in(t, &r, NULL, &de)))
         return domain_err(im, e, rc, de.msg);
     return 0;
 }
