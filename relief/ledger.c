@@ -307,8 +307,11 @@ static int count_get(struct rl_txn *t, uint64_t site, const char *item, size_t n
 {
     struct rl_key k;
     MDB_val v;
+    uint64_t nc;
     memset(c, 0, sizeof *c);
     proto_vv_init(&c->vv);
+    if (rl_count(t, RL_DB_COUNTS, &nc) == 0 && nc == 0)
+        return 0; /* no shelf was ever counted */
     shelf_key(&k, site, item, n);
     int rc = rl_get(t, RL_DB_COUNTS, k.b, k.n, &v);
     if (rc == -ENOENT)
