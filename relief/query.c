@@ -233,14 +233,14 @@ static void copy_str(char *out, size_t on, const char *p, size_t n)
 }
 
 /*
- * Site labels (code, name) of one snapshot of one store, cached: reports and listings name the
+ * Site labels (code, name) of one snapshot of one opened store, cached: reports and listings name the
  * same sites over and over. One cache for the process, under a mutex (the server reads in its
  * thread pool); allocated on first use, so that a command that never reads a site does not
  * pay for it; big enough for a prefecture's sites (2,600) with few collisions.
  */
 #define LABELS 8192
 static struct label {
-    const void *env; /* the store's */
+    uint64_t gen; /* the store's (rl_store.gen) */
     size_t snapshot; /* 0: empty */
     uint64_t id;
     char code[40];
@@ -259,7 +259,7 @@ static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, cha
         if (!labels)
             labels = calloc(LABELS, sizeof *labels);
         struct label *l = labels ? &labels[slot] : NULL;
-        if (l && l->snapshot == snap && l->id == id && l->env == t->s->env) {
+        if (l && l->snapshot == snap && l->id == id && l->gen == t->s->gen) {
             copy_str(code, cn, l->code, strlen(l->code));
             copy_str(name, nn, l->name, strlen(l->name));
             pthread_mutex_unlock(&labels_lock);
@@ -276,7 +276,7 @@ static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, cha
         pthread_mutex_lock(&labels_lock);
         if (labels) {
             struct label *l = &labels[slot];
-            l->env = t->s->env;
+            l->gen = t->s->gen;
             l->snapshot = snap;
             l->id = id;
             memcpy(l->code, code, cl + 1);

@@ -198,6 +198,10 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
     memset(s, 0, sizeof *s);
     pthread_rwlock_init(&s->maplock, NULL);
     s->dir = strdup(dir);
+    /* a number no other store opened by this process had (caches key on it, not on
+     * addresses or transaction ids, which a later store may reuse) */
+    static uint64_t generations;
+    s->gen = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
     if (!s->dir)
         return proto_errf(e, -ENOMEM, "out of memory");
     s->map_max = o && o->map_max ? o->map_max : RL_MAP_MAX;

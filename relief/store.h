@@ -73,6 +73,7 @@ struct rl_store {
     MDB_env *env;
     MDB_dbi dbi[RL_DB_COUNT];
     char *dir;         /* owned */
+    uint64_t gen;      /* this opening's number, unique in the process */
     size_t map_max;    /* growth stops here (-ENOSPC) */
     /* identity of this copy of the data, compared with what the last write recorded */
     char machine_id[64];

@@ -101,6 +101,7 @@ struct conn {
     unsigned nh;
     enum hdr_last last;
     int headers_done; /* what follows are trailers: counted, not kept */
+    int head_req;     /* the request being read is a HEAD (known from its URL on) */
     size_t name_off[SYNC_HTTP_MAX_HEADERS];
     size_t val_off[SYNC_HTTP_MAX_HEADERS];
     struct proto_buf body;
@@ -533,7 +534,7 @@ static void fail(struct conn *c, int status, const char *fmt, ...)
     head_start(&head, status, "text/plain; charset=utf-8", body.len, 1, 0);
     proto_buf_add(&head, "\r\n", 2);
     /* the answer to a HEAD has no body, an error's neither (the client reads none) */
-    if (c->headers_done && c->parser.method == HTTP_HEAD)
+    if (c->head_req)
         proto_buf_free(&body);
     c->want_close = 1;
     read_stop(c);
@@ -626,6 +627,7 @@ static void request_reset(struct conn *c)
     c->nh = 0;
     c->last = H_NONE;
     c->headers_done = 0;
+    c->head_req = 0;
 }
 
 static const char *hb_str(const struct conn *c, size_t off)
@@ -670,6 +672,7 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t n)
 {
     struct conn *c = p->data;
+    c->head_req = p->method == HTTP_HEAD;
     if (count_header_bytes(c, n) || hb_add(c, at, n))
         return -1;
     c->last = H_URL;
