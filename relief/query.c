@@ -236,7 +236,7 @@ static void copy_str(char *out, size_t on, const char *p, size_t n)
  * Site labels (code, name) of one snapshot of one opened store, cached: reports and listings name the
  * same sites over and over. One cache for the process, under a mutex (the server reads in its
  * thread pool); allocated on first use, so that a command that never reads a site does not
- * pay for it; big enough for a prefecture's sites (2,600) with few collisions.
+ * pay for it; big enough for a prefecture's sites (2,600), 4-way so that they rarely collide.
  */
 #define LABELS 8192
 static struct label {
@@ -248,22 +248,31 @@ static struct label {
 } *labels;
 static pthread_mutex_t labels_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define LABEL_WAYS 4 /* a site's label may sit in any of the 4 slots of its set */
+
+static int label_live(const struct label *l, const struct rl_txn *t, size_t snap)
+{
+    return l->snapshot == snap && l->gen == t->s->gen;
+}
+
 static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, char *name,
                        size_t nn)
 {
     struct rl_rid r;
     size_t snap = t->write ? 0 : mdb_txn_id(t->txn) + 1;
-    size_t slot = (size_t)((id ^ (id >> 29)) % LABELS);
+    size_t set = (size_t)((id ^ (id >> 29)) % (LABELS / LABEL_WAYS)) * LABEL_WAYS;
     if (snap) {
         pthread_mutex_lock(&labels_lock);
         if (!labels)
             labels = calloc(LABELS, sizeof *labels);
-        struct label *l = labels ? &labels[slot] : NULL;
-        if (l && l->snapshot == snap && l->id == id && l->gen == t->s->gen) {
-            copy_str(code, cn, l->code, strlen(l->code));
-            copy_str(name, nn, l->name, strlen(l->name));
-            pthread_mutex_unlock(&labels_lock);
-            return;
+        for (int w = 0; labels && w < LABEL_WAYS; w++) {
+            struct label *l = &labels[set + (size_t)w];
+            if (l->id == id && label_live(l, t, snap)) {
+                copy_str(code, cn, l->code, strlen(l->code));
+                copy_str(name, nn, l->name, strlen(l->name));
+                pthread_mutex_unlock(&labels_lock);
+                return;
+            }
         }
         pthread_mutex_unlock(&labels_lock);
     }
@@ -275,7 +284,13 @@ static void site_label(struct rl_txn *t, uint64_t id, char *code, size_t cn, cha
     if (snap && cl < sizeof labels->code && nl < sizeof labels->name) {
         pthread_mutex_lock(&labels_lock);
         if (labels) {
-            struct label *l = &labels[slot];
+            /* a slot not holding a label of this snapshot, else one picked by the id */
+            struct label *l = &labels[set + (size_t)(id % LABEL_WAYS)];
+            for (int w = 0; w < LABEL_WAYS; w++)
+                if (!label_live(&labels[set + (size_t)w], t, snap)) {
+                    l = &labels[set + (size_t)w];
+                    break;
+                }
             l->gen = t->s->gen;
             l->snapshot = snap;
             l->id = id;
