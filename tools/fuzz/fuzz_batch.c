@@ -10,6 +10,7 @@
  *   make fuzz                      clang -fsanitize=fuzzer over tools/fuzz/corpus/batch
  *   build/fuzz/replay_batch DIR    the same checks over saved inputs, without libFuzzer
  */
+#include "fuzznode.h"
 #include "proto/batch.h"
 #include "proto/limits.h"
 #include "proto/mp.h"
@@ -22,13 +23,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK FUZZ_CHECK
 
 static void encode(const struct proto_batch *b, struct proto_buf *out)
 {
