@@ -2,6 +2,7 @@
  * Option parsing, error printing and node opening shared by the subcommands (see cli.h).
  */
 #include "cli.h"
+#include "views.h"
 #include "domain.h"
 #include "report.h"
 
@@ -88,6 +89,16 @@ int cli_open(struct cli *c)
     proto_err_clear(&e);
     if (rl_store_open(&c->store, c->data_dir, NULL, &e))
         return cli_fail(&e);
+    if (c->store.format < RL_FORMAT_VERSION) {
+        uint64_t n;
+        fprintf(stderr, "relief: upgrading '%s' from data format %u to %u: rebuilding the views "
+                        "from the op log...\n", c->data_dir, c->store.format, RL_FORMAT_VERSION);
+        if (rl_views_rebuild(&c->store, &n, &e)) {
+            rl_store_close(&c->store);
+            return cli_fail(&e);
+        }
+        fprintf(stderr, "relief: upgraded (%llu ops applied again)\n", (unsigned long long)n);
+    }
     c->open = 1;
     return 0;
 }

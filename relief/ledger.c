@@ -21,120 +21,174 @@ void rl_donation_lot(uint64_t origin, uint64_t seq, char out[40])
 
 /* --- movement records --- */
 
-static void pack_ref(msgpack_packer *pk, uint64_t o, uint64_t s)
+/*
+ * A movement is read from its op; the ledger database keeps only what the movement applied,
+ * and only when that differs from what a movement applies with no void, count or arrival
+ * known (most never do: receipts and distributions are entered once and left alone).
+ */
+static void applied_default(const struct rl_mv *mv, int64_t *src, int64_t *need)
 {
-    if (!s) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    msgpack_pack_array(pk, 2);
-    msgpack_pack_uint64(pk, o);
-    msgpack_pack_uint64(pk, s);
+    *src = mv->kind == PROTO_KIND_STOCK_RECEIVE || mv->kind == PROTO_KIND_STOCK_ADJUST ? mv->qty
+                                                                                        : -mv->qty;
+    *need = 0;
+    if (mv->need_s && mv->kind != PROTO_KIND_STOCK_DISPATCH)
+        *need = mv->qty;
+    if (mv->kind == PROTO_KIND_STOCK_RECEIVE && mv->don_s)
+        *need = mv->qty;
 }
 
-static int mv_put(struct rl_txn *t, const struct rl_mv *mv)
+static int applied_put(struct rl_txn *t, const struct rl_mv *mv, int fresh)
 {
+    uint8_t k[16], v[64];
+    int64_t src, need;
+    proto_put_be64(k, mv->origin);
+    proto_put_be64(k + 8, mv->seq);
+    applied_default(mv, &src, &need);
+    if (mv->a_src == src && mv->a_dst == 0 && mv->a_lots_src == 1 && mv->a_lots_dst == 0 &&
+        mv->a_need == need) {
+        if (fresh)
+            return 0;
+        int rc = rl_del(t, RL_DB_LEDGER, k, 16);
+        return rc == -ENOENT ? 0 : rc;
+    }
     struct proto_buf b;
     msgpack_packer pk;
-    uint8_t k[16];
-    proto_buf_init(&b, sizeof mv->lots + 1024);
+    proto_buf_init(&b, sizeof v);
     msgpack_packer_init(&pk, &b, proto_buf_msgpack_write);
-    msgpack_pack_array(&pk, 17);
-    msgpack_pack_uint32(&pk, mv->kind);
-    msgpack_pack_uint64(&pk, mv->hlc);
-    msgpack_pack_uint64(&pk, mv->site);
-    msgpack_pack_uint64(&pk, mv->to);
-    msgpack_pack_str_with_body(&pk, mv->item, mv->item_len);
-    msgpack_pack_int64(&pk, mv->qty);
-    msgpack_pack_str_with_body(&pk, mv->lot, mv->lot_len);
-    msgpack_pack_uint32(&pk, mv->expiry);
-    if (mv->lots_len)
-        proto_buf_add(&b, mv->lots, mv->lots_len);
-    else
-        msgpack_pack_array(&pk, 0);
-    pack_ref(&pk, mv->need_o, mv->need_s);
-    pack_ref(&pk, mv->don_o, mv->don_s);
+    msgpack_pack_array(&pk, 5);
     msgpack_pack_int64(&pk, mv->a_src);
     msgpack_pack_int64(&pk, mv->a_dst);
     msgpack_pack_uint8(&pk, mv->a_lots_src);
     msgpack_pack_int64(&pk, mv->a_lots_dst);
     msgpack_pack_int64(&pk, mv->a_need);
-    msgpack_pack_str_with_body(&pk, mv->author, strlen(mv->author));
     int rc = proto_buf_failed(&b);
-    proto_put_be64(k, mv->origin);
-    proto_put_be64(k + 8, mv->seq);
     if (!rc)
         rc = rl_put(t, RL_DB_LEDGER, k, 16, b.data, b.len);
     proto_buf_free(&b);
     return rc;
 }
 
-static int rd_ref(struct proto_mp *m, uint64_t *o, uint64_t *s)
-{
-    if (proto_mp_peek(m) == PROTO_MP_NIL) {
-        *o = *s = 0;
-        return proto_mp_nil(m);
-    }
-    uint32_t n;
-    if (proto_mp_array(m, &n) || n != 2)
-        return PROTO_ECORRUPT;
-    return proto_mp_uint(m, o) || proto_mp_uint(m, s) ? PROTO_ECORRUPT : 0;
-}
-
-static int rd_strcpy(struct proto_mp *m, char *out, uint32_t *len, uint32_t max)
-{
-    const char *s;
-    uint32_t n;
-    if (proto_mp_str(m, &s, &n, max))
-        return PROTO_ECORRUPT;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    if (len)
-        *len = n;
-    return 0;
-}
-
-int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv)
+static int applied_get(struct rl_txn *t, struct rl_mv *mv)
 {
     uint8_t k[16];
     MDB_val v;
     struct proto_mp m;
     uint32_t n;
     uint64_t u;
-    int rc;
-
-    proto_put_be64(k, origin);
-    proto_put_be64(k + 8, seq);
-    if ((rc = rl_get(t, RL_DB_LEDGER, k, 16, &v)))
-        return rc;
-    memset(mv, 0, offsetof(struct rl_mv, lots));
-    mv->origin = origin;
-    mv->seq = seq;
+    applied_default(mv, &mv->a_src, &mv->a_need);
+    mv->a_dst = mv->a_lots_dst = 0;
+    mv->a_lots_src = 1;
+    proto_put_be64(k, mv->origin);
+    proto_put_be64(k + 8, mv->seq);
+    int rc = rl_get(t, RL_DB_LEDGER, k, 16, &v);
+    if (rc)
+        return rc == -ENOENT ? 0 : rc;
     proto_mp_init(&m, v.mv_data, v.mv_size);
-    if (proto_mp_array(&m, &n) || n < 17 || proto_mp_uint(&m, &u))
-        return PROTO_ECORRUPT;
-    mv->kind = (uint32_t)u;
-    if (proto_mp_uint(&m, &mv->hlc) || proto_mp_uint(&m, &mv->site) ||
-        proto_mp_uint(&m, &mv->to) || rd_strcpy(&m, mv->item, &mv->item_len, 64) ||
-        proto_mp_int(&m, &mv->qty) || rd_strcpy(&m, mv->lot, &mv->lot_len, 64) ||
-        proto_mp_uint(&m, &u))
-        return PROTO_ECORRUPT;
-    mv->expiry = (uint32_t)u;
-    const uint8_t *lots = m.p;
-    if (proto_mp_skip(&m, 4))
-        return PROTO_ECORRUPT;
-    mv->lots_len = (uint32_t)(m.p - lots);
-    if (mv->lots_len > sizeof mv->lots)
-        return PROTO_ECORRUPT;
-    memcpy(mv->lots, lots, mv->lots_len);
-    if (rd_ref(&m, &mv->need_o, &mv->need_s) || rd_ref(&m, &mv->don_o, &mv->don_s) ||
-        proto_mp_int(&m, &mv->a_src) || proto_mp_int(&m, &mv->a_dst) || proto_mp_uint(&m, &u))
+    if (proto_mp_array(&m, &n) || n < 5 || proto_mp_int(&m, &mv->a_src) ||
+        proto_mp_int(&m, &mv->a_dst) || proto_mp_uint(&m, &u) ||
+        proto_mp_int(&m, &mv->a_lots_dst) || proto_mp_int(&m, &mv->a_need))
         return PROTO_ECORRUPT;
     mv->a_lots_src = (uint8_t)u;
-    if (proto_mp_int(&m, &mv->a_lots_dst) || proto_mp_int(&m, &mv->a_need) ||
-        rd_strcpy(&m, mv->author, NULL, PROTO_MAX_AUTHOR_BYTES))
-        return PROTO_ECORRUPT;
     return 0;
+}
+
+static void copy_str(char *out, uint32_t *len, const struct proto_val *v)
+{
+    uint32_t n = v->present ? v->n : 0;
+    if (n > 64)
+        n = 64;
+    if (n)
+        memcpy(out, v->s, n);
+    out[n] = '\0';
+    *len = n;
+}
+
+/* A movement from its op's parsed body, before anything is applied. */
+static int mv_fill(struct rl_mv *mv, const struct rl_opinfo *op, uint32_t kind,
+                   const struct proto_body *b)
+{
+    const struct proto_val *v = b->v;
+    /* every field but the large lots buffer, which lots_len bounds */
+    memset(mv, 0, offsetof(struct rl_mv, lots));
+    mv->kind = kind;
+    mv->origin = op->origin;
+    mv->seq = op->seq;
+    mv->hlc = op->hlc;
+    mv->site = v[PROTO_F_MV_SITE].u;
+    mv->to = kind == PROTO_KIND_STOCK_DISPATCH ? v[PROTO_F_MV_TO].u : 0;
+    copy_str(mv->item, &mv->item_len, &v[PROTO_F_MV_ITEM]);
+    mv->qty = kind == PROTO_KIND_STOCK_ADJUST ? v[PROTO_F_MV_QTY].i : (int64_t)v[PROTO_F_MV_QTY].u;
+    if (kind == PROTO_KIND_STOCK_RECEIVE || kind == PROTO_KIND_STOCK_ADJUST)
+        copy_str(mv->lot, &mv->lot_len, &v[PROTO_F_MV_LOT]);
+    if (kind == PROTO_KIND_STOCK_RECEIVE) {
+        mv->expiry = v[PROTO_F_MV_EXPIRY].present ? (uint32_t)v[PROTO_F_MV_EXPIRY].u : 0;
+        if (v[PROTO_F_MV_DONATION].present) {
+            mv->don_o = v[PROTO_F_MV_DONATION].origin;
+            mv->don_s = v[PROTO_F_MV_DONATION].u;
+            if (!mv->lot_len) {
+                char lot[40];
+                rl_donation_lot(mv->don_o, mv->don_s, lot);
+                mv->lot_len = (uint32_t)strlen(lot);
+                memcpy(mv->lot, lot, mv->lot_len + 1);
+            }
+        }
+    }
+    if (v[PROTO_F_MV_LOTS].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
+                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
+        if (v[PROTO_F_MV_LOTS].raw_len > sizeof mv->lots)
+            return PROTO_EFIELD;
+        memcpy(mv->lots, v[PROTO_F_MV_LOTS].raw, v[PROTO_F_MV_LOTS].raw_len);
+        mv->lots_len = v[PROTO_F_MV_LOTS].raw_len;
+    }
+    if (v[PROTO_F_MV_NEED].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
+                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
+        mv->need_o = v[PROTO_F_MV_NEED].origin;
+        mv->need_s = v[PROTO_F_MV_NEED].u;
+    }
+    size_t al = op->author_len > PROTO_MAX_AUTHOR_BYTES ? PROTO_MAX_AUTHOR_BYTES : op->author_len;
+    memcpy(mv->author, op->author, al);
+    mv->author[al] = '\0';
+    return 0;
+}
+
+static int is_movement(uint32_t kind)
+{
+    return kind == PROTO_KIND_STOCK_RECEIVE || kind == PROTO_KIND_STOCK_DISPATCH ||
+           kind == PROTO_KIND_STOCK_DISTRIBUTE || kind == PROTO_KIND_STOCK_ADJUST;
+}
+
+int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_val *opval,
+                     struct rl_mv *mv)
+{
+    static _Thread_local struct proto_body b;
+    struct proto_op op;
+    struct proto_err pe;
+    const uint8_t *p = opval->mv_data;
+    proto_err_clear(&pe);
+    if (opval->mv_size <= PROTO_HASH_BYTES)
+        return PROTO_ECORRUPT;
+    if (proto_op_parse(p + PROTO_HASH_BYTES, opval->mv_size - PROTO_HASH_BYTES, &op, &pe))
+        return PROTO_ECORRUPT;
+    if (!is_movement(op.kind))
+        return -ENOENT;
+    /* a body this version rejects was kept as a no-op: not a movement */
+    if (proto_body_parse(op.kind, op.body, op.body_len, origin, &b, &pe))
+        return -ENOENT;
+    struct rl_opinfo info = {origin, seq, op.hlc, op.author, op.author_len};
+    int rc = mv_fill(mv, &info, op.kind, &b);
+    return rc ? rc : applied_get(t, mv);
+}
+
+int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv)
+{
+    uint8_t k[16];
+    MDB_val v;
+    int rc;
+    proto_put_be64(k, origin);
+    proto_put_be64(k + 8, seq);
+    if ((rc = rl_get(t, RL_DB_OPS, k, 16, &v)))
+        return rc;
+    return rl_ledger_decode(t, origin, seq, &v, mv);
 }
 
 int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq)
@@ -372,7 +426,7 @@ static int transfer_arrival(struct rl_txn *t, const struct rl_mv *mv, int *has, 
     return 0;
 }
 
-static int recompute(struct rl_txn *t, struct rl_mv *mv)
+static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
 {
     struct count csrc, cdst;
     int rc, voided, has_arr = 0;
@@ -456,7 +510,7 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv)
     mv->a_lots_src = n_lots_src;
     mv->a_lots_dst = n_lots_dst;
     mv->a_need = n_need;
-    rc = mv_put(t, mv);
+    rc = applied_put(t, mv, fresh);
 out:
     proto_vv_free(&csrc.vv);
     proto_vv_free(&cdst.vv);
@@ -469,28 +523,35 @@ static int recompute_ref(struct rl_txn *t, uint64_t origin, uint64_t seq)
     int rc = rl_ledger_get(t, origin, seq, &mv);
     if (rc == -ENOENT)
         return 0; /* not arrived yet: its own arrival will compute it */
-    return rc ? rc : recompute(t, &mv);
+    return rc ? rc : recompute(t, &mv, 0);
+}
+
+/* An op id as the value of a database of sorted duplicates. */
+static void ref_val(uint8_t v[16], uint64_t origin, uint64_t seq)
+{
+    proto_put_be64(v, origin);
+    proto_put_be64(v + 8, seq);
 }
 
 static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
 {
     struct rl_key k;
+    uint8_t v[16];
     shelf_key(&k, site, mv->item, mv->item_len);
-    rl_key_u64(&k, mv->origin);
-    rl_key_u64(&k, mv->seq);
-    return rl_put(t, RL_DB_SITEITEM, k.b, k.n, "", 0);
+    ref_val(v, mv->origin, mv->seq);
+    return rl_put(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
 }
 
 /* Lot -> movements: a receipt's lot, the lots a dispatch or distribution drew. */
 static int index_lot(struct rl_txn *t, const struct rl_mv *mv, const char *lot, size_t ln)
 {
     struct rl_key k;
+    uint8_t v[16];
     rl_key_reset(&k);
     rl_key_str(&k, mv->item, mv->item_len);
     rl_key_str(&k, lot, ln);
-    rl_key_u64(&k, mv->origin);
-    rl_key_u64(&k, mv->seq);
-    return rl_put(t, RL_DB_LOTUSE, k.b, k.n, "", 0);
+    ref_val(v, mv->origin, mv->seq);
+    return rl_put(t, RL_DB_LOTMV, k.b, k.n, v, 16);
 }
 
 static int index_lots(struct rl_txn *t, const struct rl_mv *mv)
@@ -515,17 +576,6 @@ static int index_lots(struct rl_txn *t, const struct rl_mv *mv)
             return rc;
     }
     return 0;
-}
-
-static void copy_str(char *out, uint32_t *len, const struct proto_val *v)
-{
-    uint32_t n = v->present ? v->n : 0;
-    if (n > 64)
-        n = 64;
-    if (n)
-        memcpy(out, v->s, n);
-    out[n] = '\0';
-    *len = n;
 }
 
 static int lot_expiry(struct rl_txn *t, const struct rl_mv *mv)
@@ -558,66 +608,24 @@ int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t ki
                        const struct proto_body *b)
 {
     static _Thread_local struct rl_mv mv;
-    const struct proto_val *v = b->v;
     int rc;
 
-    /* every field but the large lots buffer, which lots_len bounds */
-    memset(&mv, 0, offsetof(struct rl_mv, lots));
-    mv.kind = kind;
-    mv.origin = op->origin;
-    mv.seq = op->seq;
-    mv.hlc = op->hlc;
-    mv.site = v[PROTO_F_MV_SITE].u;
-    mv.to = kind == PROTO_KIND_STOCK_DISPATCH ? v[PROTO_F_MV_TO].u : 0;
-    copy_str(mv.item, &mv.item_len, &v[PROTO_F_MV_ITEM]);
-    mv.qty = kind == PROTO_KIND_STOCK_ADJUST ? v[PROTO_F_MV_QTY].i : (int64_t)v[PROTO_F_MV_QTY].u;
-    if (kind == PROTO_KIND_STOCK_RECEIVE || kind == PROTO_KIND_STOCK_ADJUST)
-        copy_str(mv.lot, &mv.lot_len, &v[PROTO_F_MV_LOT]);
-    if (kind == PROTO_KIND_STOCK_RECEIVE) {
-        mv.expiry = v[PROTO_F_MV_EXPIRY].present ? (uint32_t)v[PROTO_F_MV_EXPIRY].u : 0;
-        if (v[PROTO_F_MV_DONATION].present) {
-            mv.don_o = v[PROTO_F_MV_DONATION].origin;
-            mv.don_s = v[PROTO_F_MV_DONATION].u;
-            if (!mv.lot_len) {
-                char lot[40];
-                rl_donation_lot(mv.don_o, mv.don_s, lot);
-                mv.lot_len = (uint32_t)strlen(lot);
-                memcpy(mv.lot, lot, mv.lot_len + 1);
-            }
-        }
-    }
-    if (v[PROTO_F_MV_LOTS].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
-                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
-        if (v[PROTO_F_MV_LOTS].raw_len > sizeof mv.lots)
-            return PROTO_EFIELD;
-        memcpy(mv.lots, v[PROTO_F_MV_LOTS].raw, v[PROTO_F_MV_LOTS].raw_len);
-        mv.lots_len = v[PROTO_F_MV_LOTS].raw_len;
-    }
-    if (v[PROTO_F_MV_NEED].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
-                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
-        mv.need_o = v[PROTO_F_MV_NEED].origin;
-        mv.need_s = v[PROTO_F_MV_NEED].u;
-    }
-    size_t al = op->author_len > PROTO_MAX_AUTHOR_BYTES ? PROTO_MAX_AUTHOR_BYTES : op->author_len;
-    memcpy(mv.author, op->author, al);
-    mv.author[al] = '\0';
-
+    if ((rc = mv_fill(&mv, op, kind, b)))
+        return rc;
     if ((rc = index_shelf(t, mv.site, &mv)) || (rc = index_lots(t, &mv)))
         return rc;
     if (mv.don_s) {
-        uint8_t k[32];
-        proto_put_be64(k, mv.don_o);
-        proto_put_be64(k + 8, mv.don_s);
-        proto_put_be64(k + 16, mv.origin);
-        proto_put_be64(k + 24, mv.seq);
-        if ((rc = rl_put(t, RL_DB_DONREC, k, 32, "", 0)))
+        uint8_t k[16], v[16];
+        ref_val(k, mv.don_o, mv.don_s);
+        ref_val(v, mv.origin, mv.seq);
+        if ((rc = rl_put(t, RL_DB_DONMV, k, 16, v, 16)))
             return rc;
     }
-    if (kind == PROTO_KIND_STOCK_DISPATCH && (rc = index_shelf(t, mv.to, &mv)))
+    if (kind == PROTO_KIND_STOCK_DISPATCH && mv.to != mv.site && (rc = index_shelf(t, mv.to, &mv)))
         return rc;
     if (kind == PROTO_KIND_STOCK_RECEIVE && (rc = lot_expiry(t, &mv)))
         return rc;
-    return recompute(t, &mv);
+    return recompute(t, &mv, 1);
 }
 
 int rl_ledger_arrive(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
@@ -698,14 +706,14 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
     MDB_val fk, fv;
     struct rl_key pre;
     shelf_key(&pre, site, item, il);
-    if ((rc = rl_cursor_open(t, RL_DB_SITEITEM, &c)))
+    if ((rc = rl_cursor_open(t, RL_DB_SHELFMV, &c)))
         goto out;
     /* collect first: recomputing writes to the database the cursor walks */
     size_t n = 0, cap = 0;
     uint64_t *refs = NULL;
     for (rc = rl_cursor_seek(&c, pre.b, pre.n, &fk, &fv); rc == 0;
          rc = rl_cursor_next(&c, &fk, &fv)) {
-        if (!rl_key_has_prefix(fk.mv_data, fk.mv_size, &pre) || fk.mv_size != pre.n + 16)
+        if (fk.mv_size != pre.n || memcmp(fk.mv_data, pre.b, pre.n) || fv.mv_size != 16)
             break;
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 64;
@@ -716,9 +724,8 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
             }
             refs = nr;
         }
-        const uint8_t *kp = fk.mv_data;
-        refs[n++] = proto_get_be64(kp + pre.n);
-        refs[n++] = proto_get_be64(kp + pre.n + 8);
+        refs[n++] = proto_get_be64(fv.mv_data);
+        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 8);
     }
     rl_cursor_close(&c);
     if (rc == -ENOENT)

@@ -54,8 +54,13 @@ struct rl_mv {
     uint8_t lots[20480]; /* msgpack array of [lot, qty] drawn at write time */
 };
 
-/* Load a movement: 0, -ENOENT. */
+/* Load a movement (read from its op, with what it applied): 0, or -ENOENT when the op is
+ * missing or is no movement. */
 int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv);
+
+/* The same from an op as the ops database holds it (hash and payload), for a walk over it. */
+int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_val *opval,
+                     struct rl_mv *mv);
 
 /* Whether a movement is voided. */
 int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq);

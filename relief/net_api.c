@@ -678,28 +678,39 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     size_t n = 0, cap = 256;
     struct mvref *refs = malloc(cap * sizeof *refs);
     struct rl_mv *mv = malloc(sizeof *mv);
-    int rc = refs && mv ? rl_cursor_open(t, site ? RL_DB_SITEITEM : RL_DB_LEDGER, &c) : -ENOMEM;
+    int rc = refs && mv ? rl_cursor_open(t, site ? RL_DB_SHELFMV : RL_DB_OPS, &c) : -ENOMEM;
     if (rc) {
         free(refs);
         free(mv);
         return proto_errf(e, rc, "cannot read movements: %s", proto_strerror(rc));
     }
+    /* by site: the shelf index, site(8) s(item) -> origin(8) seq(8); else every op */
     uint8_t prefix[8];
+    size_t il = item ? strlen(item) : 0;
     proto_put_be64(prefix, site);
     rc = site ? rl_cursor_seek(&c, prefix, 8, &k, &v) : rl_cursor_first(&c, &k, &v);
     for (; rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         const uint8_t *kb = k.mv_data;
-        if (site && (k.mv_size < 24 || memcmp(kb, prefix, 8)))
-            break;
-        if (k.mv_size < 16)
-            continue;
-        uint64_t o = proto_get_be64(kb + k.mv_size - 16), s = proto_get_be64(kb + k.mv_size - 8);
-        /* site(8), the item with its length byte, origin(8), seq(8) */
-        if (site && item && (k.mv_size != 25 + strlen(item) || kb[8] != strlen(item) ||
-                             memcmp(kb + 9, item, strlen(item))))
-            continue;
-        if (rl_ledger_get(t, o, s, mv))
-            continue;
+        uint64_t o, s;
+        if (site) {
+            if (k.mv_size < 9 || memcmp(kb, prefix, 8))
+                break;
+            if (v.mv_size != 16)
+                continue;
+            if (item && (k.mv_size != 9 + il || kb[8] != il || memcmp(kb + 9, item, il)))
+                continue;
+            o = proto_get_be64(v.mv_data);
+            s = proto_get_be64((const uint8_t *)v.mv_data + 8);
+            if (rl_ledger_get(t, o, s, mv))
+                continue;
+        } else {
+            if (k.mv_size != 16)
+                continue;
+            o = proto_get_be64(kb);
+            s = proto_get_be64(kb + 8);
+            if (rl_ledger_decode(t, o, s, &v, mv))
+                continue;
+        }
         if (!site && item && (mv->item_len != strlen(item) || memcmp(mv->item, item, mv->item_len)))
             continue;
         if (kind && strcmp(mv_kind(mv->kind), kind))

@@ -1420,10 +1420,10 @@ static int trace_lot(struct rl_txn *t, const char *item, const char *lot, json_t
     rl_key_reset(&pre);
     rl_key_str(&pre, item, strlen(item));
     rl_key_str(&pre, lot, strlen(lot));
-    if ((rc = rl_cursor_open(t, RL_DB_LOTUSE, &c)))
+    if ((rc = rl_cursor_open(t, RL_DB_LOTMV, &c)))
         return rc;
     for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-        if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size != pre.n + 16)
+        if (k.mv_size != pre.n || memcmp(k.mv_data, pre.b, pre.n) || v.mv_size != 16)
             break;
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 32;
@@ -1434,8 +1434,8 @@ static int trace_lot(struct rl_txn *t, const char *item, const char *lot, json_t
             }
             refs = p;
         }
-        refs[n++] = proto_get_be64((const uint8_t *)k.mv_data + pre.n);
-        refs[n++] = proto_get_be64((const uint8_t *)k.mv_data + pre.n + 8);
+        refs[n++] = proto_get_be64(v.mv_data);
+        refs[n++] = proto_get_be64((const uint8_t *)v.mv_data + 8);
     }
     rl_cursor_close(&c);
     if (rc == -ENOENT)
@@ -1528,12 +1528,12 @@ json_t *rl_q_trace(struct rl_txn *t, uint64_t o, uint64_t s, struct proto_err *e
     char lots[64][65];
     char items[64][65];
     int nlots = 0, rc;
-    if (rl_cursor_open(t, RL_DB_DONREC, &c) == 0) {
+    if (rl_cursor_open(t, RL_DB_DONMV, &c) == 0) {
         for (rc = rl_cursor_seek(&c, pre, 16, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-            const uint8_t *kp = k.mv_data;
-            if (k.mv_size != 32 || memcmp(kp, pre, 16))
+            const uint8_t *vp = v.mv_data;
+            if (k.mv_size != 16 || memcmp(k.mv_data, pre, 16) || v.mv_size != 16)
                 break;
-            uint64_t ro = proto_get_be64(kp + 16), rs = proto_get_be64(kp + 24);
+            uint64_t ro = proto_get_be64(vp), rs = proto_get_be64(vp + 8);
             if (rl_ledger_get(t, ro, rs, &mv) || rl_ledger_voided(t, ro, rs))
                 continue;
             json_array_append_new(events, event(t, "received", mv.hlc, mv.site, mv.qty,

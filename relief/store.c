@@ -14,9 +14,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+/* Databases marked D hold sorted duplicates of 16 bytes each: origin(8) seq(8) of an op. */
+#define D (MDB_DUPSORT | MDB_DUPFIXED)
 static const struct {
     const char *name;
     int digest;
+    unsigned flags;
 } dbs[RL_DB_COUNT] = {
     [RL_DB_META] = {"meta", 0},
     [RL_DB_OPS] = {"ops", 0},
@@ -30,7 +33,7 @@ static const struct {
     [RL_DB_TAGS] = {"tags", 1},
     [RL_DB_REMOVED] = {"removed", 1},
     [RL_DB_LEDGER] = {"ledger", 1},
-    [RL_DB_SITEITEM] = {"siteitem", 1},
+    [RL_DB_SHELFMV] = {"shelfmv", 1, D},
     [RL_DB_BALANCE] = {"balance", 1},
     [RL_DB_LOTBAL] = {"lotbal", 1},
     [RL_DB_VOIDED] = {"voided", 1},
@@ -39,11 +42,12 @@ static const struct {
     [RL_DB_ALERTS] = {"alerts", 1},
     [RL_DB_LOTS] = {"lots", 1},
     [RL_DB_NEEDFILL] = {"needfill", 1},
-    [RL_DB_LOTUSE] = {"lotuse", 1},
-    [RL_DB_DONREC] = {"donrec", 1},
+    [RL_DB_LOTMV] = {"lotmv", 1, D},
+    [RL_DB_DONMV] = {"donmv", 1, D},
     [RL_DB_TOKENS] = {"tokens", 0},
     [RL_DB_PEERS] = {"peers", 0},
 };
+#undef D
 
 const char *rl_db_name(enum rl_db db)
 {
@@ -218,8 +222,10 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
 
     if ((rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)))
         goto lmdb;
+    const int fresh = create;
+    s->format = RL_FORMAT_VERSION;
     for (int i = 0; i < RL_DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, &s->dbi[i]);
+        rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | (create ? MDB_CREATE : 0), &s->dbi[i]);
         if (rc == MDB_NOTFOUND && i == RL_DB_META) {
             mdb_txn_abort(txn);
             rl_store_close(s);
@@ -236,8 +242,9 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
         }
         if (rc)
             goto lmdb_txn;
-    }
-    if (!create) {
+        if (i != RL_DB_META || fresh)
+            continue;
+        /* the format first: a newer one is refused before anything is created in it */
         MDB_val k = {6, "format"}, v;
         rc = mdb_get(txn, s->dbi[RL_DB_META], &k, &v);
         if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != 4)) {
@@ -256,6 +263,7 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
                               "'%s' has data format %u; this relief reads up to %u: upgrade relief",
                               dir, fmt, RL_FORMAT_VERSION);
         }
+        s->format = fmt;
     }
     if ((rc = mdb_txn_commit(txn))) {
         txn = NULL;
@@ -500,6 +508,21 @@ int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn)
 {
     MDB_val key = {kn, (void *)k};
     return rl_mdb_err(mdb_del(t->txn, t->s->dbi[db], &key, NULL));
+}
+
+int rl_clear(struct rl_txn *t, enum rl_db db)
+{
+    return rl_mdb_err(mdb_drop(t->txn, t->s->dbi[db], 0));
+}
+
+int rl_drop_named(struct rl_txn *t, const char *name)
+{
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(t->txn, name, 0, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    /* the handle is closed by the drop, or by LMDB when the transaction aborts */
+    return rl_mdb_err(rc ? rc : mdb_drop(t->txn, dbi, 1));
 }
 
 int rl_count(struct rl_txn *t, enum rl_db db, uint64_t *n)

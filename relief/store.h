@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 1u
+#define RL_FORMAT_VERSION 2u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -45,8 +45,8 @@ enum rl_db {
     RL_DB_CODES,      /* code len(1) code site(8) -> "": sites by their current short code */
     RL_DB_TAGS,       /* rid set(1) origin(8) seq(8) -> element: add-wins set elements */
     RL_DB_REMOVED,    /* rid set(1) origin(8) seq(8) -> "": tags some remove saw */
-    RL_DB_LEDGER,     /* origin(8) seq(8) -> movement (ledger.c) */
-    RL_DB_SITEITEM,   /* site(8) item origin(8) seq(8) -> "": movements touching a shelf */
+    RL_DB_LEDGER,     /* origin(8) seq(8) -> what a movement applied, when not the default */
+    RL_DB_SHELFMV,    /* site(8) item -> origin(8) seq(8) (dups): movements touching a shelf */
     RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) */
     RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed); only while the qty is not 0 */
     RL_DB_VOIDED,     /* origin(8) seq(8) of a voided movement -> the void's origin(8) seq(8) */
@@ -57,8 +57,8 @@ enum rl_db {
     RL_DB_LOTS,       /* item lot -> expiry day(4): the earliest expiry any receipt gave */
     RL_DB_NEEDFILL,   /* sums: need o(8) s(8) -> fulfilled; 'D' donation -> delivered;
                          'M' shift -> meals served (8 bytes, signed) */
-    RL_DB_LOTUSE,     /* item lot origin(8) seq(8) -> "": movements that made or drew a lot */
-    RL_DB_DONREC,     /* donation origin(8) seq(8), receipt origin(8) seq(8) -> "" */
+    RL_DB_LOTMV,      /* item lot -> origin(8) seq(8) (dups): movements that made or drew a lot */
+    RL_DB_DONMV,      /* donation origin(8) seq(8) -> receipt origin(8) seq(8) (dups) */
     /* node-local, never synced, outside the digest */
     RL_DB_TOKENS, /* BLAKE2b-256(token) -> role(1) created(8) name: tokens presented to us */
     RL_DB_PEERS,  /* url -> msgpack status: the peers this node syncs with */
@@ -74,6 +74,7 @@ struct rl_store {
     MDB_dbi dbi[RL_DB_COUNT];
     char *dir;         /* owned */
     uint64_t gen;      /* this opening's number, unique in the process */
+    uint32_t format;   /* the data format found (RL_FORMAT_VERSION once upgraded) */
     size_t map_max;    /* growth stops here (-ENOSPC) */
     /* identity of this copy of the data, compared with what the last write recorded */
     char machine_id[64];
@@ -161,6 +162,10 @@ int rl_put(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void
 int rl_put_reserve(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, size_t vn,
                    void **out);
 int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn);
+/* Empty a database (in this transaction). */
+int rl_clear(struct rl_txn *t, enum rl_db db);
+/* Delete a database of an older format by its name; 0 when there is none. */
+int rl_drop_named(struct rl_txn *t, const char *name);
 /* Entries in a database. */
 int rl_count(struct rl_txn *t, enum rl_db db, uint64_t *n);
 

@@ -416,3 +416,68 @@ int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)
     out[len] = '\0';
     return 0;
 }
+
+/* --- rebuilding every view from the op log (an upgrade of the data format) --- */
+
+/* Databases of older formats that no version reads any more. */
+static const char *const legacy_dbs[] = {"siteitem", "lotuse", "donrec", NULL};
+
+static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    uint64_t *nops = arg;
+    struct rl_cursor c;
+    MDB_val k, v;
+    int rc;
+    *nops = 0;
+    for (int db = 0; db < RL_DB_COUNT; db++) {
+        /* forks are evidence received, not derived from the ops held */
+        if (!rl_db_in_digest(db) || db == RL_DB_FORKS)
+            continue;
+        if ((rc = rl_clear(t, db)))
+            return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(db), proto_strerror(rc));
+    }
+    for (int i = 0; legacy_dbs[i]; i++)
+        if ((rc = rl_drop_named(t, legacy_dbs[i])))
+            return proto_errf(e, rc, "cannot drop %s: %s", legacy_dbs[i], proto_strerror(rc));
+    if ((rc = rl_cursor_open(t, RL_DB_OPS, &c)))
+        return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
+    /* views are a function of the set of ops, so the log's key order will do */
+    for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        struct proto_op op;
+        const uint8_t *p = v.mv_data;
+        if (k.mv_size != 16 || v.mv_size <= PROTO_HASH_BYTES ||
+            proto_op_parse(p + PROTO_HASH_BYTES, v.mv_size - PROTO_HASH_BYTES, &op, e)) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        op.origin = proto_get_be64(k.mv_data);
+        op.seq = proto_get_be64((const uint8_t *)k.mv_data + 8);
+        memcpy(op.hash, p, PROTO_HASH_BYTES);
+        if ((rc = rl_views_apply(t, &op, e))) {
+            rl_cursor_close(&c);
+            return rc;
+        }
+        ++*nops;
+    }
+    rl_cursor_close(&c);
+    if (rc != -ENOENT)
+        return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
+    if ((rc = rl_views_flush(t, e)))
+        return rc;
+    uint8_t fmt[4] = {RL_FORMAT_VERSION >> 24, (RL_FORMAT_VERSION >> 16) & 0xff,
+                      (RL_FORMAT_VERSION >> 8) & 0xff, RL_FORMAT_VERSION & 0xff};
+    if ((rc = rl_put(t, RL_DB_META, "format", 6, fmt, 4)))
+        return proto_errf(e, rc, "cannot write the format: %s", proto_strerror(rc));
+    return 0;
+}
+
+int rl_views_rebuild(struct rl_store *s, uint64_t *nops, struct proto_err *e)
+{
+    uint64_t n = 0;
+    int rc = rl_store_write(s, rebuild_fn, &n, e);
+    if (!rc)
+        s->format = RL_FORMAT_VERSION;
+    if (nops)
+        *nops = n;
+    return rc;
+}

@@ -16,6 +16,13 @@ int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err
 /* Write what rl_views_apply tallied in memory (ops of unknown kinds); call before commit. */
 int rl_views_flush(struct rl_txn *t, struct proto_err *e);
 
+/*
+ * Empty every view and apply the whole op log again, in one transaction, and mark the data
+ * with this version's format: how a data directory of an older format is upgraded. *nops (may
+ * be NULL): the ops applied.
+ */
+int rl_views_rebuild(struct rl_store *s, uint64_t *nops, struct proto_err *e);
+
 /* The name a node announced, copied into out (empty when unknown). */
 int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n);
 

@@ -59,3 +59,21 @@ check_status "--help" 0 relief --help
 long=$(head -c 300 /dev/zero | tr '\0' a)
 check_status "a 300-byte node name is refused" 1 relief --data "$T/long" init --name "$long"
 check "and leaves no node behind" test ! -e "$T/long/data.mdb"
+
+# a data directory of the previous data format (1) is upgraded when a command first opens it:
+# every view rebuilt from the op log, in one transaction
+U="$T/upgrade"
+relief --data "$U" init --name up >/dev/null 2>&1 && relief --data "$U" demo >/dev/null 2>&1
+up_digest=$(relief --data "$U" digest)
+needs=$(relief --data "$U" report needs --format csv)
+trace=$(relief --data "$U" --json report donations)
+check "make the directory look like data format 1" "$BUILD_DIR/tests/oldformat" "$U"
+up_out=$(relief --data "$U" status 2>&1)
+check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 2"
+check_match "counting the ops applied again" "$up_out" "upgraded \([1-9][0-9]* ops applied again\)"
+check_eq "the upgraded state has the digest of before" "$(relief --data "$U" digest 2>&1)" "$up_digest"
+check_eq "which the op log gives too" "$(relief --data "$U" digest --rebuild 2>&1)" "$up_digest"
+check_eq "the needs report is the same" "$(relief --data "$U" report needs --format csv)" "$needs"
+check_eq "the donation report is the same" "$(relief --data "$U" --json report donations)" "$trace"
+check_eq "a second command does not upgrade again" "$(relief --data "$U" status 2>&1 >/dev/null)" ""
+check "the upgraded node takes writes" relief --data "$U" stock receive --site WH-ISH --item water-2l --qty 5

@@ -97,7 +97,7 @@ def digest_dbs(store_c):
     """The databases of the state digest, in enum order, as relief/store.c's dbs[] lists them."""
     import re
     src = open(store_c).read()
-    return [n for n, d in re.findall(r'\[RL_DB_\w+\] = \{"(\w+)", (\d)\}', src) if d == "1"]
+    return [n for n, d in re.findall(r'\[RL_DB_\w+\] = \{"(\w+)", (\d)[,}]', src) if d == "1"]
 
 
 def u64(*v):
@@ -118,27 +118,26 @@ def state_a123():
     """After batch_a123: A1 (node), A2 (kind 4242, unknown), A3 (stock.receive of 120
     rice-5kg, lot L-0311, expiry day 20742, at SITE, against donation [B, 9])."""
     st = state_a1()
-    mv = pack([30, HLC_A + 2, SITE, 0, "rice-5kg", 120, "L-0311", 20742, [], None,
-               [ORIGIN_B, 9], 120, 0, 1, 0, 120, "aiko"])
+    # the ledger keeps only what a movement applied that differs from the default (none here);
+    # shelfmv, lotmv and donmv hold sorted duplicates: one value per key in this example
     shelf = u64(SITE) + s8("rice-5kg")
     st.update(
         alerts={b"u" + u64(ORIGIN_A) + struct.pack(">I", 4242): u64(1)},
-        ledger={u64(ORIGIN_A, 3): mv},
-        siteitem={shelf + u64(ORIGIN_A, 3): b""},
+        shelfmv={shelf: u64(ORIGIN_A, 3)},
         balance={shelf: u64(120)},
         lotbal={shelf + s8("L-0311"): u64(120)},
         lots={s8("rice-5kg") + s8("L-0311"): struct.pack(">I", 20742)},
         needfill={b"D" + u64(ORIGIN_B, 9): u64(120)},
-        lotuse={s8("rice-5kg") + s8("L-0311") + u64(ORIGIN_A, 3): b""},
-        donrec={u64(ORIGIN_B, 9, ORIGIN_A, 3): b""},
+        lotmv={s8("rice-5kg") + s8("L-0311"): u64(ORIGIN_A, 3)},
+        donmv={u64(ORIGIN_B, 9): u64(ORIGIN_A, 3)},
     )
     return st
 
 
 def digest(store_c, vv, state):
-    """relief-digest-1: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-2: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-1\x00")
+    h.update(b"relief-digest-2\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
