@@ -191,11 +191,27 @@ static int days_in_month(int y, unsigned m)
     return dm[m - 1];
 }
 
+/* n decimal digits at p (no sign, no space): 0, or -1 */
+static int digits(const char *p, int n, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
 static int parse_date(const char *s, int *y, unsigned *m, unsigned *d, const char **rest)
 {
-    int n = 0;
-    if (sscanf(s, "%4d-%2u-%2u%n", y, m, d, &n) != 3 || n != 10)
+    unsigned yy;
+    const int n = 10; /* YYYY-MM-DD */
+    if (digits(s, 4, &yy) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' ||
+        digits(s + 8, 2, d))
         return -1;
+    *y = (int)yy;
     if (*y < 1970 || *y > 2200 || *m < 1 || *m > 12 || *d < 1 ||
         (int)*d > days_in_month(*y, *m))
         return -1;
@@ -216,20 +232,20 @@ int rl_parse_day(const char *s, uint32_t *days, struct proto_err *e)
 
 int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
 {
-    int y, n = 0;
+    int y;
     unsigned mo, d, hh = 0, mi = 0, ss = 0;
     const char *p;
     if (parse_date(s, &y, &mo, &d, &p))
         goto bad;
     if (*p == 'T' || *p == ' ') {
         p++;
-        if (sscanf(p, "%2u:%2u%n", &hh, &mi, &n) != 2 || n != 5)
+        if (digits(p, 2, &hh) || p[2] != ':' || digits(p + 3, 2, &mi))
             goto bad;
-        p += n;
+        p += 5;
         if (*p == ':') {
-            if (sscanf(p, ":%2u%n", &ss, &n) != 1 || n != 3)
+            if (digits(p + 1, 2, &ss))
                 goto bad;
-            p += n;
+            p += 3;
         }
         if (hh > 23 || mi > 59 || ss > 60)
             goto bad;
@@ -241,7 +257,7 @@ int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
     }
     if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
         unsigned oh, om;
-        if (sscanf(p + 1, "%2u:%2u", &oh, &om) != 2 || oh > 14 || om > 59)
+        if (digits(p + 1, 2, &oh) || digits(p + 4, 2, &om) || oh > 14 || om > 59)
             goto bad;
         int64_t off = (int64_t)(oh * 3600 + om * 60);
         *secs = (uint64_t)(*p == '+' ? t - off : t + off);

@@ -347,6 +347,82 @@ struct records_arg {
     json_t *needs, *shifts, *donations;
 };
 
+static int ledger_n_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    return rl_count(t, RL_DB_LEDGER, arg);
+}
+
+struct mv_arg {
+    const char *ref; /* resolved into o, s when not NULL */
+    uint64_t o, s;
+    struct rl_mv mv;
+};
+
+static int mv_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct mv_arg *a = arg;
+    int rc = a->ref ? rl_resolve_ref(t, a->ref, &a->o, &a->s, e) : 0;
+    return rc ? rc : rl_ledger_get(t, a->o, a->s, &a->mv);
+}
+
+/*
+ * The ledger keeps only what a movement applied beyond the default (a movement is read from its
+ * op): receipts and distributions nobody voided or counted leave nothing there; a void does.
+ */
+static void test_domain_ledger_keeps_only_exceptions(void **state)
+{
+    (void)state;
+    struct rl_store st, *s = &st;
+    uint64_t wh, n = 99;
+    char r1[40], d1[40], dir[sizeof W.root + 16];
+    struct proto_err e;
+    snprintf(dir, sizeof dir, "%s/ledger", W.root);
+    tl_node(s, dir, "D");
+    const char *site[] = {"kind", "warehouse", "name", "倉庫", "code", "WH-9", NULL};
+    edit_site(s, 1, NULL, site, &wh);
+    add_item(s, "rice-5kg");
+    stock(s, PROTO_KIND_STOCK_RECEIVE, "WH-9", NULL, "100", NULL, "L1", r1);
+    stock(s, PROTO_KIND_STOCK_RECEIVE, "WH-9", NULL, "50", NULL, NULL, NULL);
+    stock(s, PROTO_KIND_STOCK_DISTRIBUTE, "WH-9", NULL, "30", NULL, NULL, d1);
+    assert_int_equal(balance(s, wh), 120);
+    assert_int_equal(rl_store_read(s, ledger_n_fn, &n, &e), 0);
+    assert_int_equal(n, 0);
+    /* the movement comes back whole from its op */
+    struct mv_arg *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    a->ref = r1;
+    assert_int_equal(rl_store_read(s, mv_fn, a, &e), 0);
+    assert_int_equal(a->mv.kind, PROTO_KIND_STOCK_RECEIVE);
+    assert_int_equal(a->mv.site, wh);
+    assert_int_equal(a->mv.qty, 100);
+    assert_string_equal(a->mv.item, "rice-5kg");
+    assert_string_equal(a->mv.lot, "L1");
+    assert_string_equal(a->mv.author, "D");
+    assert_int_equal(a->mv.a_src, 100);
+    assert_int_equal(a->mv.a_lots_src, 1);
+    /* a void: one entry, all zero, and the balance without the distribution */
+    stock(s, PROTO_KIND_STOCK_VOID, NULL, NULL, NULL, d1, "twice", NULL);
+    assert_int_equal(balance(s, wh), 150);
+    assert_int_equal(rl_store_read(s, ledger_n_fn, &n, &e), 0);
+    assert_int_equal(n, 1);
+    a->ref = d1;
+    assert_int_equal(rl_store_read(s, mv_fn, a, &e), 0);
+    assert_int_equal(a->mv.kind, PROTO_KIND_STOCK_DISTRIBUTE);
+    assert_int_equal(a->mv.a_src, 0);
+    assert_int_equal(a->mv.a_lots_src, 0);
+    /* an op that is no movement is not one */
+    a->ref = NULL;
+    a->s = 1;
+    assert_int_equal(rl_store_read(s, mv_fn, a, &e), -ENOENT);
+    free(a);
+    uint8_t d[RL_DIGEST_BYTES], rb[RL_DIGEST_BYTES];
+    tl_digest(s, d);
+    assert_int_equal(rl_digest_rebuilt(s, rb, &e), 0);
+    assert_memory_equal(d, rb, RL_DIGEST_BYTES);
+    rl_store_close(s);
+}
+
 static int records_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct records_arg *a = arg;
@@ -529,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_domain_conflict_and_resolution),
         /* last: it replays every op the tests above made */
         cmocka_unit_test(test_domain_order_independent),
+        cmocka_unit_test(test_domain_ledger_keeps_only_exceptions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
