@@ -324,6 +324,63 @@ static int is_hex(const char *s, size_t min, size_t max)
     return 1;
 }
 
+/*
+ * Site codes and item codes found within a transaction, so that an import or a bench of many
+ * movements looks each up once: per thread, valid for one rl_txn (its uid) until anything
+ * that could change an answer (its changes count). Only what was found is kept: a site code
+ * used by one site (a second one only ever comes with a change), an item that exists (items
+ * are never removed).
+ */
+#define FOUND_SLOTS 512u
+struct found {
+    uint64_t id; /* a site's id; 1 for an item */
+    char kind;   /* 's' or 'i'; 0: empty */
+    uint8_t len;
+    char code[64];
+};
+static _Thread_local struct found *found_v;
+static _Thread_local uint64_t found_uid;
+static _Thread_local uint32_t found_changes;
+
+static struct found *found_slot(struct rl_txn *t, char kind, const char *code, size_t n)
+{
+    if (n > 64)
+        return NULL;
+    if (!found_v && !(found_v = calloc(FOUND_SLOTS, sizeof *found_v)))
+        return NULL;
+    if (found_uid != t->uid || found_changes != t->changes) {
+        memset(found_v, 0, FOUND_SLOTS * sizeof *found_v);
+        found_uid = t->uid;
+        found_changes = t->changes;
+    }
+    uint32_t h = 2166136261u ^ (uint8_t)kind;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)code[i]) * 16777619u;
+    return &found_v[h % FOUND_SLOTS];
+}
+
+static int found_get(struct rl_txn *t, char kind, const char *code, uint64_t *id)
+{
+    size_t n = strlen(code);
+    struct found *f = found_slot(t, kind, code, n);
+    if (!f || f->kind != kind || f->len != n || memcmp(f->code, code, n))
+        return 0;
+    *id = f->id;
+    return 1;
+}
+
+static void found_put(struct rl_txn *t, char kind, const char *code, uint64_t id)
+{
+    size_t n = strlen(code);
+    struct found *f = found_slot(t, kind, code, n);
+    if (!f)
+        return;
+    f->kind = kind;
+    f->len = (uint8_t)n;
+    memcpy(f->code, code, n);
+    f->id = id;
+}
+
 int rl_resolve_site(struct rl_txn *t, const char *s, uint64_t *id, struct proto_err *e)
 {
     struct rl_key pre;
@@ -334,6 +391,8 @@ int rl_resolve_site(struct rl_txn *t, const char *s, uint64_t *id, struct proto_
 
     if (!*s || strlen(s) > 64)
         return proto_errf(e, -ENOENT, "unknown site '%.64s'", s);
+    if (found_get(t, 's', s, id))
+        return 0;
     /* a short code */
     rl_key_reset(&pre);
     rl_key_str(&pre, s, strlen(s));
@@ -348,6 +407,7 @@ int rl_resolve_site(struct rl_txn *t, const char *s, uint64_t *id, struct proto_
     rl_cursor_close(&c);
     if (n == 1) {
         *id = found[0];
+        found_put(t, 's', s, *id);
         return 0;
     }
     if (n > 1)
@@ -405,8 +465,13 @@ int rl_resolve_item(struct rl_txn *t, const char *code, struct proto_err *e)
                           "item code '%.80s' may hold only lower-case letters, digits, '.', '_' and '-' "
                           "(1 to 64 of them)",
                           code);
+    uint64_t known;
+    if (found_get(t, 'i', code, &known))
+        return 0;
     rl_rid_item(&r, code, strlen(code));
     int rc = rl_record_get(t, &r, NULL);
+    if (rc == 0)
+        found_put(t, 'i', code, 1);
     if (rc == -ENOENT)
         return proto_errf(e, rc, "unknown item '%s' (add it with 'relief item add')", code);
     return rc ? proto_errf(e, rc, "cannot read items: %s", proto_strerror(rc)) : 0;

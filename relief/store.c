@@ -356,10 +356,16 @@ static void adopt_mapsize(struct rl_store *s)
     pthread_rwlock_unlock(&s->maplock);
 }
 
+uint64_t rl_txn_uid(void)
+{
+    static uint64_t uids;
+    return __atomic_add_fetch(&uids, 1, __ATOMIC_RELAXED);
+}
+
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     for (;;) {
-        struct rl_txn t = {.s = s, .write = 1};
+        struct rl_txn t = {.s = s, .write = 1, .uid = rl_txn_uid()};
         pthread_rwlock_rdlock(&s->maplock);
         int rc = mdb_txn_begin(s->env, NULL, 0, &t.txn);
         if (rc == MDB_MAP_RESIZED) {
@@ -408,6 +414,7 @@ int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e
         mdb_txn_abort(child);
         memcpy(t->unknown, saved, sizeof saved);
         t->nunknown = nsaved;
+        t->changes++; /* what it wrote is gone */
         return rc;
     }
     if ((rc = mdb_txn_commit(child)))
@@ -417,7 +424,7 @@ int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e
 
 int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
-    struct rl_txn t = {.s = s, .write = 0};
+    struct rl_txn t = {.s = s, .write = 0, .uid = rl_txn_uid()};
     pthread_rwlock_rdlock(&s->maplock);
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t.txn);
     if (rc == MDB_MAP_RESIZED) {

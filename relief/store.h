@@ -102,7 +102,15 @@ struct rl_txn {
     void *node; /* struct rl_node * during a write (node.h) */
     struct rl_unknown_tally unknown[RL_UNKNOWN_TALLY];
     unsigned nunknown;
+    /* what caches of lookups within this transaction key on (domain.c): a number no other
+     * transaction of the process had, and a count of the changes that could make them wrong
+     * (a short code written, a nested transaction undone) */
+    uint64_t uid;
+    uint32_t changes;
 };
+
+/* A new rl_txn.uid. */
+uint64_t rl_txn_uid(void);
 
 struct rl_store_opts {
     size_t map_initial; /* 0: RL_MAP_INITIAL */

@@ -143,6 +143,7 @@ static int code_index(struct rl_txn *t, uint64_t site, const char *code, size_t 
     rl_key_reset(&k);
     rl_key_str(&k, code, n);
     rl_key_u64(&k, site);
+    t->changes++; /* site lookups by code cached in this transaction are stale */
     if (add)
         rc = rl_put(t, RL_DB_CODES, k.b, k.n, "", 0);
     else if ((rc = rl_del(t, RL_DB_CODES, k.b, k.n)) == -ENOENT)

@@ -14,6 +14,7 @@
 #include "proto/kinds.h"
 #include "relief/domain.h"
 #include "relief/ledger.h"
+#include "relief/node.h"
 #include "relief/query.h"
 #include "testlib.h"
 
@@ -423,6 +424,56 @@ static void test_domain_ledger_keeps_only_exceptions(void **state)
     rl_store_close(s);
 }
 
+/* Inside one transaction: resolve a code, give the site another code, resolve both again. */
+struct recode_arg {
+    uint64_t before, after;
+    int old_rc;
+};
+
+static int recode_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct recode_arg *a = arg;
+    struct rl_edit ed;
+    struct rl_written w;
+    struct proto_err e2;
+    int rc;
+    if ((rc = rl_resolve_site(t, "WH-R", &a->before, e)))
+        return rc;
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = RL_R_SITE;
+    ed.target = "WH-R";
+    ed.fields[0].f = rl_fieldopt_find(rl_site_fields, "code");
+    ed.fields[0].value = "WH-S";
+    ed.nfields = 1;
+    if ((rc = rl_edit_in(t, &ed, &w, e)))
+        return rc;
+    proto_err_clear(&e2);
+    a->old_rc = rl_resolve_site(t, "WH-R", &a->after, &e2);
+    return rl_resolve_site(t, "WH-S", &a->after, e);
+}
+
+/* A site looked up by its code, then recoded in the same transaction, is not found by the old
+ * code (lookups are cached within a transaction, import-style). */
+static void test_domain_code_lookup_follows_a_recode(void **state)
+{
+    (void)state;
+    struct rl_store st;
+    struct recode_arg a = {0, 0, 0};
+    struct proto_err e;
+    char dir[sizeof W.root + 16];
+    uint64_t id;
+    snprintf(dir, sizeof dir, "%s/recode", W.root);
+    tl_node(&st, dir, "R");
+    const char *site[] = {"kind", "warehouse", "name", "倉庫", "code", "WH-R", NULL};
+    edit_site(&st, 1, NULL, site, &id);
+    proto_err_clear(&e);
+    assert_int_equal(rl_node_write(&st, recode_fn, &a, &e), 0);
+    assert_int_equal(a.before, id);
+    assert_int_equal(a.old_rc, -ENOENT);
+    assert_int_equal(a.after, id);
+    rl_store_close(&st);
+}
+
 static int records_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct records_arg *a = arg;
@@ -606,6 +657,7 @@ int main(void)
         /* last: it replays every op the tests above made */
         cmocka_unit_test(test_domain_order_independent),
         cmocka_unit_test(test_domain_ledger_keeps_only_exceptions),
+        cmocka_unit_test(test_domain_code_lookup_follows_a_recode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
