@@ -97,7 +97,10 @@ int cli_open(struct cli *c)
             rl_store_close(&c->store);
             return cli_fail(&e);
         }
-        fprintf(stderr, "relief: upgraded (%llu ops applied again)\n", (unsigned long long)n);
+        if (n)
+            fprintf(stderr, "relief: upgraded (%llu ops applied again)\n", (unsigned long long)n);
+        else
+            fprintf(stderr, "relief: another relief upgraded it meanwhile\n");
     }
     c->open = 1;
     return 0;

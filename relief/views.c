@@ -430,6 +430,13 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     MDB_val k, v;
     int rc;
     *nops = 0;
+    /* another process may have upgraded it while this one waited for the write lock */
+    if (rl_get(t, RL_DB_META, "format", 6, &v) == 0 && v.mv_size == 4) {
+        const uint8_t *f = v.mv_data;
+        uint32_t fmt = (uint32_t)f[0] << 24 | (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3];
+        if (fmt >= RL_FORMAT_VERSION)
+            return 0;
+    }
     for (int db = 0; db < RL_DB_COUNT; db++) {
         /* forks are evidence received, not derived from the ops held */
         if (!rl_db_in_digest(db) || db == RL_DB_FORKS)
