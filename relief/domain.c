@@ -1191,8 +1191,11 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
                             r->target);
             goto out;
         }
-        if (rc)
+        if (rc) {
+            rc = proto_errf(e, rc, "cannot read movement '%s': %s", r->target,
+                            proto_strerror(rc));
             goto out;
+        }
         site = r->kind == PROTO_KIND_STOCK_ARRIVE ? mv.to : mv.site;
         msgpack_pack_uint8(&extra.pk, PROTO_F_MV_TARGET);
         pack_ref(&extra.pk, self, o, s);

@@ -84,7 +84,7 @@ static int applied_get(struct rl_txn *t, struct rl_mv *mv)
     if (rc)
         return rc == -ENOENT ? 0 : rc;
     proto_mp_init(&m, v.mv_data, v.mv_size);
-    if (proto_mp_array(&m, &n) || n < 5 || proto_mp_int(&m, &mv->a_src) ||
+    if (proto_mp_array(&m, &n) || n != 5 || proto_mp_int(&m, &mv->a_src) ||
         proto_mp_int(&m, &mv->a_dst) || proto_mp_uint(&m, &u) ||
         proto_mp_int(&m, &mv->a_lots_dst) || proto_mp_int(&m, &mv->a_need))
         return PROTO_ECORRUPT;
@@ -517,13 +517,17 @@ out:
     return rc;
 }
 
+static int entered(struct rl_txn *t, const struct rl_mv *mv);
+
 static int recompute_ref(struct rl_txn *t, uint64_t origin, uint64_t seq)
 {
     static _Thread_local struct rl_mv mv; /* large: kept off the stack */
     int rc = rl_ledger_get(t, origin, seq, &mv);
+    if (rc == 0 && (rc = entered(t, &mv)) == 0)
+        rc = -ENOENT;
     if (rc == -ENOENT)
-        return 0; /* not arrived yet: its own arrival will compute it */
-    return rc ? rc : recompute(t, &mv, 0);
+        return 0; /* not arrived (or not applied) yet: its own entry will compute it */
+    return rc < 0 ? rc : recompute(t, &mv, 0);
 }
 
 /* An op id as the value of a database of sorted duplicates. */
@@ -540,6 +544,21 @@ static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
     shelf_key(&k, site, mv->item, mv->item_len);
     ref_val(v, mv->origin, mv->seq);
     return rl_put(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
+}
+
+/*
+ * Whether a movement was entered: it is under its shelf in the index. Its op alone does not
+ * say so -- a rebuild (views.c) holds every op before it applies them, and a void or an
+ * arrival applied before its movement must not recompute what the movement has not applied.
+ */
+static int entered(struct rl_txn *t, const struct rl_mv *mv)
+{
+    struct rl_key k;
+    uint8_t v[16];
+    shelf_key(&k, mv->site, mv->item, mv->item_len);
+    ref_val(v, mv->origin, mv->seq);
+    int rc = rl_get_dup(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
+    return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
 /* Lot -> movements: a receipt's lot, the lots a dispatch or distribution drew. */

@@ -46,6 +46,9 @@ static const struct {
     [RL_DB_DONMV] = {"donmv", 1, D},
     [RL_DB_TOKENS] = {"tokens", 0},
     [RL_DB_PEERS] = {"peers", 0},
+    [RL_DB_F1_SITEITEM] = {"siteitem", 0},
+    [RL_DB_F1_LOTUSE] = {"lotuse", 0},
+    [RL_DB_F1_DONREC] = {"donrec", 0},
 };
 #undef D
 
@@ -520,6 +523,19 @@ int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn)
 int rl_clear(struct rl_txn *t, enum rl_db db)
 {
     return rl_mdb_err(mdb_drop(t->txn, t->s->dbi[db], 0));
+}
+
+int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
+               size_t vn)
+{
+    MDB_cursor *c;
+    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
+    if (rc)
+        return rl_mdb_err(rc);
+    rc = mdb_cursor_get(c, &key, &val, MDB_GET_BOTH);
+    mdb_cursor_close(c);
+    return rl_mdb_err(rc);
 }
 
 int rl_drop_named(struct rl_txn *t, const char *name)

@@ -62,6 +62,11 @@ enum rl_db {
     /* node-local, never synced, outside the digest */
     RL_DB_TOKENS, /* BLAKE2b-256(token) -> role(1) created(8) name: tokens presented to us */
     RL_DB_PEERS,  /* url -> msgpack status: the peers this node syncs with */
+    /* format 1's siteitem, lotuse and donrec, kept empty: a relief of format 1 finds every
+     * database it knows and so reads the format, and refuses, instead of writing */
+    RL_DB_F1_SITEITEM,
+    RL_DB_F1_LOTUSE,
+    RL_DB_F1_DONREC,
     RL_DB_COUNT
 };
 
@@ -172,6 +177,9 @@ int rl_put_reserve(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, si
 int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn);
 /* Empty a database (in this transaction). */
 int rl_clear(struct rl_txn *t, enum rl_db db);
+/* 0 when a key with sorted duplicates holds exactly this value, else -ENOENT (or an error). */
+int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
+               size_t vn);
 /* Delete a database of an older format by its name; 0 when there is none. */
 int rl_drop_named(struct rl_txn *t, const char *name);
 /* Entries in a database. */

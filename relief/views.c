@@ -420,9 +420,6 @@ int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)
 
 /* --- rebuilding every view from the op log (an upgrade of the data format) --- */
 
-/* Databases of older formats that no version reads any more. */
-static const char *const legacy_dbs[] = {"siteitem", "lotuse", "donrec", NULL};
-
 static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     uint64_t *nops = arg;
@@ -444,9 +441,12 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         if ((rc = rl_clear(t, db)))
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(db), proto_strerror(rc));
     }
-    for (int i = 0; legacy_dbs[i]; i++)
-        if ((rc = rl_drop_named(t, legacy_dbs[i])))
-            return proto_errf(e, rc, "cannot drop %s: %s", legacy_dbs[i], proto_strerror(rc));
+    /* format 1's databases: emptied, kept (store.h) */
+    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC};
+    for (size_t i = 0; i < sizeof f1 / sizeof *f1; i++)
+        if ((rc = rl_clear(t, f1[i])))
+            return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(f1[i]),
+                              proto_strerror(rc));
     if ((rc = rl_cursor_open(t, RL_DB_OPS, &c)))
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
     /* views are a function of the set of ops, so the log's key order will do */

@@ -77,3 +77,46 @@ check_eq "the needs report is the same" "$(relief --data "$U" report needs --for
 check_eq "the donation report is the same" "$(relief --data "$U" --json report donations)" "$trace"
 check_eq "a second command does not upgrade again" "$(relief --data "$U" status 2>&1 >/dev/null)" ""
 check "the upgraded node takes writes" relief --data "$U" stock receive --site WH-ISH --item water-2l --qty 5
+
+# the upgrade with two origins: the node with the smaller id voids and confirms the arrival of
+# the other's movements, so in the op log's key order the void and the arrival come first
+P="$T/up-a" Q="$T/up-b"
+relief --data "$P" init --name a >/dev/null 2>&1
+up_net=$(relief --data "$P" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')
+relief --data "$Q" init --name b --network "$up_net" >/dev/null 2>&1
+up_id() { relief --data "$1" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["node"])'; }
+if [[ $(up_id "$P") < $(up_id "$Q") ]]; then LO=$P HI=$Q; else LO=$Q HI=$P; fi
+relief --data "$HI" site add --kind warehouse --name W --code W1 >/dev/null 2>&1
+relief --data "$HI" site add --kind centre --name C --code C1 >/dev/null 2>&1
+relief --data "$HI" item add water --name Water --unit l >/dev/null 2>&1
+rcpt=$(relief --data "$HI" stock receive --site W1 --item water --qty 100 2>/dev/null | head -1)
+relief --data "$HI" stock receive --site W1 --item water --qty 100 >/dev/null 2>&1
+disp=$(relief --data "$HI" stock dispatch --from W1 --to C1 --item water --qty 30 2>/dev/null | head -1)
+relief --data "$HI" bundle create "$T/hi.bundle" >/dev/null 2>&1
+relief --data "$LO" bundle apply "$T/hi.bundle" >/dev/null 2>&1
+relief --data "$LO" stock void "$rcpt" --reason "entered twice" >/dev/null
+relief --data "$LO" stock arrive "$disp" --qty 25 >/dev/null
+two_digest=$(relief --data "$LO" digest)
+two_stock=$(relief --data "$LO" stock)
+check_match "before: the void and the short arrival count" "$two_stock" "W1 +W +water +70 .*"
+"$BUILD_DIR/tests/oldformat" "$LO"
+relief --data "$LO" status >/dev/null 2>&1
+check_eq "after the upgrade: the same balances" "$(relief --data "$LO" stock)" "$two_stock"
+check_eq "and the same digest" "$(relief --data "$LO" digest)" "$two_digest"
+
+# a relief of format 1 refuses a directory of this format instead of writing to it: every
+# database it knows is there (format 1's siteitem, lotuse and donrec kept empty)
+check_eq "format 1's databases are there, empty" \
+    "$(mdb_stat -a "$U" 2>/dev/null | grep -A5 -E '^Status of (siteitem|lotuse|donrec)$' | grep -c 'Entries: 0')" 3
+
+# dates and times: ISO 8601, nothing looser
+check "a date" relief --data "$U" stock receive --site WH-ISH --item water-2l --qty 1 --expiry 2027-02-28
+for bad in 2027-2-28 " 2027-02-28" 2027-02-29 2027-02-28x +027-02-28 2027-02; do
+    check_status "date '$bad' is refused" 1 relief --data "$U" stock receive --site WH-ISH --item water-2l --qty 1 --expiry "$bad"
+done
+for good in 2027-01-05T09:00 2027-01-05T09:00:30Z "2027-01-05 09:00+09:00" 2027-01-05T09:00-03:30; do
+    check "time '$good'" relief --data "$U" shift add --site KIT-MINATO --start "$good" --end 2027-01-06T10:00Z --slots 2
+done
+for bad in 2027-01-05T9:00 2027-01-05T09:00:3 2027-01-05T24:00 2027-01-05T09:00+9:00 2027-01-05T09:60; do
+    check_status "time '$bad' is refused" 1 relief --data "$U" shift add --site KIT-MINATO --start "$bad" --end 2027-01-06T10:00Z --slots 2
+done
