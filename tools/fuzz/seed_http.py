@@ -104,6 +104,27 @@ def handwritten(d):
     save(d, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffff\r\n")
 
 
+def read_message(sock):
+    """One HTTP message from sock: its headers, then Content-Length bytes (None at EOF)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    while len(body) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 class Recorder:
     """A proxy that saves each request a client sends (split on the server's answers)."""
 
@@ -125,34 +146,16 @@ class Recorder:
         c.settimeout(5)
         s.settimeout(5)
         while True:
-            data = b""
-            try:  # a request: headers, then Content-Length bytes
-                while b"\r\n\r\n" not in data:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                n = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        n = int(line.split(b":")[1])
-                while len(body) < n:
-                    body += c.recv(65536)
-                self.out.append(data)
-                s.sendall(data)
-                answer = s.recv(1 << 20)
-                # read the whole answer: headers then Content-Length
-                while b"\r\n\r\n" not in answer:
-                    answer += s.recv(1 << 20)
-                h, _, b = answer.partition(b"\r\n\r\n")
-                m = 0
-                for line in h.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        m = int(line.split(b":")[1])
-                while len(b) < m:
-                    b += s.recv(1 << 20)
-                c.sendall(answer[:len(h) + 4] + b)
+            try:
+                request = read_message(c)
+                if request is None:
+                    return
+                self.out.append(request)
+                s.sendall(request)
+                answer = read_message(s)
+                if answer is None:
+                    return
+                c.sendall(answer)
             except (OSError, ValueError):
                 return
 
