@@ -289,7 +289,24 @@ void rl_format_day(uint32_t days, char *out, size_t n)
     int y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(out, n, "%04d-%02u-%02u", y, m, d);
+    if (y < 0 || y > 9999 || n < 11) {
+        snprintf(out, n, "%04d-%02u-%02u", y, m, d);
+        return;
+    }
+    /* the common case without printf: reports format one per row */
+    const unsigned v[3] = {(unsigned)y, m, d};
+    char *p = out;
+    for (int i = 0; i < 3; i++) {
+        if (i) {
+            *p++ = '-';
+        } else {
+            *p++ = (char)('0' + v[0] / 1000);
+            *p++ = (char)('0' + v[0] / 100 % 10);
+        }
+        *p++ = (char)('0' + v[i] / 10 % 10);
+        *p++ = (char)('0' + v[i] % 10);
+    }
+    *p = '\0';
 }
 
 void rl_format_time(uint64_t secs, char *out, size_t n)

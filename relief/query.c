@@ -973,7 +973,12 @@ static void value_text(const struct rl_fieldopt *f, const uint8_t *val, size_t n
         }
         proto_mp_init(&m, val, n);
         if (proto_mp_uint(&m, &u) == 0) {
-            snprintf(out, on, "%llu", (unsigned long long)u);
+            char num[24], *q = num + sizeof num;
+            *--q = '\0';
+            do
+                *--q = (char)('0' + u % 10);
+            while (u /= 10);
+            copy_str(out, on, q, (size_t)(num + sizeof num - 1 - q));
             return;
         }
     }
@@ -994,9 +999,10 @@ struct need_line {
     size_t cell[NC_COUNT]; /* offsets of the cells' text in the arena */
 };
 
+/* A site as the needs report shows it, read once per report. */
 struct area {
     uint64_t id;
-    char *adm1, *adm2;
+    char *code, *name, *adm1, *adm2;
 };
 
 struct needs_cells_arg {
@@ -1004,8 +1010,10 @@ struct needs_cells_arg {
     size_t n, cap;
     struct proto_buf arena;   /* every cell's text, NUL-terminated */
     struct rl_cursor transit; /* on RL_DB_TRANSIT */
-    struct rl_cursor fields;  /* on RL_DB_FIELDS */
+    struct rl_cursor fields;  /* on RL_DB_FIELDS, for the needs */
+    struct rl_cursor sites;   /* on RL_DB_FIELDS, for their sites */
     struct area *areas; /* open addressing by site id */
+    struct area spill;  /* the site read when areas is full */
     size_t nareas;
     /* the need being read */
     uint64_t site;
@@ -1059,13 +1067,28 @@ static int site_area_field(void *arg, uint8_t key, const struct rl_head *h, int 
 {
     struct area *ar = arg;
     char buf[600];
+    const char *p;
+    uint32_t len;
+    char **slot;
     (void)conflict;
-    if (key != PROTO_SITE_ADM1 && key != PROTO_SITE_ADM2)
+    switch (key) {
+    case PROTO_SITE_CODE: /* as site_label shows them */
+    case PROTO_SITE_NAME:
+        if (rl_head_str(h, &p, &len))
+            return 0;
+        copy_str(buf, key == PROTO_SITE_CODE ? 80 : sizeof buf, p, len);
+        slot = key == PROTO_SITE_CODE ? &ar->code : &ar->name;
+        break;
+    case PROTO_SITE_ADM1:
+    case PROTO_SITE_ADM2:
+        value_text(rl_fieldopt_find(rl_site_fields, key == PROTO_SITE_ADM1 ? "prefecture"
+                                                                             : "municipality"),
+                   h->val, h->val_len, buf, sizeof buf);
+        slot = key == PROTO_SITE_ADM1 ? &ar->adm1 : &ar->adm2;
+        break;
+    default:
         return 0;
-    value_text(rl_fieldopt_find(rl_site_fields, key == PROTO_SITE_ADM1 ? "prefecture"
-                                                                         : "municipality"),
-               h->val, h->val_len, buf, sizeof buf);
-    char **slot = key == PROTO_SITE_ADM1 ? &ar->adm1 : &ar->adm2;
+    }
     free(*slot);
     *slot = strdup(buf);
     return 0;
@@ -1073,27 +1096,41 @@ static int site_area_field(void *arg, uint8_t key, const struct rl_head *h, int 
 
 #define AREAS 8192u /* more sites than a response has; past it, read again */
 
-static const struct area *site_area(struct rl_txn *t, struct needs_cells_arg *a, uint64_t id)
+static void area_free(struct area *ar)
 {
-    static const struct area none = {0, NULL, NULL};
-    if (!a->areas && !(a->areas = calloc(AREAS, sizeof *a->areas)))
-        return &none;
-    for (size_t i = 0, h = (size_t)((id ^ (id >> 31)) % AREAS); i < AREAS; i++, h = (h + 1) % AREAS) {
-        struct area *ar = &a->areas[h];
-        if (ar->id == id && (ar->adm1 || ar->adm2 || ar->id))
-            return ar;
-        if (ar->id == 0 && !ar->adm1 && !ar->adm2) {
-            if (a->nareas + 1 >= AREAS)
-                return &none;
-            struct rl_rid r;
-            ar->id = id;
-            rl_rid_site(&r, id);
-            rl_record_fields(t, &r, site_area_field, ar);
-            a->nareas++;
-            return ar;
+    free(ar->code);
+    free(ar->name);
+    free(ar->adm1);
+    free(ar->adm2);
+    memset(ar, 0, sizeof *ar);
+}
+
+static const struct area *site_area(struct needs_cells_arg *a, uint64_t id)
+{
+    struct rl_rid r;
+    struct area *ar = NULL;
+    if (!a->areas)
+        a->areas = calloc(AREAS, sizeof *a->areas);
+    for (size_t i = 0, h = (size_t)((id ^ (id >> 31)) % AREAS); a->areas && i < AREAS;
+         i++, h = (h + 1) % AREAS) {
+        if (a->areas[h].id == id)
+            return &a->areas[h];
+        if (a->areas[h].id == 0) {
+            if (a->nareas + 1 < AREAS) {
+                ar = &a->areas[h];
+                a->nareas++;
+            }
+            break;
         }
     }
-    return &none;
+    if (!ar) { /* no room: read it again each time */
+        ar = &a->spill;
+        area_free(ar);
+    }
+    ar->id = id;
+    rl_rid_site(&r, id);
+    rl_record_fields_at(&a->sites, &r, site_area_field, ar);
+    return ar;
 }
 
 /* v in decimal into buf (24 bytes); returns buf */
@@ -1138,11 +1175,9 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
     int64_t fulfilled = sum_of(t, 0, o, s), gap = a->qty - fulfilled;
     l->gap = gap > 0 ? gap : 0;
     int64_t stock = 0, transit = 0;
-    char code[80] = "", name[600] = "";
     const struct area *ar = NULL;
     if (a->has_site) {
-        site_label(t, a->site, code, sizeof code, name, sizeof name);
-        ar = site_area(t, a, a->site);
+        ar = site_area(a, a->site);
         if (a->text[NC_ITEM][0]) {
             rl_ledger_balance(t, a->site, a->text[NC_ITEM], strlen(a->text[NC_ITEM]), &stock);
             transit = transit_sum(&a->transit, a->site, a->text[NC_ITEM],
@@ -1154,8 +1189,8 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
         const char *v;
         switch (c) {
         case NC_ID: v = l->id; break;
-        case NC_SITE_CODE: v = a->has_site ? code : ""; break;
-        case NC_SITE_NAME: v = a->has_site ? name : ""; break;
+        case NC_SITE_CODE: v = ar && ar->code ? ar->code : ""; break;
+        case NC_SITE_NAME: v = ar && ar->name ? ar->name : ""; break;
         case NC_ADM1: v = ar && ar->adm1 ? ar->adm1 : ""; break;
         case NC_ADM2: v = ar && ar->adm2 ? ar->adm2 : ""; break;
         case NC_FULFILLED: v = fmt_num(num, fulfilled); break;
@@ -1191,11 +1226,16 @@ int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e
         rc = rl_cursor_open(t, RL_DB_TRANSIT, &a->transit);
         if (!rc && (rc = rl_cursor_open(t, RL_DB_FIELDS, &a->fields)))
             rl_cursor_close(&a->transit);
+        if (!rc && (rc = rl_cursor_open(t, RL_DB_FIELDS, &a->sites))) {
+            rl_cursor_close(&a->transit);
+            rl_cursor_close(&a->fields);
+        }
     }
     if (!rc) {
         rc = each_record(t, RL_R_NEED, need_cells_row, a);
         rl_cursor_close(&a->transit);
         rl_cursor_close(&a->fields);
+        rl_cursor_close(&a->sites);
     }
     if (!rc && a->n)
         qsort(a->v, a->n, sizeof *a->v, need_line_cmp);
@@ -1212,10 +1252,9 @@ int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e
         out->ncols = NC_COUNT;
     }
     if (a) {
-        for (size_t i = 0; a->areas && i < AREAS; i++) {
-            free(a->areas[i].adm1);
-            free(a->areas[i].adm2);
-        }
+        for (size_t i = 0; a->areas && i < AREAS; i++)
+            area_free(&a->areas[i]);
+        area_free(&a->spill);
         free(a->areas);
         free(a->v);
         free(a->arena.data);

@@ -19,6 +19,9 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <sodium.h>
 
 struct world {
@@ -643,6 +646,31 @@ static void test_domain_order_independent(void **state)
     }
 }
 
+/* Days (since 1970-01-01) print as gmtime says, and the days users may type read back. */
+static void test_domain_days_print_as_the_calendar_says(void **state)
+{
+    (void)state;
+    char got_day[32], cal[32];
+    struct proto_err e = {0};
+    uint32_t last, back;
+    assert_int_equal(rl_parse_day("2200-12-31", &last, &e), 0);
+    for (uint32_t d = 0; d < 4000000; d = d <= last ? d + 1 : d * 2) {
+        time_t secs = (time_t)d * 86400;
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(cal, sizeof cal, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        rl_format_day(d, got_day, sizeof got_day);
+        assert_string_equal(got_day, cal);
+        if (d <= last) {
+            assert_int_equal(rl_parse_day(got_day, &back, &e), 0);
+            assert_int_equal(back, d);
+        }
+    }
+    /* a short buffer is cut, not overrun */
+    rl_format_day(0, got_day, 5);
+    assert_string_equal(got_day, "1970");
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -658,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_domain_order_independent),
         cmocka_unit_test(test_domain_ledger_keeps_only_exceptions),
         cmocka_unit_test(test_domain_code_lookup_follows_a_recode),
+        cmocka_unit_test(test_domain_days_print_as_the_calendar_says),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
