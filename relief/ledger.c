@@ -238,6 +238,78 @@ int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t 
     return 0;
 }
 
+/* Shelves in the order of their keys: the site, then the item's length, then its bytes. */
+static int shelf_q_cmp(const void *x, const void *y)
+{
+    const struct rl_shelf_q *a = *(const struct rl_shelf_q *const *)x;
+    const struct rl_shelf_q *b = *(const struct rl_shelf_q *const *)y;
+    size_t an = a->item_len > 255 ? 255 : a->item_len, bn = b->item_len > 255 ? 255 : b->item_len;
+    if (a->site != b->site)
+        return a->site < b->site ? -1 : 1;
+    if (an != bn)
+        return an < bn ? -1 : 1;
+    return memcmp(a->item, b->item, an);
+}
+
+/* LMDB's order of two keys (memcmp, then the shorter first) */
+static int key_cmp(const MDB_val *k, const struct rl_key *w)
+{
+    size_t n = k->mv_size < w->n ? k->mv_size : w->n;
+    int c = memcmp(k->mv_data, w->b, n);
+    return c ? c : k->mv_size < w->n ? -1 : k->mv_size > w->n;
+}
+
+#define NEAR_STEPS 64 /* a wanted key up to this many entries ahead (about a page) is stepped to */
+
+int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
+{
+    struct rl_shelf_q **by_key = malloc((n ? n : 1) * sizeof *by_key);
+    struct rl_cursor c;
+    struct rl_key w;
+    MDB_val k, v;
+    int rc = by_key ? rl_cursor_open(t, RL_DB_BALANCE, &c) : -ENOMEM;
+    if (rc) {
+        free(by_key);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        by_key[i] = &q[i];
+    qsort(by_key, n, sizeof *by_key, shelf_q_cmp);
+    int at = 0, end = 0, cmp = 0; /* at: the cursor is on an entry (k, v) */
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct rl_shelf_q *s = by_key[i];
+        s->qty = 0;
+        if (end)
+            continue; /* past the last balance */
+        shelf_key(&w, s->site, s->item, s->item_len);
+        cmp = at ? key_cmp(&k, &w) : -1;
+        for (int step = 0; at && cmp < 0 && step < NEAR_STEPS; step++) {
+            rc = rl_cursor_next(&c, &k, &v);
+            at = rc == 0;
+            cmp = at ? key_cmp(&k, &w) : -1;
+        }
+        if (rc && rc != -ENOENT)
+            break;
+        if (cmp < 0) {
+            rc = rl_cursor_seek(&c, w.b, w.n, &k, &v);
+            at = rc == 0;
+            end = rc == -ENOENT;
+            cmp = at ? key_cmp(&k, &w) : 1;
+        }
+        if (rc == -ENOENT)
+            rc = 0;
+        if (at && cmp == 0) {
+            if (v.mv_size != 8)
+                rc = PROTO_ECORRUPT;
+            else
+                s->qty = (int64_t)proto_get_be64(v.mv_data);
+        }
+    }
+    rl_cursor_close(&c);
+    free(by_key);
+    return rc;
+}
+
 /* Add delta to a shelf's balance; the entry exists afterwards even when delta is 0. */
 static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, int64_t delta)
 {

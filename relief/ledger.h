@@ -33,6 +33,18 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
 int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t item_len,
                       int64_t *qty);
 
+/*
+ * Balances of many shelves at once, for reports: qty of each is set (0 for a shelf nothing
+ * touched). Reading them in key order in one pass reads each page of balances once.
+ */
+struct rl_shelf_q {
+    uint64_t site;
+    const char *item;
+    size_t item_len;
+    int64_t qty;
+};
+int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n);
+
 /* A movement as the ledger keeps it. */
 struct rl_mv {
     uint32_t kind;

@@ -678,13 +678,18 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     size_t n = 0, cap = 256;
     struct mvref *refs = malloc(cap * sizeof *refs);
     struct rl_mv *mv = malloc(sizeof *mv);
-    int rc = refs && mv ? rl_cursor_open(t, site ? RL_DB_SHELFMV : RL_DB_OPS, &c) : -ENOMEM;
+    /*
+     * by site: the shelf index, site(8) s(item) -> origin(8) seq(8); transfers still open: the
+     * transit table, to(8) s(item) origin(8) seq(8) -> qty, which holds just those; else every op
+     */
+    int in_transit = !site && open_only && (!kind || !strcmp(kind, "dispatch"));
+    enum rl_db db = site ? RL_DB_SHELFMV : in_transit ? RL_DB_TRANSIT : RL_DB_OPS;
+    int rc = refs && mv ? rl_cursor_open(t, db, &c) : -ENOMEM;
     if (rc) {
         free(refs);
         free(mv);
         return proto_errf(e, rc, "cannot read movements: %s", proto_strerror(rc));
     }
-    /* by site: the shelf index, site(8) s(item) -> origin(8) seq(8); else every op */
     uint8_t prefix[8];
     size_t il = item ? strlen(item) : 0;
     proto_put_be64(prefix, site);
@@ -692,7 +697,16 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     for (; rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         const uint8_t *kb = k.mv_data;
         uint64_t o, s;
-        if (site) {
+        if (in_transit) {
+            if (k.mv_size < 25 || k.mv_size != 25u + kb[8])
+                continue;
+            if (item && (kb[8] != il || memcmp(kb + 9, item, il)))
+                continue;
+            o = proto_get_be64(kb + k.mv_size - 16);
+            s = proto_get_be64(kb + k.mv_size - 8);
+            if (rl_ledger_get(t, o, s, mv))
+                continue;
+        } else if (site) {
             if (k.mv_size < 9 || memcmp(kb, prefix, 8))
                 break;
             if (v.mv_size != 16)

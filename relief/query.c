@@ -995,6 +995,8 @@ enum {
 
 struct need_line {
     int64_t gap;
+    uint64_t site; /* with has_site: its stock is read after the walk */
+    int has_site;
     char id[40];
     size_t cell[NC_COUNT]; /* offsets of the cells' text in the arena */
 };
@@ -1174,15 +1176,15 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
     rl_ref_format(o, s, l->id);
     int64_t fulfilled = sum_of(t, 0, o, s), gap = a->qty - fulfilled;
     l->gap = gap > 0 ? gap : 0;
-    int64_t stock = 0, transit = 0;
+    int64_t transit = 0;
     const struct area *ar = NULL;
+    l->site = a->site;
+    l->has_site = a->has_site && a->text[NC_ITEM][0];
     if (a->has_site) {
         ar = site_area(a, a->site);
-        if (a->text[NC_ITEM][0]) {
-            rl_ledger_balance(t, a->site, a->text[NC_ITEM], strlen(a->text[NC_ITEM]), &stock);
+        if (a->text[NC_ITEM][0])
             transit = transit_sum(&a->transit, a->site, a->text[NC_ITEM],
                                   strlen(a->text[NC_ITEM]));
-        }
     }
     for (int c = 0; c < NC_COUNT; c++) {
         char num[24];
@@ -1195,7 +1197,7 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
         case NC_ADM2: v = ar && ar->adm2 ? ar->adm2 : ""; break;
         case NC_FULFILLED: v = fmt_num(num, fulfilled); break;
         case NC_GAP: v = fmt_num(num, l->gap); break;
-        case NC_STOCK: v = fmt_num(num, stock); break;
+        case NC_STOCK: v = "0"; break; /* see need_stock */
         case NC_TRANSIT: v = fmt_num(num, transit); break;
         default: v = a->text[c]; break;
         }
@@ -1206,6 +1208,33 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
         return -ENOMEM;
     a->n++;
     return 0;
+}
+
+/* The stock cells, all balances read in one pass in key order after the walk. */
+static int need_stock(struct rl_txn *t, struct needs_cells_arg *a)
+{
+    struct rl_shelf_q *q = malloc((a->n ? a->n : 1) * sizeof *q);
+    size_t n = 0;
+    int rc = q ? 0 : -ENOMEM;
+    for (size_t i = 0; q && i < a->n; i++) {
+        const struct need_line *l = &a->v[i];
+        if (!l->has_site)
+            continue;
+        const char *item = (const char *)a->arena.data + l->cell[NC_ITEM];
+        q[n++] = (struct rl_shelf_q){l->site, item, strlen(item), 0};
+    }
+    if (!rc)
+        rc = rl_ledger_balances(t, q, n);
+    for (size_t i = 0, j = 0; !rc && i < a->n; i++) {
+        char num[24];
+        if (!a->v[i].has_site || q[j++].qty == 0)
+            continue;
+        fmt_num(num, q[j - 1].qty);
+        a->v[i].cell[NC_STOCK] = a->arena.len;
+        proto_buf_add(&a->arena, num, strlen(num) + 1);
+    }
+    free(q);
+    return rc ? rc : proto_buf_failed(&a->arena) ? -ENOMEM : 0;
 }
 
 static int need_line_cmp(const void *x, const void *y)
@@ -1233,6 +1262,8 @@ int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e
     }
     if (!rc) {
         rc = each_record(t, RL_R_NEED, need_cells_row, a);
+        if (!rc)
+            rc = need_stock(t, a);
         rl_cursor_close(&a->transit);
         rl_cursor_close(&a->fields);
         rl_cursor_close(&a->sites);

@@ -87,10 +87,14 @@ check_eq "dispatch: in transit at the destination" \
     "$(get "$R/api/v1/stock?site=ISH-MINATO&item=blanket" | json 'd["items"][0]["in_transit"]')" 20
 check_eq "an open transfer is listed with its id" \
     "$(get "$R/api/v1/movements?kind=dispatch&open=1&site=ISH-MINATO" | json '[x["arrived"] for x in d["items"] if x["transfer"] == "'"$tr"'"]')" "[None]"
+open_has() { get "$R/api/v1/movements?open=1$2" | json 'len([x for x in d["items"] if x["transfer"] == "'"$1"'"])'; }
+check_eq "open transfers of every site list it, by item too, not under another item" \
+    "$(open_has "$tr" "&kind=dispatch") $(open_has "$tr" "&item=blanket") $(open_has "$tr" "&item=rice-5kg")" "1 1 0"
 check_eq "arrive short" "$(code -X POST -H 'Content-Type: application/json' -d "{\"transfer\":\"$tr\",\"qty\":18}" "$R/api/v1/stock/arrive")" 201
 check_eq "the arrival lands" "$(bal ISH-MINATO blanket)" 18
 check_eq "the transfer shows what arrived, and is no longer open" \
     "$(get "$R/api/v1/movements?kind=dispatch&site=ISH-MINATO" | json '[x["arrived"] for x in d["items"] if x["transfer"] == "'"$tr"'"]') $(get "$R/api/v1/movements?kind=dispatch&open=1&site=ISH-MINATO" | json 'len([x for x in d["items"] if x["transfer"] == "'"$tr"'"])')" "[18] 0"
+check_eq "nor among the open transfers of every site" "$(open_has "$tr" "")" 0
 check_match "and the shortfall is an alert" "$(get "$R/api/v1/alerts")" "dispatched 20, arrived 18"
 need=$(post needs '{"site":"ISH-MINATO","item":"blanket","qty":50,"priority":"high"}' | json 'd["id"]')
 check_match "a need added" "$need" '^[0-9a-f]{8}-[0-9]+$'
@@ -101,6 +105,9 @@ check_eq "count the shelf" "$(post stock/count '{"site":"ISH-MINATO","item":"bla
 mv=$(get "$R/api/v1/movements?site=WH-ISH&limit=1" | json 'd["items"][0]["op"]')
 check_eq "void a movement" "$(code -X POST -H 'Content-Type: application/json' -d "{\"movement\":\"$mv\",\"reason\":\"typed twice\"}" "$R/api/v1/stock/void")" 201
 check_eq "it shows as voided" "$(get "$R/api/v1/movements?site=WH-ISH" | json '[x["voided"] for x in d["items"] if x["op"] == "'"$mv"'"][0]')" True
+tr2=$(post stock/dispatch '{"from":"WH-ISH","to":"ISH-MINATO","item":"blanket","qty":1}' | json 'd["transfer"]')
+check_eq "a transfer voided is no longer open" \
+    "$(open_has "$tr2" "") $(code -X POST -H 'Content-Type: application/json' -d "{\"movement\":\"$tr2\",\"reason\":\"wrong truck\"}" "$R/api/v1/stock/void") $(open_has "$tr2" "")" "1 201 0"
 check_eq "adjust without a reason names the field" "$(post stock/adjust '{"site":"WH-ISH","item":"blanket","qty":-1}' | json 'd["field"]')" reason
 check_eq "tonight's occupancy" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"occupancy":700}' "$R/api/v1/sites/ISH-MINATO")" 200
 check_match "over capacity is an alert" "$(get "$R/api/v1/alerts")" "ISH-MINATO.*holds 700 people"
