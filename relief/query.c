@@ -7,6 +7,7 @@
 #include "key.h"
 #include "ledger.h"
 #include "mpjson.h"
+#include "node.h"
 #include "oplog.h"
 #include "proto/kinds.h"
 #include "proto/mp.h"
@@ -650,8 +651,36 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
         json_decref(dons);
     }
 
-    /* computed when read, outside the digest: lots expiring within 7 days */
-    uint32_t today = (uint32_t)(now_ms / 86400000);
+    /*
+     * computed when read, outside the digest. First this node's own clock: set back (a laptop
+     * whose clock battery ran down in a power cut starts in its firmware's year) when it says a
+     * time well before this node's own last stamp. Its ops stay in order (the clock is hybrid),
+     * but what is judged by the date is judged by the later of the two: the lots expiring, and
+     * whether another node's clock runs ahead.
+     */
+    struct rl_node self;
+    struct proto_err ne;
+    uint64_t ref_ms = now_ms;
+    if (rl_node_load(t, &self, &ne) == 0) {
+        uint64_t last_ms = rl_hlc_ms(self.clock);
+        if (last_ms > now_ms + 2 * RL_HLC_MAX_DRIFT_MS) {
+            char nid[17], said[40], last[40];
+            snprintf(nid, sizeof nid, "%016llx", (unsigned long long)self.id);
+            rl_hlc_format(now_ms << 16, said, sizeof said);
+            rl_hlc_format(self.clock, last, sizeof last);
+            snprintf(msg, sizeof msg,
+                     "the clock of this node %s %s says %s, before its own last change (%s): set "
+                     "the date and time",
+                     nid, self.name, said, last);
+            json_array_append_new(arr, alert("clock_behind", "high", msg,
+                                             json_pack("{s:s, s:s, s:s, s:s}", "node", nid,
+                                                       "node_name", self.name, "time", said,
+                                                       "last", last)));
+            ref_ms = last_ms;
+        }
+    }
+    /* lots expiring within 7 days */
+    uint32_t today = (uint32_t)(ref_ms / 86400000);
     if (rl_cursor_open(t, RL_DB_LOTBAL, &c) == 0) {
         for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
             const uint8_t *kp = k.mv_data;
@@ -706,7 +735,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
                 if (rl_oplog_get(t, vv.e[i].origin, sq, &op, &ge))
                     break;
                 uint64_t ms = rl_hlc_ms(op.hlc);
-                if (ms <= now_ms + RL_HLC_MAX_DRIFT_MS)
+                if (ms <= ref_ms + RL_HLC_MAX_DRIFT_MS)
                     break; /* its clock looks right */
                 if (stamped_past_overwritten(op.kind))
                     continue;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Clock skew (faketime; FAKETIME_DONT_FAKE_MONOTONIC=1): a node whose clock says 2099 is named
 # in the alerts; a node with a right clock that edits a value after seeing A's 2099 value wins
-# (the overwrite rule stamps its edit past 2099) and is not named.
+# (the overwrite rule stamps its edit past 2099) and is not named. A node whose clock was set
+# back says so.
 . "$(dirname "$0")/../lib.sh"
 if ! command -v faketime >/dev/null 2>&1; then
     not_ok "faketime is installed (tools/deps.sh test)"
@@ -29,3 +30,30 @@ $F "$RELIEF_BIN" --data "$A" bundle apply "$T/b.bundle" >/dev/null 2>&1
 check_eq "A takes B's edit too" \
     "$(relief --data "$A" --json site show S | py 'import json,sys; print(json.load(sys.stdin)["occupancy"])')" 2
 check_eq "both hold the same state" "$(relief --data "$A" digest)" "$(relief --data "$B" digest)"
+
+# A clock set back (a laptop whose clock battery ran down in a power cut): the node says so,
+# keeps stamping its changes after its last one, judges lots by its last stamp, and does not
+# blame a node with a right clock for running ahead.
+C="$T/c" D="$T/d"
+relief --data "$C" init --name node-c >/dev/null 2>&1
+relief --data "$D" init --name node-d --network "$NET" >/dev/null 2>&1
+relief --data "$D" site add --kind centre --name Dsite --code DS >/dev/null 2>&1
+relief --data "$D" bundle create "$T/d.bundle" >/dev/null 2>&1
+relief --data "$C" item add water --name Water --unit bottle >/dev/null 2>&1
+relief --data "$C" site add --kind warehouse --name W --code W >/dev/null 2>&1
+day=$(date -u -d '+3 days' +%Y-%m-%d)
+relief --data "$C" stock receive --site W --item water --qty 5 --lot L1 --expiry "$day" >/dev/null 2>&1
+check_eq "with a right clock: no clock alert" "$(relief --data "$C" alerts | grep -c 'clock of this node')" 0
+B400="faketime -f -400d"
+al=$($B400 "$RELIEF_BIN" --data "$C" alerts)
+check_match "set back 400 days, the node says its clock is behind its last change" "$al" \
+    "clock of this node [0-9a-f]+ node-c says [0-9-]+.*before its own last change"
+check_match "lots are judged by its last change, not by the clock set back" "$al" "L1"
+check_eq "in JSON, a clock_behind alert" \
+    "$($B400 "$RELIEF_BIN" --data "$C" --json alerts | py 'import json,sys; print([a["type"] for a in json.load(sys.stdin) if a["type"].startswith("clock")])')" "['clock_behind']"
+$B400 "$RELIEF_BIN" --data "$C" bundle apply "$T/d.bundle" >/dev/null 2>&1
+check_eq "a node with a right clock is not called ahead" \
+    "$($B400 "$RELIEF_BIN" --data "$C" alerts | grep -c 'node-d is far ahead')" 0
+$B400 "$RELIEF_BIN" --data "$C" site set W --occupancy 3 >/dev/null 2>&1
+check_eq "a change made meanwhile is stamped after the last one, not 400 days back" \
+    "$(relief --data "$C" --json log | py 'import json,sys; e=json.load(sys.stdin); print(e[0]["kind_name"], e[0]["hlc"] > max(x["hlc"] for x in e[1:]), e[0]["time"][:4] == e[1]["time"][:4])')" "site.set True True"

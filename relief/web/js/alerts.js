@@ -36,6 +36,7 @@ function values(p, sites) {
   if (p.expiry) v.expiry = date(p.expiry);
   if (p.start) v.start = dateTime(p.start);
   if (p.time) v.time = dateTime(p.time);
+  if (p.last) v.last = dateTime(p.last);
   if (p.node) v.node = nodeLabel(p);
   return v;
 }
