@@ -204,7 +204,7 @@ static void send_json(struct sync_http_resp *r, int status, json_t *o)
     common_headers(r);
     if (!o) {
         r->status = 500;
-        proto_buf_printf(&r->body, "{\"error\":\"out of memory\"}");
+        proto_buf_printf(&r->body, "{\"error\":\"out of memory\",\"code\":\"internal\"}");
         return;
     }
     dump_json(&r->body, o);
@@ -212,10 +212,40 @@ static void send_json(struct sync_http_resp *r, int status, json_t *o)
     json_decref(o);
 }
 
-static void send_error(struct sync_http_resp *r, int status, const char *field, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-static void send_error(struct sync_http_resp *r, int status, const char *field, const char *fmt,
-                       ...)
+/* The machine-readable code of an error, when its call gives none: by its status. */
+static const char *status_code(int status)
+{
+    switch (status) {
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 413:
+        return "too_large";
+    case 415:
+        return "unsupported_media_type";
+    case 503:
+        return "unavailable";
+    case 507:
+        return "disk_full";
+    default:
+        return status >= 500 ? "internal" : "invalid";
+    }
+}
+
+/*
+ * An error answer: {"error": a sentence for people, "code": what went wrong for programs (the
+ * dashboard words it in the reader's language), "field": the field or parameter at fault}.
+ * code NULL: the status's (status_code).
+ */
+static void send_error(struct sync_http_resp *r, int status, const char *code, const char *field,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void send_error(struct sync_http_resp *r, int status, const char *code, const char *field,
+                       const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -223,7 +253,7 @@ static void send_error(struct sync_http_resp *r, int status, const char *field, 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     rl_utf8_fix(msg); /* it may quote the request, or be cut inside a character */
-    json_t *o = json_pack("{s:s}", "error", msg);
+    json_t *o = json_pack("{s:s, s:s}", "error", msg, "code", code ? code : status_code(status));
     if (o && field)
         json_object_set_new(o, "field", json_string(field));
     send_json(r, status, o);
@@ -995,12 +1025,12 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
     struct params p;
     char why[128];
     if (parse_params(query, &p, why, sizeof why)) {
-        send_error(resp, 400, NULL, "%s", why);
+        send_error(resp, 400, NULL, NULL, "%s", why);
         return;
     }
     const char *bad = unknown_param(&p, allowed);
     if (bad) {
-        send_error(resp, 400, bad, "unknown query parameter '%s'", bad);
+        send_error(resp, 400, "unknown_parameter", bad, "unknown query parameter '%s'", bad);
         return;
     }
     const struct rl_report_col *cols = NULL;
@@ -1008,7 +1038,8 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
     if (what == R_REPORT) {
         const char *fm = param(&p, "format");
         if (!(cols = rl_report_cols(id))) {
-            send_error(resp, 404, NULL, "no report '%s' (needs, stock, shifts, donations)", id);
+            send_error(resp, 404, NULL, NULL, "no report '%s' (needs, stock, shifts, donations)",
+                       id);
             return;
         }
         if (fm && !strcmp(fm, "csv"))
@@ -1016,7 +1047,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
         else if (fm && !strcmp(fm, "hxl"))
             fmt = RL_REPORT_HXL;
         else if (fm && strcmp(fm, "json")) {
-            send_error(resp, 400, "format", "format must be json, csv or hxl");
+            send_error(resp, 400, NULL, "format", "format must be json, csv or hxl");
             return;
         }
     }
@@ -1027,7 +1058,8 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
     if (rl_store_read(a->store, read_fn, &r, &e)) {
         json_decref(r.out);
         rl_cells_free(&r.cells);
-        send_error(resp, r.status, r.field, "%s", e.msg[0] ? e.msg : "cannot read");
+        send_error(resp, r.status, e.code == -ENOENT ? "not_found" : NULL, r.field, "%s",
+                   e.msg[0] ? e.msg : "cannot read");
         return;
     }
     if (role == RL_ROLE_DONOR)
@@ -1049,7 +1081,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
         const char *why2 = NULL;
         json_t *pg = page(r.out, &p, &why2);
         if (!pg) {
-            send_error(resp, 400, why2 && why2[0] == 'l' ? "limit" : "offset", "%s", why2);
+            send_error(resp, 400, NULL, why2 && why2[0] == 'l' ? "limit" : "offset", "%s", why2);
             return;
         }
         r.out = pg;
@@ -1107,7 +1139,7 @@ static void read_done(uv_work_t *w, int status)
     if (status) {
         proto_buf_reset(&rj->resp.body);
         rj->resp.nheaders = 0;
-        send_error(&rj->resp, 503, NULL, "the node is stopping");
+        send_error(&rj->resp, 503, NULL, NULL, "the node is stopping");
     }
     sync_http_complete(rj->pend, &rj->resp);
     struct rl_api *a = rj->a;
@@ -1246,7 +1278,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
     if (json_is_string(json_object_get(j->body, "by")))
         by = json_string_value(json_object_get(j->body, "by"));
     else if (json_object_get(j->body, "by")) {
-        send_error(resp, 400, "by", "'by' must be a string");
+        send_error(resp, 400, NULL, "by", "'by' must be a string");
         return -1;
     }
     if (target)
@@ -1266,7 +1298,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
                 continue;
             if (w->rtype == RL_R_SITE && !strcmp(k, "languages")) {
                 if (languages_text(j, v)) {
-                    send_error(resp, 400, k, "'languages' must be a list of language codes");
+                    send_error(resp, 400, NULL, k, "'languages' must be a list of language codes");
                     return -1;
                 }
                 ed->languages = j->langs;
@@ -1274,7 +1306,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
             }
             if (w->rtype == RL_R_ITEM && ed->add && !strcmp(k, "code")) {
                 if (!json_is_string(v)) {
-                    send_error(resp, 400, k, "'code' must be a string");
+                    send_error(resp, 400, NULL, k, "'code' must be a string");
                     return -1;
                 }
                 snprintf(j->target, sizeof j->target, "%s", json_string_value(v));
@@ -1283,16 +1315,16 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
             }
             const struct rl_fieldopt *f = rl_fieldopt_find(fs, k);
             if (!f) {
-                send_error(resp, 400, k, "unknown field '%s'", k);
+                send_error(resp, 400, "unknown_field", k, "unknown field '%s'", k);
                 return -1;
             }
             const char *text = value_text(j, v);
             if (!text) {
-                send_error(resp, 400, k, "'%s' must be a string, a number or a boolean", k);
+                send_error(resp, 400, NULL, k, "'%s' must be a string, a number or a boolean", k);
                 return -1;
             }
             if (ed->nfields == (int)(sizeof ed->fields / sizeof *ed->fields)) {
-                send_error(resp, 400, k, "too many fields");
+                send_error(resp, 400, NULL, k, "too many fields");
                 return -1;
             }
             ed->fields[ed->nfields].f = f;
@@ -1323,7 +1355,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
                 int goods = HAS("item") && HAS("qty"), money = HAS("amount") && HAS("currency");
                 missing = !HAS("donor") ? "donor" : !HAS("to") ? "to" : NULL;
                 if (!missing && goods == money) {
-                    send_error(resp, 400, HAS("item") ? "qty" : "item",
+                    send_error(resp, 400, "required", HAS("item") ? "qty" : "item",
                                "a donation needs either item with qty or amount with currency");
                     return -1;
                 }
@@ -1333,11 +1365,12 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
                 break;
             }
         } else if (ed->nfields == 0 && !ed->languages) {
-            send_error(resp, 400, NULL, "nothing to change: give at least one field");
+            send_error(resp, 400, "nothing_to_change", NULL,
+                       "nothing to change: give at least one field");
             return -1;
         }
         if (missing) {
-            send_error(resp, 400, missing, "'%s' is required", missing);
+            send_error(resp, 400, "required", missing, "'%s' is required", missing);
             return -1;
         }
         return 0;
@@ -1361,18 +1394,18 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
             else if (w->kind == PROTO_KIND_SHIFT_SERVED && !strcmp(k, "meals"))
                 slot = &sh->meals;
             if (!slot) {
-                send_error(resp, 400, k, "unknown field '%s'", k);
+                send_error(resp, 400, "unknown_field", k, "unknown field '%s'", k);
                 return -1;
             }
             if (!(*slot = value_text(j, v))) {
-                send_error(resp, 400, k, "'%s' must be a string or a number", k);
+                send_error(resp, 400, NULL, k, "'%s' must be a string or a number", k);
                 return -1;
             }
         }
         const char *missing = w->kind == PROTO_KIND_SHIFT_SERVED ? (!sh->meals ? "meals" : NULL)
                                                                  : (!sh->volunteer ? "volunteer" : NULL);
         if (missing) {
-            send_error(resp, 400, missing, "'%s' is required", missing);
+            send_error(resp, 400, "required", missing, "'%s' is required", missing);
             return -1;
         }
         return 0;
@@ -1391,12 +1424,13 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
         if (!strcmp(k, "by"))
             continue;
         if (!listed(STOCK_KEYS[oi], k)) {
-            send_error(resp, 400, k, "unknown field '%s' for stock %s", k, rl_stock_ops[oi].name);
+            send_error(resp, 400, "unknown_field", k, "unknown field '%s' for stock %s", k,
+                       rl_stock_ops[oi].name);
             return -1;
         }
         const char *text = value_text(j, v);
         if (!text) {
-            send_error(resp, 400, k, "'%s' must be a string or a number", k);
+            send_error(resp, 400, NULL, k, "'%s' must be a string or a number", k);
             return -1;
         }
         if (!strcmp(k, "site"))
@@ -1443,7 +1477,7 @@ static int build_job(struct job *j, const struct wroute *w, const char *target,
             missing = "reason";
     }
     if (missing) {
-        send_error(resp, 400, missing, "'%s' is required", missing);
+        send_error(resp, 400, "required", missing, "'%s' is required", missing);
         return -1;
     }
     return 0;
@@ -1605,7 +1639,7 @@ static void answer_job(struct rl_store *store, struct job *j, int commit_rc,
     struct sync_http_resp resp;
     sync_http_resp_init(&resp);
     if (commit_rc) {
-        send_error(&resp, error_status(commit_rc), NULL, "not written: %s",
+        send_error(&resp, error_status(commit_rc), NULL, NULL, "not written: %s",
                    ce->msg[0] ? ce->msg : proto_strerror(commit_rc));
     } else if (j->rc) {
         const char *field = error_field(j);
@@ -1615,7 +1649,9 @@ static void answer_job(struct rl_store *store, struct job *j, int commit_rc,
         if (status == 400 && j->target[0] && !field && strstr(j->e.msg, quoted) &&
             !(j->kind == J_EDIT && j->ed.add))
             status = 404; /* the record the path names */
-        send_error(&resp, status, field, "%s", j->e.msg[0] ? j->e.msg : proto_strerror(j->rc));
+        /* a site, item or record the write names that does not exist: not_found, even as 400 */
+        send_error(&resp, status, j->rc == -ENOENT ? "not_found" : NULL, field, "%s",
+                   j->e.msg[0] ? j->e.msg : proto_strerror(j->rc));
     } else {
         char ref[40];
         json_t *o;
@@ -1711,26 +1747,26 @@ static void do_write(struct rl_api *a, const struct wroute *w, const char *targe
                      const struct sync_http_req *req, struct sync_http_resp *resp)
 {
     if (req->body_len > API_BODY_MAX) {
-        send_error(resp, 413, NULL, "the body is larger than %u bytes", API_BODY_MAX);
+        send_error(resp, 413, NULL, NULL, "the body is larger than %u bytes", API_BODY_MAX);
         return;
     }
     json_error_t jerr;
     json_t *body = json_loadb((const char *)req->body, req->body_len,
                               JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
-        send_error(resp, 400, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
-                   jerr.column, jerr.text);
+        send_error(resp, 400, "malformed_json", NULL, "malformed JSON at line %d, column %d: %s",
+                   jerr.line, jerr.column, jerr.text);
         return;
     }
     if (!json_is_object(body)) {
         json_decref(body);
-        send_error(resp, 400, NULL, "the body must be a JSON object");
+        send_error(resp, 400, "malformed_json", NULL, "the body must be a JSON object");
         return;
     }
     struct job *j = calloc(1, sizeof *j);
     if (!j) {
         json_decref(body);
-        send_error(resp, 500, NULL, "out of memory");
+        send_error(resp, 500, NULL, NULL, "out of memory");
         return;
     }
     j->body = body;
@@ -1741,7 +1777,7 @@ static void do_write(struct rl_api *a, const struct wroute *w, const char *targe
     }
     if (!(j->pend = sync_http_defer(req))) {
         job_free(j);
-        send_error(resp, 500, NULL, "cannot queue the write");
+        send_error(resp, 500, NULL, NULL, "cannot queue the write");
         return;
     }
     enqueue(a, j);
@@ -1823,7 +1859,7 @@ static int split(char *path, char **seg)
 static void method_not_allowed(struct sync_http_resp *resp, const char *allow)
 {
     add_header(resp, "Allow", allow);
-    send_error(resp, 405, NULL, "this path takes %s", allow);
+    send_error(resp, 405, NULL, NULL, "this path takes %s", allow);
 }
 
 static int may_write(int role)
@@ -1836,7 +1872,7 @@ static int write_guard(const struct sync_http_req *req, struct sync_http_resp *r
 {
     const char *ct = req->content_type;
     if (strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
-        send_error(resp, 415, NULL, "a write needs Content-Type: application/json");
+        send_error(resp, 415, NULL, NULL, "a write needs Content-Type: application/json");
         return -1;
     }
     const char *origin = sync_http_header(req, "origin");
@@ -1849,12 +1885,12 @@ static int write_guard(const struct sync_http_req *req, struct sync_http_resp *r
         else
             o = NULL;
         if (!o || strcasecmp(o, req->host)) {
-            send_error(resp, 403, NULL, "cross-site request refused (Origin %s)", origin);
+            send_error(resp, 403, NULL, NULL, "cross-site request refused (Origin %s)", origin);
             return -1;
         }
     }
     if (!strcmp(sync_http_header(req, "sec-fetch-site"), "cross-site")) {
-        send_error(resp, 403, NULL, "cross-site request refused");
+        send_error(resp, 403, NULL, NULL, "cross-site request refused");
         return -1;
     }
     return 0;
@@ -1865,13 +1901,13 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
     char path[512];
     char *seg[API_MAX_SEGS];
     if (strlen(req->path) >= sizeof path) {
-        send_error(resp, 404, NULL, "no such path");
+        send_error(resp, 404, "no_such_path", NULL, "no such path");
         return;
     }
     strcpy(path, req->path + 7); /* after "/api/v1" */
     int n = split(path, seg);
     if (n <= 0) {
-        send_error(resp, 404, NULL, "no such path: see relief/API.md");
+        send_error(resp, 404, "no_such_path", NULL, "no such path: see relief/API.md");
         return;
     }
     int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
@@ -1881,11 +1917,11 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
     int role = request_role(a, req, &why);
     if (role == RL_ROLE_NONE) {
         add_header(resp, "WWW-Authenticate", "Bearer realm=\"relief\"");
-        send_error(resp, 401, NULL, "%s", why);
+        send_error(resp, 401, NULL, NULL, "%s", why);
         return;
     }
     if (role == RL_ROLE_SYNC) {
-        send_error(resp, 403, NULL, "a sync token may only sync (/sync/v1)");
+        send_error(resp, 403, NULL, NULL, "a sync token may only sync (/sync/v1)");
         return;
     }
 
@@ -1969,13 +2005,15 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
         writable = 0;
 
     if (!readable && !writable) {
-        send_error(resp, 404, NULL, "no such path: %s (see relief/API.md)", req->path);
+        send_error(resp, 404, "no_such_path", NULL, "no such path: %s (see relief/API.md)",
+                   req->path);
         return;
     }
     if (get && readable) {
         if (role == RL_ROLE_DONOR && !donor_ok) {
-            send_error(resp, 403, NULL, "a donor token may read donations, their traces, items "
-                                        "and stock totals only");
+            send_error(resp, 403, NULL, NULL,
+                       "a donor token may read donations, their traces, items "
+                       "and stock totals only");
             return;
         }
         read_maybe_pooled(a, what, id, req, allowed, role, resp);
@@ -1983,7 +2021,7 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
     }
     if (writable && ((post && w_post) || (patch && w_patch))) {
         if (!may_write(role)) {
-            send_error(resp, 403, NULL, "a %s token may not write", role_label(role));
+            send_error(resp, 403, NULL, NULL, "a %s token may not write", role_label(role));
             return;
         }
         if (write_guard(req, resp))
@@ -2003,7 +2041,8 @@ int rl_api_handle(struct rl_api *a, const struct sync_http_req *req, struct sync
 {
     if (!strncmp(req->path, "/api/", 5)) {
         if (strncmp(req->path, "/api/v1/", 8))
-            send_error(resp, 404, NULL, "no such API version: this node speaks /api/v1");
+            send_error(resp, 404, "no_such_path", NULL,
+                       "no such API version: this node speaks /api/v1");
         else
             route(a, req, resp);
         return 1;

@@ -145,6 +145,16 @@ check_eq "a change to a need that does not exist is a 404" "$(code -X PATCH -H '
 check_eq "a PATCH with nothing to change" "$(code -X PATCH -H 'Content-Type: application/json' -d '{}' "$R/api/v1/sites/WH-ISH")" 400
 check_eq "a wrong method says what is allowed" "$(curl -s -o /dev/null -D - -X PUT "$R/api/v1/needs" | grep -i '^allow:' | tr -d '\r')" "Allow: GET, HEAD, POST"
 check_eq "another API version is a 404" "$(code "$R/api/v2/status")" 404
+ecode() { curl -s "$@" | json 'd.get("code"), d.get("field")'; }
+check_eq "errors carry a machine-readable code: an unknown site, a zero quantity" \
+    "$(ecode -X POST -H 'Content-Type: application/json' -d '{"site":"NOWHERE","item":"blanket","qty":1}' "$R/api/v1/stock/receive") | $(ecode -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":0}' "$R/api/v1/stock/receive")" \
+    "not_found site | invalid qty"
+check_eq "a missing field, an unknown one, a body that is not JSON, nothing to change" \
+    "$(ecode -X POST -H 'Content-Type: application/json' -d '{"item":"blanket","qty":1}' "$R/api/v1/stock/receive") | $(ecode -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1,"colour":"red"}' "$R/api/v1/stock/receive") | $(ecode -X POST -H 'Content-Type: application/json' -d '{"site":' "$R/api/v1/stock/receive") | $(ecode -X PATCH -H 'Content-Type: application/json' -d '{}' "$R/api/v1/sites/WH-ISH")" \
+    "required site | unknown_field colour | malformed_json None | nothing_to_change None"
+check_eq "a record that does not exist, a path that does not, a wrong method" \
+    "$(ecode "$R/api/v1/sites/NOWHERE") | $(ecode "$R/api/v2/status") | $(ecode -X PUT "$R/api/v1/needs")" \
+    "not_found None | no_such_path None | method_not_allowed None"
 check_eq "none of it was written" "$(relief --data "$A" digest)" "$dg"
 check_match "the server still answers" "$(get "$R/healthz")" ok
 
@@ -209,6 +219,7 @@ start_serve "$A" "$port"
 pa=$SERVE_PID
 check_eq "once a token exists: no token, 401" "$(code "$R/api/v1/status")" 401
 check_eq "a wrong token: 401" "$(code -H 'Authorization: Bearer rlt_wrong' "$R/api/v1/status")" 401
+check_eq "with the code unauthorized" "$(curl -s -H 'Authorization: Bearer rlt_wrong' "$R/api/v1/status" | json 'd["code"]')" unauthorized
 check_eq "a read token reads" "$(code -H "Authorization: Bearer $rtok" "$R/api/v1/needs")" 200
 check_eq "but may not write" "$(code -X POST -H "Authorization: Bearer $rtok" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403
 check_eq "a write token writes" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 201

@@ -20,10 +20,11 @@ export function setToken(token, remember) {
 }
 
 export class ApiError extends Error {
-  constructor(status, message, field) {
+  constructor(status, message, field, code) {
     super(message || `HTTP ${status}`);
     this.status = status;
     this.field = field || null;
+    this.code = code || null; /* the node's machine-readable code: invalid, not_found, ... */
   }
 }
 
@@ -60,7 +61,7 @@ export async function api(method, path, body) {
   if (!res.ok) {
     if (res.status === 401) for (const fn of listeners) fn(res.status);
     const msg = data && typeof data.error === 'string' ? data.error : '';
-    throw new ApiError(res.status, msg, data && data.field);
+    throw new ApiError(res.status, msg, data && data.field, data && typeof data.code === 'string' ? data.code : null);
   }
   return data;
 }

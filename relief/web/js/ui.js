@@ -1,6 +1,6 @@
 // Pieces shared by the views: panels, tables, messages, labels of records.
 import { h } from './dom.js';
-import { t, tOr, num } from './i18n.js';
+import { t, tIf, tOr, num } from './i18n.js';
 
 export const state = { status: null, role: '', items: new Map() };
 
@@ -9,6 +9,9 @@ export function errorText(err) {
   if (err.status === 0) return t('error.network');
   if (err.status === 401) return t('error.unauthorized');
   if (err.status === 403) return t('error.forbidden', { role: roleName(state.role) });
+  /* what went wrong in the reader's language (error.code.*), the node's sentence naming the value */
+  const coded = typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? tIf(`error.code.${err.code}`, { message: err.message || '' }) : null;
+  if (coded !== null) return coded;
   if (err.status === 404) return t('error.notfound');
   if (err.status) return t('error.server', { status: err.status, message: err.message || '' });
   return String(err.message || err);
