@@ -75,13 +75,14 @@ static int fresh_id(struct rl_txn *t, uint64_t *out)
 int rl_node_create(struct rl_txn *t, const uint8_t network[PROTO_NETWORK_BYTES], const char *name,
                    struct proto_err *e)
 {
-    uint8_t fmt[4] = {0, 0, 0, RL_FORMAT_VERSION};
+    uint8_t fmt[4];
     uint64_t id;
     int rc;
     size_t nl = strlen(name);
 
     if (nl == 0 || nl > PROTO_MAX_AUTHOR_BYTES)
         return proto_errf(e, -EINVAL, "node name must be 1 to %u bytes", PROTO_MAX_AUTHOR_BYTES);
+    rl_format_put_bytes(fmt, RL_FORMAT_VERSION);
     if ((rc = fresh_id(t, &id)) || (rc = rl_put(t, RL_DB_META, K("format"), fmt, 4)) ||
         (rc = rl_put(t, RL_DB_META, K("network"), network, PROTO_NETWORK_BYTES)) ||
         (rc = put_u64(t, K("node"), id)) || (rc = rl_put(t, RL_DB_META, K("name"), name, nl)) ||

@@ -248,17 +248,19 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
         if (i != RL_DB_META || fresh)
             continue;
         /* the format first: a newer one is refused before anything is created in it */
-        MDB_val k = {6, "format"}, v;
-        rc = mdb_get(txn, s->dbi[RL_DB_META], &k, &v);
-        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != 4)) {
+        struct rl_txn ft = {.s = s, .txn = txn};
+        uint32_t fmt;
+        rc = rl_txn_format(&ft, &fmt);
+        if (rc == -ENOENT || rc == PROTO_ECORRUPT) {
             mdb_txn_abort(txn);
             rl_store_close(s);
             return proto_errf(e, PROTO_ENOTNODE, "'%s' is not a relief data directory", dir);
         }
-        if (rc)
-            goto lmdb_txn;
-        const uint8_t *b = v.mv_data;
-        uint32_t fmt = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        if (rc) {
+            mdb_txn_abort(txn);
+            rl_store_close(s);
+            return proto_errf(e, rc, "cannot read '%s': %s", dir, proto_strerror(rc));
+        }
         if (fmt > RL_FORMAT_VERSION) {
             mdb_txn_abort(txn);
             rl_store_close(s);
@@ -359,6 +361,43 @@ static void adopt_mapsize(struct rl_store *s)
     pthread_rwlock_unlock(&s->maplock);
 }
 
+int rl_txn_format(struct rl_txn *t, uint32_t *fmt)
+{
+    MDB_val v;
+    int rc = rl_get(t, RL_DB_META, "format", 6, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 4)
+        return PROTO_ECORRUPT;
+    const uint8_t *b = v.mv_data;
+    *fmt = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    return 0;
+}
+
+void rl_format_put_bytes(uint8_t out[4], uint32_t fmt)
+{
+    out[0] = (uint8_t)(fmt >> 24);
+    out[1] = (uint8_t)(fmt >> 16);
+    out[2] = (uint8_t)(fmt >> 8);
+    out[3] = (uint8_t)fmt;
+}
+
+/*
+ * A newer relief may upgrade the directory while this one runs (a relief serve left running
+ * across a package upgrade, and the new CLI's first command): this one then stops reading and
+ * writing it rather than read the new layout wrongly or write the old one into it.
+ */
+static int upgraded_under_us(struct rl_txn *t, struct proto_err *e)
+{
+    uint32_t fmt;
+    if (rl_txn_format(t, &fmt) == 0 && fmt > RL_FORMAT_VERSION)
+        return proto_errf(e, PROTO_EFORMAT,
+                          "'%s' was upgraded to data format %u by a newer relief while this one "
+                          "(format %u) ran: run the newer relief",
+                          t->s->dir, fmt, RL_FORMAT_VERSION);
+    return 0;
+}
+
 uint64_t rl_txn_uid(void)
 {
     static uint64_t uids;
@@ -380,7 +419,9 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
             pthread_rwlock_unlock(&s->maplock);
             return lmdb_fail(e, rc, "cannot write to", s->dir);
         }
-        rc = fn(&t, arg, e);
+        rc = upgraded_under_us(&t, e);
+        if (!rc)
+            rc = fn(&t, arg, e);
         if (rc) {
             mdb_txn_abort(t.txn);
         } else {
@@ -440,7 +481,9 @@ int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err 
         pthread_rwlock_unlock(&s->maplock);
         return lmdb_fail(e, rc, "cannot read", s->dir);
     }
-    rc = fn(&t, arg, e);
+    rc = upgraded_under_us(&t, e);
+    if (!rc)
+        rc = fn(&t, arg, e);
     mdb_txn_abort(t.txn);
     pthread_rwlock_unlock(&s->maplock);
     return rc;

@@ -168,6 +168,10 @@ int rl_store_size(struct rl_store *s, uint64_t *bytes);
 /* The current map size. */
 size_t rl_store_mapsize(struct rl_store *s);
 
+/* The data format a directory is in (META "format", 4 bytes big-endian): 0, -ENOENT, error. */
+int rl_txn_format(struct rl_txn *t, uint32_t *fmt);
+void rl_format_put_bytes(uint8_t out[4], uint32_t fmt);
+
 /* Key/value access: 0, -ENOENT, or a translated LMDB error. */
 int rl_get(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, MDB_val *v);
 int rl_put(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v, size_t vn);

@@ -428,12 +428,9 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int rc;
     *nops = 0;
     /* another process may have upgraded it while this one waited for the write lock */
-    if (rl_get(t, RL_DB_META, "format", 6, &v) == 0 && v.mv_size == 4) {
-        const uint8_t *f = v.mv_data;
-        uint32_t fmt = (uint32_t)f[0] << 24 | (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3];
-        if (fmt >= RL_FORMAT_VERSION)
-            return 0;
-    }
+    uint32_t fmt;
+    if (rl_txn_format(t, &fmt) == 0 && fmt >= RL_FORMAT_VERSION)
+        return 0;
     for (int db = 0; db < RL_DB_COUNT; db++) {
         /* forks are evidence received, not derived from the ops held */
         if (!rl_db_in_digest(db) || db == RL_DB_FORKS)
@@ -472,9 +469,9 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
     if ((rc = rl_views_flush(t, e)))
         return rc;
-    uint8_t fmt[4] = {RL_FORMAT_VERSION >> 24, (RL_FORMAT_VERSION >> 16) & 0xff,
-                      (RL_FORMAT_VERSION >> 8) & 0xff, RL_FORMAT_VERSION & 0xff};
-    if ((rc = rl_put(t, RL_DB_META, "format", 6, fmt, 4)))
+    uint8_t now[4];
+    rl_format_put_bytes(now, RL_FORMAT_VERSION);
+    if ((rc = rl_put(t, RL_DB_META, "format", 6, now, 4)))
         return proto_errf(e, rc, "cannot write the format: %s", proto_strerror(rc));
     return 0;
 }

@@ -218,6 +218,14 @@ static void test_store_refuses_newer_format_and_damage(void **state)
     make_node(f->a, "n");
     open_node(&s, f->a);
     assert_int_equal(rl_store_write(&s, set_format_fn, &v, &e), 0);
+    /* upgraded under a store still open (a newer relief's first command beside an older serve):
+     * this one stops reading and writing it, and says why */
+    uint8_t cur = RL_FORMAT_VERSION;
+    proto_err_clear(&e);
+    assert_int_equal(rl_store_read(&s, set_format_fn, &cur, &e), PROTO_EFORMAT);
+    assert_non_null(strstr(e.msg, "was upgraded to data format"));
+    proto_err_clear(&e);
+    assert_int_equal(rl_store_write(&s, set_format_fn, &cur, &e), PROTO_EFORMAT);
     rl_store_close(&s);
     proto_err_clear(&e);
     assert_int_equal(rl_store_open(&s, f->a, NULL, &e), PROTO_EFORMAT);
