@@ -615,7 +615,7 @@ static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
     uint8_t v[16];
     shelf_key(&k, site, mv->item, mv->item_len);
     ref_val(v, mv->origin, mv->seq);
-    return rl_put_dup(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
+    return rl_put(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
 }
 
 /*
@@ -642,7 +642,7 @@ static int index_lot(struct rl_txn *t, const struct rl_mv *mv, const char *lot, 
     rl_key_str(&k, mv->item, mv->item_len);
     rl_key_str(&k, lot, ln);
     ref_val(v, mv->origin, mv->seq);
-    return rl_put_dup(t, RL_DB_LOTMV, k.b, k.n, v, 16);
+    return rl_put(t, RL_DB_LOTMV, k.b, k.n, v, 16);
 }
 
 static int index_lots(struct rl_txn *t, const struct rl_mv *mv)
@@ -709,7 +709,7 @@ int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t ki
         uint8_t k[16], v[16];
         ref_val(k, mv.don_o, mv.don_s);
         ref_val(v, mv.origin, mv.seq);
-        if ((rc = rl_put_dup(t, RL_DB_DONMV, k, 16, v, 16)))
+        if ((rc = rl_put(t, RL_DB_DONMV, k, 16, v, 16)))
             return rc;
     }
     if (kind == PROTO_KIND_STOCK_DISPATCH && mv.to != mv.site && (rc = index_shelf(t, mv.to, &mv)))

@@ -581,35 +581,6 @@ int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const 
     return rl_mdb_err(rc);
 }
 
-/*
- * LMDB splits a page of fixed-size duplicates in half, so values added in ascending order
- * (a shelf's movements, one origin's seq after seq) would leave every page half empty. A
- * value that sorts after every duplicate of its key is appended instead (MDB_APPENDDUP), which
- * leaves the full page full.
- */
-int rl_put_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
-               size_t vn)
-{
-    MDB_cursor *c;
-    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v}, last;
-    unsigned flags = 0;
-    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
-    if (rc)
-        return rl_mdb_err(rc);
-    rc = mdb_cursor_get(c, &key, &last, MDB_SET);
-    if (rc == 0)
-        rc = mdb_cursor_get(c, &key, &last, MDB_LAST_DUP);
-    if (rc == 0 && last.mv_size == vn && memcmp(v, last.mv_data, vn) > 0)
-        flags = MDB_APPENDDUP;
-    if (rc == 0 || rc == MDB_NOTFOUND) {
-        key.mv_size = kn;
-        key.mv_data = (void *)k;
-        rc = mdb_cursor_put(c, &key, &val, flags);
-    }
-    mdb_cursor_close(c);
-    return rl_mdb_err(rc);
-}
-
 int rl_drop_named(struct rl_txn *t, const char *name)
 {
     MDB_dbi dbi;

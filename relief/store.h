@@ -184,9 +184,6 @@ int rl_clear(struct rl_txn *t, enum rl_db db);
 /* 0 when a key with sorted duplicates holds exactly this value, else -ENOENT (or an error). */
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                size_t vn);
-/* Put a value under a key with sorted duplicates, packing pages when it sorts last. */
-int rl_put_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
-               size_t vn);
 /* Delete a database of an older format by its name; 0 when there is none. */
 int rl_drop_named(struct rl_txn *t, const char *name);
 /* Entries in a database. */
