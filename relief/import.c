@@ -346,15 +346,37 @@ static int is_needed(const struct imp *im, const char *name)
     return 0;
 }
 
-static int site_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
+/*
+ * The code column of a new site or item: a code that already names one is refused (a site
+ * under it could not be told apart; an item is its code). 0 when the code is new.
+ */
+static int new_code(struct rl_txn *t, struct imp *im, struct proto_err *e, uint32_t col,
+                    const char *v)
+{
+    struct proto_err de;
+    uint64_t id;
+    proto_err_clear(&de);
+    int rc = im->o->kind == RL_IMPORT_SITES ? rl_resolve_site(t, v, &id, &de)
+                                            : rl_resolve_item(t, v, &de);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0 && im->o->kind == RL_IMPORT_ITEMS)
+        return row_err(im, e, -EEXIST, (int)col, "item '%s' exists already", v);
+    if (rc == 0 || (rc == -EINVAL && im->o->kind == RL_IMPORT_SITES))
+        return row_err(im, e, -EINVAL, (int)col, "short code '%s' already names a site%s", v,
+                       rc == 0 ? "" : " (more than one)");
+    return row_err(im, e, rc, (int)col, "%s", de.msg);
+}
+
+/* A row of a sites or items file: one new record. */
+static int record_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
 {
     struct rl_edit ed;
     struct rl_written w;
     struct proto_err de;
-    uint64_t id;
-    int rc;
+    int sites = im->o->kind == RL_IMPORT_SITES, rc;
     memset(&ed, 0, sizeof ed);
-    ed.rtype = RL_R_SITE;
+    ed.rtype = sites ? RL_R_SITE : RL_R_ITEM;
     ed.add = 1;
     ed.author = im->o->author;
     proto_err_clear(&de);
@@ -363,57 +385,21 @@ static int site_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
         const struct col *c = &im->cols[i];
         if (!*v) {
             if (is_needed(im, c->name))
-                return row_err(im, e, -EINVAL, (int)i, "a site needs a %s", c->name);
+                return row_err(im, e, -EINVAL, (int)i, "%s needs a %s",
+                               sites ? "a site" : "an item", c->name);
             continue;
         }
         if (c->what == COL_LANGUAGES) {
             ed.languages = v;
             continue;
         }
-        if (!strcmp(c->name, "code")) {
-            /* a new site under a code that already names one could not be told apart */
-            rc = rl_resolve_site(t, v, &id, &de);
-            if (rc == 0 || rc == -EINVAL)
-                return row_err(im, e, -EINVAL, (int)i, "short code '%s' already names a site%s", v,
-                               rc == 0 ? "" : " (more than one)");
-            if (rc != -ENOENT)
-                return row_err(im, e, rc, (int)i, "%s", de.msg);
-        }
-        ed.fields[ed.nfields].f = c->f;
-        ed.fields[ed.nfields++].value = v;
-    }
-    if ((rc = rl_edit_in(t, &ed, &w, &de)))
-        return domain_err(im, e, rc, de.msg);
-    return 0;
-}
-
-static int item_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
-{
-    struct rl_edit ed;
-    struct rl_written w;
-    struct proto_err de;
-    int rc;
-    memset(&ed, 0, sizeof ed);
-    ed.rtype = RL_R_ITEM;
-    ed.add = 1;
-    ed.author = im->o->author;
-    proto_err_clear(&de);
-    for (uint32_t i = 0; i < im->ncols; i++) {
-        const char *v = rl_csv_field(&im->csv, i);
-        const struct col *c = &im->cols[i];
-        if (!*v) {
-            if (is_needed(im, c->name))
-                return row_err(im, e, -EINVAL, (int)i, "an item needs a %s", c->name);
-            continue;
-        }
-        if (c->what == COL_ITEM_CODE) {
-            rc = rl_resolve_item(t, v, &de);
-            if (rc == 0)
-                return row_err(im, e, -EEXIST, (int)i, "item '%s' exists already", v);
-            if (rc != -ENOENT)
-                return row_err(im, e, rc, (int)i, "%s", de.msg);
-            ed.target = v;
-            continue;
+        if ((sites && !strcmp(c->name, "code")) || c->what == COL_ITEM_CODE) {
+            if ((rc = new_code(t, im, e, i, v)))
+                return rc;
+            if (!sites) { /* an item's code is its id, not a field */
+                ed.target = v;
+                continue;
+            }
         }
         ed.fields[ed.nfields].f = c->f;
         ed.fields[ed.nfields++].value = v;
@@ -547,14 +533,7 @@ static int do_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
         return row_err(im, e, -EINVAL, at, "the row has %u fields, the header names %u", n,
                        im->ncols);
     }
-    switch (im->o->kind) {
-    case RL_IMPORT_SITES:
-        return site_row(t, im, e);
-    case RL_IMPORT_ITEMS:
-        return item_row(t, im, e);
-    default:
-        return movement_row(t, im, e);
-    }
+    return im->o->kind == RL_IMPORT_MOVEMENTS ? movement_row(t, im, e) : record_row(t, im, e);
 }
 
 /*
