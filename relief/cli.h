@@ -42,6 +42,12 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char *con
 /* Print the usage lines to f. */
 void cli_usage(FILE *f, const char *const *usage);
 
+/*
+ * The subcommand (argv[1]) of a command that has them. NULL when there is none (the usage on
+ * stderr, *rc = RL_EXIT_USAGE) or when it is -h / --help (the usage on stdout, *rc = 0).
+ */
+const char *cli_subcommand(int argc, char **argv, const char *const *usage, int *rc);
+
 /* Usage error: message and usage on stderr, returns RL_EXIT_USAGE. */
 int cli_usage_error(const char *const *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -21,15 +21,10 @@ int cmd_bundle(struct cli *c, int argc, char **argv)
     struct proto_err e;
     int rc;
 
-    if (argc < 2) {
-        cli_usage(stderr, usage);
-        return RL_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        cli_usage(stdout, usage);
-        return RL_EXIT_OK;
-    }
+    int sub_rc;
+    const char *sub = cli_subcommand(argc, argv, usage, &sub_rc);
+    if (!sub)
+        return sub_rc;
     int npos = cli_parse(argc - 1, argv + 1, opts, usage);
     if (strcmp(sub, "create") && strcmp(sub, "apply"))
         return cli_usage_error(usage, "unknown bundle command '%s'", sub);

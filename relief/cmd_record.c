@@ -196,15 +196,10 @@ static int record_cmd(struct cli *c, int argc, char **argv, enum rl_rtype type,
     const char *what = type == RL_R_NEED ? "need" : type == RL_R_SHIFT ? "shift" : "donation";
     memset(&ed, 0, sizeof ed);
     ed.rtype = type;
-    if (argc < 2) {
-        cli_usage(stderr, usage);
-        return RL_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        cli_usage(stdout, usage);
-        return RL_EXIT_OK;
-    }
+    int sub_rc;
+    const char *sub = cli_subcommand(argc, argv, usage, &sub_rc);
+    if (!sub)
+        return sub_rc;
     if (!strcmp(sub, add_verb) || !strcmp(sub, "set")) {
         ed.add = strcmp(sub, "set") != 0;
         int npos = cli_parse_fields(argc - 1, argv + 1, rl_fields_of(type), usage, &ed);

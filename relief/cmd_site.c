@@ -156,17 +156,10 @@ int cmd_site(struct cli *c, int argc, char **argv)
     struct rl_edit ed;
     memset(&ed, 0, sizeof ed);
     ed.rtype = RL_R_SITE;
-    if (argc < 2) {
-        if (argc == 1) {
-            cli_usage(stderr, site_usage);
-            return RL_EXIT_USAGE;
-        }
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        cli_usage(stdout, site_usage);
-        return RL_EXIT_OK;
-    }
+    int sub_rc;
+    const char *sub = cli_subcommand(argc, argv, site_usage, &sub_rc);
+    if (!sub)
+        return sub_rc;
     if (!strcmp(sub, "add") || !strcmp(sub, "set")) {
         ed.add = !strcmp(sub, "add");
         /* --languages pt,tl,zh: the set of languages spoken (not a field) */
@@ -217,15 +210,10 @@ int cmd_item(struct cli *c, int argc, char **argv)
     struct rl_edit ed;
     memset(&ed, 0, sizeof ed);
     ed.rtype = RL_R_ITEM;
-    if (argc < 2) {
-        cli_usage(stderr, item_usage);
-        return RL_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        cli_usage(stdout, item_usage);
-        return RL_EXIT_OK;
-    }
+    int sub_rc;
+    const char *sub = cli_subcommand(argc, argv, item_usage, &sub_rc);
+    if (!sub)
+        return sub_rc;
     if (!strcmp(sub, "add") || !strcmp(sub, "set")) {
         ed.add = !strcmp(sub, "add");
         int npos = cli_parse_fields(argc - 1, argv + 1, rl_item_fields, item_usage, &ed);

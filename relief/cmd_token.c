@@ -36,15 +36,10 @@ int cmd_token(struct cli *c, int argc, char **argv)
     const struct cli_opt opts[] = {{"role", 1, &role}, {"name", 1, &name}, {NULL, 0, NULL}};
     struct proto_err e;
     int rc;
-    if (argc < 2) {
-        cli_usage(stderr, token_usage);
-        return RL_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        cli_usage(stdout, token_usage);
-        return RL_EXIT_OK;
-    }
+    int sub_rc;
+    const char *sub = cli_subcommand(argc, argv, token_usage, &sub_rc);
+    if (!sub)
+        return sub_rc;
     int npos = cli_parse(argc - 1, argv + 1, opts, token_usage);
     proto_err_clear(&e);
     if (!strcmp(sub, "add")) {
@@ -114,15 +109,10 @@ int cmd_peer(struct cli *c, int argc, char **argv)
     const struct cli_opt opts[] = {{"token-file", 1, &token_file}, {NULL, 0, NULL}};
     struct proto_err e;
     int rc;
-    if (argc < 2) {
-        cli_usage(stderr, peer_usage);
-        return RL_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        cli_usage(stdout, peer_usage);
-        return RL_EXIT_OK;
-    }
+    int sub_rc;
+    const char *sub = cli_subcommand(argc, argv, peer_usage, &sub_rc);
+    if (!sub)
+        return sub_rc;
     int npos = cli_parse(argc - 1, argv + 1, opts, peer_usage);
     proto_err_clear(&e);
     if (!strcmp(sub, "add")) {

@@ -18,6 +18,21 @@ void cli_usage(FILE *f, const char *const *usage)
         fprintf(f, "%s %s\n", i == 0 ? "usage:" : "   or:", usage[i]);
 }
 
+const char *cli_subcommand(int argc, char **argv, const char *const *usage, int *rc)
+{
+    if (argc < 2) {
+        cli_usage(stderr, usage);
+        *rc = RL_EXIT_USAGE;
+        return NULL;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        cli_usage(stdout, usage);
+        *rc = RL_EXIT_OK;
+        return NULL;
+    }
+    return argv[1];
+}
+
 int cli_usage_error(const char *const *usage, const char *fmt, ...)
 {
     va_list ap;
