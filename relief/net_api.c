@@ -1058,8 +1058,8 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
     if (rl_store_read(a->store, read_fn, &r, &e)) {
         json_decref(r.out);
         rl_cells_free(&r.cells);
-        send_error(resp, r.status, e.code == -ENOENT ? "not_found" : NULL, r.field, "%s",
-                   e.msg[0] ? e.msg : "cannot read");
+        send_error(resp, r.status, r.status < 500 && e.code == -ENOENT ? "not_found" : NULL,
+                   r.field, "%s", e.msg[0] ? e.msg : "cannot read");
         return;
     }
     if (role == RL_ROLE_DONOR)
@@ -1586,6 +1586,8 @@ static int error_status(int rc)
 {
     if (rc == -ENOSPC || rc == PROTO_EMAPFULL)
         return 507;
+    if (rc == PROTO_EFORMAT) /* a newer relief upgraded the directory under this one */
+        return 503;
     if (rc == -EIO || rc == -ENOMEM || rc == PROTO_ECORRUPT)
         return 500;
     return 400;

@@ -652,32 +652,70 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
     }
 
     /*
-     * computed when read, outside the digest. First this node's own clock: set back (a laptop
-     * whose clock battery ran down in a power cut starts in its firmware's year) when it says a
-     * time well before this node's own last stamp. Its ops stay in order (the clock is hybrid),
-     * but what is judged by the date is judged by the later of the two: the lots expiring, and
-     * whether another node's clock runs ahead.
+     * Computed when read, outside the digest: clocks, then lots expiring. Each origin's clock is
+     * judged by its latest op that took its stamp from its author's clock: an edit that
+     * overwrote a value is stamped just past that value (the overwrite rule), so after a 2099
+     * value it says 2099 whatever its author's clock says, and is passed over (as far back as
+     * RL_CLOCK_LOOKBACK ops).
      */
+    struct proto_vv vv;
     struct rl_node self;
     struct proto_err ne;
-    uint64_t ref_ms = now_ms;
-    if (rl_node_load(t, &self, &ne) == 0) {
-        uint64_t last_ms = rl_hlc_ms(self.clock);
-        if (last_ms > now_ms + 2 * RL_HLC_MAX_DRIFT_MS) {
-            char nid[17], said[40], last[40];
-            snprintf(nid, sizeof nid, "%016llx", (unsigned long long)self.id);
-            rl_hlc_format(now_ms << 16, said, sizeof said);
-            rl_hlc_format(self.clock, last, sizeof last);
-            snprintf(msg, sizeof msg,
-                     "the clock of this node %s %s says %s, before its own last change (%s): set "
-                     "the date and time",
-                     nid, self.name, said, last);
-            json_array_append_new(arr, alert("clock_behind", "high", msg,
-                                             json_pack("{s:s, s:s, s:s, s:s}", "node", nid,
-                                                       "node_name", self.name, "time", said,
-                                                       "last", last)));
-            ref_ms = last_ms;
+    uint64_t *stamp = NULL, *stamp_seq = NULL; /* per VV entry: ms and seq of that op, or 0 */
+    proto_vv_init(&vv);
+    if (rl_vv_load(t, &vv, e) == 0 && vv.n) {
+        stamp = calloc(vv.n, sizeof *stamp);
+        stamp_seq = calloc(vv.n, sizeof *stamp_seq);
+    }
+    for (uint32_t i = 0; stamp && stamp_seq && i < vv.n; i++) {
+        uint64_t first = vv.e[i].seq > RL_CLOCK_LOOKBACK ? vv.e[i].seq - RL_CLOCK_LOOKBACK : 0;
+        for (uint64_t sq = vv.e[i].seq; sq > first; sq--) {
+            struct proto_op op;
+            struct proto_err ge;
+            if (rl_oplog_get(t, vv.e[i].origin, sq, &op, &ge))
+                break;
+            if (stamped_past_overwritten(op.kind))
+                continue;
+            stamp[i] = rl_hlc_ms(op.hlc);
+            stamp_seq[i] = sq;
+            break;
         }
+    }
+    /*
+     * This node's own clock, set back (a laptop whose clock battery ran down in a power cut
+     * starts in its firmware's year): it says a time well before this node's own last stamp,
+     * and most other nodes' clocks say a later time too. Alone, the node cannot tell a clock set
+     * back from one that ran ahead before and was set right; the other nodes' word tells them
+     * apart (a majority of them, so that one node far ahead does not).
+     * While it lasts, lots are judged by the node's last stamp, and no other node is called
+     * ahead (judged by a clock known to be wrong, every one would be).
+     */
+    uint64_t ref_ms = now_ms;
+    int behind = 0;
+    if (rl_node_load(t, &self, &ne) == 0 &&
+        rl_hlc_ms(self.clock) > now_ms + 2 * RL_HLC_MAX_DRIFT_MS) {
+        uint32_t others = 0, later = 0; /* more than half of the others must say a later time */
+        for (uint32_t i = 0; stamp && i < vv.n; i++) {
+            if (vv.e[i].origin == self.id || !stamp[i])
+                continue;
+            others++;
+            later += stamp[i] > now_ms + RL_HLC_MAX_DRIFT_MS;
+        }
+        behind = 2 * later > others;
+    }
+    if (behind) {
+        char nid[17], said[40], last[40];
+        snprintf(nid, sizeof nid, "%016llx", (unsigned long long)self.id);
+        rl_hlc_format(now_ms << 16, said, sizeof said);
+        rl_hlc_format(self.clock, last, sizeof last);
+        snprintf(msg, sizeof msg,
+                 "the clock of this node %s %s says %s, before its own last change (%s) and "
+                 "other nodes' changes: set the date and time",
+                 nid, self.name, said, last);
+        json_array_append_new(arr, alert("clock_behind", "high", msg,
+                                         json_pack("{s:s, s:s, s:s, s:s}", "node", nid, "node_name",
+                                                   self.name, "time", said, "last", last)));
+        ref_ms = rl_hlc_ms(self.clock);
     }
     /* lots expiring within 7 days */
     uint32_t today = (uint32_t)(ref_ms / 86400000);
@@ -718,41 +756,22 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
         }
         rl_cursor_close(&c);
     }
-    /*
-     * origins whose clocks run far ahead of this node's, judged by their latest op that took
-     * its stamp from its author's clock: an edit that overwrote a value is stamped just past
-     * that value (the overwrite rule), so after a 2099 value it says 2099 whatever its author's
-     * clock says, and is passed over (as far back as RL_CLOCK_LOOKBACK ops).
-     */
-    struct proto_vv vv;
-    proto_vv_init(&vv);
-    if (rl_vv_load(t, &vv, e) == 0) {
-        for (uint32_t i = 0; i < vv.n; i++) {
-            uint64_t first = vv.e[i].seq > RL_CLOCK_LOOKBACK ? vv.e[i].seq - RL_CLOCK_LOOKBACK : 0;
-            for (uint64_t sq = vv.e[i].seq; sq > first; sq--) {
-                struct proto_op op;
-                struct proto_err ge;
-                if (rl_oplog_get(t, vv.e[i].origin, sq, &op, &ge))
-                    break;
-                uint64_t ms = rl_hlc_ms(op.hlc);
-                if (ms <= ref_ms + RL_HLC_MAX_DRIFT_MS)
-                    break; /* its clock looks right */
-                if (stamped_past_overwritten(op.kind))
-                    continue;
-                char node[PROTO_MAX_AUTHOR_BYTES + 1], when[40];
-                rl_views_node_name(t, vv.e[i].origin, node, sizeof node);
-                rl_hlc_format(op.hlc, when, sizeof when);
-                snprintf(msg, sizeof msg, "clock of node %016llx %s is far ahead: its op %llu says %s",
-                         (unsigned long long)vv.e[i].origin, node, (unsigned long long)sq, when);
-                char nid[17];
-                snprintf(nid, sizeof nid, "%016llx", (unsigned long long)vv.e[i].origin);
-                json_array_append_new(arr, alert("clock_ahead", "medium", msg,
-                                                 json_pack("{s:s, s:s, s:s}", "node", nid,
-                                                           "node_name", node, "time", when)));
-                break;
-            }
-        }
+    /* origins whose clocks run far ahead of this node's */
+    for (uint32_t i = 0; !behind && stamp && stamp_seq && i < vv.n; i++) {
+        if (stamp[i] <= now_ms + RL_HLC_MAX_DRIFT_MS)
+            continue; /* its clock looks right (or no op of it said) */
+        char node[PROTO_MAX_AUTHOR_BYTES + 1], when[40], nid[17];
+        rl_views_node_name(t, vv.e[i].origin, node, sizeof node);
+        rl_hlc_format(stamp[i] << 16, when, sizeof when);
+        snprintf(msg, sizeof msg, "clock of node %016llx %s is far ahead: its op %llu says %s",
+                 (unsigned long long)vv.e[i].origin, node, (unsigned long long)stamp_seq[i], when);
+        snprintf(nid, sizeof nid, "%016llx", (unsigned long long)vv.e[i].origin);
+        json_array_append_new(
+            arr, alert("clock_ahead", "medium", msg,
+                       json_pack("{s:s, s:s, s:s}", "node", nid, "node_name", node, "time", when)));
     }
+    free(stamp);
+    free(stamp_seq);
     proto_vv_free(&vv);
     return arr;
 }

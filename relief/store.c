@@ -196,6 +196,13 @@ static int mkdirs(const char *dir)
     return rc;
 }
 
+/* META "format": 4 bytes, big-endian */
+static uint32_t format_of(const MDB_val *v)
+{
+    const uint8_t *b = v->mv_data;
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 static int env_open(struct rl_store *s, const char *dir, const struct rl_store_opts *o, int create,
                     struct proto_err *e)
 {
@@ -248,19 +255,16 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
         if (i != RL_DB_META || fresh)
             continue;
         /* the format first: a newer one is refused before anything is created in it */
-        struct rl_txn ft = {.s = s, .txn = txn};
-        uint32_t fmt;
-        rc = rl_txn_format(&ft, &fmt);
-        if (rc == -ENOENT || rc == PROTO_ECORRUPT) {
+        MDB_val k = {6, "format"}, v;
+        rc = mdb_get(txn, s->dbi[RL_DB_META], &k, &v);
+        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != 4)) {
             mdb_txn_abort(txn);
             rl_store_close(s);
             return proto_errf(e, PROTO_ENOTNODE, "'%s' is not a relief data directory", dir);
         }
-        if (rc) {
-            mdb_txn_abort(txn);
-            rl_store_close(s);
-            return proto_errf(e, rc, "cannot read '%s': %s", dir, proto_strerror(rc));
-        }
+        if (rc)
+            goto lmdb_txn; /* damage, I/O: said as LMDB says it */
+        uint32_t fmt = format_of(&v);
         if (fmt > RL_FORMAT_VERSION) {
             mdb_txn_abort(txn);
             rl_store_close(s);
@@ -369,8 +373,7 @@ int rl_txn_format(struct rl_txn *t, uint32_t *fmt)
         return rc;
     if (v.mv_size != 4)
         return PROTO_ECORRUPT;
-    const uint8_t *b = v.mv_data;
-    *fmt = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    *fmt = format_of(&v);
     return 0;
 }
 

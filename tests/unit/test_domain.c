@@ -13,6 +13,7 @@
 
 #include "proto/kinds.h"
 #include "relief/domain.h"
+#include "relief/hlc.h"
 #include "relief/ledger.h"
 #include "relief/node.h"
 #include "relief/query.h"
@@ -157,7 +158,7 @@ struct json_arg {
 static int json_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct json_arg *a = arg;
-    a->out = a->what == 0 ? rl_q_alerts(t, 0, e) : rl_q_conflicts(t, e);
+    a->out = a->what == 0 ? rl_q_alerts(t, rl_now_ms(), e) : rl_q_conflicts(t, e);
     return a->out ? 0 : -EIO;
 }
 
