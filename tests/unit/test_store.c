@@ -13,6 +13,8 @@
 #include "proto/kinds.h"
 #include "relief/digest.h"
 #include "relief/init.h"
+#include "relief/key.h"
+#include "relief/ledger.h"
 #include "relief/node.h"
 #include "relief/oplog.h"
 
@@ -661,6 +663,83 @@ static void test_store_backup_restores_with_new_id(void **state)
     rl_store_close(&s);
 }
 
+/* Balances of many shelves read in one pass (reports) agree with one lookup each. */
+#define BQ_SITES 40
+#define BQ_ITEMS 120
+static const char *bq_item(int i)
+{
+    static char v[BQ_ITEMS][300];
+    if (!v[i][0]) {
+        /* codes of every length up to past the 255 bytes a key keeps, sharing prefixes */
+        int n = i % 7 == 6 ? 270 + i : 1 + (i * 37) % 40;
+        for (int j = 0; j < n; j++)
+            v[i][j] = (char)('a' + (j * 7 + i * (j % 3)) % 26);
+    }
+    return v[i];
+}
+
+static int bq_put(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    const uint64_t *sites = arg;
+    (void)e;
+    for (int i = 0; i < 4000; i++) {
+        struct rl_key k;
+        uint8_t v[8];
+        const char *it = bq_item(rand() % BQ_ITEMS);
+        rl_key_reset(&k);
+        rl_key_u64(&k, sites[rand() % BQ_SITES]);
+        rl_key_str(&k, it, strlen(it));
+        proto_put_be64(v, (uint64_t)(int64_t)(rand() % 1000 - 100));
+        int rc = rl_put(t, RL_DB_BALANCE, k.b, k.n, v, 8);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int bq_check(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    const uint64_t *sites = arg;
+    (void)e;
+    for (int round = 0; round < 60; round++) {
+        size_t n = (size_t)(rand() % 2500);
+        struct rl_shelf_q *q = calloc(n + 1, sizeof *q);
+        assert_non_null(q);
+        for (size_t i = 0; i < n; i++) {
+            int r = rand() % 10;
+            uint64_t site = r == 0 ? 0 : r == 1 ? UINT64_MAX : sites[rand() % BQ_SITES] + (r == 2);
+            const char *it = bq_item(rand() % BQ_ITEMS);
+            q[i] = i && rand() % 8 == 0 ? q[(size_t)rand() % i] /* asked twice */
+                                        : (struct rl_shelf_q){site, it, strlen(it), 12345};
+        }
+        assert_int_equal(rl_ledger_balances(t, q, n), 0);
+        for (size_t i = 0; i < n; i++) {
+            int64_t one = 0;
+            int rc = rl_ledger_balance(t, q[i].site, q[i].item, q[i].item_len, &one);
+            assert_true(rc == 0 || rc == -ENOENT);
+            assert_int_equal(q[i].qty, one);
+        }
+        free(q);
+    }
+    return 0;
+}
+
+static void test_store_balances_in_one_pass(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    uint64_t sites[BQ_SITES];
+    srand(7);
+    for (int i = 0; i < BQ_SITES; i++)
+        sites[i] = ((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 2) ^ (uint64_t)i;
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    assert_int_equal(rl_store_write(&s, bq_put, sites, &e), 0);
+    assert_int_equal(rl_store_read(&s, bq_check, sites, &e), 0);
+    rl_store_close(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -681,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_digest_order_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_new_node_id_after_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_backup_restores_with_new_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_balances_in_one_pass, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
