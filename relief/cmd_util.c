@@ -106,14 +106,15 @@ int cli_open(struct cli *c)
         return cli_fail(&e);
     if (c->store.format < RL_FORMAT_VERSION) {
         uint64_t n;
-        fprintf(stderr, "relief: upgrading '%s' from data format %u to %u: rebuilding the views "
-                        "from the op log...\n", c->data_dir, c->store.format, RL_FORMAT_VERSION);
-        if (rl_views_rebuild(&c->store, &n, &e)) {
+        fprintf(stderr, "relief: upgrading '%s' from data format %u to %u%s...\n", c->data_dir,
+                c->store.format, RL_FORMAT_VERSION,
+                c->store.format < 2 ? ": rebuilding the views from the op log" : "");
+        if (rl_views_upgrade(&c->store, &n, &e)) {
             rl_store_close(&c->store);
             return cli_fail(&e);
         }
         if (n)
-            fprintf(stderr, "relief: upgraded (%llu ops applied again)\n", (unsigned long long)n);
+            fprintf(stderr, "relief: upgraded (%llu ops)\n", (unsigned long long)n);
         else
             fprintf(stderr, "relief: another relief upgraded it meanwhile\n");
     }

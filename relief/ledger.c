@@ -163,11 +163,8 @@ int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_
     static _Thread_local struct proto_body b;
     struct proto_op op;
     struct proto_err pe;
-    const uint8_t *p = opval->mv_data;
     proto_err_clear(&pe);
-    if (opval->mv_size <= PROTO_HASH_BYTES)
-        return PROTO_ECORRUPT;
-    if (proto_op_parse(p + PROTO_HASH_BYTES, opval->mv_size - PROTO_HASH_BYTES, &op, &pe))
+    if (proto_op_parse(opval->mv_data, opval->mv_size, &op, &pe))
         return PROTO_ECORRUPT;
     if (!is_movement(op.kind))
         return -ENOENT;

@@ -56,15 +56,13 @@ static int vv_put(struct rl_txn *t, uint64_t origin, uint64_t seq,
 static int enter(struct rl_txn *t, const struct proto_op *op, struct proto_err *e)
 {
     uint8_t k[16];
-    uint8_t *val;
     op_key(k, op->origin, op->seq);
-    /* reserve the value and write hash and payload straight into the page */
-    int rc = rl_put_reserve(t, RL_DB_OPS, k, 16, PROTO_HASH_BYTES + op->payload_len,
-                            (void **)&val);
+    /* the payload only: the hash follows from the chain, kept every RL_CHAIN_EVERY ops */
+    int rc = rl_put(t, RL_DB_OPS, k, 16, op->payload, op->payload_len);
+    if (!rc && op->seq % RL_CHAIN_EVERY == 0)
+        rc = rl_put(t, RL_DB_CHAIN, k, 16, op->hash, PROTO_HASH_BYTES);
     if (rc)
         return proto_errf(e, rc, "cannot store op: %s", proto_strerror(rc));
-    memcpy(val, op->hash, PROTO_HASH_BYTES);
-    memcpy(val + PROTO_HASH_BYTES, op->payload, op->payload_len);
     return rl_views_apply(t, op, e);
 }
 
@@ -181,13 +179,24 @@ static int apply_ops(struct rl_txn *t, const struct proto_batch *b, const struct
     uint64_t have = *have_p;
     int rc;
     uint64_t now = rl_now_ms();
+    uint64_t mine_seq = 0; /* the op whose hash mine_hash is, when a duplicate of this run */
+    uint8_t mine_hash[PROTO_HASH_BYTES];
     for (uint32_t i = 0; i < run->nops; i++) {
         const struct proto_op *op = &b->ops[run->first_op + i];
         if (op->seq <= have) {
-            struct proto_op mine;
-            if ((rc = rl_oplog_get(t, op->origin, op->seq, &mine, e)))
+            /* ours at this seq: from the one before when that was a duplicate, else the chain */
+            if (mine_seq && mine_seq + 1 == op->seq) {
+                uint8_t k[16];
+                MDB_val v;
+                op_key(k, op->origin, op->seq);
+                if ((rc = rl_get(t, RL_DB_OPS, k, 16, &v)))
+                    return proto_errf(e, rc, "cannot read op: %s", proto_strerror(rc));
+                proto_op_hash(op->origin, op->seq, mine_hash, v.mv_data, v.mv_size, mine_hash);
+            } else if ((rc = rl_oplog_hash(t, op->origin, op->seq, mine_hash, e))) {
                 return rc;
-            if (memcmp(mine.hash, op->hash, PROTO_HASH_BYTES) == 0) {
+            }
+            mine_seq = op->seq;
+            if (memcmp(mine_hash, op->hash, PROTO_HASH_BYTES) == 0) {
                 st->duplicate++;
                 continue;
             }
@@ -293,16 +302,58 @@ int rl_oplog_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_o
                           (unsigned long long)seq);
     if (rc)
         return proto_errf(e, rc, "cannot read op: %s", proto_strerror(rc));
-    if (v.mv_size <= PROTO_HASH_BYTES)
-        return proto_errf(e, PROTO_ECORRUPT, "op %016llx:%llu is damaged",
-                          (unsigned long long)origin, (unsigned long long)seq);
-    const uint8_t *p = v.mv_data;
-    if ((rc = proto_op_parse(p + PROTO_HASH_BYTES, v.mv_size - PROTO_HASH_BYTES, op, e)))
+    if ((rc = proto_op_parse(v.mv_data, v.mv_size, op, e)))
         return proto_errf(e, PROTO_ECORRUPT, "op %016llx:%llu is damaged",
                           (unsigned long long)origin, (unsigned long long)seq);
     op->origin = origin;
     op->seq = seq;
-    memcpy(op->hash, p, PROTO_HASH_BYTES);
+    memset(op->hash, 0, PROTO_HASH_BYTES);
+    return 0;
+}
+
+int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
+                  uint8_t hash[PROTO_HASH_BYTES], struct proto_err *e)
+{
+    uint64_t head, at = seq - seq % RL_CHAIN_EVERY;
+    uint8_t k[16];
+    MDB_val kv, v;
+    int rc;
+    if ((rc = vv_get(t, origin, &head, hash)))
+        return proto_errf(e, rc, "cannot read version vector: %s", proto_strerror(rc));
+    if (seq == head)
+        return 0;
+    if (seq > head)
+        return proto_errf(e, -ENOENT, "no op %016llx:%llu", (unsigned long long)origin,
+                          (unsigned long long)seq);
+    memcpy(hash, zero_hash, PROTO_HASH_BYTES);
+    if (at) {
+        op_key(k, origin, at);
+        if ((rc = rl_get(t, RL_DB_CHAIN, k, 16, &v)) || v.mv_size != PROTO_HASH_BYTES)
+            return proto_errf(e, rc ? rc : PROTO_ECORRUPT, "cannot read the chain of %016llx at %llu",
+                              (unsigned long long)origin, (unsigned long long)at);
+        memcpy(hash, v.mv_data, PROTO_HASH_BYTES);
+    }
+    if (at == seq)
+        return 0;
+    struct rl_cursor c;
+    if ((rc = rl_cursor_open(t, RL_DB_OPS, &c)))
+        return proto_errf(e, rc, "cannot read ops: %s", proto_strerror(rc));
+    op_key(k, origin, at + 1);
+    uint64_t want = at + 1;
+    for (rc = rl_cursor_seek(&c, k, 16, &kv, &v); rc == 0 && want <= seq;
+         rc = rl_cursor_next(&c, &kv, &v), want++) {
+        const uint8_t *kp = kv.mv_data;
+        if (kv.mv_size != 16 || proto_get_be64(kp) != origin || proto_get_be64(kp + 8) != want) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        proto_op_hash(origin, want, hash, v.mv_data, v.mv_size, hash);
+    }
+    rl_cursor_close(&c);
+    if (want <= seq)
+        return proto_errf(e, rc && rc != -ENOENT ? rc : PROTO_ECORRUPT,
+                          "op %016llx:%llu is missing from its chain", (unsigned long long)origin,
+                          (unsigned long long)want);
     return 0;
 }
 
@@ -342,15 +393,10 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
             *more = 1;
             break;
         }
-        if (from == 1) {
-            memcpy(prev, zero_hash, PROTO_HASH_BYTES);
-        } else {
-            struct proto_op p;
-            if ((rc = rl_oplog_get(t, me->origin, from - 1, &p, e)))
-                goto out;
-            memcpy(prev, p.hash, PROTO_HASH_BYTES);
-        }
+        if ((rc = rl_oplog_hash(t, me->origin, from - 1, prev, e)))
+            goto out;
         proto_batch_enc_run(&w, me->origin, from, prev);
+        uint32_t run_first = w.nops; /* the run's ops follow one another from seq from */
         uint8_t key[16];
         MDB_val k, v;
         op_key(key, me->origin, from);
@@ -366,14 +412,15 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
                 *more = 1;
                 break;
             }
-            if (v.mv_size <= PROTO_HASH_BYTES) {
+            if (seq != from + (w.nops - run_first) || v.mv_size == 0 ||
+                v.mv_size > PROTO_MAX_OP_BYTES) {
                 rc = proto_errf(e, PROTO_ECORRUPT, "op %016llx:%llu is damaged",
                                 (unsigned long long)me->origin, (unsigned long long)seq);
                 goto out;
             }
-            const uint8_t *vp = v.mv_data;
-            if ((rc = proto_batch_enc_op(&w, vp + PROTO_HASH_BYTES,
-                                         (uint32_t)(v.mv_size - PROTO_HASH_BYTES), vp))) {
+            /* the chain, op after op: prev becomes this op's hash */
+            proto_op_hash(me->origin, seq, prev, v.mv_data, v.mv_size, prev);
+            if ((rc = proto_batch_enc_op(&w, v.mv_data, (uint32_t)v.mv_size, prev))) {
                 proto_errf(e, rc, "cannot encode batch: %s", proto_strerror(rc));
                 goto out;
             }

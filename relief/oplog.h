@@ -59,9 +59,20 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
                         size_t max_bytes, struct proto_buf *out, int *more, uint32_t *nops,
                         struct proto_err *e);
 
-/* Read one op: fills origin, seq, hash and everything proto_op_parse gives (borrowed). */
+/*
+ * Read one op: fills origin, seq and everything proto_op_parse gives (borrowed), not its hash
+ * (the log keeps payloads only: rl_oplog_hash).
+ */
 int rl_oplog_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_op *op,
                  struct proto_err *e);
+
+/*
+ * The chain hash of op (origin, seq) held here (the zero hash for seq 0): from the checkpoint
+ * kept every RL_CHAIN_EVERY ops (or the version vector's, at the head), hashing forward.
+ */
+#define RL_CHAIN_EVERY 64u
+int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
+                  uint8_t hash[PROTO_HASH_BYTES], struct proto_err *e);
 
 /* Whether an origin is frozen after a fork (its first fork seq in *seq). */
 int rl_oplog_forked(struct rl_txn *t, uint64_t origin, uint64_t *seq);

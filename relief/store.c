@@ -23,6 +23,7 @@ static const struct {
 } dbs[RL_DB_COUNT] = {
     [RL_DB_META] = {"meta", 0},
     [RL_DB_OPS] = {"ops", 0},
+    [RL_DB_CHAIN] = {"chain", 0},
     [RL_DB_VV] = {"vv", 0},
     [RL_DB_FORKS] = {"forks", 1},
     [RL_DB_NODES] = {"nodes", 1},
@@ -584,6 +585,41 @@ int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const 
     return rl_mdb_err(rc);
 }
 
+int rl_rewrite(struct rl_txn *t, enum rl_db db,
+               int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *out), void *arg)
+{
+    MDB_dbi tmp, d = t->s->dbi[db];
+    MDB_cursor *c;
+    MDB_val k, v, out;
+    int frc = 0; /* fn's */
+    int rc = mdb_dbi_open(t->txn, "rewrite", MDB_CREATE, &tmp);
+    /* 1: every entry, rewritten, appended in key order to a scratch table (full pages) */
+    if (!rc && !(rc = mdb_cursor_open(t->txn, d, &c))) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if ((frc = fn(arg, &k, &v, &out)) || (rc = mdb_put(t->txn, tmp, &k, &out, MDB_APPEND)))
+                break;
+        mdb_cursor_close(c);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (frc)
+        return frc;
+    /* 2: the table emptied (its pages freed) and filled again from the scratch one, in order */
+    if (!rc)
+        rc = mdb_drop(t->txn, d, 0);
+    if (!rc && !(rc = mdb_cursor_open(t->txn, tmp, &c))) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if ((rc = mdb_put(t->txn, d, &k, &v, MDB_APPEND)))
+                break;
+        mdb_cursor_close(c);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (!rc)
+        rc = mdb_drop(t->txn, tmp, 1);
+    return rl_mdb_err(rc);
+}
+
 int rl_drop_named(struct rl_txn *t, const char *name)
 {
     MDB_dbi dbi;
@@ -645,4 +681,10 @@ int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, 
     k->mv_size = kn;
     k->mv_data = (void *)key;
     return cur(c, k, v, MDB_SET_RANGE);
+}
+
+int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn)
+{
+    MDB_val key = *k, val = {vn, (void *)v};
+    return rl_mdb_err(mdb_cursor_put(c->c, &key, &val, MDB_CURRENT));
 }

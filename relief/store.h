@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 2u
+#define RL_FORMAT_VERSION 3u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -34,7 +34,8 @@
  */
 enum rl_db {
     RL_DB_META,  /* node metadata: key string -> value */
-    RL_DB_OPS,   /* origin(8 BE) seq(8 BE) -> hash(16) payload */
+    RL_DB_OPS,   /* origin(8 BE) seq(8 BE) -> payload (its hash follows from the chain) */
+    RL_DB_CHAIN, /* origin(8) seq(8) -> hash(16), every RL_CHAIN_EVERY-th seq of a chain */
     RL_DB_VV,    /* origin(8 BE) -> seq(8 BE) hash(16) */
     RL_DB_FORKS, /* origin(8) seq(8) hash(16) -> payload of the other chain's op (or empty) */
     RL_DB_NODES, /* view: origin(8) -> seq(8) name: each node's latest announced name */
@@ -184,6 +185,13 @@ int rl_clear(struct rl_txn *t, enum rl_db db);
 /* 0 when a key with sorted duplicates holds exactly this value, else -ENOENT (or an error). */
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                size_t vn);
+/*
+ * Rewrite every entry of a database (an upgrade of its layout): fn gives each one's new value
+ * in *out (0, or an error that stops it); the table is written again in key order, so that its
+ * pages come out full whatever the new values' sizes. Uses a scratch table, "rewrite".
+ */
+int rl_rewrite(struct rl_txn *t, enum rl_db db,
+               int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *out), void *arg);
 /* Delete a database of an older format by its name; 0 when there is none. */
 int rl_drop_named(struct rl_txn *t, const char *name);
 /* Entries in a database. */
@@ -201,6 +209,8 @@ int rl_cursor_next(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 int rl_cursor_prev(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 /* The first entry whose key is >= key. */
 int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, MDB_val *v);
+/* Replace the value of the entry the cursor is on (a write transaction). */
+int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn);
 
 /* Translate an LMDB return code to a relief one (0, -ENOENT, PROTO_EMAPFULL, ...). */
 int rl_mdb_err(int rc);

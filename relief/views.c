@@ -7,6 +7,7 @@
 
 #include "key.h"
 #include "ledger.h"
+#include "oplog.h"
 #include "proto/kinds.h"
 #include "proto/mp.h"
 #include "records.h"
@@ -418,19 +419,50 @@ int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)
     return 0;
 }
 
-/* --- rebuilding every view from the op log (an upgrade of the data format) --- */
+/* --- upgrading the data format --- */
 
-static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+/*
+ * Format 2 -> 3: each op was stored as hash(16) payload. Keep the payload, and the hash of every
+ * RL_CHAIN_EVERY-th op in the chain table; the others follow from the chain. The log is written
+ * again in key order, so that its pages come out full.
+ */
+struct strip {
+    struct rl_txn *t;
+    uint64_t n;
+};
+
+static int strip_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *out)
 {
-    uint64_t *nops = arg;
+    struct strip *st = arg;
+    if (k->mv_size != 16 || v->mv_size <= PROTO_HASH_BYTES)
+        return PROTO_ECORRUPT;
+    if (proto_get_be64((const uint8_t *)k->mv_data + 8) % RL_CHAIN_EVERY == 0) {
+        int rc = rl_put(st->t, RL_DB_CHAIN, k->mv_data, 16, v->mv_data, PROTO_HASH_BYTES);
+        if (rc)
+            return rc;
+    }
+    out->mv_data = (uint8_t *)v->mv_data + PROTO_HASH_BYTES;
+    out->mv_size = v->mv_size - PROTO_HASH_BYTES;
+    st->n++;
+    return 0;
+}
+
+static int strip_hashes(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
+{
+    struct strip st = {t, 0};
+    int rc = rl_rewrite(t, RL_DB_OPS, strip_one, &st);
+    if (rc)
+        return proto_errf(e, rc, "cannot rewrite the op log: %s", proto_strerror(rc));
+    *nops = st.n;
+    return 0;
+}
+
+/* Format 1 -> 2: every view emptied and the op log (payloads) applied again. */
+static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
+{
     struct rl_cursor c;
     MDB_val k, v;
     int rc;
-    *nops = 0;
-    /* another process may have upgraded it while this one waited for the write lock */
-    uint32_t fmt;
-    if (rl_txn_format(t, &fmt) == 0 && fmt >= RL_FORMAT_VERSION)
-        return 0;
     for (int db = 0; db < RL_DB_COUNT; db++) {
         /* forks are evidence received, not derived from the ops held */
         if (!rl_db_in_digest(db) || db == RL_DB_FORKS)
@@ -449,15 +481,13 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     /* views are a function of the set of ops, so the log's key order will do */
     for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         struct proto_op op;
-        const uint8_t *p = v.mv_data;
-        if (k.mv_size != 16 || v.mv_size <= PROTO_HASH_BYTES ||
-            proto_op_parse(p + PROTO_HASH_BYTES, v.mv_size - PROTO_HASH_BYTES, &op, e)) {
+        if (k.mv_size != 16 || proto_op_parse(v.mv_data, v.mv_size, &op, e)) {
             rc = PROTO_ECORRUPT;
             break;
         }
         op.origin = proto_get_be64(k.mv_data);
         op.seq = proto_get_be64((const uint8_t *)k.mv_data + 8);
-        memcpy(op.hash, p, PROTO_HASH_BYTES);
+        memset(op.hash, 0, PROTO_HASH_BYTES); /* no view reads it */
         if ((rc = rl_views_apply(t, &op, e))) {
             rl_cursor_close(&c);
             return rc;
@@ -467,8 +497,26 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     rl_cursor_close(&c);
     if (rc != -ENOENT)
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
-    if ((rc = rl_views_flush(t, e)))
+    return rl_views_flush(t, e);
+}
+
+static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    uint64_t *nops = arg, rebuilt = 0;
+    uint32_t fmt;
+    int rc;
+    *nops = 0;
+    /* another process may have upgraded it while this one waited for the write lock */
+    if ((rc = rl_txn_format(t, &fmt)))
+        return proto_errf(e, rc, "cannot read the data format: %s", proto_strerror(rc));
+    if (fmt >= RL_FORMAT_VERSION)
+        return 0;
+    if (fmt < 3 && (rc = strip_hashes(t, nops, e)))
         return rc;
+    if (fmt < 2 && (rc = rebuild_views(t, &rebuilt, e)))
+        return rc;
+    if (rebuilt > *nops)
+        *nops = rebuilt;
     uint8_t now[4];
     rl_format_put_bytes(now, RL_FORMAT_VERSION);
     if ((rc = rl_put(t, RL_DB_META, "format", 6, now, 4)))
@@ -476,10 +524,10 @@ static int rebuild_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     return 0;
 }
 
-int rl_views_rebuild(struct rl_store *s, uint64_t *nops, struct proto_err *e)
+int rl_views_upgrade(struct rl_store *s, uint64_t *nops, struct proto_err *e)
 {
     uint64_t n = 0;
-    int rc = rl_store_write(s, rebuild_fn, &n, e);
+    int rc = rl_store_write(s, upgrade_fn, &n, e);
     if (!rc)
         s->format = RL_FORMAT_VERSION;
     if (nops)

@@ -17,11 +17,12 @@ int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err
 int rl_views_flush(struct rl_txn *t, struct proto_err *e);
 
 /*
- * Empty every view and apply the whole op log again, in one transaction, and mark the data
- * with this version's format: how a data directory of an older format is upgraded. *nops (may
- * be NULL): the ops applied.
+ * Bring a data directory of an older format to this version's, in one transaction: from
+ * format 2 the op log keeps payloads only (hashes every RL_CHAIN_EVERY ops, in chain); from
+ * format 1 every view is also emptied and the whole op log applied again. *nops (may be NULL):
+ * the ops rewritten or applied; 0 when another process upgraded it meanwhile.
  */
-int rl_views_rebuild(struct rl_store *s, uint64_t *nops, struct proto_err *e);
+int rl_views_upgrade(struct rl_store *s, uint64_t *nops, struct proto_err *e);
 
 /* The name a node announced, copied into out (empty when unknown). */
 int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n);

@@ -1,41 +1,79 @@
 /*
- * Test helper: makes a data directory look like one written in data format 1, so that the
- * upgrade (views.h: rl_views_rebuild) can be tested from the command line. Format 1 had the
- * databases siteitem, lotuse and donrec where format 2 has shelfmv, lotmv and donmv, and kept
- * a copy of every movement in ledger. The helper drops the new ones, writes the old ones (with
- * an entry each), fills ledger and every other view with something that is not the state, and
- * sets the format to 1: only a rebuild from the op log gives the right state back.
- *   oldformat DIR
+ * Test helper: makes a data directory look like one written in an older data format, so that
+ * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
+ *   oldformat DIR [1|2]   (default 1)
+ * Format 2 stored each op as hash(16) payload and had no chain table: the helper computes every
+ * op's chain hash and puts it back in front of the payload. Format 1 also had the databases
+ * siteitem, lotuse and donrec where format 2 has shelfmv, lotmv and donmv, and kept a copy of
+ * every movement in ledger: the helper drops the new ones, writes the old ones (with an entry
+ * each) and fills ledger and every other view with something that is not the state, so that
+ * only a rebuild from the op log gives the right state back.
  */
 #include "relief/store.h"
 
+#include "proto/op.h"
+
+#include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* every op as hash(16) payload, its hash computed along its origin's chain */
+static int hashes_back(struct rl_txn *t)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    uint8_t prev[PROTO_HASH_BYTES] = {0}, key[16], buf[PROTO_HASH_BYTES + PROTO_MAX_OP_BYTES];
+    uint64_t origin = 0, seq = 0;
+    int rc = rl_cursor_open(t, RL_DB_OPS, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        memcpy(key, k.mv_data, 16);
+        uint64_t o = proto_get_be64(key), s = proto_get_be64(key + 8);
+        if (o != origin || s != seq + 1) {
+            if (s != 1) {
+                fprintf(stderr, "oldformat: a chain that does not start at 1\n");
+                return -1;
+            }
+            memset(prev, 0, sizeof prev);
+        }
+        origin = o;
+        seq = s;
+        proto_op_hash(o, s, prev, v.mv_data, v.mv_size, prev);
+        memcpy(buf, prev, PROTO_HASH_BYTES);
+        memcpy(buf + PROTO_HASH_BYTES, v.mv_data, v.mv_size);
+        MDB_val kk = {16, key};
+        if ((rc = rl_cursor_replace(&c, &kk, buf, PROTO_HASH_BYTES + v.mv_size)))
+            return rc;
+    }
+    rl_cursor_close(&c);
+    return rc == -ENOENT ? rl_drop_named(t, "chain") : rc;
+}
 
 static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     static const char *const olds[] = {"siteitem", "lotuse", "donrec"};
     static const char *const news[] = {"shelfmv", "lotmv", "donmv"};
-    static const uint8_t fmt[4] = {0, 0, 0, 1};
-    (void)arg;
+    int format = *(int *)arg;
+    uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    for (int i = 0; i < 3; i++) {
+    int rc = hashes_back(t);
+    if (rc)
+        return rc;
+    for (int i = 0; format == 1 && i < 3; i++) {
         MDB_dbi dbi;
         MDB_val k = {8, "oldentry"}, v = {0, ""};
-        int rc;
         if ((rc = rl_drop_named(t, news[i])))
             return rc;
         if ((rc = mdb_dbi_open(t->txn, olds[i], MDB_CREATE, &dbi)) ||
             (rc = mdb_put(t->txn, dbi, &k, &v, 0)))
             return rl_mdb_err(rc);
     }
-    for (int db = 0; db < RL_DB_COUNT; db++) {
+    for (int db = 0; format == 1 && db < RL_DB_COUNT; db++) {
         if (!rl_db_in_digest(db) || db == RL_DB_FORKS || db == RL_DB_SHELFMV ||
             db == RL_DB_LOTMV || db == RL_DB_DONMV)
             continue;
-        int rc = rl_put(t, db, "not-the-state", 13, "x", 1);
-        if (rc)
+        if ((rc = rl_put(t, db, "not-the-state", 13, "x", 1)))
             return rc;
     }
     return rl_put(t, RL_DB_META, "format", 6, fmt, 4);
@@ -45,13 +83,14 @@ int main(int argc, char **argv)
 {
     struct rl_store s;
     struct proto_err e;
-    if (argc != 2) {
-        fprintf(stderr, "usage: oldformat DIR\n");
+    int format = argc == 3 ? atoi(argv[2]) : 1;
+    if (argc < 2 || argc > 3 || format < 1 || format > 2) {
+        fprintf(stderr, "usage: oldformat DIR [1|2]\n");
         return 2;
     }
     proto_err_clear(&e);
-    if (rl_store_open(&s, argv[1], NULL, &e) || rl_store_write(&s, old_fn, NULL, &e)) {
-        fprintf(stderr, "oldformat: %s\n", proto_err_text(&e));
+    if (rl_store_open(&s, argv[1], NULL, &e) || rl_store_write(&s, old_fn, &format, &e)) {
+        fprintf(stderr, "oldformat: %s\n", e.msg[0] ? proto_err_text(&e) : "cannot rewrite");
         return 1;
     }
     rl_store_close(&s);

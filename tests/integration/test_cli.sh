@@ -60,8 +60,8 @@ long=$(head -c 300 /dev/zero | tr '\0' a)
 check_status "a 300-byte node name is refused" 1 relief --data "$T/long" init --name "$long"
 check "and leaves no node behind" test ! -e "$T/long/data.mdb"
 
-# a data directory of the previous data format (1) is upgraded when a command first opens it:
-# every view rebuilt from the op log, in one transaction
+# a data directory of an older data format (1) is upgraded when a command first opens it: every
+# view rebuilt from the op log, and the log rewritten to keep payloads only, in one transaction
 U="$T/upgrade"
 relief --data "$U" init --name up >/dev/null 2>&1 && relief --data "$U" demo >/dev/null 2>&1
 up_digest=$(relief --data "$U" digest)
@@ -69,14 +69,38 @@ needs=$(relief --data "$U" report needs --format csv)
 trace=$(relief --data "$U" --json report donations)
 check "make the directory look like data format 1" "$BUILD_DIR/tests/oldformat" "$U"
 up_out=$(relief --data "$U" status 2>&1)
-check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 2"
-check_match "counting the ops applied again" "$up_out" "upgraded \([1-9][0-9]* ops applied again\)"
+check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 3: rebuilding the views"
+check_match "counting the ops" "$up_out" "upgraded \([1-9][0-9]* ops\)"
 check_eq "the upgraded state has the digest of before" "$(relief --data "$U" digest 2>&1)" "$up_digest"
 check_eq "which the op log gives too" "$(relief --data "$U" digest --rebuild 2>&1)" "$up_digest"
 check_eq "the needs report is the same" "$(relief --data "$U" report needs --format csv)" "$needs"
 check_eq "the donation report is the same" "$(relief --data "$U" --json report donations)" "$trace"
 check_eq "a second command does not upgrade again" "$(relief --data "$U" status 2>&1 >/dev/null)" ""
 check "the upgraded node takes writes" relief --data "$U" stock receive --site WH-ISH --item water-2l --qty 5
+
+# from format 2 (each op stored with its hash): the log keeps payloads only, the views stay,
+# and a peer syncing from it gets the same chains (the hashes, computed again, match)
+V="$T/upgrade2"
+VP="$T/upgrade2-peer"
+relief --data "$V" init --name up2 >/dev/null 2>&1
+relief --data "$VP" init --name up2-peer --network "$(relief --data "$V" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')" >/dev/null 2>&1
+relief --data "$V" demo >/dev/null 2>&1
+v_digest=$(relief --data "$V" digest)
+check "make a directory look like data format 2" "$BUILD_DIR/tests/oldformat" "$V" 2
+check_eq "format 2 kept a hash with each op" "$(mdb_stat -s chain "$V" >/dev/null 2>&1 && echo chain || echo none)" none
+up2_out=$(relief --data "$V" status 2>&1)
+check_match "the first command upgrades from 2 and says so" "$up2_out" "upgrading '.*' from data format 2 to 3\.\.\."
+check_eq "the same digest" "$(relief --data "$V" digest 2>&1)" "$v_digest"
+check_eq "which the op log gives too" "$(relief --data "$V" digest --rebuild 2>&1)" "$v_digest"
+relief --data "$V" bundle create "$T/v.bundle" >/dev/null 2>&1
+relief --data "$VP" bundle apply "$T/v.bundle" >/dev/null 2>&1
+check_eq "a node that takes its ops holds the same chains (no fork)" \
+    "$(relief --data "$VP" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("forks", 0))')" 0
+relief --data "$V" bundle create "$T/v2.bundle" >/dev/null 2>&1
+check_match "and a second bundle from it, given again, adds nothing" "$(relief --data "$VP" bundle apply "$T/v2.bundle" 2>&1)" "applied 0 ops"
+relief --data "$VP" bundle create "$T/vp.bundle" >/dev/null 2>&1
+relief --data "$V" bundle apply "$T/vp.bundle" >/dev/null 2>&1
+check_eq "both ways: the same digest" "$(relief --data "$VP" digest)" "$(relief --data "$V" digest)"
 
 # the upgrade with two origins: the node with the smaller id voids and confirms the arrival of
 # the other's movements, so in the op log's key order the void and the arrival come first

@@ -545,12 +545,14 @@ static int collect_fn(struct rl_txn *t, void *arg, struct proto_err *e)
                 return rc;
             proto_batch_enc_init(&w);
             proto_buf_init(&out, PROTO_MAX_BODY_BYTES);
+            uint8_t h[PROTO_HASH_BYTES]; /* the log keeps payloads: the chain gives the hash */
+            proto_op_hash(vv.e[i].origin, s, prev, op.payload, op.payload_len, h);
             proto_batch_enc_run(&w, vv.e[i].origin, s, prev);
-            proto_batch_enc_op(&w, op.payload, op.payload_len, op.hash);
+            proto_batch_enc_op(&w, op.payload, op.payload_len, h);
             proto_batch_enc_finish(&w, &out);
             c->ops[i][s - 1].p = out.data;
             c->ops[i][s - 1].n = out.len;
-            memcpy(prev, op.hash, PROTO_HASH_BYTES);
+            memcpy(prev, h, PROTO_HASH_BYTES);
             proto_batch_enc_free(&w);
         }
     }

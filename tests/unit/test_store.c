@@ -740,6 +740,63 @@ static void test_store_balances_in_one_pass(void **state)
     rl_store_close(&s);
 }
 
+/*
+ * The log keeps payloads; an op's hash comes from the checkpoint every RL_CHAIN_EVERY ops (or
+ * the version vector's at the head). Every one agrees with the chain a peer is sent, and every
+ * run read from any seq starts from the right prev.
+ */
+struct hash_arg {
+    uint64_t origin, upto;
+    uint8_t (*h)[PROTO_HASH_BYTES];
+};
+
+static int hash_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct hash_arg *a = arg;
+    for (uint64_t s = 0; s <= a->upto; s++)
+        if (rl_oplog_hash(t, a->origin, s, a->h[s], e))
+            return -1;
+    uint8_t past[PROTO_HASH_BYTES];
+    return rl_oplog_hash(t, a->origin, a->upto + 1, past, e) == -ENOENT ? 0 : -2;
+}
+
+static void test_store_hashes_from_the_chain(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    enum { N = 3 * RL_CHAIN_EVERY + 5 };
+    static uint8_t h[N + 1][PROTO_HASH_BYTES];
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    struct rl_op_ref last = append(&s, N - 1, "x");
+    assert_int_equal(last.seq, N);
+    struct hash_arg ha = {last.origin, N, h};
+    assert_int_equal(rl_store_read(&s, hash_fn, &ha, &e), 0);
+    static const uint8_t zero[PROTO_HASH_BYTES];
+    assert_memory_equal(h[0], zero, PROTO_HASH_BYTES);
+    /* from every seq: the run's prev, and each op's hash, as the chain computed here says */
+    for (uint64_t from = 1; from <= N; from += 37) {
+        struct read_arg a = {.max_ops = 1000};
+        struct proto_batch b;
+        proto_vv_init(&a.have);
+        proto_vv_set(&a.have, last.origin, from - 1, h[from - 1]);
+        proto_buf_init(&a.out, PROTO_MAX_BODY_BYTES);
+        assert_int_equal(rl_store_read(&s, read_fn, &a, &e), 0);
+        proto_batch_init(&b);
+        assert_int_equal(proto_batch_decode(a.out.data, a.out.len, &b, &e), 0);
+        assert_int_equal(b.nops, N - from + 1);
+        for (uint32_t i = 0; i < b.nops; i++) {
+            assert_memory_equal(b.ops[i].prev, h[from - 1 + i], PROTO_HASH_BYTES);
+            assert_memory_equal(b.ops[i].hash, h[from + i], PROTO_HASH_BYTES);
+        }
+        proto_batch_free(&b);
+        proto_vv_free(&a.have);
+        proto_buf_free(&a.out);
+    }
+    rl_store_close(&s);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -761,6 +818,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_new_node_id_after_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_backup_restores_with_new_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_balances_in_one_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_hashes_from_the_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

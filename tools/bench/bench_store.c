@@ -199,7 +199,7 @@ static void relief_appends(struct rl_store *s, struct append_arg *a, unsigned tx
 
 /*
  * Figures 1 and 2: appends in transactions of `group`, beside raw puts of a 16-byte key and a
- * value of the size relief stores (hash + payload) grouped the same way. One store and one raw
+ * value of the size relief stores (the payload) grouped the same way. One store and one raw
  * environment per figure, growing over the rounds as a node's log does.
  */
 static void bench_appends(const struct config *c, struct row *r, unsigned group, unsigned txns,
@@ -217,7 +217,7 @@ static void bench_appends(const struct config *c, struct row *r, unsigned group,
     proto_buf_init(&pb, PROTO_MAX_OP_BYTES);
     if (proto_op_pack(&pb, rl_now_ms() << 16, "bench", 5, APPEND_KIND, body, body_len))
         die("cannot pack an op");
-    size_t vn = PROTO_HASH_BYTES + pb.len;
+    size_t vn = pb.len;
     randombytes_buf(val, vn);
     proto_buf_free(&pb);
 
@@ -368,8 +368,9 @@ static double raw_apply(const struct remote *rm, const char *dir, uint64_t *byte
             uint8_t k[16];
             proto_put_be64(k, REMOTE_ORIGIN);
             proto_put_be64(k + 8, (uint64_t)done + 1);
-            MDB_val key = {16, k},
-                    v = {rm->off[done + 1] - rm->off[done], rm->arena + rm->off[done]};
+            /* what relief stores: the payload (its hash follows from the chain) */
+            MDB_val key = {16, k}, v = {rm->off[done + 1] - rm->off[done] - PROTO_HASH_BYTES,
+                                        rm->arena + rm->off[done] + PROTO_HASH_BYTES};
             mdb_check(mdb_put(t, raw.dbi, &key, &v, 0), "put");
         }
         mdb_check(mdb_txn_commit(t), "commit");
