@@ -4,14 +4,16 @@
  */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Databases marked D hold sorted duplicates of 16 bytes each: origin(8) seq(8) of an op. */
@@ -618,6 +620,44 @@ int rl_rewrite(struct rl_txn *t, enum rl_db db,
     if (!rc)
         rc = mdb_drop(t->txn, tmp, 1);
     return rl_mdb_err(rc);
+}
+
+/* Whether process pid maps the file (dev, ino): its /proc/PID/maps, where it may be read. */
+static int maps_file(long pid, dev_t dev, ino_t ino)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/maps", pid);
+    FILE *f = fopen(path, "re");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        unsigned long long inode;
+        if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3)
+            found = inode == (unsigned long long)ino && maj == major(dev) && min == minor(dev);
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+long rl_store_other_process(struct rl_store *s)
+{
+    char *p = path_join(s->dir, "data.mdb");
+    struct stat st;
+    long other = 0;
+    DIR *d = p && stat(p, &st) == 0 ? opendir("/proc") : NULL;
+    free(p);
+    for (struct dirent *de; d && !other && (de = readdir(d));) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (maps_file(pid, st.st_dev, st.st_ino))
+            other = pid;
+    }
+    if (d)
+        closedir(d);
+    return other;
 }
 
 int rl_drop_named(struct rl_txn *t, const char *name)

@@ -163,6 +163,12 @@ int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err 
 /* Write a consistent, compacted copy of the environment into dir (made if missing). */
 int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e);
 
+/*
+ * Another process that has this directory's data file mapped (an older relief serve, say): its
+ * pid, else 0. Linux: read from /proc/PID/maps, of the processes this one may read.
+ */
+long rl_store_other_process(struct rl_store *s);
+
 /* Bytes of the data file. */
 int rl_store_size(struct rl_store *s, uint64_t *bytes);
 
