@@ -671,7 +671,7 @@ static const char *bq_item(int i)
     static char v[BQ_ITEMS][300];
     if (!v[i][0]) {
         /* codes of every length up to past the 255 bytes a key keeps, sharing prefixes */
-        int n = i % 7 == 6 ? 270 + i : 1 + (i * 37) % 40;
+        int n = i % 7 == 6 ? 250 + i % 40 : 1 + (i * 37) % 40; /* < 300 */
         for (int j = 0; j < n; j++)
             v[i][j] = (char)('a' + (j * 7 + i * (j % 3)) % 26);
     }
