@@ -110,12 +110,13 @@ int cli_open(struct cli *c)
          * writing the old layout into the new one: it must stop first */
         long other = rl_store_other_process(&c->store);
         if (other) {
+            unsigned fmt = c->store.format;
             rl_store_close(&c->store);
             fprintf(stderr,
                     "relief: '%s' is in data format %u and this relief upgrades it to %u, but "
-                    "another process (pid %ld, an older relief serve?) has it open: stop it and "
+                    "another program (pid %ld, an older relief serve?) has it open: stop it and "
                     "run the command again\n",
-                    c->data_dir, c->store.format, RL_FORMAT_VERSION, other);
+                    c->data_dir, fmt, RL_FORMAT_VERSION, other);
             return RL_EXIT_FAIL;
         }
         fprintf(stderr, "relief: upgrading '%s' from data format %u to %u%s...\n", c->data_dir,

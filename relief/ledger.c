@@ -164,7 +164,9 @@ int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_
     struct proto_op op;
     struct proto_err pe;
     proto_err_clear(&pe);
-    if (proto_op_parse(opval->mv_data, opval->mv_size, &op, &pe))
+    if (opval->mv_size <= t->op_skip ||
+        proto_op_parse((const uint8_t *)opval->mv_data + t->op_skip, opval->mv_size - t->op_skip,
+                       &op, &pe))
         return PROTO_ECORRUPT;
     if (!is_movement(op.kind))
         return -ENOENT;

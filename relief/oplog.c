@@ -302,7 +302,9 @@ int rl_oplog_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_o
                           (unsigned long long)seq);
     if (rc)
         return proto_errf(e, rc, "cannot read op: %s", proto_strerror(rc));
-    if ((rc = proto_op_parse(v.mv_data, v.mv_size, op, e)))
+    if (v.mv_size <= t->op_skip ||
+        (rc = proto_op_parse((const uint8_t *)v.mv_data + t->op_skip, v.mv_size - t->op_skip, op,
+                             e)))
         return proto_errf(e, PROTO_ECORRUPT, "op %016llx:%llu is damaged",
                           (unsigned long long)origin, (unsigned long long)seq);
     op->origin = origin;
@@ -329,7 +331,8 @@ int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
     if (at) {
         op_key(k, origin, at);
         if ((rc = rl_get(t, RL_DB_CHAIN, k, 16, &v)) || v.mv_size != PROTO_HASH_BYTES)
-            return proto_errf(e, rc ? rc : PROTO_ECORRUPT, "cannot read the chain of %016llx at %llu",
+            return proto_errf(e, rc && rc != -ENOENT ? rc : PROTO_ECORRUPT,
+                              "cannot read the chain of %016llx at %llu",
                               (unsigned long long)origin, (unsigned long long)at);
         memcpy(hash, v.mv_data, PROTO_HASH_BYTES);
     }

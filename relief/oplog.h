@@ -2,7 +2,8 @@
  * The op log: appending local ops, applying batches from peers, reading what a peer lacks.
  *
  * Ops live in RL_DB_OPS under origin and seq (big-endian, so one origin's ops are one sorted
- * range), each as its 16-byte hash followed by its exact payload bytes. RL_DB_VV holds, per
+ * range), each as its exact payload bytes; its chain hash is computed when needed from the
+ * checkpoint RL_DB_CHAIN keeps every RL_CHAIN_EVERY ops (rl_oplog_hash). RL_DB_VV holds, per
  * origin, the highest contiguous seq and its hash. Every op that enters the log is handed to the
  * derived views (views.h) in the same transaction.
  */

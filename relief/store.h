@@ -113,6 +113,9 @@ struct rl_txn {
      * (a short code written, a nested transaction undone) */
     uint64_t uid;
     uint32_t changes;
+    /* bytes before the payload in an ops value: 0, or 16 (the hash format 2 stored) while an
+     * upgrade rebuilds the views of a format-1 directory from its op log as it was */
+    uint32_t op_skip;
 };
 
 /* A new rl_txn.uid. */

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* node: origin -> seq(8) name, keeping the highest seq (one origin's ops are ordered) */
@@ -478,10 +479,19 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
                               proto_strerror(rc));
     if ((rc = rl_cursor_open(t, RL_DB_OPS, &c)))
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
-    /* views are a function of the set of ops, so the log's key order will do */
-    for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+    /* views are a function of the set of ops, so the log's key order will do (each copied:
+     * values LMDB returns are good only until the next write) */
+    uint8_t *buf = malloc(PROTO_MAX_OP_BYTES);
+    for (rc = buf ? rl_cursor_first(&c, &k, &v) : -ENOMEM; rc == 0;
+         rc = rl_cursor_next(&c, &k, &v)) {
         struct proto_op op;
-        if (k.mv_size != 16 || proto_op_parse(v.mv_data, v.mv_size, &op, e)) {
+        if (k.mv_size != 16 || v.mv_size <= t->op_skip ||
+            v.mv_size - t->op_skip > PROTO_MAX_OP_BYTES) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        memcpy(buf, (const uint8_t *)v.mv_data + t->op_skip, v.mv_size - t->op_skip);
+        if (proto_op_parse(buf, v.mv_size - t->op_skip, &op, e)) {
             rc = PROTO_ECORRUPT;
             break;
         }
@@ -490,11 +500,13 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
         memset(op.hash, 0, PROTO_HASH_BYTES); /* no view reads it */
         if ((rc = rl_views_apply(t, &op, e))) {
             rl_cursor_close(&c);
+            free(buf);
             return rc;
         }
         ++*nops;
     }
     rl_cursor_close(&c);
+    free(buf);
     if (rc != -ENOENT)
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
     return rl_views_flush(t, e);
@@ -511,9 +523,16 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return proto_errf(e, rc, "cannot read the data format: %s", proto_strerror(rc));
     if (fmt >= RL_FORMAT_VERSION)
         return 0;
+    /* the views first, from the op log as it is (its pages clean: ops read while the views
+     * are written stay where they are), then the log's new layout */
+    if (fmt < 2) {
+        t->op_skip = PROTO_HASH_BYTES;
+        rc = rebuild_views(t, &rebuilt, e);
+        t->op_skip = 0;
+        if (rc)
+            return rc;
+    }
     if (fmt < 3 && (rc = strip_hashes(t, nops, e)))
-        return rc;
-    if (fmt < 2 && (rc = rebuild_views(t, &rebuilt, e)))
         return rc;
     if (rebuilt > *nops)
         *nops = rebuilt;
