@@ -34,7 +34,7 @@ static int status_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int rc;
     if ((rc = rl_node_load(t, &s->node, e)) || (rc = rl_vv_load(t, &s->vv, e)))
         return rc;
-    if ((rc = rl_count(t, RL_DB_OPS, &s->ops)) || (rc = rl_count(t, RL_DB_FORKS, &s->forks)))
+    if ((rc = rl_oplog_count(t, &s->ops)) || (rc = rl_count(t, RL_DB_FORKS, &s->forks)))
         return proto_errf(e, rc, "cannot count ops: %s", proto_strerror(rc));
     s->origins = json_array();
     s->peers = rl_peer_list(t);

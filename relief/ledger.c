@@ -4,6 +4,7 @@
 #include "ledger.h"
 
 #include "key.h"
+#include "oplog.h"
 #include "proto/buf.h"
 #include "proto/mp.h"
 #include "proto/vv.h"
@@ -157,16 +158,14 @@ static int is_movement(uint32_t kind)
            kind == PROTO_KIND_STOCK_DISTRIBUTE || kind == PROTO_KIND_STOCK_ADJUST;
 }
 
-int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_val *opval,
-                     struct rl_mv *mv)
+int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *payload,
+                     size_t n, struct rl_mv *mv)
 {
     static _Thread_local struct proto_body b;
     struct proto_op op;
     struct proto_err pe;
     proto_err_clear(&pe);
-    if (opval->mv_size <= t->op_skip ||
-        proto_op_parse((const uint8_t *)opval->mv_data + t->op_skip, opval->mv_size - t->op_skip,
-                       &op, &pe))
+    if (proto_op_parse(payload, n, &op, &pe))
         return PROTO_ECORRUPT;
     if (!is_movement(op.kind))
         return -ENOENT;
@@ -180,14 +179,10 @@ int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_
 
 int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv)
 {
-    uint8_t k[16];
-    MDB_val v;
-    int rc;
-    proto_put_be64(k, origin);
-    proto_put_be64(k + 8, seq);
-    if ((rc = rl_get(t, RL_DB_OPS, k, 16, &v)))
-        return rc;
-    return rl_ledger_decode(t, origin, seq, &v, mv);
+    const uint8_t *p;
+    size_t n;
+    int rc = rl_oplog_payload(t, origin, seq, &p, &n);
+    return rc ? rc : rl_ledger_decode(t, origin, seq, p, n, mv);
 }
 
 int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq)

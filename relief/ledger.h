@@ -70,9 +70,9 @@ struct rl_mv {
  * missing or is no movement. */
 int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv);
 
-/* The same from an op as the ops database holds it (hash and payload), for a walk over it. */
-int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const MDB_val *opval,
-                     struct rl_mv *mv);
+/* The same from an op's payload (rl_opiter), for a walk over the log. */
+int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *payload,
+                     size_t n, struct rl_mv *mv);
 
 /* Whether a movement is voided. */
 int rl_ledger_voided(struct rl_txn *t, uint64_t origin, uint64_t seq);

@@ -639,7 +639,7 @@ static int status_json(struct rl_txn *t, struct read_arg *r, struct proto_err *e
     rl_hex(n.network, PROTO_NETWORK_BYTES, net);
     snprintf(id, sizeof id, "%016llx", (unsigned long long)n.id);
     uint64_t ops = 0;
-    rl_count(t, RL_DB_OPS, &ops);
+    rl_oplog_count(t, &ops);
     rl_hlc_format(rl_now_ms() << 16, now, sizeof now);
     r->out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "network", net, "node", id, "name",
                        n.name, "ops", (json_int_t)ops, "role", role_label(r->role), "now", now);
@@ -704,7 +704,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     const char *kind = param(r->p, "kind");
     int open_only = param(r->p, "open") && !strcmp(param(r->p, "open"), "1");
     struct rl_cursor c;
-    MDB_val k, v;
+    MDB_val k = {0}, v = {0};
     size_t n = 0, cap = 256;
     struct mvref *refs = malloc(cap * sizeof *refs);
     struct rl_mv *mv = malloc(sizeof *mv);
@@ -713,8 +713,12 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
      * transit table, to(8) s(item) origin(8) seq(8) -> qty, which holds just those; else every op
      */
     int in_transit = !site && open_only && (!kind || !strcmp(kind, "dispatch"));
-    enum rl_db db = site ? RL_DB_SHELFMV : in_transit ? RL_DB_TRANSIT : RL_DB_OPS;
-    int rc = refs && mv ? rl_cursor_open(t, db, &c) : -ENOMEM;
+    int whole_log = !site && !in_transit;
+    struct rl_opiter it;
+    struct rl_opval ov;
+    int rc = !refs || !mv ? -ENOMEM
+             : whole_log  ? rl_opiter_open(t, &it)
+                          : rl_cursor_open(t, site ? RL_DB_SHELFMV : RL_DB_TRANSIT, &c);
     if (rc) {
         free(refs);
         free(mv);
@@ -723,8 +727,10 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     uint8_t prefix[8];
     size_t il = item ? strlen(item) : 0;
     proto_put_be64(prefix, site);
-    rc = site ? rl_cursor_seek(&c, prefix, 8, &k, &v) : rl_cursor_first(&c, &k, &v);
-    for (; rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+    rc = whole_log ? rl_opiter_first(&it, &ov)
+         : site    ? rl_cursor_seek(&c, prefix, 8, &k, &v)
+                   : rl_cursor_first(&c, &k, &v);
+    for (; rc == 0; rc = whole_log ? rl_opiter_next(&it, &ov) : rl_cursor_next(&c, &k, &v)) {
         const uint8_t *kb = k.mv_data;
         uint64_t o, s;
         if (in_transit) {
@@ -748,11 +754,9 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
             if (rl_ledger_get(t, o, s, mv))
                 continue;
         } else {
-            if (k.mv_size != 16)
-                continue;
-            o = proto_get_be64(kb);
-            s = proto_get_be64(kb + 8);
-            if (rl_ledger_decode(t, o, s, &v, mv))
+            o = ov.origin;
+            s = ov.seq;
+            if (rl_ledger_decode(t, o, s, ov.p, ov.n, mv))
                 continue;
         }
         if (!site && item && (mv->item_len != strlen(item) || memcmp(mv->item, item, mv->item_len)))
@@ -771,7 +775,10 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
         }
         refs[n++] = (struct mvref){mv->hlc, o, s};
     }
-    rl_cursor_close(&c);
+    if (whole_log)
+        rl_opiter_close(&it);
+    else
+        rl_cursor_close(&c);
     if (rc && rc != -ENOENT) {
         free(refs);
         free(mv);

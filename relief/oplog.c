@@ -8,6 +8,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint8_t zero_hash[PROTO_HASH_BYTES];
@@ -49,6 +50,184 @@ static int vv_put(struct rl_txn *t, uint64_t origin, uint64_t seq,
     return rl_put(t, RL_DB_VV, k, 8, v, sizeof v);
 }
 
+/* --- blocks --- */
+
+static size_t varint_put(uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; n >= 0x80; n >>= 7)
+        p[i++] = (uint8_t)(n | 0x80);
+    p[i++] = (uint8_t)n;
+    return i;
+}
+
+/* An op's length at p[*off], end: 0 and *off past it, or PROTO_ECORRUPT. */
+static int varint_get(const uint8_t *p, size_t end, size_t *off, size_t *n)
+{
+    size_t v = 0;
+    for (unsigned shift = 0; *off < end && shift < 35; shift += 7) {
+        uint8_t b = p[(*off)++];
+        v |= (size_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *n = v;
+            return 0;
+        }
+    }
+    return PROTO_ECORRUPT;
+}
+
+int rl_opiter_open(struct rl_txn *t, struct rl_opiter *it)
+{
+    memset(it, 0, sizeof *it);
+    it->t = t;
+    int rc = rl_cursor_open(t, RL_DB_OPS, &it->c);
+    it->open = rc == 0;
+    return rc;
+}
+
+void rl_opiter_close(struct rl_opiter *it)
+{
+    if (it->open)
+        rl_cursor_close(&it->c);
+    it->open = 0;
+}
+
+/* Start reading the entry the cursor is on. */
+static int entry(struct rl_opiter *it, const MDB_val *k, const MDB_val *v)
+{
+    if (k->mv_size != 16)
+        return PROTO_ECORRUPT;
+    it->origin = proto_get_be64(k->mv_data);
+    it->first = it->next = proto_get_be64((const uint8_t *)k->mv_data + 8);
+    it->v = *v;
+    if (it->t->op_skip) { /* formats 1-2: one op behind its hash */
+        it->off = 0;
+        return v->mv_size > it->t->op_skip ? 0 : PROTO_ECORRUPT;
+    }
+    it->off = 1;
+    /* flags: 0 is the only layout so far (a later one may compress) */
+    return v->mv_size > 1 && ((const uint8_t *)v->mv_data)[0] == 0 ? 0 : PROTO_ECORRUPT;
+}
+
+/* The entry's next op, or -ENOENT when it has no more. */
+static int entry_op(struct rl_opiter *it, struct rl_opval *op)
+{
+    const uint8_t *p = it->v.mv_data;
+    size_t end = it->v.mv_size, n;
+    if (it->off >= end)
+        return -ENOENT;
+    if (it->t->op_skip) {
+        n = end - it->t->op_skip;
+        it->off = it->t->op_skip;
+    } else if (varint_get(p, end, &it->off, &n) || n == 0 || n > PROTO_MAX_OP_BYTES ||
+               n > end - it->off) {
+        return PROTO_ECORRUPT;
+    }
+    op->origin = it->origin;
+    op->seq = it->next++;
+    op->p = p + it->off;
+    op->n = n;
+    it->off += n;
+    return 0;
+}
+
+int rl_opiter_next(struct rl_opiter *it, struct rl_opval *op)
+{
+    MDB_val k, v;
+    int rc = entry_op(it, op);
+    while (rc == -ENOENT) {
+        if ((rc = rl_cursor_next(&it->c, &k, &v)) || (rc = entry(it, &k, &v)))
+            return rc;
+        rc = entry_op(it, op);
+    }
+    return rc;
+}
+
+int rl_opiter_first(struct rl_opiter *it, struct rl_opval *op)
+{
+    MDB_val k, v;
+    int rc = rl_cursor_first(&it->c, &k, &v);
+    if (rc || (rc = entry(it, &k, &v)))
+        return rc;
+    return rl_opiter_next(it, op);
+}
+
+int rl_opiter_seek(struct rl_opiter *it, uint64_t origin, uint64_t seq, struct rl_opval *op)
+{
+    uint8_t key[16];
+    MDB_val k, v;
+    op_key(key, origin, seq);
+    /* the last entry at or before the op (its block may hold it), else the first one */
+    int rc = rl_cursor_seek(&it->c, key, 16, &k, &v);
+    if (rc == 0 && memcmp(k.mv_data, key, 16) != 0) {
+        rc = rl_cursor_prev(&it->c, &k, &v);
+        if (rc == -ENOENT)
+            rc = rl_cursor_first(&it->c, &k, &v);
+    } else if (rc == -ENOENT) {
+        rc = rl_cursor_last(&it->c, &k, &v);
+    }
+    if (rc || (rc = entry(it, &k, &v)))
+        return rc;
+    while ((rc = rl_opiter_next(it, op)) == 0 &&
+           (op->origin < origin || (op->origin == origin && op->seq < seq)))
+        ;
+    return rc;
+}
+
+int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t **p, size_t *n)
+{
+    struct rl_opiter it;
+    struct rl_opval op;
+    int rc = rl_opiter_open(t, &it);
+    if (!rc)
+        rc = rl_opiter_seek(&it, origin, seq, &op);
+    rl_opiter_close(&it);
+    if (rc)
+        return rc;
+    if (op.origin != origin || op.seq != seq)
+        return -ENOENT;
+    *p = op.p;
+    *n = op.n;
+    return 0;
+}
+
+/*
+ * Put op (origin, seq) in the log: at the end of the block that holds seq - 1 while it has room,
+ * else in a block of its own.
+ */
+static int put_op(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *p, size_t n)
+{
+    uint8_t key[16], head[8], block[RL_BLOCK_BYTES], *out;
+    size_t hn = varint_put(head, n), had = 0;
+    uint64_t first = seq;
+    int rc;
+    if (seq > 1 && 1 + hn + n <= RL_BLOCK_BYTES) {
+        struct rl_opiter it;
+        struct rl_opval last;
+        if (!(rc = rl_opiter_open(t, &it)))
+            rc = rl_opiter_seek(&it, origin, seq - 1, &last);
+        if (!rc && (last.origin != origin || last.seq != seq - 1 || it.off != it.v.mv_size))
+            rc = PROTO_ECORRUPT; /* seq - 1, the last op held, ends its block */
+        if (!rc && it.next - it.first < RL_BLOCK_OPS && it.v.mv_size + hn + n <= RL_BLOCK_BYTES) {
+            first = it.first;
+            had = it.v.mv_size;
+            memcpy(block, it.v.mv_data, had); /* it may sit in the page the put rewrites */
+        }
+        rl_opiter_close(&it);
+        if (rc)
+            return rc == -ENOENT ? PROTO_ECORRUPT : rc;
+    }
+    op_key(key, origin, first);
+    if (!had)
+        block[had++] = 0; /* a new block: its flags */
+    if ((rc = rl_put_reserve(t, RL_DB_OPS, key, 16, had + hn + n, (void **)&out)))
+        return rc;
+    memcpy(out, block, had);
+    memcpy(out + had, head, hn);
+    memcpy(out + had + hn, p, n);
+    return 0;
+}
+
 /*
  * Store an op whose origin, seq, hash and payload are set, and apply it to the views. The
  * caller moves the version vector (once per run of a batch, not once per op).
@@ -58,7 +237,7 @@ static int enter(struct rl_txn *t, const struct proto_op *op, struct proto_err *
     uint8_t k[16];
     op_key(k, op->origin, op->seq);
     /* the payload only: the hash follows from the chain, kept every RL_CHAIN_EVERY ops */
-    int rc = rl_put(t, RL_DB_OPS, k, 16, op->payload, op->payload_len);
+    int rc = put_op(t, op->origin, op->seq, op->payload, op->payload_len);
     if (!rc && op->seq % RL_CHAIN_EVERY == 0)
         rc = rl_put(t, RL_DB_CHAIN, k, 16, op->hash, PROTO_HASH_BYTES);
     if (rc)
@@ -186,12 +365,12 @@ static int apply_ops(struct rl_txn *t, const struct proto_batch *b, const struct
         if (op->seq <= have) {
             /* ours at this seq: from the one before when that was a duplicate, else the chain */
             if (mine_seq && mine_seq + 1 == op->seq) {
-                uint8_t k[16];
-                MDB_val v;
-                op_key(k, op->origin, op->seq);
-                if ((rc = rl_get(t, RL_DB_OPS, k, 16, &v)))
-                    return proto_errf(e, rc, "cannot read op: %s", proto_strerror(rc));
-                proto_op_hash(op->origin, op->seq, mine_hash, v.mv_data, v.mv_size, mine_hash);
+                const uint8_t *p;
+                size_t pn;
+                if ((rc = rl_oplog_payload(t, op->origin, op->seq, &p, &pn)))
+                    return proto_errf(e, rc == -ENOENT ? PROTO_ECORRUPT : rc, "cannot read op: %s",
+                                      proto_strerror(rc));
+                proto_op_hash(op->origin, op->seq, mine_hash, p, pn, mine_hash);
             } else if ((rc = rl_oplog_hash(t, op->origin, op->seq, mine_hash, e))) {
                 return rc;
             }
@@ -293,18 +472,15 @@ int rl_vv_load(struct rl_txn *t, struct proto_vv *vv, struct proto_err *e)
 int rl_oplog_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_op *op,
                  struct proto_err *e)
 {
-    uint8_t k[16];
-    MDB_val v;
-    op_key(k, origin, seq);
-    int rc = rl_get(t, RL_DB_OPS, k, 16, &v);
+    const uint8_t *p;
+    size_t n;
+    int rc = rl_oplog_payload(t, origin, seq, &p, &n);
     if (rc == -ENOENT)
         return proto_errf(e, rc, "no op %016llx:%llu", (unsigned long long)origin,
                           (unsigned long long)seq);
-    if (rc)
+    if (rc && rc != PROTO_ECORRUPT)
         return proto_errf(e, rc, "cannot read op: %s", proto_strerror(rc));
-    if (v.mv_size <= t->op_skip ||
-        (rc = proto_op_parse((const uint8_t *)v.mv_data + t->op_skip, v.mv_size - t->op_skip, op,
-                             e)))
+    if (rc || proto_op_parse(p, n, op, e))
         return proto_errf(e, PROTO_ECORRUPT, "op %016llx:%llu is damaged",
                           (unsigned long long)origin, (unsigned long long)seq);
     op->origin = origin;
@@ -318,7 +494,7 @@ int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
 {
     uint64_t head, at = seq - seq % RL_CHAIN_EVERY;
     uint8_t k[16];
-    MDB_val kv, v;
+    MDB_val v;
     int rc;
     if ((rc = vv_get(t, origin, &head, hash)))
         return proto_errf(e, rc, "cannot read version vector: %s", proto_strerror(rc));
@@ -338,21 +514,20 @@ int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
     }
     if (at == seq)
         return 0;
-    struct rl_cursor c;
-    if ((rc = rl_cursor_open(t, RL_DB_OPS, &c)))
+    struct rl_opiter it;
+    struct rl_opval op;
+    if ((rc = rl_opiter_open(t, &it)))
         return proto_errf(e, rc, "cannot read ops: %s", proto_strerror(rc));
-    op_key(k, origin, at + 1);
     uint64_t want = at + 1;
-    for (rc = rl_cursor_seek(&c, k, 16, &kv, &v); rc == 0 && want <= seq;
-         rc = rl_cursor_next(&c, &kv, &v), want++) {
-        const uint8_t *kp = kv.mv_data;
-        if (kv.mv_size != 16 || proto_get_be64(kp) != origin || proto_get_be64(kp + 8) != want) {
+    for (rc = rl_opiter_seek(&it, origin, want, &op); rc == 0 && want <= seq;
+         rc = rl_opiter_next(&it, &op), want++) {
+        if (op.origin != origin || op.seq != want) {
             rc = PROTO_ECORRUPT;
             break;
         }
-        proto_op_hash(origin, want, hash, v.mv_data, v.mv_size, hash);
+        proto_op_hash(origin, want, hash, op.p, op.n, hash);
     }
-    rl_cursor_close(&c);
+    rl_opiter_close(&it);
     if (want <= seq)
         return proto_errf(e, rc && rc != -ENOENT ? rc : PROTO_ECORRUPT,
                           "op %016llx:%llu is missing from its chain", (unsigned long long)origin,
@@ -366,7 +541,7 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
 {
     struct proto_vv mine;
     struct proto_batch_enc w;
-    struct rl_cursor c = {0};
+    struct rl_opiter it = {0};
     int rc;
 
     *more = 0;
@@ -381,7 +556,7 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
     proto_batch_enc_init(&w);
     if ((rc = rl_vv_load(t, &mine, e)))
         goto out;
-    if ((rc = rl_cursor_open(t, RL_DB_OPS, &c))) {
+    if ((rc = rl_opiter_open(t, &it))) {
         proto_errf(e, rc, "cannot read ops: %s", proto_strerror(rc));
         goto out;
     }
@@ -400,30 +575,24 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
             goto out;
         proto_batch_enc_run(&w, me->origin, from, prev);
         uint32_t run_first = w.nops; /* the run's ops follow one another from seq from */
-        uint8_t key[16];
-        MDB_val k, v;
-        op_key(key, me->origin, from);
-        for (rc = rl_cursor_seek(&c, key, 16, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-            const uint8_t *kp = k.mv_data;
-            if (k.mv_size != 16 || proto_get_be64(kp) != me->origin)
+        struct rl_opval op;
+        for (rc = rl_opiter_seek(&it, me->origin, from, &op); rc == 0;
+             rc = rl_opiter_next(&it, &op)) {
+            uint64_t seq = op.seq;
+            if (op.origin != me->origin || seq > me->seq)
                 break;
-            uint64_t seq = proto_get_be64(kp + 8);
-            if (seq > me->seq)
-                break;
-            if (w.nops >= max_ops ||
-                (w.nops > 0 && proto_batch_enc_size(&w) + v.mv_size > max_bytes)) {
+            if (w.nops >= max_ops || (w.nops > 0 && proto_batch_enc_size(&w) + op.n > max_bytes)) {
                 *more = 1;
                 break;
             }
-            if (seq != from + (w.nops - run_first) || v.mv_size == 0 ||
-                v.mv_size > PROTO_MAX_OP_BYTES) {
+            if (seq != from + (w.nops - run_first)) {
                 rc = proto_errf(e, PROTO_ECORRUPT, "op %016llx:%llu is damaged",
                                 (unsigned long long)me->origin, (unsigned long long)seq);
                 goto out;
             }
             /* the chain, op after op: prev becomes this op's hash */
-            proto_op_hash(me->origin, seq, prev, v.mv_data, v.mv_size, prev);
-            if ((rc = proto_batch_enc_op(&w, v.mv_data, (uint32_t)v.mv_size, prev))) {
+            proto_op_hash(me->origin, seq, prev, op.p, op.n, prev);
+            if ((rc = proto_batch_enc_op(&w, op.p, (uint32_t)op.n, prev))) {
                 proto_errf(e, rc, "cannot encode batch: %s", proto_strerror(rc));
                 goto out;
             }
@@ -437,8 +606,126 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
     if ((rc = proto_batch_enc_finish(&w, out)))
         proto_errf(e, rc, "cannot encode batch: %s", proto_strerror(rc));
 out:
-    rl_cursor_close(&c);
+    rl_opiter_close(&it);
     proto_batch_enc_free(&w);
     proto_vv_free(&mine);
     return rc;
+}
+
+int rl_oplog_count(struct rl_txn *t, uint64_t *n)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    int rc = rl_cursor_open(t, RL_DB_VV, &c);
+    *n = 0;
+    if (rc)
+        return rc;
+    for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (v.mv_size != 8 + PROTO_HASH_BYTES) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        *n += proto_get_be64(v.mv_data);
+    }
+    rl_cursor_close(&c);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/* --- the upgrade to blocks --- */
+
+struct pack {
+    struct rl_txn *t;
+    uint32_t skip;
+    uint64_t nops;
+    int have;              /* a block is being filled: buf[cur] */
+    uint64_t origin, next; /* its origin, the seq it takes next */
+    uint32_t in;           /* ops in it */
+    uint8_t key[2][16];
+    uint8_t *buf[2];
+    size_t len[2], cap[2];
+    int cur;
+};
+
+/* Room for need bytes in the block being filled. */
+static int pack_room(struct pack *pk, size_t need)
+{
+    if (need <= pk->cap[pk->cur])
+        return 0;
+    size_t cap = need < RL_BLOCK_BYTES ? RL_BLOCK_BYTES : need;
+    uint8_t *nb = realloc(pk->buf[pk->cur], cap);
+    if (!nb)
+        return -ENOMEM;
+    pk->buf[pk->cur] = nb;
+    pk->cap[pk->cur] = cap;
+    return 0;
+}
+
+/* The block being filled as the entry to write. */
+static void pack_emit(struct pack *pk, MDB_val *ok, MDB_val *ov)
+{
+    ok->mv_size = 16;
+    ok->mv_data = pk->key[pk->cur];
+    ov->mv_size = pk->len[pk->cur];
+    ov->mv_data = pk->buf[pk->cur];
+    pk->have = 0;
+    pk->cur ^= 1;
+}
+
+static int pack_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov)
+{
+    struct pack *pk = arg;
+    int rc;
+    if (!k) {
+        if (pk->have)
+            pack_emit(pk, ok, ov);
+        return 0;
+    }
+    if (k->mv_size != 16 || v->mv_size <= pk->skip || v->mv_size - pk->skip > PROTO_MAX_OP_BYTES)
+        return PROTO_ECORRUPT;
+    uint64_t origin = proto_get_be64(k->mv_data), seq = proto_get_be64((uint8_t *)k->mv_data + 8);
+    const uint8_t *p = (const uint8_t *)v->mv_data + pk->skip;
+    uint8_t head[8];
+    size_t n = v->mv_size - pk->skip, hn = varint_put(head, n);
+    if (pk->have && origin == pk->origin && seq != pk->next)
+        return PROTO_ECORRUPT; /* a gap in a chain */
+    /* formats 1-2 kept every op's hash: the chain table takes every RL_CHAIN_EVERY-th */
+    if (pk->skip && seq % RL_CHAIN_EVERY == 0 &&
+        (rc = rl_put(pk->t, RL_DB_CHAIN, k->mv_data, 16, v->mv_data, PROTO_HASH_BYTES)))
+        return rc;
+    /* the same rule as put_op: a block takes ops while it has room */
+    if (!pk->have || origin != pk->origin || pk->in >= RL_BLOCK_OPS ||
+        pk->len[pk->cur] + hn + n > RL_BLOCK_BYTES) {
+        if (pk->have)
+            pack_emit(pk, ok, ov);
+        if ((rc = pack_room(pk, 1)))
+            return rc;
+        memcpy(pk->key[pk->cur], k->mv_data, 16);
+        pk->buf[pk->cur][0] = 0; /* flags */
+        pk->len[pk->cur] = 1;
+        pk->in = 0;
+        pk->have = 1;
+        pk->origin = origin;
+    }
+    size_t at = pk->len[pk->cur];
+    if ((rc = pack_room(pk, at + hn + n)))
+        return rc;
+    memcpy(pk->buf[pk->cur] + at, head, hn);
+    memcpy(pk->buf[pk->cur] + at + hn, p, n);
+    pk->len[pk->cur] = at + hn + n;
+    pk->in++;
+    pk->next = seq + 1;
+    pk->nops++;
+    return 0;
+}
+
+int rl_oplog_pack(struct rl_txn *t, uint32_t skip, uint64_t *nops, struct proto_err *e)
+{
+    struct pack pk = {.t = t, .skip = skip};
+    int rc = rl_rewrite(t, RL_DB_OPS, pack_one, &pk);
+    free(pk.buf[0]);
+    free(pk.buf[1]);
+    if (rc)
+        return proto_errf(e, rc, "cannot rewrite the op log: %s", proto_strerror(rc));
+    *nops = pk.nops;
+    return 0;
 }

@@ -1,11 +1,16 @@
 /*
  * The op log: appending local ops, applying batches from peers, reading what a peer lacks.
  *
- * Ops live in RL_DB_OPS under origin and seq (big-endian, so one origin's ops are one sorted
- * range), each as its exact payload bytes; its chain hash is computed when needed from the
- * checkpoint RL_DB_CHAIN keeps every RL_CHAIN_EVERY ops (rl_oplog_hash). RL_DB_VV holds, per
- * origin, the highest contiguous seq and its hash. Every op that enters the log is handed to the
- * derived views (views.h) in the same transaction.
+ * Ops live in RL_DB_OPS in blocks: a run of one origin's ops under origin(8) and the first op's
+ * seq(8) (big-endian, so one origin's ops are one sorted range), the value a flags byte (0) and
+ * then each op as its length (LEB128) and its exact payload bytes. A block takes ops while it
+ * holds fewer than RL_BLOCK_OPS and stays within RL_BLOCK_BYTES; an op too big for that has a
+ * block of its own. (The block that grows is the last of its page: when it no longer fits, LMDB
+ * moves it and the one before to a new page, so the bigger the blocks, the emptier the pages
+ * they leave: 256 bytes gave the fewest pages on the benchmark's log.) An op's chain hash is
+ * computed when needed from the checkpoint RL_DB_CHAIN keeps every RL_CHAIN_EVERY ops
+ * (rl_oplog_hash). RL_DB_VV holds, per origin, the highest contiguous seq and its hash. Every op
+ * that enters the log is handed to the derived views (views.h) in the same transaction.
  */
 #ifndef RL_OPLOG_H
 #define RL_OPLOG_H
@@ -74,6 +79,49 @@ int rl_oplog_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct proto_o
 #define RL_CHAIN_EVERY 64u
 int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
                   uint8_t hash[PROTO_HASH_BYTES], struct proto_err *e);
+
+#define RL_BLOCK_OPS 64u
+#define RL_BLOCK_BYTES 256u
+
+/*
+ * The ops of the log in key order (origin, seq), read from their blocks (or, while an upgrade
+ * reads a format 1-2 log, rl_txn.op_skip set, one entry each). Payloads are borrowed: good until
+ * the next write in the transaction.
+ */
+struct rl_opval {
+    uint64_t origin, seq;
+    const uint8_t *p;
+    size_t n;
+};
+struct rl_opiter {
+    struct rl_txn *t;
+    struct rl_cursor c;
+    MDB_val v;       /* the entry being read */
+    size_t off;      /* where its next op starts */
+    uint64_t origin; /* the entry's */
+    uint64_t first;  /* seq of its first op */
+    uint64_t next;   /* seq of its next op */
+    int open;
+};
+int rl_opiter_open(struct rl_txn *t, struct rl_opiter *it);
+/* The first op at or past (origin, seq): 0, -ENOENT past the end, or an error. */
+int rl_opiter_seek(struct rl_opiter *it, uint64_t origin, uint64_t seq, struct rl_opval *op);
+int rl_opiter_first(struct rl_opiter *it, struct rl_opval *op);
+int rl_opiter_next(struct rl_opiter *it, struct rl_opval *op);
+void rl_opiter_close(struct rl_opiter *it);
+
+/* The payload of op (origin, seq): 0, -ENOENT, or an error; borrowed as above. */
+int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t **p, size_t *n);
+
+/*
+ * Upgrade: the log of a format-1/2 (each op hash(16) payload) or format-3 (each op its payload)
+ * directory written again in blocks, in key order; skip is 16 or 0. For formats 1-2, the hash
+ * of every RL_CHAIN_EVERY-th op goes to the chain table. *nops counts the ops.
+ */
+int rl_oplog_pack(struct rl_txn *t, uint32_t skip, uint64_t *nops, struct proto_err *e);
+
+/* Ops held: the sum of the version vector's seqs (each origin's log is contiguous from 1). */
+int rl_oplog_count(struct rl_txn *t, uint64_t *n);
 
 /* Whether an origin is frozen after a fork (its first fork seq in *seq). */
 int rl_oplog_forked(struct rl_txn *t, uint64_t origin, uint64_t *seq);

@@ -603,12 +603,25 @@ static int hold(MDB_val *v, uint8_t **buf, size_t *cap)
     return 0;
 }
 
+/* One entry fn gives, appended to the scratch table (its value copied first). */
+static int rewritten(MDB_txn *txn, MDB_dbi tmp, MDB_val *ok, MDB_val *ov, uint8_t **buf,
+                     size_t *cap)
+{
+    int rc;
+    if (!ov->mv_data)
+        return 0;
+    if ((rc = hold(ov, buf, cap)))
+        return rc;
+    return mdb_put(txn, tmp, ok, ov, MDB_APPEND);
+}
+
 int rl_rewrite(struct rl_txn *t, enum rl_db db,
-               int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *out), void *arg)
+               int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov),
+               void *arg)
 {
     MDB_dbi tmp, d = t->s->dbi[db];
     MDB_cursor *c;
-    MDB_val k, v, out;
+    MDB_val k, v, ok, ov;
     uint8_t *buf = NULL;
     size_t cap = 0;
     int frc = 0; /* fn's */
@@ -616,12 +629,17 @@ int rl_rewrite(struct rl_txn *t, enum rl_db db,
     /* 1: every entry, rewritten, appended in key order to a scratch table (full pages) */
     if (!rc && !(rc = mdb_cursor_open(t->txn, d, &c))) {
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            if ((frc = fn(arg, &k, &v, &out)) || (rc = hold(&out, &buf, &cap)) ||
-                (rc = mdb_put(t->txn, tmp, &k, &out, MDB_APPEND)))
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            ov.mv_data = NULL;
+            if ((frc = fn(arg, &k, &v, &ok, &ov)) ||
+                (rc = rewritten(t->txn, tmp, &ok, &ov, &buf, &cap)))
                 break;
+        }
         mdb_cursor_close(c);
         rc = rc == MDB_NOTFOUND ? 0 : rc;
+        ov.mv_data = NULL;
+        if (!rc && !frc && !(frc = fn(arg, NULL, NULL, &ok, &ov)))
+            rc = rewritten(t->txn, tmp, &ok, &ov, &buf, &cap);
     }
     /* 2: the table emptied (its pages freed) and filled again from the scratch one, in order */
     if (!rc && !frc)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 3u
+#define RL_FORMAT_VERSION 4u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -113,8 +113,8 @@ struct rl_txn {
      * (a short code written, a nested transaction undone) */
     uint64_t uid;
     uint32_t changes;
-    /* bytes before the payload in an ops value: 0, or 16 (the hash format 2 stored) while an
-     * upgrade rebuilds the views of a format-1 directory from its op log as it was */
+    /* 0, or 16 while an upgrade rebuilds the views of a format-1 directory from its op log as
+     * it was: one op per entry, its payload behind its hash (oplog.h reads both) */
     uint32_t op_skip;
 };
 
@@ -195,12 +195,15 @@ int rl_clear(struct rl_txn *t, enum rl_db db);
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                size_t vn);
 /*
- * Rewrite every entry of a database (an upgrade of its layout): fn gives each one's new value
- * in *out (0, or an error that stops it); the table is written again in key order, so that its
- * pages come out full whatever the new values' sizes. Uses a scratch table, "rewrite".
+ * Rewrite a database (an upgrade of its layout): fn is called with each entry in key order and
+ * once more with k and v NULL at the end, and may give an entry to write in its place in *ok,
+ * *ov (ov->mv_data NULL: none), keys increasing (0, or an error that stops it). The table is
+ * written again in key order, so that its pages come out full whatever the new values' sizes.
+ * Uses a scratch table, "rewrite".
  */
 int rl_rewrite(struct rl_txn *t, enum rl_db db,
-               int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *out), void *arg);
+               int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov),
+               void *arg);
 /* Delete a database of an older format by its name; 0 when there is none. */
 int rl_drop_named(struct rl_txn *t, const char *name);
 /* Entries in a database. */

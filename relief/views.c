@@ -422,47 +422,11 @@ int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)
 
 /* --- upgrading the data format --- */
 
-/*
- * Format 2 -> 3: each op was stored as hash(16) payload. Keep the payload, and the hash of every
- * RL_CHAIN_EVERY-th op in the chain table; the others follow from the chain. The log is written
- * again in key order, so that its pages come out full.
- */
-struct strip {
-    struct rl_txn *t;
-    uint64_t n;
-};
-
-static int strip_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *out)
-{
-    struct strip *st = arg;
-    if (k->mv_size != 16 || v->mv_size <= PROTO_HASH_BYTES)
-        return PROTO_ECORRUPT;
-    if (proto_get_be64((const uint8_t *)k->mv_data + 8) % RL_CHAIN_EVERY == 0) {
-        int rc = rl_put(st->t, RL_DB_CHAIN, k->mv_data, 16, v->mv_data, PROTO_HASH_BYTES);
-        if (rc)
-            return rc;
-    }
-    out->mv_data = (uint8_t *)v->mv_data + PROTO_HASH_BYTES;
-    out->mv_size = v->mv_size - PROTO_HASH_BYTES;
-    st->n++;
-    return 0;
-}
-
-static int strip_hashes(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
-{
-    struct strip st = {t, 0};
-    int rc = rl_rewrite(t, RL_DB_OPS, strip_one, &st);
-    if (rc)
-        return proto_errf(e, rc, "cannot rewrite the op log: %s", proto_strerror(rc));
-    *nops = st.n;
-    return 0;
-}
-
 /* Format 1 -> 2: every view emptied and the op log (payloads) applied again. */
 static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
 {
-    struct rl_cursor c;
-    MDB_val k, v;
+    struct rl_opiter it;
+    struct rl_opval ov;
     int rc;
     for (int db = 0; db < RL_DB_COUNT; db++) {
         /* forks are evidence received, not derived from the ops held */
@@ -477,35 +441,33 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
         if ((rc = rl_clear(t, f1[i])))
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(f1[i]),
                               proto_strerror(rc));
-    if ((rc = rl_cursor_open(t, RL_DB_OPS, &c)))
+    if ((rc = rl_opiter_open(t, &it)))
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
     /* views are a function of the set of ops, so the log's key order will do (each copied:
      * values LMDB returns are good only until the next write) */
     uint8_t *buf = malloc(PROTO_MAX_OP_BYTES);
-    for (rc = buf ? rl_cursor_first(&c, &k, &v) : -ENOMEM; rc == 0;
-         rc = rl_cursor_next(&c, &k, &v)) {
+    for (rc = buf ? rl_opiter_first(&it, &ov) : -ENOMEM; rc == 0; rc = rl_opiter_next(&it, &ov)) {
         struct proto_op op;
-        if (k.mv_size != 16 || v.mv_size <= t->op_skip ||
-            v.mv_size - t->op_skip > PROTO_MAX_OP_BYTES) {
+        if (ov.n > PROTO_MAX_OP_BYTES) {
             rc = PROTO_ECORRUPT;
             break;
         }
-        memcpy(buf, (const uint8_t *)v.mv_data + t->op_skip, v.mv_size - t->op_skip);
-        if (proto_op_parse(buf, v.mv_size - t->op_skip, &op, e)) {
+        memcpy(buf, ov.p, ov.n);
+        if (proto_op_parse(buf, ov.n, &op, e)) {
             rc = PROTO_ECORRUPT;
             break;
         }
-        op.origin = proto_get_be64(k.mv_data);
-        op.seq = proto_get_be64((const uint8_t *)k.mv_data + 8);
+        op.origin = ov.origin;
+        op.seq = ov.seq;
         memset(op.hash, 0, PROTO_HASH_BYTES); /* no view reads it */
         if ((rc = rl_views_apply(t, &op, e))) {
-            rl_cursor_close(&c);
+            rl_opiter_close(&it);
             free(buf);
             return rc;
         }
         ++*nops;
     }
-    rl_cursor_close(&c);
+    rl_opiter_close(&it);
     free(buf);
     if (rc != -ENOENT)
         return proto_errf(e, rc, "cannot read the op log: %s", proto_strerror(rc));
@@ -532,7 +494,8 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         if (rc)
             return rc;
     }
-    if (fmt < 3 && (rc = strip_hashes(t, nops, e)))
+    /* formats 1-2: hash(16) payload per op; 3: the payload; 4: blocks of payloads */
+    if ((rc = rl_oplog_pack(t, fmt < 3 ? PROTO_HASH_BYTES : 0, nops, e)))
         return rc;
     if (rebuilt > *nops)
         *nops = rebuilt;

@@ -1,14 +1,17 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2]   (default 1)
- * Format 2 stored each op as hash(16) payload and had no chain table: the helper computes every
- * op's chain hash and puts it back in front of the payload. Format 1 also had the databases
- * siteitem, lotuse and donrec where format 2 has shelfmv, lotmv and donmv, and kept a copy of
- * every movement in ledger: the helper drops the new ones, writes the old ones (with an entry
- * each) and fills ledger and every other view with something that is not the state, so that
- * only a rebuild from the op log gives the right state back.
+ *   oldformat DIR [1|2|3]   (default 1)
+ * Format 3 stored each op as its payload under origin(8) seq(8), one entry each, where format 4
+ * keeps blocks of them: the helper takes every op out of its block. Format 2 also stored each op as
+ * hash(16) payload and had no chain table: the helper computes every op's chain hash and puts it
+ * back in front of the payload. Format 1 also had the databases siteitem, lotuse and donrec where
+ * format 2 has shelfmv, lotmv and donmv, and kept a copy of every movement in ledger: the helper
+ * drops the new ones, writes the old ones (with an entry each) and fills ledger and every other
+ * view with something that is not the state, so that only a rebuild from the op log gives the right
+ * state back.
  */
+#include "relief/oplog.h"
 #include "relief/store.h"
 
 #include "proto/op.h"
@@ -18,6 +21,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* every op in an entry of its own, as its payload (format 3) */
+static int unpack(struct rl_txn *t)
+{
+    struct rl_opiter it;
+    struct rl_opval op;
+    size_t n = 0, cap = 0;
+    struct flat {
+        uint8_t key[16];
+        uint8_t *p;
+        size_t n;
+    } *all = NULL;
+    int rc = rl_opiter_open(t, &it);
+    for (rc = rc ? rc : rl_opiter_first(&it, &op); rc == 0; rc = rl_opiter_next(&it, &op)) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            struct flat *na = realloc(all, cap * sizeof *all);
+            if (!na)
+                return -ENOMEM;
+            all = na;
+        }
+        proto_put_be64(all[n].key, op.origin);
+        proto_put_be64(all[n].key + 8, op.seq);
+        if (!(all[n].p = malloc(op.n)))
+            return -ENOMEM;
+        memcpy(all[n].p, op.p, op.n);
+        all[n++].n = op.n;
+    }
+    rl_opiter_close(&it);
+    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_OPS)))
+        return rc ? rc : -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = rl_put(t, RL_DB_OPS, all[i].key, 16, all[i].p, all[i].n);
+        free(all[i].p);
+    }
+    free(all);
+    return rc;
+}
 
 /* every op as hash(16) payload, its hash computed along its origin's chain */
 static int hashes_back(struct rl_txn *t)
@@ -57,8 +99,8 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int format = *(int *)arg;
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    int rc = hashes_back(t);
-    if (rc)
+    int rc = unpack(t);
+    if (rc || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
         MDB_dbi dbi;
@@ -84,8 +126,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 2) {
-        fprintf(stderr, "usage: oldformat DIR [1|2]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 3) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3]\n");
         return 2;
     }
     proto_err_clear(&e);

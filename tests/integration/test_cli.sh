@@ -69,7 +69,7 @@ needs=$(relief --data "$U" report needs --format csv)
 trace=$(relief --data "$U" --json report donations)
 check "make the directory look like data format 1" "$BUILD_DIR/tests/oldformat" "$U"
 up_out=$(relief --data "$U" status 2>&1)
-check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 3: rebuilding the views"
+check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 4: rebuilding the views"
 check_match "counting the ops" "$up_out" "upgraded \([1-9][0-9]* ops\)"
 check_eq "the upgraded state has the digest of before" "$(relief --data "$U" digest 2>&1)" "$up_digest"
 check_eq "which the op log gives too" "$(relief --data "$U" digest --rebuild 2>&1)" "$up_digest"
@@ -98,7 +98,7 @@ check_status "while another program has it open, there is no upgrade" 1 relief -
 check_match "and says who" "$(relief --data "$V" status 2>&1)" "another program \(pid $holder"
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
 up2_out=$(relief --data "$V" status 2>&1)
-check_match "the first command upgrades from 2 and says so" "$up2_out" "upgrading '.*' from data format 2 to 3\.\.\."
+check_match "the first command upgrades from 2 and says so" "$up2_out" "upgrading '.*' from data format 2 to 4\.\.\."
 check_eq "and keeps a checkpoint every 64 ops" "$(mdb_stat -s chain "$V" | awk '/Entries/ {print $2}')" 2
 check_eq "the same digest" "$(relief --data "$V" digest 2>&1)" "$v_digest"
 check_eq "which the op log gives too" "$(relief --data "$V" digest --rebuild 2>&1)" "$v_digest"
@@ -111,6 +111,44 @@ check_match "and a second bundle from it, given again, adds nothing" "$(relief -
 relief --data "$VP" bundle create "$T/vp.bundle" >/dev/null 2>&1
 relief --data "$V" bundle apply "$T/vp.bundle" >/dev/null 2>&1
 check_eq "both ways: the same digest" "$(relief --data "$VP" digest)" "$(relief --data "$V" digest)"
+
+# from format 3 (each op in an entry of its own): the log packed in blocks of ops, two origins
+# interleaved in key order, an op too big to share a block; the chains and the state unchanged
+X="$T/upgrade3"
+XP="$T/upgrade3-peer"
+relief --data "$X" init --name up3 >/dev/null 2>&1
+relief --data "$XP" init --name up3-peer --network "$(relief --data "$X" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')" >/dev/null 2>&1
+relief --data "$X" demo >/dev/null 2>&1
+relief --data "$X" bundle create "$T/x0.bundle" >/dev/null 2>&1
+relief --data "$XP" bundle apply "$T/x0.bundle" >/dev/null 2>&1
+for i in $(seq 70); do relief --data "$XP" stock receive --site WH-ISH --item water-2l --qty 2 >/dev/null 2>&1; done
+relief --data "$XP" site add --kind centre --name Big --special-needs "$(head -c 3000 /dev/zero | tr '\0' x)" --code BIG1 >/dev/null 2>&1
+for i in $(seq 30); do relief --data "$XP" stock receive --site WH-ISH --item water-2l --qty 3 >/dev/null 2>&1; done
+relief --data "$XP" bundle create "$T/x1.bundle" >/dev/null 2>&1
+relief --data "$X" bundle apply "$T/x1.bundle" >/dev/null 2>&1
+for i in $(seq 70); do relief --data "$X" stock receive --site WH-ISH --item water-2l --qty 1 >/dev/null 2>&1; done
+x_digest=$(relief --data "$X" digest)
+x_ops=$(relief --data "$X" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ops"])')
+x_blocks=$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')
+check "format 4 keeps ops in blocks: fewer entries than ops" test "$x_blocks" -lt $((x_ops / 3))
+check "make a directory look like data format 3" "$BUILD_DIR/tests/oldformat" "$X" 3
+check_eq "format 3 kept an entry per op" "$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')" "$x_ops"
+up3_out=$(relief --data "$X" status 2>&1)
+check_match "the first command upgrades from 3 and says so" "$up3_out" "upgrading '.*' from data format 3 to 4\.\.\."
+check_match "counting every op" "$up3_out" "upgraded \($x_ops ops\)"
+check_eq "the blocks of before" "$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')" "$x_blocks"
+check_eq "the same digest after" "$(relief --data "$X" digest 2>&1)" "$x_digest"
+check_eq "which the op log gives too" "$(relief --data "$X" digest --rebuild 2>&1)" "$x_digest"
+check_match "the big site is there" "$(relief --data "$X" site show BIG1 2>&1)" "xxxxxxxxxx"
+relief --data "$X" bundle create "$T/x2.bundle" >/dev/null 2>&1
+check_match "its peer takes its ops (no fork)" "$(relief --data "$XP" bundle apply "$T/x2.bundle" 2>&1)" "applied [1-9]"
+check_eq "and has no fork" \
+    "$(relief --data "$XP" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("forks", 0))')" 0
+check_eq "both the same digest" "$(relief --data "$XP" digest)" "$(relief --data "$X" digest)"
+check "the upgraded node takes writes" relief --data "$X" stock receive --site BIG1 --item water-2l --qty 5
+relief --data "$X" bundle create "$T/x3.bundle" >/dev/null 2>&1
+relief --data "$XP" bundle apply "$T/x3.bundle" >/dev/null 2>&1
+check_eq "which its peer takes too" "$(relief --data "$XP" digest)" "$(relief --data "$X" digest)"
 
 # the upgrade with two origins: the node with the smaller id voids and confirms the arrival of
 # the other's movements, so in the op log's key order the void and the arrival come first

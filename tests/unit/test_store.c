@@ -797,6 +797,171 @@ static void test_store_hashes_from_the_chain(void **state)
     rl_store_close(&s);
 }
 
+/*
+ * The log packs ops in blocks: small ones share a block up to RL_BLOCK_OPS or RL_BLOCK_BYTES,
+ * an op too big for that has one of its own, a block goes on filling in a later transaction.
+ * Every op reads back by its seq, the walk from any op goes on in key order across blocks and
+ * origins, and a peer that takes the ops (its own in between) holds the same payloads.
+ */
+enum { BLK_TXNS = 12, BLK_PER_TXN = 17, BLK_N = BLK_TXNS * BLK_PER_TXN };
+
+static size_t blk_size(int i)
+{
+    return i % 23 == 0 ? 3000 : i % 5 == 0 ? 150 : (size_t)(i % 11);
+}
+
+struct blk_arg {
+    int from, n;
+};
+
+static int blk_append_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct blk_arg *a = arg;
+    static char text[3001];
+    static uint8_t body[4096];
+    for (int i = a->from; i < a->from + a->n; i++) {
+        size_t len = blk_size(i);
+        memset(text, 'a' + i % 26, len);
+        text[len] = '\0';
+        size_t n = body_of(body, text);
+        if (rl_oplog_append(t, 200, body, n, 0, NULL, NULL, e))
+            return -1;
+    }
+    return 0;
+}
+
+struct blk_walk {
+    uint64_t origin; /* the node whose ops are checked */
+    uint64_t base;   /* its ops before them (its name, at init) */
+    uint64_t total;  /* ops expected in all */
+    size_t lens[BLK_N + 1];
+    size_t all[BLK_N + 16]; /* payload lengths of the origin's ops, by seq, the first ones too */
+    uint64_t entries, count;
+};
+
+static int count_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    return rl_oplog_count(t, arg);
+}
+
+static int blk_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct blk_walk *w = arg;
+    struct rl_opiter it;
+    struct rl_opval op;
+    uint64_t n = 0, po = 0, ps = 0;
+    (void)e;
+    if (rl_opiter_open(t, &it))
+        return -1;
+    int rc;
+    for (rc = rl_opiter_first(&it, &op); rc == 0; rc = rl_opiter_next(&it, &op), n++) {
+        /* key order: the next seq of an origin, or seq 1 of the next origin */
+        if (n && !(op.origin == po ? op.seq == ps + 1 : op.origin > po && op.seq == 1))
+            return -2;
+        po = op.origin;
+        ps = op.seq;
+        if (op.origin == w->origin && op.seq < BLK_N + 16)
+            w->all[op.seq] = op.n;
+        if (op.origin == w->origin && op.seq > w->base) {
+            if (op.seq > w->base + BLK_N)
+                return -3;
+            w->lens[op.seq - w->base] = op.n;
+        }
+        /* the same op by its seq, and a walk from it starts there */
+        const uint8_t *p;
+        size_t pn;
+        if (rl_oplog_payload(t, op.origin, op.seq, &p, &pn) || p != op.p || pn != op.n)
+            return -4;
+    }
+    rl_opiter_close(&it);
+    if (rc != -ENOENT || n != w->total)
+        return -5;
+    /* from every op of the origin: that op, then on */
+    for (uint64_t sq = 1; sq <= w->base + BLK_N; sq++) {
+        if (rl_opiter_open(t, &it))
+            return -1;
+        rc = rl_opiter_seek(&it, w->origin, sq, &op);
+        int ok = rc == 0 && op.origin == w->origin && op.seq == sq;
+        if (ok && sq < w->base + BLK_N)
+            ok = rl_opiter_next(&it, &op) == 0 && op.origin == w->origin && op.seq == sq + 1;
+        rl_opiter_close(&it);
+        if (!ok)
+            return -6;
+    }
+    const uint8_t *p;
+    size_t pn;
+    if (rl_oplog_payload(t, w->origin, w->base + BLK_N + 1, &p, &pn) != -ENOENT ||
+        rl_oplog_payload(t, w->origin, 0, &p, &pn) != -ENOENT)
+        return -7;
+    if (rl_count(t, RL_DB_OPS, &w->entries) || rl_oplog_count(t, &w->count))
+        return -8;
+    return 0;
+}
+
+static void test_store_ops_in_blocks(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store a, b;
+    struct proto_err e;
+    static struct blk_walk wa, wb;
+    make_node(f->a, "a");
+    make_node(f->b, "b");
+    open_node(&a, f->a);
+    open_node(&b, f->b);
+    uint64_t base_a, base_b;
+    assert_int_equal(rl_store_read(&a, count_fn, &base_a, &e), 0);
+    assert_int_equal(rl_store_read(&b, count_fn, &base_b, &e), 0);
+    for (int x = 0; x < BLK_TXNS; x++) {
+        struct blk_arg ba = {x * BLK_PER_TXN + 1, BLK_PER_TXN};
+        assert_int_equal(rl_node_write(&a, blk_append_fn, &ba, &e), 0);
+        /* b writes too, so that its log has two origins, and takes a's so far */
+        struct blk_arg bb = {x + 1, 1};
+        assert_int_equal(rl_node_write(&b, blk_append_fn, &bb, &e), 0);
+        sync_into(&a, &b, 25);
+    }
+    struct append_arg ida = {.text = ""}, idb = {.text = ""};
+    assert_int_equal(rl_node_write(&a, append_fn, &ida, &e), 0);
+    assert_int_equal(rl_node_write(&b, append_fn, &idb, &e), 0);
+    wa.origin = wb.origin = ida.node_id;
+    wa.base = wb.base = base_a;
+    wa.total = base_a + BLK_N;
+    wb.total = base_a + BLK_N + base_b + BLK_TXNS;
+    assert_int_equal(rl_store_read(&a, blk_check_fn, &wa, &e), 0);
+    assert_int_equal(rl_store_read(&b, blk_check_fn, &wb, &e), 0);
+    for (int i = 1; i <= BLK_N; i++) {
+        assert_true(wa.lens[i] > blk_size(i));
+        assert_int_equal(wa.lens[i], wb.lens[i]);
+    }
+    assert_int_equal(wa.count, wa.total);
+    assert_int_equal(wb.count, wb.total);
+    /* a's blocks, as the rule makes them: an op joins the block before while that has fewer
+     * than RL_BLOCK_OPS ops and stays within RL_BLOCK_BYTES with it */
+    uint64_t blocks = 0;
+    size_t bytes = 0, in = 0;
+    for (uint64_t sq = 1; sq <= wa.total; sq++) {
+        size_t n = wa.all[sq], need = (n < 128 ? 1 : 2) + n;
+        if (!blocks || in >= RL_BLOCK_OPS || bytes + need > RL_BLOCK_BYTES) {
+            blocks++;
+            bytes = 1;
+            in = 0;
+        }
+        bytes += need;
+        in++;
+    }
+    assert_int_equal(wa.entries, blocks);
+    assert_true(wa.entries < wa.total / 3);
+    assert_true(wb.entries < wb.total / 3);
+    /* and the digests agree once each has the other's */
+    sync_into(&b, &a, 1000);
+    uint8_t da[RL_DIGEST_BYTES], db[RL_DIGEST_BYTES];
+    digest_of(&a, da);
+    digest_of(&b, db);
+    assert_memory_equal(da, db, RL_DIGEST_BYTES);
+    rl_store_close(&a);
+    rl_store_close(&b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -807,8 +972,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_append_chain_and_vv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_read_after_vector_and_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_apply_converges_and_duplicates, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_apply_converges_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_apply_gap_fork_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_undecodable_batch_changes_nothing, setup,
                                         teardown),
@@ -819,6 +983,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_backup_restores_with_new_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_balances_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hashes_from_the_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_ops_in_blocks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

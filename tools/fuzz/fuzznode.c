@@ -5,6 +5,7 @@
 #include "relief/init.h"
 #include "relief/net_node.h"
 #include "relief/node.h"
+#include "relief/oplog.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -81,7 +82,7 @@ uint64_t fuzz_txnid(void)
 static int ops_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     (void)e;
-    return rl_count(t, RL_DB_OPS, arg);
+    return rl_oplog_count(t, arg);
 }
 
 uint64_t fuzz_ops(void)
