@@ -192,16 +192,39 @@ int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint
 }
 
 /*
+ * The block the last op went to, in this thread's last write transaction: the next op of its
+ * origin goes on from it without a search. Good while the transaction (uid) is the same and no
+ * nested transaction was undone since (changes).
+ */
+static _Thread_local struct {
+    uint64_t uid;
+    uint32_t changes;
+    uint64_t origin, first, next; /* the block's key, and the seq it takes next */
+    uint32_t ops;
+    size_t len; /* its bytes: data holds them when they fit */
+    uint8_t data[RL_BLOCK_BYTES];
+} last_block;
+
+/*
  * Put op (origin, seq) in the log: at the end of the block that holds seq - 1 while it has room,
  * else in a block of its own.
  */
 static int put_op(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *p, size_t n)
 {
-    uint8_t key[16], head[8], block[RL_BLOCK_BYTES], *out;
+    uint8_t key[16], head[8], *out;
     size_t hn = varint_put(head, n), had = 0;
     uint64_t first = seq;
+    uint32_t ops = 0;
     int rc;
-    if (seq > 1 && 1 + hn + n <= RL_BLOCK_BYTES) {
+    int known = last_block.uid == t->uid && last_block.changes == t->changes &&
+                last_block.origin == origin && last_block.next == seq;
+    if (known) {
+        if (last_block.ops < RL_BLOCK_OPS && last_block.len + hn + n <= RL_BLOCK_BYTES) {
+            first = last_block.first;
+            had = last_block.len;
+            ops = last_block.ops;
+        }
+    } else if (seq > 1 && 1 + hn + n <= RL_BLOCK_BYTES) {
         struct rl_opiter it;
         struct rl_opval last;
         if (!(rc = rl_opiter_open(t, &it)))
@@ -211,20 +234,34 @@ static int put_op(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t
         if (!rc && it.next - it.first < RL_BLOCK_OPS && it.v.mv_size + hn + n <= RL_BLOCK_BYTES) {
             first = it.first;
             had = it.v.mv_size;
-            memcpy(block, it.v.mv_data, had); /* it may sit in the page the put rewrites */
+            ops = (uint32_t)(it.next - it.first);
+            /* a copy: the value may sit in the page the put rewrites */
+            memcpy(last_block.data, it.v.mv_data, had);
         }
         rl_opiter_close(&it);
         if (rc)
             return rc == -ENOENT ? PROTO_ECORRUPT : rc;
     }
-    op_key(key, origin, first);
     if (!had)
-        block[had++] = 0; /* a new block: its flags */
+        last_block.data[had++] = 0; /* a new block: its flags */
+    last_block.uid = 0;             /* until the put is done */
+    op_key(key, origin, first);
     if ((rc = rl_put_reserve(t, RL_DB_OPS, key, 16, had + hn + n, (void **)&out)))
         return rc;
-    memcpy(out, block, had);
+    memcpy(out, last_block.data, had);
     memcpy(out + had, head, hn);
     memcpy(out + had + hn, p, n);
+    if (had + hn + n <= RL_BLOCK_BYTES) {
+        memcpy(last_block.data + had, head, hn);
+        memcpy(last_block.data + had + hn, p, n);
+    }
+    last_block.uid = t->uid;
+    last_block.changes = t->changes;
+    last_block.origin = origin;
+    last_block.first = first;
+    last_block.next = seq + 1;
+    last_block.ops = ops + 1;
+    last_block.len = had + hn + n;
     return 0;
 }
 
