@@ -962,6 +962,84 @@ static void test_store_ops_in_blocks(void **state)
     rl_store_close(&b);
 }
 
+/*
+ * A nested transaction that appended and was undone (one request of a batch the API writes
+ * together) leaves the log as before it: the ops after it go on from the op before it.
+ */
+static int nested_fail_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct blk_arg ba = {*(int *)arg, 3};
+    blk_append_fn(t, &ba, e);
+    return -EINVAL;
+}
+
+static int nested_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)arg;
+    for (int i = 1; i <= 20; i++) {
+        struct blk_arg ba = {i, 1};
+        if (blk_append_fn(t, &ba, e))
+            return -1;
+        if (i % 4 == 0 && rl_txn_nested(t, nested_fail_fn, &i, e) != -EINVAL)
+            return -2;
+    }
+    return 0;
+}
+
+struct get_arg {
+    uint64_t origin, seq;
+    int i; /* the op blk_append_fn made i-th */
+};
+
+static int get_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct get_arg *g = arg;
+    struct proto_op op;
+    static char text[3001];
+    static uint8_t body[4096];
+    if (rl_oplog_get(t, g->origin, g->seq, &op, e))
+        return -1;
+    size_t len = blk_size(g->i);
+    memset(text, 'a' + g->i % 26, len);
+    text[len] = '\0';
+    size_t n = body_of(body, text);
+    return op.body_len == n && memcmp(op.body, body, n) == 0 ? 0 : -2;
+}
+
+static void test_store_undone_nested_appends(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store a, b;
+    struct proto_err e;
+    uint64_t base, count;
+    make_node(f->a, "a");
+    make_node(f->b, "b");
+    open_node(&a, f->a);
+    open_node(&b, f->b);
+    assert_int_equal(rl_store_read(&a, count_fn, &base, &e), 0);
+    assert_int_equal(rl_node_write(&a, nested_fn, NULL, &e), 0);
+    struct append_arg id = {.text = ""};
+    assert_int_equal(rl_node_write(&a, append_fn, &id, &e), 0);
+    assert_int_equal(rl_store_read(&a, count_fn, &count, &e), 0);
+    assert_int_equal(count, base + 20);
+    for (int i = 1; i <= 20; i++) {
+        struct get_arg g = {id.node_id, base + (uint64_t)i, i};
+        assert_int_equal(rl_store_read(&a, get_fn, &g, &e), 0);
+    }
+    /* a peer takes them, then more: one chain, no fork */
+    sync_into(&a, &b, 7);
+    struct blk_arg more = {21, 5};
+    assert_int_equal(rl_node_write(&a, blk_append_fn, &more, &e), 0);
+    sync_into(&a, &b, 7);
+    sync_into(&b, &a, 7);
+    uint8_t da[RL_DIGEST_BYTES], db[RL_DIGEST_BYTES];
+    digest_of(&a, da);
+    digest_of(&b, db);
+    assert_memory_equal(da, db, RL_DIGEST_BYTES);
+    rl_store_close(&a);
+    rl_store_close(&b);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -984,6 +1062,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_balances_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hashes_from_the_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_ops_in_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_undone_nested_appends, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
