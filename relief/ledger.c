@@ -585,10 +585,15 @@ out:
 
 static int entered(struct rl_txn *t, const struct rl_mv *mv);
 
-static int recompute_ref(struct rl_txn *t, uint64_t origin, uint64_t seq)
+/* Recompute a movement; with item set, only one of that item (the shelf index may hold
+ * another item whose code hashes alike). */
+static int recompute_ref(struct rl_txn *t, uint64_t origin, uint64_t seq, const char *item,
+                         size_t il)
 {
     static _Thread_local struct rl_mv mv; /* large: kept off the stack */
     int rc = rl_ledger_get(t, origin, seq, &mv);
+    if (rc == 0 && item && (mv.item_len != il || memcmp(mv.item, item, il)))
+        return 0;
     if (rc == 0 && (rc = entered(t, &mv)) == 0)
         rc = -ENOENT;
     if (rc == -ENOENT)
@@ -603,13 +608,31 @@ static void ref_val(uint8_t v[16], uint64_t origin, uint64_t seq)
     proto_put_be64(v + 8, seq);
 }
 
+uint32_t rl_item_hash(const char *item, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)item[i]) * 16777619u;
+    return h;
+}
+
+void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint64_t origin,
+                    uint64_t seq)
+{
+    uint32_t h = rl_item_hash(item, n);
+    v[0] = (uint8_t)(h >> 24);
+    v[1] = (uint8_t)(h >> 16);
+    v[2] = (uint8_t)(h >> 8);
+    v[3] = (uint8_t)h;
+    ref_val(v + 4, origin, seq);
+}
+
 static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
 {
-    struct rl_key k;
-    uint8_t v[16];
-    shelf_key(&k, site, mv->item, mv->item_len);
-    ref_val(v, mv->origin, mv->seq);
-    return rl_put(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
+    uint8_t k[8], v[RL_SHELFMV_VAL];
+    proto_put_be64(k, site);
+    rl_shelfmv_val(v, mv->item, mv->item_len, mv->origin, mv->seq);
+    return rl_put(t, RL_DB_SHELFMV, k, 8, v, sizeof v);
 }
 
 /*
@@ -619,11 +642,10 @@ static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
  */
 static int entered(struct rl_txn *t, const struct rl_mv *mv)
 {
-    struct rl_key k;
-    uint8_t v[16];
-    shelf_key(&k, mv->site, mv->item, mv->item_len);
-    ref_val(v, mv->origin, mv->seq);
-    int rc = rl_get_dup(t, RL_DB_SHELFMV, k.b, k.n, v, 16);
+    uint8_t k[8], v[RL_SHELFMV_VAL];
+    proto_put_be64(k, mv->site);
+    rl_shelfmv_val(v, mv->item, mv->item_len, mv->origin, mv->seq);
+    int rc = rl_get_dup(t, RL_DB_SHELFMV, k, 8, v, sizeof v);
     return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
@@ -726,7 +748,7 @@ int rl_ledger_arrive(struct rl_txn *t, const struct rl_opinfo *op, const struct 
                         &changed);
     if (rc || !changed)
         return rc;
-    return recompute_ref(t, tr->origin, tr->u);
+    return recompute_ref(t, tr->origin, tr->u, NULL, 0);
 }
 
 int rl_ledger_void(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
@@ -754,7 +776,7 @@ int rl_ledger_void(struct rl_txn *t, const struct rl_opinfo *op, const struct pr
     proto_put_be64(v + 8, op->seq);
     if ((rc = rl_put(t, RL_DB_VOIDED, k, 16, v, 16)))
         return rc;
-    return recompute_ref(t, m->origin, m->u);
+    return recompute_ref(t, m->origin, m->u, NULL, 0);
 }
 
 int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
@@ -789,16 +811,18 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
     /* every movement of the shelf: its coverage changed */
     struct rl_cursor c;
     MDB_val fk, fv;
-    struct rl_key pre;
-    shelf_key(&pre, site, item, il);
+    uint8_t sk[8], from[RL_SHELFMV_VAL] = {0};
+    proto_put_be64(sk, site);
+    rl_shelfmv_val(from, item, il, 0, 0);
     if ((rc = rl_cursor_open(t, RL_DB_SHELFMV, &c)))
         goto out;
     /* collect first: recomputing writes to the database the cursor walks */
     size_t n = 0, cap = 0;
     uint64_t *refs = NULL;
-    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &fk, &fv); rc == 0;
+    for (rc = rl_cursor_seek_dup(&c, sk, 8, from, sizeof from, &fk, &fv); rc == 0;
          rc = rl_cursor_next(&c, &fk, &fv)) {
-        if (fk.mv_size != pre.n || memcmp(fk.mv_data, pre.b, pre.n) || fv.mv_size != 16)
+        if (fk.mv_size != 8 || memcmp(fk.mv_data, sk, 8) || fv.mv_size != RL_SHELFMV_VAL ||
+            memcmp(fv.mv_data, from, 4))
             break;
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 64;
@@ -809,14 +833,14 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
             }
             refs = nr;
         }
-        refs[n++] = proto_get_be64(fv.mv_data);
-        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 8);
+        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 4);
+        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 12);
     }
     rl_cursor_close(&c);
     if (rc == -ENOENT)
         rc = 0;
     for (size_t i = 0; !rc && i < n; i += 2)
-        rc = recompute_ref(t, refs[i], refs[i + 1]);
+        rc = recompute_ref(t, refs[i], refs[i + 1], item, il);
     free(refs);
 out:
     proto_vv_free(&old.vv);

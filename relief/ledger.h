@@ -70,6 +70,16 @@ struct rl_mv {
  * missing or is no movement. */
 int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv *mv);
 
+/*
+ * The shelf index (RL_DB_SHELFMV): under each site, a value per movement touching one of its
+ * shelves, ih(4) origin(8) seq(8), ih the item code's 32-bit FNV-1a hash (big-endian), so that
+ * one shelf's movements are one run of values (with those of any item that hashes alike).
+ */
+#define RL_SHELFMV_VAL 20
+uint32_t rl_item_hash(const char *item, size_t n);
+void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint64_t origin,
+                    uint64_t seq);
+
 /* The same from an op's payload (rl_opiter), for a walk over the log. */
 int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *payload,
                      size_t n, struct rl_mv *mv);

@@ -709,7 +709,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     struct mvref *refs = malloc(cap * sizeof *refs);
     struct rl_mv *mv = malloc(sizeof *mv);
     /*
-     * by site: the shelf index, site(8) s(item) -> origin(8) seq(8); transfers still open: the
+     * by site: the shelf index, site(8) -> ih(4) origin(8) seq(8); transfers still open: the
      * transit table, to(8) s(item) origin(8) seq(8) -> qty, which holds just those; else every op
      */
     int in_transit = !site && open_only && (!kind || !strcmp(kind, "dispatch"));
@@ -724,12 +724,14 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
         free(mv);
         return proto_errf(e, rc, "cannot read movements: %s", proto_strerror(rc));
     }
-    uint8_t prefix[8];
+    uint8_t prefix[8], ih[RL_SHELFMV_VAL];
     size_t il = item ? strlen(item) : 0;
     proto_put_be64(prefix, site);
-    rc = whole_log ? rl_opiter_first(&it, &ov)
-         : site    ? rl_cursor_seek(&c, prefix, 8, &k, &v)
-                   : rl_cursor_first(&c, &k, &v);
+    rl_shelfmv_val(ih, item ? item : "", il, 0, 0);
+    rc = whole_log      ? rl_opiter_first(&it, &ov)
+         : site && item ? rl_cursor_seek_dup(&c, prefix, 8, ih, sizeof ih, &k, &v)
+         : site         ? rl_cursor_seek(&c, prefix, 8, &k, &v)
+                        : rl_cursor_first(&c, &k, &v);
     for (; rc == 0; rc = whole_log ? rl_opiter_next(&it, &ov) : rl_cursor_next(&c, &k, &v)) {
         const uint8_t *kb = k.mv_data;
         uint64_t o, s;
@@ -743,14 +745,14 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
             if (rl_ledger_get(t, o, s, mv))
                 continue;
         } else if (site) {
-            if (k.mv_size < 9 || memcmp(kb, prefix, 8))
+            if (k.mv_size != 8 || memcmp(kb, prefix, 8))
                 break;
-            if (v.mv_size != 16)
+            if (v.mv_size != RL_SHELFMV_VAL)
                 continue;
-            if (item && (k.mv_size != 9 + il || kb[8] != il || memcmp(kb + 9, item, il)))
-                continue;
-            o = proto_get_be64(v.mv_data);
-            s = proto_get_be64((const uint8_t *)v.mv_data + 8);
+            if (item && memcmp(v.mv_data, ih, 4))
+                break; /* past the item's run */
+            o = proto_get_be64((const uint8_t *)v.mv_data + 4);
+            s = proto_get_be64((const uint8_t *)v.mv_data + 12);
             if (rl_ledger_get(t, o, s, mv))
                 continue;
         } else {
@@ -759,7 +761,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
             if (rl_ledger_decode(t, o, s, ov.p, ov.n, mv))
                 continue;
         }
-        if (!site && item && (mv->item_len != strlen(item) || memcmp(mv->item, item, mv->item_len)))
+        if (item && (mv->item_len != il || memcmp(mv->item, item, il)))
             continue;
         if (kind && strcmp(mv_kind(mv->kind), kind))
             continue;

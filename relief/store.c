@@ -658,6 +658,51 @@ int rl_rewrite(struct rl_txn *t, enum rl_db db,
     return frc ? frc : rl_mdb_err(rc);
 }
 
+int rl_rewrite_dups(struct rl_txn *t, enum rl_db db,
+                    int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok,
+                              MDB_val *ov),
+                    void *arg)
+{
+    MDB_dbi tmp, d = t->s->dbi[db];
+    MDB_cursor *c;
+    MDB_val k, v, ok, ov;
+    uint8_t *kb = NULL, *vb = NULL;
+    size_t kc = 0, vc = 0;
+    unsigned flags;
+    int frc = 0; /* fn's */
+    int rc = mdb_dbi_flags(t->txn, d, &flags);
+    if (!rc)
+        rc = mdb_dbi_open(t->txn, "rewrite-dups",
+                          MDB_CREATE | (flags & (MDB_DUPSORT | MDB_DUPFIXED)), &tmp);
+    /* 1: every pair, rewritten, into a scratch table (in its order) */
+    if (!rc && !(rc = mdb_cursor_open(t->txn, d, &c))) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if ((frc = fn(arg, &k, &v, &ok, &ov)) || (rc = mdb_put(t->txn, tmp, &ok, &ov, 0)))
+                break;
+        mdb_cursor_close(c);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    /* 2: the table emptied and filled again from the scratch one, in order (each pair copied:
+     * the scratch table's pages are dirty, and writing may move them) */
+    if (!rc && !frc)
+        rc = mdb_drop(t->txn, d, 0);
+    if (!rc && !frc && !(rc = mdb_cursor_open(t->txn, tmp, &c))) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if ((rc = hold(&k, &kb, &kc)) || (rc = hold(&v, &vb, &vc)) ||
+                (rc = mdb_put(t->txn, d, &k, &v, MDB_APPENDDUP)))
+                break;
+        mdb_cursor_close(c);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (!rc && !frc)
+        rc = mdb_drop(t->txn, tmp, 1);
+    free(kb);
+    free(vb);
+    return frc ? frc : rl_mdb_err(rc);
+}
+
 /* Whether process pid maps the file (dev, ino): its /proc/PID/maps, where it may be read. */
 static int maps_file(long pid, dev_t dev, ino_t ino)
 {
@@ -779,6 +824,16 @@ int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, 
     k->mv_size = kn;
     k->mv_data = (void *)key;
     return cur(c, k, v, MDB_SET_RANGE);
+}
+
+int rl_cursor_seek_dup(struct rl_cursor *c, const void *key, size_t kn, const void *val, size_t vn,
+                       MDB_val *k, MDB_val *v)
+{
+    k->mv_size = kn;
+    k->mv_data = (void *)key;
+    v->mv_size = vn;
+    v->mv_data = (void *)val;
+    return cur(c, k, v, MDB_GET_BOTH_RANGE);
 }
 
 int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 4u
+#define RL_FORMAT_VERSION 5u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -47,7 +47,8 @@ enum rl_db {
     RL_DB_TAGS,       /* rid set(1) origin(8) seq(8) -> element: add-wins set elements */
     RL_DB_REMOVED,    /* rid set(1) origin(8) seq(8) -> "": tags some remove saw */
     RL_DB_LEDGER,     /* origin(8) seq(8) -> what a movement applied, when not the default */
-    RL_DB_SHELFMV,    /* site(8) item -> origin(8) seq(8) (dups): movements touching a shelf */
+    RL_DB_SHELFMV,    /* site(8) -> ih(4) origin(8) seq(8) (dups): movements touching a shelf of
+                       * the site, ih a hash of the item code (ledger.h: rl_item_hash) */
     RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) */
     RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed); only while the qty is not 0 */
     RL_DB_VOIDED,     /* origin(8) seq(8) of a voided movement -> the void's origin(8) seq(8) */
@@ -204,6 +205,14 @@ int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const 
 int rl_rewrite(struct rl_txn *t, enum rl_db db,
                int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov),
                void *arg);
+/*
+ * The same for a database of sorted duplicates: fn is called with each (key, value) pair (not
+ * at the end) and gives the pair to write in its place, in any order. Uses "rewrite-dups".
+ */
+int rl_rewrite_dups(struct rl_txn *t, enum rl_db db,
+                    int (*fn)(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok,
+                              MDB_val *ov),
+                    void *arg);
 /* Delete a database of an older format by its name; 0 when there is none. */
 int rl_drop_named(struct rl_txn *t, const char *name);
 /* Entries in a database. */
@@ -221,6 +230,9 @@ int rl_cursor_next(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 int rl_cursor_prev(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 /* The first entry whose key is >= key. */
 int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, MDB_val *v);
+/* In a database of sorted duplicates: the first value >= val under exactly key (-ENOENT: none). */
+int rl_cursor_seek_dup(struct rl_cursor *c, const void *key, size_t kn, const void *val, size_t vn,
+                       MDB_val *k, MDB_val *v);
 /* Replace the value of the entry the cursor is on (a write transaction). */
 int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn);
 

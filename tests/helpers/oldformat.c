@@ -1,16 +1,19 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3]   (default 1)
- * Format 3 stored each op as its payload under origin(8) seq(8), one entry each, where format 4
- * keeps blocks of them: the helper takes every op out of its block. Format 2 also stored each op as
- * hash(16) payload and had no chain table: the helper computes every op's chain hash and puts it
+ *   oldformat DIR [1|2|3|4]   (default 1)
+ * Formats 2-4 kept the shelf index by shelf, site(8) s(item) -> origin(8) seq(8), where format 5
+ * has site(8) -> ih(4) origin(8) seq(8): the helper reads each movement's item back from its op.
+ * Format 3 also stored each op as its payload under origin(8) seq(8), one entry each, where format
+ * 4 keeps blocks of them: the helper takes every op out of its block. Format 2 also stored each op
+ * as hash(16) payload and had no chain table: the helper computes every op's chain hash and puts it
  * back in front of the payload. Format 1 also had the databases siteitem, lotuse and donrec where
  * format 2 has shelfmv, lotmv and donmv, and kept a copy of every movement in ledger: the helper
  * drops the new ones, writes the old ones (with an entry each) and fills ledger and every other
  * view with something that is not the state, so that only a rebuild from the op log gives the right
  * state back.
  */
+#include "relief/ledger.h"
 #include "relief/oplog.h"
 #include "relief/store.h"
 
@@ -21,6 +24,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the shelf index by shelf (formats 2-4), each movement's item read from its op */
+static int shelves_back(struct rl_txn *t)
+{
+    static struct rl_mv mv;
+    struct rl_cursor c;
+    MDB_val k, v;
+    size_t n = 0, cap = 0;
+    struct pair {
+        uint8_t key[8 + 1 + 255];
+        size_t kn;
+        uint8_t val[16];
+    } *all = NULL;
+    int rc = rl_cursor_open(t, RL_DB_SHELFMV, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (k.mv_size != 8 || v.mv_size != RL_SHELFMV_VAL)
+            return PROTO_ECORRUPT;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            struct pair *na = realloc(all, cap * sizeof *all);
+            if (!na)
+                return -ENOMEM;
+            all = na;
+        }
+        const uint8_t *vb = v.mv_data;
+        int grc = rl_ledger_get(t, proto_get_be64(vb + 4), proto_get_be64(vb + 12), &mv);
+        if (grc)
+            return grc;
+        memcpy(all[n].key, k.mv_data, 8);
+        all[n].key[8] = (uint8_t)mv.item_len;
+        memcpy(all[n].key + 9, mv.item, mv.item_len);
+        all[n].kn = 9 + mv.item_len;
+        memcpy(all[n].val, vb + 4, 16);
+        n++;
+    }
+    rl_cursor_close(&c);
+    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_SHELFMV)))
+        return rc ? rc : -EIO;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rl_put(t, RL_DB_SHELFMV, all[i].key, all[i].kn, all[i].val, 16);
+    free(all);
+    return rc;
+}
 
 /* every op in an entry of its own, as its payload (format 3) */
 static int unpack(struct rl_txn *t)
@@ -99,8 +145,8 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int format = *(int *)arg;
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    int rc = unpack(t);
-    if (rc || (format < 3 && (rc = hashes_back(t))))
+    int rc = shelves_back(t);
+    if (rc || (format < 4 && (rc = unpack(t))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
         MDB_dbi dbi;
@@ -126,8 +172,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 3) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 4) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4]\n");
         return 2;
     }
     proto_err_clear(&e);

@@ -114,6 +114,14 @@ def state_a1():
     return {"nodes": {u64(ORIGIN_A): u64(1) + "Sendai shelter 3".encode()}}
 
 
+def item_hash(code):
+    """The shelf index's ih: 32-bit FNV-1a of the item code, big-endian."""
+    h = 2166136261
+    for c in code.encode():
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return struct.pack(">I", h)
+
+
 def state_a123():
     """After batch_a123: A1 (node), A2 (kind 4242, unknown), A3 (stock.receive of 120
     rice-5kg, lot L-0311, expiry day 20742, at SITE, against donation [B, 9])."""
@@ -123,7 +131,7 @@ def state_a123():
     shelf = u64(SITE) + s8("rice-5kg")
     st.update(
         alerts={b"u" + u64(ORIGIN_A) + struct.pack(">I", 4242): u64(1)},
-        shelfmv={shelf: u64(ORIGIN_A, 3)},
+        shelfmv={u64(SITE): item_hash("rice-5kg") + u64(ORIGIN_A, 3)},
         balance={shelf: u64(120)},
         lotbal={shelf + s8("L-0311"): u64(120)},
         lots={s8("rice-5kg") + s8("L-0311"): struct.pack(">I", 20742)},
@@ -135,9 +143,9 @@ def state_a123():
 
 
 def digest(store_c, vv, state):
-    """relief-digest-2: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-3: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-2\x00")
+    h.update(b"relief-digest-3\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
