@@ -603,6 +603,34 @@ static int hold(MDB_val *v, uint8_t **buf, size_t *cap)
     return 0;
 }
 
+/*
+ * The second half of a rewrite: the table emptied (its pages freed) and filled again from the
+ * scratch one in order, each entry copied first (the scratch table's pages are dirty, and
+ * writing may move them), then the scratch table deleted. An LMDB code.
+ */
+static int copy_back(MDB_txn *txn, MDB_dbi tmp, MDB_dbi d, unsigned append)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t *kb = NULL, *vb = NULL;
+    size_t kc = 0, vc = 0;
+    int rc = mdb_drop(txn, d, 0);
+    if (!rc && !(rc = mdb_cursor_open(txn, tmp, &c))) {
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            if ((rc = hold(&k, &kb, &kc)) || (rc = hold(&v, &vb, &vc)) ||
+                (rc = mdb_put(txn, d, &k, &v, append)))
+                break;
+        mdb_cursor_close(c);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (!rc)
+        rc = mdb_drop(txn, tmp, 1);
+    free(kb);
+    free(vb);
+    return rc;
+}
+
 /* One entry fn gives, appended to the scratch table (its value copied first). */
 static int rewritten(MDB_txn *txn, MDB_dbi tmp, MDB_val *ok, MDB_val *ov, uint8_t **buf,
                      size_t *cap)
@@ -641,19 +669,8 @@ int rl_rewrite(struct rl_txn *t, enum rl_db db,
         if (!rc && !frc && !(frc = fn(arg, NULL, NULL, &ok, &ov)))
             rc = rewritten(t->txn, tmp, &ok, &ov, &buf, &cap);
     }
-    /* 2: the table emptied (its pages freed) and filled again from the scratch one, in order */
     if (!rc && !frc)
-        rc = mdb_drop(t->txn, d, 0);
-    if (!rc && !frc && !(rc = mdb_cursor_open(t->txn, tmp, &c))) {
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            if ((rc = hold(&v, &buf, &cap)) || (rc = mdb_put(t->txn, d, &k, &v, MDB_APPEND)))
-                break;
-        mdb_cursor_close(c);
-        rc = rc == MDB_NOTFOUND ? 0 : rc;
-    }
-    if (!rc && !frc)
-        rc = mdb_drop(t->txn, tmp, 1);
+        rc = copy_back(t->txn, tmp, d, MDB_APPEND);
     free(buf);
     return frc ? frc : rl_mdb_err(rc);
 }
@@ -666,8 +683,6 @@ int rl_rewrite_dups(struct rl_txn *t, enum rl_db db,
     MDB_dbi tmp, d = t->s->dbi[db];
     MDB_cursor *c;
     MDB_val k, v, ok, ov;
-    uint8_t *kb = NULL, *vb = NULL;
-    size_t kc = 0, vc = 0;
     unsigned flags;
     int frc = 0; /* fn's */
     int rc = mdb_dbi_flags(t->txn, d, &flags);
@@ -683,23 +698,8 @@ int rl_rewrite_dups(struct rl_txn *t, enum rl_db db,
         mdb_cursor_close(c);
         rc = rc == MDB_NOTFOUND ? 0 : rc;
     }
-    /* 2: the table emptied and filled again from the scratch one, in order (each pair copied:
-     * the scratch table's pages are dirty, and writing may move them) */
     if (!rc && !frc)
-        rc = mdb_drop(t->txn, d, 0);
-    if (!rc && !frc && !(rc = mdb_cursor_open(t->txn, tmp, &c))) {
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            if ((rc = hold(&k, &kb, &kc)) || (rc = hold(&v, &vb, &vc)) ||
-                (rc = mdb_put(t->txn, d, &k, &v, MDB_APPENDDUP)))
-                break;
-        mdb_cursor_close(c);
-        rc = rc == MDB_NOTFOUND ? 0 : rc;
-    }
-    if (!rc && !frc)
-        rc = mdb_drop(t->txn, tmp, 1);
-    free(kb);
-    free(vb);
+        rc = copy_back(t->txn, tmp, d, MDB_APPENDDUP);
     return frc ? frc : rl_mdb_err(rc);
 }
 

@@ -137,6 +137,16 @@ static void digest_of(struct rl_store *s, uint8_t d[RL_DIGEST_BYTES])
     assert_int_equal(rl_store_read(s, digest_fn, d, &e), 0);
 }
 
+static void same_digest_and_close(struct rl_store *a, struct rl_store *b)
+{
+    uint8_t da[RL_DIGEST_BYTES], db[RL_DIGEST_BYTES];
+    digest_of(a, da);
+    digest_of(b, db);
+    assert_memory_equal(da, db, RL_DIGEST_BYTES);
+    rl_store_close(a);
+    rl_store_close(b);
+}
+
 struct read_arg {
     struct proto_vv have;
     struct proto_buf out;
@@ -954,12 +964,7 @@ static void test_store_ops_in_blocks(void **state)
     assert_true(wb.entries < wb.total / 3);
     /* and the digests agree once each has the other's */
     sync_into(&b, &a, 1000);
-    uint8_t da[RL_DIGEST_BYTES], db[RL_DIGEST_BYTES];
-    digest_of(&a, da);
-    digest_of(&b, db);
-    assert_memory_equal(da, db, RL_DIGEST_BYTES);
-    rl_store_close(&a);
-    rl_store_close(&b);
+    same_digest_and_close(&a, &b);
 }
 
 /*
@@ -1032,12 +1037,7 @@ static void test_store_undone_nested_appends(void **state)
     assert_int_equal(rl_node_write(&a, blk_append_fn, &more, &e), 0);
     sync_into(&a, &b, 7);
     sync_into(&b, &a, 7);
-    uint8_t da[RL_DIGEST_BYTES], db[RL_DIGEST_BYTES];
-    digest_of(&a, da);
-    digest_of(&b, db);
-    assert_memory_equal(da, db, RL_DIGEST_BYTES);
-    rl_store_close(&a);
-    rl_store_close(&b);
+    same_digest_and_close(&a, &b);
 }
 
 int main(void)
