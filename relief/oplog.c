@@ -159,7 +159,7 @@ int rl_opiter_seek(struct rl_opiter *it, uint64_t origin, uint64_t seq, struct r
     op_key(key, origin, seq);
     /* the last entry at or before the op (its block may hold it), else the first one */
     int rc = rl_cursor_seek(&it->c, key, 16, &k, &v);
-    if (rc == 0 && memcmp(k.mv_data, key, 16) != 0) {
+    if (rc == 0 && (k.mv_size != 16 || memcmp(k.mv_data, key, 16) != 0)) {
         rc = rl_cursor_prev(&it->c, &k, &v);
         if (rc == -ENOENT)
             rc = rl_cursor_first(&it->c, &k, &v);

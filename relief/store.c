@@ -16,7 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* Databases marked D hold sorted duplicates of 16 bytes each: origin(8) seq(8) of an op. */
+/* Databases marked D hold sorted duplicates of one size, ending in origin(8) seq(8) of an op
+ * (20 bytes in shelfmv, 16 in the others). */
 #define D (MDB_DUPSORT | MDB_DUPFIXED)
 static const struct {
     const char *name;

@@ -34,7 +34,7 @@
  */
 enum rl_db {
     RL_DB_META,  /* node metadata: key string -> value */
-    RL_DB_OPS,   /* origin(8 BE) seq(8 BE) -> payload (its hash follows from the chain) */
+    RL_DB_OPS,   /* origin(8 BE) first seq(8 BE) -> a block of payloads (oplog.h) */
     RL_DB_CHAIN, /* origin(8) seq(8) -> hash(16), every RL_CHAIN_EVERY-th seq of a chain */
     RL_DB_VV,    /* origin(8 BE) -> seq(8 BE) hash(16) */
     RL_DB_FORKS, /* origin(8) seq(8) hash(16) -> payload of the other chain's op (or empty) */
