@@ -191,6 +191,12 @@ int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint
     return 0;
 }
 
+/* Whether a block of ops ops and len bytes takes one more op of add bytes (length included). */
+static int block_takes(uint64_t ops, size_t len, size_t add)
+{
+    return ops < RL_BLOCK_OPS && len + add <= RL_BLOCK_BYTES;
+}
+
 /*
  * The block the last op went to, in this thread's last write transaction: the next op of its
  * origin goes on from it without a search. Good while the transaction (uid) is the same and no
@@ -219,19 +225,19 @@ static int put_op(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t
     int known = last_block.uid == t->uid && last_block.changes == t->changes &&
                 last_block.origin == origin && last_block.next == seq;
     if (known) {
-        if (last_block.ops < RL_BLOCK_OPS && last_block.len + hn + n <= RL_BLOCK_BYTES) {
+        if (block_takes(last_block.ops, last_block.len, hn + n)) {
             first = last_block.first;
             had = last_block.len;
             ops = last_block.ops;
         }
-    } else if (seq > 1 && 1 + hn + n <= RL_BLOCK_BYTES) {
+    } else if (seq > 1 && block_takes(0, 1, hn + n)) {
         struct rl_opiter it;
         struct rl_opval last;
         if (!(rc = rl_opiter_open(t, &it)))
             rc = rl_opiter_seek(&it, origin, seq - 1, &last);
         if (!rc && (last.origin != origin || last.seq != seq - 1 || it.off != it.v.mv_size))
             rc = PROTO_ECORRUPT; /* seq - 1, the last op held, ends its block */
-        if (!rc && it.next - it.first < RL_BLOCK_OPS && it.v.mv_size + hn + n <= RL_BLOCK_BYTES) {
+        if (!rc && block_takes(it.next - it.first, it.v.mv_size, hn + n)) {
             first = it.first;
             had = it.v.mv_size;
             ops = (uint32_t)(it.next - it.first);
@@ -729,9 +735,7 @@ static int pack_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, 
     if (pk->skip && seq % RL_CHAIN_EVERY == 0 &&
         (rc = rl_put(pk->t, RL_DB_CHAIN, k->mv_data, 16, v->mv_data, PROTO_HASH_BYTES)))
         return rc;
-    /* the same rule as put_op: a block takes ops while it has room */
-    if (!pk->have || origin != pk->origin || pk->in >= RL_BLOCK_OPS ||
-        pk->len[pk->cur] + hn + n > RL_BLOCK_BYTES) {
+    if (!pk->have || origin != pk->origin || !block_takes(pk->in, pk->len[pk->cur], hn + n)) {
         if (pk->have)
             pack_emit(pk, ok, ov);
         if ((rc = pack_room(pk, 1)))
