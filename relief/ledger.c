@@ -620,11 +620,11 @@ void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint6
                     uint64_t seq)
 {
     uint32_t h = rl_item_hash(item, n);
-    v[0] = (uint8_t)(h >> 24);
-    v[1] = (uint8_t)(h >> 16);
-    v[2] = (uint8_t)(h >> 8);
-    v[3] = (uint8_t)h;
-    ref_val(v + 4, origin, seq);
+    ref_val(v, origin, seq);
+    v[16] = (uint8_t)(h >> 24);
+    v[17] = (uint8_t)(h >> 16);
+    v[18] = (uint8_t)(h >> 8);
+    v[19] = (uint8_t)h;
 }
 
 static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
@@ -632,7 +632,7 @@ static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
     uint8_t k[8], v[RL_SHELFMV_VAL];
     proto_put_be64(k, site);
     rl_shelfmv_val(v, mv->item, mv->item_len, mv->origin, mv->seq);
-    return rl_put(t, RL_DB_SHELFMV, k, 8, v, sizeof v);
+    return rl_put_dup_append(t, RL_DB_SHELFMV, k, 8, v, sizeof v);
 }
 
 /*
@@ -808,22 +808,23 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
     memcpy(p + 32, vv->raw, vv->raw_len);
     if ((rc = bal_add(t, site, item, il, (int64_t)v[PROTO_F_MV_QTY].u - old.qty)))
         goto out;
-    /* every movement of the shelf: its coverage changed */
+    /* every movement of the shelf (those of the site whose item hashes alike): its coverage
+     * changed */
     struct rl_cursor c;
     MDB_val fk, fv;
-    uint8_t sk[8], from[RL_SHELFMV_VAL] = {0};
+    uint8_t sk[8], ih[RL_SHELFMV_VAL];
     proto_put_be64(sk, site);
-    rl_shelfmv_val(from, item, il, 0, 0);
+    rl_shelfmv_val(ih, item, il, 0, 0);
     if ((rc = rl_cursor_open(t, RL_DB_SHELFMV, &c)))
         goto out;
     /* collect first: recomputing writes to the database the cursor walks */
     size_t n = 0, cap = 0;
     uint64_t *refs = NULL;
-    for (rc = rl_cursor_seek_dup(&c, sk, 8, from, sizeof from, &fk, &fv); rc == 0;
-         rc = rl_cursor_next(&c, &fk, &fv)) {
-        if (fk.mv_size != 8 || memcmp(fk.mv_data, sk, 8) || fv.mv_size != RL_SHELFMV_VAL ||
-            memcmp(fv.mv_data, from, 4))
+    for (rc = rl_cursor_seek(&c, sk, 8, &fk, &fv); rc == 0; rc = rl_cursor_next(&c, &fk, &fv)) {
+        if (fk.mv_size != 8 || memcmp(fk.mv_data, sk, 8))
             break;
+        if (fv.mv_size != RL_SHELFMV_VAL || memcmp((const uint8_t *)fv.mv_data + 16, ih + 16, 4))
+            continue;
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 64;
             uint64_t *nr = realloc(refs, cap * sizeof *refs);
@@ -833,8 +834,8 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
             }
             refs = nr;
         }
-        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 4);
-        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 12);
+        refs[n++] = proto_get_be64(fv.mv_data);
+        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 8);
     }
     rl_cursor_close(&c);
     if (rc == -ENOENT)

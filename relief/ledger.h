@@ -72,8 +72,9 @@ int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv 
 
 /*
  * The shelf index (RL_DB_SHELFMV): under each site, a value per movement touching one of its
- * shelves, ih(4) origin(8) seq(8), ih the item code's 32-bit FNV-1a hash (big-endian), so that
- * one shelf's movements are one run of values (with those of any item that hashes alike).
+ * shelves, origin(8) seq(8) ih(4), ih the item code's 32-bit FNV-1a hash (big-endian). In the
+ * order of the op ids, so that a node's own movements are appended (full pages); one shelf's
+ * movements are those of its site with the item's hash (and those of any item hashing alike).
  */
 #define RL_SHELFMV_VAL 20
 uint32_t rl_item_hash(const char *item, size_t n);

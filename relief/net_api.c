@@ -709,7 +709,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     struct mvref *refs = malloc(cap * sizeof *refs);
     struct rl_mv *mv = malloc(sizeof *mv);
     /*
-     * by site: the shelf index, site(8) -> ih(4) origin(8) seq(8); transfers still open: the
+     * by site: the shelf index, site(8) -> origin(8) seq(8) ih(4); transfers still open: the
      * transit table, to(8) s(item) origin(8) seq(8) -> qty, which holds just those; else every op
      */
     int in_transit = !site && open_only && (!kind || !strcmp(kind, "dispatch"));
@@ -728,10 +728,9 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     size_t il = item ? strlen(item) : 0;
     proto_put_be64(prefix, site);
     rl_shelfmv_val(ih, item ? item : "", il, 0, 0);
-    rc = whole_log      ? rl_opiter_first(&it, &ov)
-         : site && item ? rl_cursor_seek_dup(&c, prefix, 8, ih, sizeof ih, &k, &v)
-         : site         ? rl_cursor_seek(&c, prefix, 8, &k, &v)
-                        : rl_cursor_first(&c, &k, &v);
+    rc = whole_log ? rl_opiter_first(&it, &ov)
+         : site    ? rl_cursor_seek(&c, prefix, 8, &k, &v)
+                   : rl_cursor_first(&c, &k, &v);
     for (; rc == 0; rc = whole_log ? rl_opiter_next(&it, &ov) : rl_cursor_next(&c, &k, &v)) {
         const uint8_t *kb = k.mv_data;
         uint64_t o, s;
@@ -749,10 +748,10 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
                 break;
             if (v.mv_size != RL_SHELFMV_VAL)
                 continue;
-            if (item && memcmp(v.mv_data, ih, 4))
-                break; /* past the item's run */
-            o = proto_get_be64((const uint8_t *)v.mv_data + 4);
-            s = proto_get_be64((const uint8_t *)v.mv_data + 12);
+            if (item && memcmp((const uint8_t *)v.mv_data + 16, ih + 16, 4))
+                continue; /* another item's */
+            o = proto_get_be64(v.mv_data);
+            s = proto_get_be64((const uint8_t *)v.mv_data + 8);
             if (rl_ledger_get(t, o, s, mv))
                 continue;
         } else {

@@ -588,6 +588,30 @@ int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const 
     return rl_mdb_err(rc);
 }
 
+int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
+                      size_t vn)
+{
+    MDB_cursor *c;
+    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v}, last;
+    unsigned flags = 0;
+    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
+    if (rc)
+        return rl_mdb_err(rc);
+    /* after the key's last value: say so, and LMDB leaves the page it fills full when it
+     * splits (else it splits in the middle, and appended values leave pages half empty) */
+    if ((rc = mdb_cursor_get(c, &key, &last, MDB_SET_KEY)) == 0 &&
+        (rc = mdb_cursor_get(c, &key, &last, MDB_LAST_DUP)) == 0 &&
+        mdb_dcmp(t->txn, t->s->dbi[db], &val, &last) > 0)
+        flags = MDB_APPENDDUP;
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        key.mv_size = kn;
+        key.mv_data = (void *)k;
+        rc = mdb_cursor_put(c, &key, &val, flags);
+    }
+    mdb_cursor_close(c);
+    return rl_mdb_err(rc);
+}
+
 /* A copy of v in *buf (grown as needed): values LMDB returns last only until the next write. */
 static int hold(MDB_val *v, uint8_t **buf, size_t *cap)
 {
@@ -825,16 +849,6 @@ int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, 
     k->mv_size = kn;
     k->mv_data = (void *)key;
     return cur(c, k, v, MDB_SET_RANGE);
-}
-
-int rl_cursor_seek_dup(struct rl_cursor *c, const void *key, size_t kn, const void *val, size_t vn,
-                       MDB_val *k, MDB_val *v)
-{
-    k->mv_size = kn;
-    k->mv_data = (void *)key;
-    v->mv_size = vn;
-    v->mv_data = (void *)val;
-    return cur(c, k, v, MDB_GET_BOTH_RANGE);
 }
 
 int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 5u
+#define RL_FORMAT_VERSION 6u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -47,7 +47,7 @@ enum rl_db {
     RL_DB_TAGS,       /* rid set(1) origin(8) seq(8) -> element: add-wins set elements */
     RL_DB_REMOVED,    /* rid set(1) origin(8) seq(8) -> "": tags some remove saw */
     RL_DB_LEDGER,     /* origin(8) seq(8) -> what a movement applied, when not the default */
-    RL_DB_SHELFMV,    /* site(8) -> ih(4) origin(8) seq(8) (dups): movements touching a shelf of
+    RL_DB_SHELFMV,    /* site(8) -> origin(8) seq(8) ih(4) (dups): movements touching a shelf of
                        * the site, ih a hash of the item code (ledger.h: rl_item_hash) */
     RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) */
     RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed); only while the qty is not 0 */
@@ -195,6 +195,10 @@ int rl_clear(struct rl_txn *t, enum rl_db db);
 /* 0 when a key with sorted duplicates holds exactly this value, else -ENOENT (or an error). */
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                size_t vn);
+/* Put a value under a key with sorted duplicates, as rl_put; one that sorts after every value
+ * the key has is appended so that the pages it fills stay full. */
+int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
+                      size_t vn);
 /*
  * Rewrite a database (an upgrade of its layout): fn is called with each entry in key order and
  * once more with k and v NULL at the end, and may give an entry to write in its place in *ok,
@@ -230,9 +234,6 @@ int rl_cursor_next(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 int rl_cursor_prev(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 /* The first entry whose key is >= key. */
 int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, MDB_val *v);
-/* In a database of sorted duplicates: the first value >= val under exactly key (-ENOENT: none). */
-int rl_cursor_seek_dup(struct rl_cursor *c, const void *key, size_t kn, const void *val, size_t vn,
-                       MDB_val *k, MDB_val *v);
 /* Replace the value of the entry the cursor is on (a write transaction). */
 int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn);
 

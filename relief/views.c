@@ -423,8 +423,9 @@ int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)
 /* --- upgrading the data format --- */
 
 /*
- * Format 4 -> 5: the shelf index was site(8) s(item) -> origin(8) seq(8); it is
- * site(8) -> ih(4) origin(8) seq(8), one key per site (ledger.h: rl_shelfmv_val).
+ * The shelf index is site(8) -> origin(8) seq(8) ih(4), one key per site (ledger.h:
+ * rl_shelfmv_val). Formats 2-4 had site(8) s(item) -> origin(8) seq(8), format 5
+ * site(8) -> ih(4) origin(8) seq(8).
  */
 struct reshelve {
     uint8_t key[8], val[RL_SHELFMV_VAL];
@@ -433,12 +434,17 @@ struct reshelve {
 static int reshelve_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov)
 {
     struct reshelve *r = arg;
-    const uint8_t *kb = k->mv_data;
-    if (k->mv_size < 9 || k->mv_size != 9u + kb[8] || v->mv_size != 16)
+    const uint8_t *kb = k->mv_data, *vb = v->mv_data;
+    if (k->mv_size == 8 && v->mv_size == RL_SHELFMV_VAL) { /* format 5 */
+        memcpy(r->val, vb + 4, 16);
+        memcpy(r->val + 16, vb, 4);
+    } else if (k->mv_size >= 9 && k->mv_size == 9u + kb[8] && v->mv_size == 16) {
+        rl_shelfmv_val(r->val, (const char *)kb + 9, kb[8], proto_get_be64(vb),
+                       proto_get_be64(vb + 8));
+    } else {
         return PROTO_ECORRUPT;
+    }
     memcpy(r->key, kb, 8);
-    const uint8_t *vb = v->mv_data;
-    rl_shelfmv_val(r->val, (const char *)kb + 9, kb[8], proto_get_be64(vb), proto_get_be64(vb + 8));
     ok->mv_size = 8;
     ok->mv_data = r->key;
     ov->mv_size = RL_SHELFMV_VAL;
@@ -521,9 +527,9 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     /* formats 1-2: hash(16) payload per op; 3: the payload; 4: blocks of payloads */
     if (fmt < 4 && (rc = rl_oplog_pack(t, fmt < 3 ? PROTO_HASH_BYTES : 0, nops, e)))
         return rc;
-    /* formats 2-4 had the shelf index by shelf (format 1's views were rebuilt above) */
+    /* formats 2-5 had another shelf index (format 1's views were rebuilt above) */
     struct reshelve rs;
-    if (fmt >= 2 && fmt < 5 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
+    if (fmt >= 2 && fmt < 6 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
         return proto_errf(e, rc, "cannot rewrite the shelf index: %s", proto_strerror(rc));
     if (rebuilt > *nops)
         *nops = rebuilt;

@@ -1,9 +1,11 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4]   (default 1)
- * Formats 2-4 kept the shelf index by shelf, site(8) s(item) -> origin(8) seq(8), where format 5
- * has site(8) -> ih(4) origin(8) seq(8): the helper reads each movement's item back from its op.
+ *   oldformat DIR [1|2|3|4|5]   (default 1)
+ * Format 5 kept the shelf index as site(8) -> ih(4) origin(8) seq(8), where format 6 has
+ * site(8) -> origin(8) seq(8) ih(4): the helper moves the hash to the front. Formats 2-4 kept it
+ * by shelf, site(8) s(item) -> origin(8) seq(8): the helper reads each movement's item back from
+ * its op.
  * Format 3 also stored each op as its payload under origin(8) seq(8), one entry each, where format
  * 4 keeps blocks of them: the helper takes every op out of its block. Format 2 also stored each op
  * as hash(16) payload and had no chain table: the helper computes every op's chain hash and puts it
@@ -49,14 +51,14 @@ static int shelves_back(struct rl_txn *t)
             all = na;
         }
         const uint8_t *vb = v.mv_data;
-        int grc = rl_ledger_get(t, proto_get_be64(vb + 4), proto_get_be64(vb + 12), &mv);
+        int grc = rl_ledger_get(t, proto_get_be64(vb), proto_get_be64(vb + 8), &mv);
         if (grc)
             return grc;
         memcpy(all[n].key, k.mv_data, 8);
         all[n].key[8] = (uint8_t)mv.item_len;
         memcpy(all[n].key + 9, mv.item, mv.item_len);
         all[n].kn = 9 + mv.item_len;
-        memcpy(all[n].val, vb + 4, 16);
+        memcpy(all[n].val, vb, 16);
         n++;
     }
     rl_cursor_close(&c);
@@ -64,6 +66,38 @@ static int shelves_back(struct rl_txn *t)
         return rc ? rc : -EIO;
     for (size_t i = 0; i < n && !rc; i++)
         rc = rl_put(t, RL_DB_SHELFMV, all[i].key, all[i].kn, all[i].val, 16);
+    free(all);
+    return rc;
+}
+
+/* the shelf index with the item's hash first (format 5) */
+static int hash_first(struct rl_txn *t)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    size_t n = 0, cap = 0;
+    uint8_t(*all)[8 + RL_SHELFMV_VAL] = NULL;
+    int rc = rl_cursor_open(t, RL_DB_SHELFMV, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (k.mv_size != 8 || v.mv_size != RL_SHELFMV_VAL)
+            return PROTO_ECORRUPT;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            void *na = realloc(all, cap * sizeof *all);
+            if (!na)
+                return -ENOMEM;
+            all = na;
+        }
+        memcpy(all[n], k.mv_data, 8);
+        memcpy(all[n] + 8, (const uint8_t *)v.mv_data + 16, 4);
+        memcpy(all[n] + 12, v.mv_data, 16);
+        n++;
+    }
+    rl_cursor_close(&c);
+    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_SHELFMV)))
+        return rc ? rc : -EIO;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, RL_SHELFMV_VAL);
     free(all);
     return rc;
 }
@@ -145,7 +179,7 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int format = *(int *)arg;
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    int rc = shelves_back(t);
+    int rc = format == 5 ? hash_first(t) : shelves_back(t);
     if (rc || (format < 4 && (rc = unpack(t))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
@@ -172,8 +206,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 4) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 5) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5]\n");
         return 2;
     }
     proto_err_clear(&e);

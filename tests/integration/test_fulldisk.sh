@@ -21,7 +21,7 @@ run --data "$N" site add --kind warehouse --name WH --code WH >/dev/null 2>&1
 run --data "$N" item add rice --name Rice --unit kg >/dev/null 2>&1
 run --data "$N" stock receive --site WH --item rice --qty 5 >/dev/null 2>&1
 [ -z "$LIMIT" ] && head -c $((1024 * 1024)) /dev/zero >"$FS/filler"
-py "print('type,site,item,qty'); [print('receive,WH,rice,1') for _ in range(40000)]" >"$T/big.csv"
+py "print('type,site,item,qty'); [print('receive,WH,rice,1') for _ in range(100000)]" >"$T/big.csv"
 out=$(run --data "$N" import movements "$T/big.csv" 2>&1)
 rc=$?
 check_eq "on $how: an import that does not fit fails with exit 1" "$rc" 1
