@@ -974,39 +974,44 @@ static uint32_t lot_expiry_of(struct rl_txn *t, const char *item, const char *lo
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+struct picks {
+    struct lot_pick p[256];
+    int n;
+};
+
+/* a lot with stock to draw (the first 256 of the shelf) */
+static int pick_lot(void *arg, const char *lot, size_t ln, int64_t qty)
+{
+    struct picks *ps = arg;
+    if (qty <= 0 || ln > 64)
+        return 0;
+    struct lot_pick *p = &ps->p[ps->n];
+    memcpy(p->lot, lot, ln);
+    p->lot[ln] = '\0';
+    p->len = (uint32_t)ln;
+    p->qty = qty;
+    return ++ps->n == 256;
+}
+
 /* Draw qty from a shelf's lots, earliest expiry first; pack [[lot, qty], ...]. */
 static int draw_lots(struct rl_txn *t, uint64_t site, const char *item, int64_t qty,
                      msgpack_packer *pk)
 {
-    struct rl_key pre;
-    struct rl_cursor c;
-    MDB_val k, v;
-    struct lot_pick picks[256];
-    int n = 0, rc;
-    rl_key_reset(&pre);
-    rl_key_u64(&pre, site);
-    rl_key_str(&pre, item, strlen(item));
-    if ((rc = rl_cursor_open(t, RL_DB_LOTBAL, &c)))
-        return rc;
-    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0 && n < 256;
-         rc = rl_cursor_next(&c, &k, &v)) {
-        if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre) || k.mv_size < pre.n + 1 ||
-            v.mv_size != 8)
-            break;
-        const uint8_t *kp = k.mv_data;
-        uint32_t ln = kp[pre.n];
-        int64_t q = (int64_t)proto_get_be64(v.mv_data);
-        if (q <= 0 || ln > 64 || k.mv_size != pre.n + 1 + ln)
-            continue;
-        memcpy(picks[n].lot, kp + pre.n + 1, ln);
-        picks[n].lot[ln] = '\0';
-        picks[n].len = ln;
-        picks[n].qty = q;
-        n++;
-    }
-    rl_cursor_close(&c);
+    struct rl_key k;
+    MDB_val v;
+    static _Thread_local struct picks ps;
+    struct lot_pick *picks = ps.p;
+    int rc;
+    rl_key_reset(&k);
+    rl_key_u64(&k, site);
+    rl_key_str(&k, item, strlen(item));
+    ps.n = 0;
+    rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
+    if (rc == 0 && (rc = rl_balance_lots(v.mv_data, v.mv_size, pick_lot, &ps)) == 1)
+        rc = 0;
     if (rc && rc != -ENOENT)
         return rc;
+    int n = ps.n;
     for (int i = 0; i < n; i++)
         picks[i].expiry = lot_expiry_of(t, item, picks[i].lot, picks[i].len);
     qsort(picks, (size_t)n, sizeof *picks, lot_cmp);

@@ -226,9 +226,33 @@ int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t 
     int rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
     if (rc)
         return rc;
-    if (v.mv_size != 8)
+    if (v.mv_size < 8)
         return PROTO_ECORRUPT;
     *qty = (int64_t)proto_get_be64(v.mv_data);
+    return 0;
+}
+
+/* The offset of the lot after the one at i in a balance value, or 0 when it runs past n. */
+static size_t lot_next(const uint8_t *p, size_t n, size_t i)
+{
+    if (i >= n || n - i < 1u + p[i] + 8u)
+        return 0;
+    return i + 1 + p[i] + 8;
+}
+
+int rl_balance_lots(const void *v, size_t n,
+                    int (*fn)(void *arg, const char *lot, size_t ln, int64_t qty), void *arg)
+{
+    const uint8_t *p = v;
+    if (n < 8)
+        return PROTO_ECORRUPT;
+    for (size_t i = 8, next; i < n; i = next) {
+        if (!(next = lot_next(p, n, i)))
+            return PROTO_ECORRUPT;
+        int rc = fn(arg, (const char *)p + i + 1, p[i], (int64_t)proto_get_be64(p + next - 8));
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -293,7 +317,7 @@ int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
         if (rc == -ENOENT)
             rc = 0;
         if (at && cmp == 0) {
-            if (v.mv_size != 8)
+            if (v.mv_size < 8)
                 rc = PROTO_ECORRUPT;
             else
                 s->qty = (int64_t)proto_get_be64(v.mv_data);
@@ -304,22 +328,84 @@ int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
     return rc;
 }
 
+/*
+ * Add dq to a shelf's quantity and dl to its lot (ln bytes; none when lot is NULL) in its
+ * balance entry, which exists afterwards; a lot's part of the value exists exactly while its
+ * quantity is not 0: which lots a movement touched on the way can depend on the order ops
+ * arrived in (an arrival superseded by a smaller one, a void known before its target), the
+ * final quantities cannot. *old and *now: the shelf's quantity before and after.
+ */
+static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const char *lot,
+                     size_t ln, int64_t dl, int64_t *old, int64_t *now)
+{
+    static _Thread_local uint8_t *buf; /* the value as it was: the put may move it */
+    static _Thread_local size_t cap;
+    MDB_val v;
+    size_t n = 8, at = 8, drop = 0, add = 0;
+    int64_t lq = 0;
+    if (lot && ln > 255)
+        return -EINVAL;
+    int rc = rl_get(t, RL_DB_BALANCE, k->b, k->n, &v);
+    if (rc && rc != -ENOENT)
+        return rc;
+    if (rc == 0 && v.mv_size < 8)
+        return PROTO_ECORRUPT;
+    if (rc == 0 && dq == 0 && (!lot || dl == 0)) {
+        *old = *now = (int64_t)proto_get_be64(v.mv_data);
+        return 0;
+    }
+    if (rc == 0)
+        n = v.mv_size;
+    if (n > cap) {
+        uint8_t *nb = realloc(buf, n);
+        if (!nb)
+            return -ENOMEM;
+        buf = nb;
+        cap = n;
+    }
+    if (rc == 0)
+        memcpy(buf, v.mv_data, n);
+    else
+        memset(buf, 0, 8);
+    *old = (int64_t)proto_get_be64(buf);
+    *now = *old + dq;
+    if (lot && dl) {
+        /* where the lot is, or goes: the lots sort by s(lot), its length byte first */
+        for (size_t next; at < n; at = next) {
+            if (!(next = lot_next(buf, n, at)))
+                return PROTO_ECORRUPT;
+            int c = buf[at] != ln ? (buf[at] < ln ? -1 : 1) : memcmp(buf + at + 1, lot, ln);
+            if (c == 0) {
+                lq = (int64_t)proto_get_be64(buf + next - 8);
+                drop = next - at;
+            }
+            if (c >= 0)
+                break;
+        }
+        add = lq + dl ? 1 + ln + 8 : 0;
+    }
+    uint8_t *p;
+    if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, n - drop + add, (void **)&p)))
+        return rc;
+    proto_put_be64(p, (uint64_t)*now);
+    memcpy(p + 8, buf + 8, at - 8);
+    if (add) {
+        p[at] = (uint8_t)ln;
+        memcpy(p + at + 1, lot, ln);
+        proto_put_be64(p + at + 1 + ln, (uint64_t)(lq + dl));
+    }
+    memcpy(p + at + add, buf + at + drop, n - at - drop);
+    return 0;
+}
+
 /* Add delta to a shelf's balance; the entry exists afterwards even when delta is 0. */
 static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, int64_t delta)
 {
     struct rl_key k, a;
-    int64_t q;
-    uint8_t v[8];
-    int rc = rl_ledger_balance(t, site, item, n, &q);
-    if (rc && rc != -ENOENT)
-        return rc;
-    if (rc == 0 && delta == 0)
-        return 0;
-    int64_t old = q;
-    q += delta;
-    proto_put_be64(v, (uint64_t)q);
+    int64_t old, q;
     shelf_key(&k, site, item, n);
-    if ((rc = rl_put(t, RL_DB_BALANCE, k.b, k.n, v, 8)))
+    int rc = shelf_add(t, &k, delta, NULL, 0, 0, &old, &q);
+    if (rc)
         return rc;
     /* the alert exists exactly while the balance is below zero (only this sets it) */
     if ((old < 0) == (q < 0))
@@ -334,32 +420,11 @@ static int lot_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, 
                    size_t ln, int64_t delta)
 {
     struct rl_key k;
-    MDB_val v;
-    uint8_t val[8];
-    int64_t q = 0;
-    shelf_key(&k, site, item, n);
-    rl_key_str(&k, lot, ln);
-    int rc = rl_get(t, RL_DB_LOTBAL, k.b, k.n, &v);
-    if (rc == 0 && v.mv_size == 8)
-        q = (int64_t)proto_get_be64(v.mv_data);
-    else if (rc == 0)
-        return PROTO_ECORRUPT;
-    else if (rc != -ENOENT)
-        return rc;
+    int64_t old, q;
     if (delta == 0)
         return 0;
-    q += delta;
-    /*
-     * A lot's entry exists exactly while its quantity is not zero: which lots a movement
-     * touched on the way can depend on the order ops arrived in (an arrival superseded by a
-     * smaller one, a void known before its target), the final quantities cannot.
-     */
-    if (q == 0) {
-        rc = rl_del(t, RL_DB_LOTBAL, k.b, k.n);
-        return rc == -ENOENT ? 0 : rc;
-    }
-    proto_put_be64(val, (uint64_t)q);
-    return rl_put(t, RL_DB_LOTBAL, k.b, k.n, val, 8);
+    shelf_key(&k, site, item, n);
+    return shelf_add(t, &k, 0, lot, ln, delta, &old, &q);
 }
 
 /* Apply sign * the lots drawn (the remainder of qty to the unnamed lot). */

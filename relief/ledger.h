@@ -34,6 +34,16 @@ int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t 
                       int64_t *qty);
 
 /*
+ * A shelf's entry in RL_DB_BALANCE, key site(8) s(item): its quantity, qty(8, signed), then
+ * each of its lots whose quantity is not 0, in the order of s(lot): s(lot) qty(8, signed) (the
+ * unnamed lot "" holds what no named lot covers). fn is called for each lot of value v (n
+ * bytes) in that order and stops the walk by returning non-zero, which is returned;
+ * PROTO_ECORRUPT when the value does not parse.
+ */
+int rl_balance_lots(const void *v, size_t n,
+                    int (*fn)(void *arg, const char *lot, size_t ln, int64_t qty), void *arg);
+
+/*
  * Balances of many shelves at once, for reports: qty of each is set (0 for a shelf nothing
  * touched). Reading them in key order in one pass reads each page of balances once.
  */

@@ -399,7 +399,7 @@ int rl_q_stock_rows(struct rl_txn *t, uint64_t site, const char *item, rl_stock_
         if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre))
             break;
         const uint8_t *kp = k.mv_data;
-        if (k.mv_size < 9 || k.mv_size != 9u + kp[8] || v.mv_size != 8)
+        if (k.mv_size < 9 || k.mv_size != 9u + kp[8] || v.mv_size < 8)
             continue;
         if (item && (kp[8] != il || memcmp(kp + 9, item, il)))
             continue;
@@ -501,6 +501,47 @@ static int stamped_past_overwritten(uint32_t kind)
     return kind == PROTO_KIND_SITE_SET || kind == PROTO_KIND_ITEM_SET ||
            kind == PROTO_KIND_NEED_SET || kind == PROTO_KIND_SHIFT_SET ||
            kind == PROTO_KIND_DONATION_SET || kind == PROTO_KIND_STOCK_ARRIVE;
+}
+
+/* A shelf's lot with stock whose expiry is at most 7 days from today (or past): an alert. */
+struct expiring {
+    struct rl_txn *t;
+    json_t *arr;
+    uint32_t today;
+    uint64_t site;
+    const char *item;
+    size_t il;
+};
+
+static int expiring_lot(void *arg, const char *lot, size_t ln, int64_t qty)
+{
+    struct expiring *x = arg;
+    struct rl_key lk;
+    MDB_val ev;
+    char code[80], name[600], msg[1024], day[16];
+    if (qty <= 0 || !ln)
+        return 0;
+    rl_key_reset(&lk);
+    rl_key_str(&lk, x->item, x->il);
+    rl_key_str(&lk, lot, ln);
+    if (rl_get(x->t, RL_DB_LOTS, lk.b, lk.n, &ev) || ev.mv_size != 4)
+        return 0;
+    const uint8_t *ep = ev.mv_data;
+    uint32_t exp = (uint32_t)ep[0] << 24 | (uint32_t)ep[1] << 16 | (uint32_t)ep[2] << 8 | ep[3];
+    if (exp > x->today + 7)
+        return 0;
+    rl_format_day(exp, day, sizeof day);
+    site_label(x->t, x->site, code, sizeof code, name, sizeof name);
+    snprintf(msg, sizeof msg, "lot %.*s of %.*s at %s %s (%lld) %s on %s", (int)ln, lot, (int)x->il,
+             x->item, code[0] ? code : "?", name, (long long)qty,
+             exp < x->today ? "expired" : "expires", day);
+    json_array_append_new(x->arr,
+                          alert("expiring_lot", exp < x->today ? "high" : "medium", msg,
+                                with_set(site_params(x->site, code, name),
+                                         json_pack("{s:s%, s:s%, s:I, s:s, s:b}", "lot", lot, ln,
+                                                   "item", x->item, x->il, "qty", (json_int_t)qty,
+                                                   "expiry", day, "expired", exp < x->today))));
+    return 0;
 }
 
 json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
@@ -718,41 +759,16 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
         ref_ms = rl_hlc_ms(self.clock);
     }
     /* lots expiring within 7 days */
-    uint32_t today = (uint32_t)(ref_ms / 86400000);
-    if (rl_cursor_open(t, RL_DB_LOTBAL, &c) == 0) {
+    struct expiring x = {.t = t, .arr = arr, .today = (uint32_t)(ref_ms / 86400000)};
+    if (rl_cursor_open(t, RL_DB_BALANCE, &c) == 0) {
         for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
             const uint8_t *kp = k.mv_data;
-            if (k.mv_size < 10 || v.mv_size != 8 || (int64_t)proto_get_be64(v.mv_data) <= 0)
+            if (k.mv_size < 9 || k.mv_size != 9u + kp[8] || v.mv_size <= 8)
                 continue;
-            uint8_t il = kp[8];
-            if (k.mv_size < 10u + il || k.mv_size != 10u + il + kp[9 + il] || !kp[9 + il])
-                continue;
-            struct rl_key lk;
-            MDB_val ev;
-            rl_key_reset(&lk);
-            rl_key_raw(&lk, kp + 8, k.mv_size - 8); /* item, lot */
-            if (rl_get(t, RL_DB_LOTS, lk.b, lk.n, &ev) || ev.mv_size != 4)
-                continue;
-            const uint8_t *ep = ev.mv_data;
-            uint32_t exp = (uint32_t)ep[0] << 24 | (uint32_t)ep[1] << 16 | (uint32_t)ep[2] << 8 |
-                           ep[3];
-            if (exp > today + 7)
-                continue;
-            char day[16];
-            rl_format_day(exp, day, sizeof day);
-            site_label(t, proto_get_be64(kp), code, sizeof code, name, sizeof name);
-            snprintf(msg, sizeof msg, "lot %.*s of %.*s at %s %s (%lld) %s on %s", kp[9 + il],
-                     kp + 10 + il, il, kp + 9, code[0] ? code : "?", name,
-                     (long long)proto_get_be64(v.mv_data), exp < today ? "expired" : "expires",
-                     day);
-            json_array_append_new(
-                arr, alert("expiring_lot", exp < today ? "high" : "medium", msg,
-                           with_set(site_params(proto_get_be64(kp), code, name),
-                                    json_pack("{s:s%, s:s%, s:I, s:s, s:b}", "lot",
-                                              (const char *)kp + 10 + il, (size_t)kp[9 + il],
-                                              "item", (const char *)kp + 9, (size_t)il, "qty",
-                                              (json_int_t)proto_get_be64(v.mv_data), "expiry",
-                                              day, "expired", exp < today))));
+            x.site = proto_get_be64(kp);
+            x.item = (const char *)kp + 9;
+            x.il = kp[8];
+            rl_balance_lots(v.mv_data, v.mv_size, expiring_lot, &x);
         }
         rl_cursor_close(&c);
     }

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 6u
+#define RL_FORMAT_VERSION 7u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -49,8 +49,8 @@ enum rl_db {
     RL_DB_LEDGER,     /* origin(8) seq(8) -> what a movement applied, when not the default */
     RL_DB_SHELFMV,    /* site(8) -> origin(8) seq(8) ih(4) (dups): movements touching a shelf of
                        * the site, ih a hash of the item code (ledger.h: rl_item_hash) */
-    RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) */
-    RL_DB_LOTBAL,     /* site(8) item lot -> qty(8, signed); only while the qty is not 0 */
+    RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) then each lot: s(lot) qty(8) (ledger.h) */
+    RL_DB_LOTBAL,     /* formats 2-6: site(8) item lot -> qty(8); kept empty since, as F1's */
     RL_DB_VOIDED,     /* origin(8) seq(8) of a voided movement -> the void's origin(8) seq(8) */
     RL_DB_COUNTS,     /* site(8) item -> the winning count: hlc origin seq qty vv */
     RL_DB_TRANSIT,    /* to(8) item origin(8) seq(8) -> qty(8): dispatches not yet arrived */
@@ -234,7 +234,8 @@ int rl_cursor_next(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 int rl_cursor_prev(struct rl_cursor *c, MDB_val *k, MDB_val *v);
 /* The first entry whose key is >= key. */
 int rl_cursor_seek(struct rl_cursor *c, const void *key, size_t kn, MDB_val *k, MDB_val *v);
-/* Replace the value of the entry the cursor is on (a write transaction). */
+/* Replace the value of the entry the cursor is on (a write transaction). k and v must not
+ * point into the database: a value of another size moves the entry's bytes. */
 int rl_cursor_replace(struct rl_cursor *c, const MDB_val *k, const void *v, size_t vn);
 
 /* Translate an LMDB return code to a relief one (0, -ENOENT, PROTO_EMAPFULL, ...). */

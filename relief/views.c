@@ -452,6 +452,73 @@ static int reshelve_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *
     return 0;
 }
 
+/*
+ * Format 6 -> 7: the lots' quantities, site(8) s(item) s(lot) -> qty(8) in lotbal, go into
+ * their shelf's balance value after its quantity, in the same order (ledger.h).
+ */
+struct relot {
+    struct rl_cursor lots;
+    uint8_t *buf;
+    size_t cap;
+};
+
+static int relot_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov)
+{
+    struct relot *r = arg;
+    MDB_val lk, lv;
+    if (!k)
+        return 0;
+    if (v->mv_size != 8)
+        return PROTO_ECORRUPT;
+    size_t n = 0;
+    int rc;
+    for (rc = rl_cursor_seek(&r->lots, k->mv_data, k->mv_size, &lk, &lv); rc == 0;
+         rc = rl_cursor_next(&r->lots, &lk, &lv)) {
+        const uint8_t *kp = lk.mv_data;
+        if (lk.mv_size <= k->mv_size || memcmp(kp, k->mv_data, k->mv_size))
+            break; /* past the shelf's lots */
+        size_t ln = kp[k->mv_size];
+        if (lk.mv_size != k->mv_size + 1 + ln || lv.mv_size != 8)
+            return PROTO_ECORRUPT;
+        if (n + 8 + 1 + ln + 8 > r->cap) {
+            size_t nc = r->cap ? 2 * r->cap : 4096;
+            uint8_t *nb = realloc(r->buf, nc);
+            if (!nb)
+                return -ENOMEM;
+            r->buf = nb;
+            r->cap = nc;
+        }
+        if (!n)
+            n = 8;
+        memcpy(r->buf + n, kp + k->mv_size, 1 + ln);
+        memcpy(r->buf + n + 1 + ln, lv.mv_data, 8);
+        n += 1 + ln + 8;
+    }
+    if (rc && rc != -ENOENT)
+        return rc;
+    *ok = *k;
+    if (!n) {
+        *ov = *v;
+        return 0;
+    }
+    memcpy(r->buf, v->mv_data, 8);
+    ov->mv_size = n;
+    ov->mv_data = r->buf;
+    return 0;
+}
+
+static int relot(struct rl_txn *t)
+{
+    struct relot r = {0};
+    int rc = rl_cursor_open(t, RL_DB_LOTBAL, &r.lots);
+    if (rc)
+        return rc;
+    rc = rl_rewrite(t, RL_DB_BALANCE, relot_one, &r);
+    rl_cursor_close(&r.lots);
+    free(r.buf);
+    return rc ? rc : rl_clear(t, RL_DB_LOTBAL);
+}
+
 /* Format 1 -> 2: every view emptied and the op log (payloads) applied again. */
 static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
 {
@@ -465,8 +532,8 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
         if ((rc = rl_clear(t, db)))
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(db), proto_strerror(rc));
     }
-    /* format 1's databases: emptied, kept (store.h) */
-    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC};
+    /* older formats' databases: emptied, kept (store.h) */
+    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC, RL_DB_LOTBAL};
     for (size_t i = 0; i < sizeof f1 / sizeof *f1; i++)
         if ((rc = rl_clear(t, f1[i])))
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(f1[i]),
@@ -531,6 +598,9 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     struct reshelve rs;
     if (fmt >= 2 && fmt < 6 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
         return proto_errf(e, rc, "cannot rewrite the shelf index: %s", proto_strerror(rc));
+    /* formats 2-6 kept the lots' quantities apart from their shelves' */
+    if (fmt >= 2 && fmt < 7 && (rc = relot(t)))
+        return proto_errf(e, rc, "cannot move the lots into the balances: %s", proto_strerror(rc));
     if (rebuilt > *nops)
         *nops = rebuilt;
     if (!*nops && (rc = rl_oplog_count(t, nops))) /* the log as it was */

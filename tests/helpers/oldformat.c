@@ -1,7 +1,9 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4|5]   (default 1)
+ *   oldformat DIR [1|2|3|4|5|6]   (default 1)
+ * Formats 1-6 kept each lot's quantity in lotbal, site(8) s(item) s(lot) -> qty(8), where format
+ * 7 has the lots in the shelf's balance value after its quantity: the helper takes them out.
  * Format 5 kept the shelf index as site(8) -> ih(4) origin(8) seq(8), where format 6 has
  * site(8) -> origin(8) seq(8) ih(4): the helper moves the hash to the front. Formats 2-4 kept it
  * by shelf, site(8) s(item) -> origin(8) seq(8): the helper reads each movement's item back from
@@ -66,6 +68,63 @@ static int shelves_back(struct rl_txn *t)
         return rc ? rc : -EIO;
     for (size_t i = 0; i < n && !rc; i++)
         rc = rl_put(t, RL_DB_SHELFMV, all[i].key, all[i].kn, all[i].val, 16);
+    free(all);
+    return rc;
+}
+
+/* the lots' quantities apart from their shelves' (formats 1-6) */
+struct lots_out {
+    struct rl_txn *t;
+    const MDB_val *k;
+};
+
+static int lot_out(void *arg, const char *lot, size_t ln, int64_t qty)
+{
+    struct lots_out *o = arg;
+    uint8_t key[8 + 1 + 255 + 1 + 255], q[8];
+    memcpy(key, o->k->mv_data, o->k->mv_size);
+    key[o->k->mv_size] = (uint8_t)ln;
+    memcpy(key + o->k->mv_size + 1, lot, ln);
+    proto_put_be64(q, (uint64_t)qty);
+    return rl_put(o->t, RL_DB_LOTBAL, key, o->k->mv_size + 1 + ln, q, 8);
+}
+
+static int lots_apart(struct rl_txn *t)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    size_t n = 0, cap = 0;
+    struct shelf {
+        uint8_t key[8 + 1 + 255], qty[8];
+        size_t kn;
+    } *all = NULL;
+    int rc = rl_cursor_open(t, RL_DB_BALANCE, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (v.mv_size < 8 || k.mv_size > sizeof all->key)
+            return PROTO_ECORRUPT;
+        if (v.mv_size == 8)
+            continue;
+        struct lots_out o = {t, &k};
+        if ((rc = rl_balance_lots(v.mv_data, v.mv_size, lot_out, &o)))
+            return rc;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            struct shelf *na = realloc(all, cap * sizeof *all);
+            if (!na)
+                return -ENOMEM;
+            all = na;
+        }
+        memcpy(all[n].key, k.mv_data, k.mv_size);
+        all[n].kn = k.mv_size;
+        memcpy(all[n].qty, v.mv_data, 8);
+        n++;
+    }
+    rl_cursor_close(&c);
+    if (rc != -ENOENT)
+        return rc;
+    rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) /* the shelf's quantity alone */
+        rc = rl_put(t, RL_DB_BALANCE, all[i].key, all[i].kn, all[i].qty, 8);
     free(all);
     return rc;
 }
@@ -179,7 +238,9 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int format = *(int *)arg;
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    int rc = format == 5 ? hash_first(t) : shelves_back(t);
+    int rc = lots_apart(t);
+    if (!rc && format < 6)
+        rc = format == 5 ? hash_first(t) : shelves_back(t);
     if (rc || (format < 4 && (rc = unpack(t))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
@@ -206,8 +267,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 5) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 6) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6]\n");
         return 2;
     }
     proto_err_clear(&e);
