@@ -8,6 +8,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,9 +77,82 @@ static int varint_get(const uint8_t *p, size_t end, size_t *off, size_t *n)
     return PROTO_ECORRUPT;
 }
 
+/*
+ * An op after the first of a block (flags 1) may be stored as a delta from the op before it:
+ * a mask of (n + 7) / 8 bytes, bit i (byte i / 8, least significant bit first) set when byte i
+ * of the op is byte i of the op before, then the bytes whose bit is clear, in order. Ops of a
+ * kind written one after another share most bytes at the same places (array and map headers,
+ * the clock's high bytes, the author, field keys, item codes' prefixes).
+ */
+
+/* Bytes of op p (n) as a delta from prev (pn), or 0 when that is not smaller than n. */
+static size_t delta_size(const uint8_t *prev, size_t pn, const uint8_t *p, size_t n)
+{
+    size_t same = 0, m = n < pn ? n : pn;
+    for (size_t i = 0; i < m; i++)
+        same += p[i] == prev[i];
+    size_t d = (n + 7) / 8 + n - same;
+    return d < n ? d : 0;
+}
+
+static void delta_put(uint8_t *out, const uint8_t *prev, size_t pn, const uint8_t *p, size_t n)
+{
+    size_t mn = (n + 7) / 8;
+    uint8_t *lit = out + mn;
+    memset(out, 0, mn);
+    for (size_t i = 0; i < n; i++) {
+        if (i < pn && p[i] == prev[i])
+            out[i >> 3] |= (uint8_t)(1u << (i & 7));
+        else
+            *lit++ = p[i];
+    }
+}
+
+/* The op of n bytes from its delta at d (up to end): 0 and *used, or PROTO_ECORRUPT. */
+static int delta_get(const uint8_t *d, size_t dn, const uint8_t *prev, size_t pn, uint8_t *out,
+                     size_t n, size_t *used)
+{
+    size_t mn = (n + 7) / 8, lit = mn;
+    if (dn < mn || (n % 8 && d[mn - 1] >> (n % 8)))
+        return PROTO_ECORRUPT; /* short, or bits past the op */
+    for (size_t i = 0; i < n; i++) {
+        if (d[i >> 3] >> (i & 7) & 1) {
+            if (i >= pn)
+                return PROTO_ECORRUPT;
+            out[i] = prev[i];
+        } else {
+            if (lit >= dn)
+                return PROTO_ECORRUPT;
+            out[i] = d[lit++];
+        }
+    }
+    *used = lit;
+    return 0;
+}
+
+/*
+ * Write op p (n bytes) at out as a block of flags 1 holds it: its length and how it is stored,
+ * LEB128(n << 1 | delta), then the op or its delta from prev (pn bytes; NULL for a block's
+ * first op). Returns the bytes written; with out NULL, only counts them.
+ */
+static size_t block_put(uint8_t *out, const uint8_t *prev, size_t pn, const uint8_t *p, size_t n)
+{
+    size_t dn = prev ? delta_size(prev, pn, p, n) : 0;
+    uint8_t head[10];
+    size_t hn = varint_put(head, n << 1 | (dn != 0));
+    if (out) {
+        memcpy(out, head, hn);
+        if (dn)
+            delta_put(out + hn, prev, pn, p, n);
+        else
+            memcpy(out + hn, p, n);
+    }
+    return hn + (dn ? dn : n);
+}
+
 int rl_opiter_open(struct rl_txn *t, struct rl_opiter *it)
 {
-    memset(it, 0, sizeof *it);
+    memset(it, 0, offsetof(struct rl_opiter, blk)); /* blk is written before it is read */
     it->t = t;
     int rc = rl_cursor_open(t, RL_DB_OPS, &it->c);
     it->open = rc == 0;
@@ -90,6 +164,11 @@ void rl_opiter_close(struct rl_opiter *it)
     if (it->open)
         rl_cursor_close(&it->c);
     it->open = 0;
+    while (it->chunks) {
+        struct rl_opchunk *c = it->chunks;
+        it->chunks = c->next;
+        free(c);
+    }
 }
 
 /* Start reading the entry the cursor is on. */
@@ -100,34 +179,79 @@ static int entry(struct rl_opiter *it, const MDB_val *k, const MDB_val *v)
     it->origin = proto_get_be64(k->mv_data);
     it->first = it->next = proto_get_be64((const uint8_t *)k->mv_data + 8);
     it->v = *v;
+    it->prev = NULL;
+    it->prev_n = 0;
+    it->used = 0;
     if (it->t->op_skip) { /* formats 1-2: one op behind its hash */
         it->off = 0;
         return v->mv_size > it->t->op_skip ? 0 : PROTO_ECORRUPT;
     }
     it->off = 1;
-    /* flags: 0 is the only layout so far (a later one may compress) */
-    return v->mv_size > 1 && ((const uint8_t *)v->mv_data)[0] == 0 ? 0 : PROTO_ECORRUPT;
+    /* flags: 0, each op as it is (formats 4-7); 1, each after the first may be a delta */
+    it->flags = v->mv_size > 1 ? ((const uint8_t *)v->mv_data)[0] : 0xff;
+    return it->flags <= 1 ? 0 : PROTO_ECORRUPT;
+}
+
+/* Room for an op of n bytes decoded from a delta: in the block's buffer, or, for an iterator
+ * that keeps every payload it gave, in its chunks. */
+static uint8_t *decoded_room(struct rl_opiter *it, size_t n)
+{
+    if (!it->keep)
+        return n <= sizeof it->blk - it->used ? it->blk + it->used : NULL;
+    struct rl_opchunk *c = it->chunks;
+    if (!c || n > c->cap - c->used) {
+        size_t cap = n > 65536 ? n : 65536;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        c->cap = cap;
+        c->used = 0;
+        c->next = it->chunks;
+        it->chunks = c;
+    }
+    uint8_t *p = c->b + c->used;
+    c->used += n;
+    return p;
 }
 
 /* The entry's next op, or -ENOENT when it has no more. */
 static int entry_op(struct rl_opiter *it, struct rl_opval *op)
 {
     const uint8_t *p = it->v.mv_data;
-    size_t end = it->v.mv_size, n;
+    size_t end = it->v.mv_size, n, used;
+    int delta = 0;
     if (it->off >= end)
         return -ENOENT;
     if (it->t->op_skip) {
         n = end - it->t->op_skip;
         it->off = it->t->op_skip;
-    } else if (varint_get(p, end, &it->off, &n) || n == 0 || n > PROTO_MAX_OP_BYTES ||
-               n > end - it->off) {
+    } else if (varint_get(p, end, &it->off, &n)) {
         return PROTO_ECORRUPT;
+    } else if (it->flags == 1) {
+        delta = n & 1;
+        n >>= 1;
     }
+    if (n == 0 || n > PROTO_MAX_OP_BYTES || (!delta && n > end - it->off))
+        return PROTO_ECORRUPT;
     op->origin = it->origin;
     op->seq = it->next++;
-    op->p = p + it->off;
     op->n = n;
-    it->off += n;
+    if (delta) {
+        uint8_t *out = decoded_room(it, n);
+        if (!out)
+            return it->keep ? -ENOMEM : PROTO_ECORRUPT;
+        if (!it->prev ||
+            delta_get(p + it->off, end - it->off, it->prev, it->prev_n, out, n, &used))
+            return PROTO_ECORRUPT;
+        if (!it->keep)
+            it->used += n;
+        op->p = out;
+        it->off += used;
+    } else {
+        op->p = p + it->off;
+        it->off += n;
+    }
+    it->prev = op->p;
+    it->prev_n = n;
     return 0;
 }
 
@@ -186,6 +310,12 @@ int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint
         return rc;
     if (op.origin != origin || op.seq != seq)
         return -ENOENT;
+    /* decoded in the iterator, which is gone: a copy, good until the next call */
+    static _Thread_local uint8_t copy[sizeof it.blk];
+    if (op.p >= it.blk && op.p < it.blk + sizeof it.blk) {
+        memcpy(copy, op.p, op.n);
+        op.p = copy;
+    }
     *p = op.p;
     *n = op.n;
     return 0;
@@ -209,6 +339,8 @@ static _Thread_local struct {
     uint32_t ops;
     size_t len; /* its bytes: data holds them when they fit */
     uint8_t data[RL_BLOCK_BYTES];
+    size_t last_n; /* its last op, when it fits (a delta is made from it) */
+    uint8_t last[RL_BLOCK_DECODED];
 } last_block;
 
 /*
@@ -217,57 +349,69 @@ static _Thread_local struct {
  */
 static int put_op(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *p, size_t n)
 {
-    uint8_t key[16], head[8], *out;
-    size_t hn = varint_put(head, n), had = 0;
+    uint8_t key[16], *out;
+    size_t had = 0;
     uint64_t first = seq;
     uint32_t ops = 0;
     int rc;
     int known = last_block.uid == t->uid && last_block.changes == t->changes &&
                 last_block.origin == origin && last_block.next == seq;
     if (known) {
-        if (block_takes(last_block.ops, last_block.len, hn + n)) {
+        if (last_block.len <= RL_BLOCK_BYTES && last_block.last_n) {
             first = last_block.first;
             had = last_block.len;
             ops = last_block.ops;
         }
-    } else if (seq > 1 && block_takes(0, 1, hn + n)) {
+    } else if (seq > 1 && block_takes(0, 1, 1 + n / 8)) {
         struct rl_opiter it;
         struct rl_opval last;
         if (!(rc = rl_opiter_open(t, &it)))
             rc = rl_opiter_seek(&it, origin, seq - 1, &last);
         if (!rc && (last.origin != origin || last.seq != seq - 1 || it.off != it.v.mv_size))
             rc = PROTO_ECORRUPT; /* seq - 1, the last op held, ends its block */
-        if (!rc && block_takes(it.next - it.first, it.v.mv_size, hn + n)) {
+        /* a block of flags 1 with room; copies: the value may sit in the page the put
+         * rewrites */
+        if (!rc && it.flags == 1 && it.v.mv_size <= RL_BLOCK_BYTES &&
+            last.n <= sizeof last_block.last) {
             first = it.first;
             had = it.v.mv_size;
             ops = (uint32_t)(it.next - it.first);
-            /* a copy: the value may sit in the page the put rewrites */
             memcpy(last_block.data, it.v.mv_data, had);
+            memcpy(last_block.last, last.p, last.n);
+            last_block.last_n = last.n;
         }
         rl_opiter_close(&it);
         if (rc)
             return rc == -ENOENT ? PROTO_ECORRUPT : rc;
     }
-    if (!had)
-        last_block.data[had++] = 0; /* a new block: its flags */
-    last_block.uid = 0;             /* until the put is done */
+    size_t add = had ? block_put(NULL, last_block.last, last_block.last_n, p, n) : 0;
+    if (had && !block_takes(ops, had, add)) {
+        had = 0;
+        ops = 0;
+        first = seq;
+    }
+    if (!had) {
+        last_block.data[had++] = 1; /* a new block: its flags */
+        add = block_put(NULL, NULL, 0, p, n);
+    }
+    last_block.uid = 0; /* until the put is done */
     op_key(key, origin, first);
-    if ((rc = rl_put_reserve(t, RL_DB_OPS, key, 16, had + hn + n, (void **)&out)))
+    if ((rc = rl_put_reserve(t, RL_DB_OPS, key, 16, had + add, (void **)&out)))
         return rc;
     memcpy(out, last_block.data, had);
-    memcpy(out + had, head, hn);
-    memcpy(out + had + hn, p, n);
-    if (had + hn + n <= RL_BLOCK_BYTES) {
-        memcpy(last_block.data + had, head, hn);
-        memcpy(last_block.data + had + hn, p, n);
-    }
+    block_put(out + had, had > 1 ? last_block.last : NULL, last_block.last_n, p, n);
+    if (had + add <= RL_BLOCK_BYTES)
+        memcpy(last_block.data + had, out + had, add);
+    last_block.last_n = n <= sizeof last_block.last ? n : 0;
+    if (last_block.last_n)
+        memcpy(last_block.last, p, n);
     last_block.uid = t->uid;
     last_block.changes = t->changes;
     last_block.origin = origin;
     last_block.first = first;
     last_block.next = seq + 1;
     last_block.ops = ops + 1;
-    last_block.len = had + hn + n;
+    last_block.len = had + add;
     return 0;
 }
 
@@ -603,6 +747,7 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
         proto_errf(e, rc, "cannot read ops: %s", proto_strerror(rc));
         goto out;
     }
+    it.keep = 1; /* the batch points at the payloads until it is finished */
     for (uint32_t i = 0; i < mine.n && !*more; i++) {
         const struct proto_vv_entry *me = &mine.e[i];
         uint64_t from = proto_vv_seq(have, me->origin) + 1;
@@ -683,6 +828,8 @@ struct pack {
     int have;              /* a block is being filled: buf[cur] */
     uint64_t origin, next; /* its origin, the seq it takes next */
     uint32_t in;           /* ops in it */
+    const uint8_t *last;   /* its last op (in the table read, which stays as it is) */
+    size_t last_n;
     uint8_t key[2][16];
     uint8_t *buf[2];
     size_t len[2], cap[2];
@@ -727,35 +874,83 @@ static int pack_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, 
         return PROTO_ECORRUPT;
     uint64_t origin = proto_get_be64(k->mv_data), seq = proto_get_be64((uint8_t *)k->mv_data + 8);
     const uint8_t *p = (const uint8_t *)v->mv_data + pk->skip;
-    uint8_t head[8];
-    size_t n = v->mv_size - pk->skip, hn = varint_put(head, n);
+    size_t n = v->mv_size - pk->skip;
     if (pk->have && origin == pk->origin && seq != pk->next)
         return PROTO_ECORRUPT; /* a gap in a chain */
     /* formats 1-2 kept every op's hash: the chain table takes every RL_CHAIN_EVERY-th */
     if (pk->skip && seq % RL_CHAIN_EVERY == 0 &&
         (rc = rl_put(pk->t, RL_DB_CHAIN, k->mv_data, 16, v->mv_data, PROTO_HASH_BYTES)))
         return rc;
-    if (!pk->have || origin != pk->origin || !block_takes(pk->in, pk->len[pk->cur], hn + n)) {
+    size_t add = pk->have ? block_put(NULL, pk->last, pk->last_n, p, n) : 0;
+    if (!pk->have || origin != pk->origin || !block_takes(pk->in, pk->len[pk->cur], add)) {
         if (pk->have)
             pack_emit(pk, ok, ov);
         if ((rc = pack_room(pk, 1)))
             return rc;
         memcpy(pk->key[pk->cur], k->mv_data, 16);
-        pk->buf[pk->cur][0] = 0; /* flags */
+        pk->buf[pk->cur][0] = 1; /* flags */
         pk->len[pk->cur] = 1;
         pk->in = 0;
         pk->have = 1;
         pk->origin = origin;
+        pk->last = NULL;
+        add = block_put(NULL, NULL, 0, p, n);
     }
     size_t at = pk->len[pk->cur];
-    if ((rc = pack_room(pk, at + hn + n)))
+    if ((rc = pack_room(pk, at + add)))
         return rc;
-    memcpy(pk->buf[pk->cur] + at, head, hn);
-    memcpy(pk->buf[pk->cur] + at + hn, p, n);
-    pk->len[pk->cur] = at + hn + n;
+    block_put(pk->buf[pk->cur] + at, pk->last, pk->last_n, p, n);
+    pk->len[pk->cur] = at + add;
     pk->in++;
     pk->next = seq + 1;
+    pk->last = p;
+    pk->last_n = n;
     pk->nops++;
+    return 0;
+}
+
+/* Formats 4-7: a block of flags 0 (each op as it is) written again with flags 1, the same ops. */
+static int reencode_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov)
+{
+    struct pack *pk = arg;
+    const uint8_t *p = v ? v->mv_data : NULL, *prev = NULL;
+    size_t off = 1, n, prev_n = 0, len = 1;
+    int rc;
+    if (!k)
+        return 0;
+    if (k->mv_size != 16 || v->mv_size < 2 || p[0] > 1)
+        return PROTO_ECORRUPT;
+    *ok = *k;
+    *ov = *v;
+    if (p[0] == 1)
+        return 0; /* already */
+    if ((rc = pack_room(pk, 2 * v->mv_size))) /* a length may take a byte more */
+        return rc;
+    uint8_t *out = pk->buf[pk->cur];
+    out[0] = 1;
+    while (off < v->mv_size) {
+        if (varint_get(p, v->mv_size, &off, &n) || n == 0 || n > v->mv_size - off)
+            return PROTO_ECORRUPT;
+        len += block_put(out + len, prev, prev_n, p + off, n);
+        prev = p + off;
+        prev_n = n;
+        off += n;
+        pk->nops++;
+    }
+    ov->mv_data = out;
+    ov->mv_size = len;
+    return 0;
+}
+
+int rl_oplog_reencode(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
+{
+    struct pack pk = {.t = t};
+    int rc = rl_rewrite(t, RL_DB_OPS, reencode_one, &pk);
+    free(pk.buf[0]);
+    free(pk.buf[1]);
+    if (rc)
+        return proto_errf(e, rc, "cannot rewrite the op log: %s", proto_strerror(rc));
+    *nops = pk.nops;
     return 0;
 }
 

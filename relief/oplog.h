@@ -2,8 +2,10 @@
  * The op log: appending local ops, applying batches from peers, reading what a peer lacks.
  *
  * Ops live in RL_DB_OPS in blocks: a run of one origin's ops under origin(8) and the first op's
- * seq(8) (big-endian, so one origin's ops are one sorted range), the value a flags byte (0) and
- * then each op as its length (LEB128) and its exact payload bytes. A block takes ops while it
+ * seq(8) (big-endian, so one origin's ops are one sorted range), the value a flags byte (1) and
+ * then each op as LEB128(length << 1 | delta) and its exact payload bytes or, after the first,
+ * its delta from the op before it (oplog.c; flags 0, formats 4-7: the length and the payload,
+ * each op). A block takes ops while it
  * holds fewer than RL_BLOCK_OPS and stays within RL_BLOCK_BYTES; an op too big for that has a
  * block of its own. (The block that grows is the last of its page: when it no longer fits, LMDB
  * moves it and the one before to a new page, so the bigger the blocks, the emptier the pages
@@ -82,16 +84,25 @@ int rl_oplog_hash(struct rl_txn *t, uint64_t origin, uint64_t seq,
 
 #define RL_BLOCK_OPS 64u
 #define RL_BLOCK_BYTES 256u
+/* The most bytes the ops stored as deltas in one block come to (a delta takes at least an
+ * eighth of its op's size). */
+#define RL_BLOCK_DECODED (8u * RL_BLOCK_BYTES)
 
 /*
  * The ops of the log in key order (origin, seq), read from their blocks (or, while an upgrade
  * reads a format 1-2 log, rl_txn.op_skip set, one entry each). Payloads are borrowed: good until
- * the next write in the transaction.
+ * the next write in the transaction and, for an op stored as a delta, until the walk leaves its
+ * block (or, with keep set before the first read, until the iterator is closed).
  */
 struct rl_opval {
     uint64_t origin, seq;
     const uint8_t *p;
     size_t n;
+};
+struct rl_opchunk {
+    struct rl_opchunk *next;
+    size_t cap, used;
+    uint8_t b[];
 };
 struct rl_opiter {
     struct rl_txn *t;
@@ -102,6 +113,13 @@ struct rl_opiter {
     uint64_t first;  /* seq of its first op */
     uint64_t next;   /* seq of its next op */
     int open;
+    int keep;                   /* keep every op decoded until closed (in chunks) */
+    uint8_t flags;              /* the entry's layout */
+    const uint8_t *prev;        /* the op before in the entry, for a delta */
+    size_t prev_n;
+    size_t used;                /* bytes of blk holding the entry's decoded ops */
+    struct rl_opchunk *chunks;  /* keep: the decoded ops */
+    uint8_t blk[RL_BLOCK_DECODED];
 };
 int rl_opiter_open(struct rl_txn *t, struct rl_opiter *it);
 /* The first op at or past (origin, seq): 0, -ENOENT past the end, or an error. */
@@ -110,7 +128,8 @@ int rl_opiter_first(struct rl_opiter *it, struct rl_opval *op);
 int rl_opiter_next(struct rl_opiter *it, struct rl_opval *op);
 void rl_opiter_close(struct rl_opiter *it);
 
-/* The payload of op (origin, seq): 0, -ENOENT, or an error; borrowed as above. */
+/* The payload of op (origin, seq): 0, -ENOENT, or an error; borrowed as above (an op stored as
+ * a delta: until the next call in this thread). */
 int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t **p, size_t *n);
 
 /*
@@ -119,6 +138,10 @@ int rl_oplog_payload(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint
  * of every RL_CHAIN_EVERY-th op goes to the chain table. *nops counts the ops.
  */
 int rl_oplog_pack(struct rl_txn *t, uint32_t skip, uint64_t *nops, struct proto_err *e);
+
+/* Upgrade from formats 4-7: every block written again in the layout of flags 1 (the same ops in
+ * each). *nops counts the ops. */
+int rl_oplog_reencode(struct rl_txn *t, uint64_t *nops, struct proto_err *e);
 
 /* Ops held: the sum of the version vector's seqs (each origin's log is contiguous from 1). */
 int rl_oplog_count(struct rl_txn *t, uint64_t *n);

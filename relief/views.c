@@ -591,8 +591,10 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         if (rc)
             return rc;
     }
-    /* formats 1-2: hash(16) payload per op; 3: the payload; 4: blocks of payloads */
+    /* formats 1-2: hash(16) payload per op; 3: the payload; 4-7: blocks of payloads */
     if (fmt < 4 && (rc = rl_oplog_pack(t, fmt < 3 ? PROTO_HASH_BYTES : 0, nops, e)))
+        return rc;
+    if (fmt >= 4 && fmt < 8 && (rc = rl_oplog_reencode(t, nops, e)))
         return rc;
     /* formats 2-5 had another shelf index (format 1's views were rebuilt above) */
     struct reshelve rs;

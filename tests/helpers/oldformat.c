@@ -1,7 +1,9 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4|5|6]   (default 1)
+ *   oldformat DIR [1|2|3|4|5|6|7]   (default 1)
+ * Formats 4-7 kept each op of a block as it is (flags 0), where format 8 may keep one as a
+ * delta from the op before it (flags 1): the helper writes every block again with flags 0.
  * Formats 1-6 kept each lot's quantity in lotbal, site(8) s(item) s(lot) -> qty(8), where format
  * 7 has the lots in the shelf's balance value after its quantity: the helper takes them out.
  * Format 5 kept the shelf index as site(8) -> ih(4) origin(8) seq(8), where format 6 has
@@ -161,6 +163,58 @@ static int hash_first(struct rl_txn *t)
     return rc;
 }
 
+/* every block with its ops as they are, flags 0 (formats 4-7), the same ops in each */
+static int plain_blocks(struct rl_txn *t)
+{
+    struct rl_opiter it;
+    struct rl_opval op;
+    size_t n = 0, cap = 0;
+    struct blk {
+        uint8_t key[16];
+        uint8_t *p;
+        size_t n;
+    } *all = NULL;
+    int rc = rl_opiter_open(t, &it);
+    for (rc = rc ? rc : rl_opiter_first(&it, &op); rc == 0; rc = rl_opiter_next(&it, &op)) {
+        if (op.seq == it.first) { /* a block starts */
+            if (n == cap) {
+                cap = cap ? 2 * cap : 1024;
+                struct blk *na = realloc(all, cap * sizeof *all);
+                if (!na)
+                    return -ENOMEM;
+                all = na;
+            }
+            proto_put_be64(all[n].key, op.origin);
+            proto_put_be64(all[n].key + 8, op.seq);
+            if (!(all[n].p = malloc(1)))
+                return -ENOMEM;
+            all[n].p[0] = 0;
+            all[n++].n = 1;
+        }
+        struct blk *b = &all[n - 1];
+        uint8_t *np = realloc(b->p, b->n + 10 + op.n);
+        if (!np)
+            return -ENOMEM;
+        b->p = np;
+        size_t len = op.n;
+        for (; len >= 0x80; len >>= 7)
+            b->p[b->n++] = (uint8_t)(len | 0x80);
+        b->p[b->n++] = (uint8_t)len;
+        memcpy(b->p + b->n, op.p, op.n);
+        b->n += op.n;
+    }
+    rl_opiter_close(&it);
+    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_OPS)))
+        return rc ? rc : -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = rl_put(t, RL_DB_OPS, all[i].key, 16, all[i].p, all[i].n);
+        free(all[i].p);
+    }
+    free(all);
+    return rc;
+}
+
 /* every op in an entry of its own, as its payload (format 3) */
 static int unpack(struct rl_txn *t)
 {
@@ -238,7 +292,9 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int format = *(int *)arg;
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    int rc = lots_apart(t);
+    int rc = format < 8 && format >= 4 ? plain_blocks(t) : 0;
+    if (!rc && format < 7)
+        rc = lots_apart(t);
     if (!rc && format < 6)
         rc = format == 5 ? hash_first(t) : shelves_back(t);
     if (rc || (format < 4 && (rc = unpack(t))) || (format < 3 && (rc = hashes_back(t))))
@@ -267,8 +323,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 6) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 7) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7]\n");
         return 2;
     }
     proto_err_clear(&e);

@@ -846,6 +846,7 @@ struct blk_walk {
     uint64_t total;  /* ops expected in all */
     size_t lens[BLK_N + 1];
     size_t all[BLK_N + 16]; /* payload lengths of the origin's ops, by seq, the first ones too */
+    uint8_t *pay[BLK_N + 16]; /* and the payloads */
     uint64_t entries, count;
 };
 
@@ -871,8 +872,13 @@ static int blk_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             return -2;
         po = op.origin;
         ps = op.seq;
-        if (op.origin == w->origin && op.seq < BLK_N + 16)
+        if (op.origin == w->origin && op.seq < BLK_N + 16) {
             w->all[op.seq] = op.n;
+            free(w->pay[op.seq]);
+            if (!(w->pay[op.seq] = malloc(op.n)))
+                return -9;
+            memcpy(w->pay[op.seq], op.p, op.n);
+        }
         if (op.origin == w->origin && op.seq > w->base) {
             if (op.seq > w->base + BLK_N)
                 return -3;
@@ -881,7 +887,8 @@ static int blk_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         /* the same op by its seq, and a walk from it starts there */
         const uint8_t *p;
         size_t pn;
-        if (rl_oplog_payload(t, op.origin, op.seq, &p, &pn) || p != op.p || pn != op.n)
+        if (rl_oplog_payload(t, op.origin, op.seq, &p, &pn) || pn != op.n ||
+            memcmp(p, op.p, pn))
             return -4;
     }
     rl_opiter_close(&it);
@@ -946,19 +953,32 @@ static void test_store_ops_in_blocks(void **state)
     assert_int_equal(wa.count, wa.total);
     assert_int_equal(wb.count, wb.total);
     /* a's blocks, as the rule makes them: an op joins the block before while that has fewer
-     * than RL_BLOCK_OPS ops and stays within RL_BLOCK_BYTES with it */
-    uint64_t blocks = 0;
+     * than RL_BLOCK_OPS ops and stays within RL_BLOCK_BYTES with it, stored as a delta from the
+     * op before (a mask of a bit a byte, then the bytes not the same) when that is smaller */
+    uint64_t blocks = 0, deltas = 0;
     size_t bytes = 0, in = 0;
     for (uint64_t sq = 1; sq <= wa.total; sq++) {
-        size_t n = wa.all[sq], need = (n < 128 ? 1 : 2) + n;
+        size_t n = wa.all[sq], same = 0, d;
+        for (size_t i = 0; sq > 1 && i < n && i < wa.all[sq - 1]; i++)
+            same += wa.pay[sq][i] == wa.pay[sq - 1][i];
+        d = (n + 7) / 8 + n - same;
+        int delta = in > 0 && d < n;
+        size_t len = delta ? d : n, code = n << 1 | (size_t)delta;
+        size_t need = (code < 128 ? 1 : code < 16384 ? 2 : 3) + len;
         if (!blocks || in >= RL_BLOCK_OPS || bytes + need > RL_BLOCK_BYTES) {
             blocks++;
             bytes = 1;
             in = 0;
+            need = ((n << 1) < 128 ? 1 : (n << 1) < 16384 ? 2 : 3) + n;
+            delta = 0;
         }
+        deltas += (uint64_t)delta;
         bytes += need;
         in++;
     }
+    for (size_t i = 0; i < BLK_N + 16; i++)
+        free(wa.pay[i]), free(wb.pay[i]);
+    assert_true(deltas > wa.total / 2);
     assert_int_equal(wa.entries, blocks);
     assert_true(wa.entries < wa.total / 3);
     assert_true(wb.entries < wb.total / 3);
