@@ -239,8 +239,7 @@ static int entry_op(struct rl_opiter *it, struct rl_opval *op)
         uint8_t *out = decoded_room(it, n);
         if (!out)
             return it->keep ? -ENOMEM : PROTO_ECORRUPT;
-        if (!it->prev ||
-            delta_get(p + it->off, end - it->off, it->prev, it->prev_n, out, n, &used))
+        if (!it->prev || delta_get(p + it->off, end - it->off, it->prev, it->prev_n, out, n, &used))
             return PROTO_ECORRUPT;
         if (!it->keep)
             it->used += n;
@@ -923,7 +922,7 @@ static int reencode_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *
     *ok = *k;
     *ov = *v;
     if (p[0] == 1)
-        return 0; /* already */
+        return 0;                             /* already */
     if ((rc = pack_room(pk, 2 * v->mv_size))) /* a length may take a byte more */
         return rc;
     uint8_t *out = pk->buf[pk->cur];

@@ -113,12 +113,12 @@ struct rl_opiter {
     uint64_t first;  /* seq of its first op */
     uint64_t next;   /* seq of its next op */
     int open;
-    int keep;                   /* keep every op decoded until closed (in chunks) */
-    uint8_t flags;              /* the entry's layout */
-    const uint8_t *prev;        /* the op before in the entry, for a delta */
+    int keep;            /* keep every op decoded until closed (in chunks) */
+    uint8_t flags;       /* the entry's layout */
+    const uint8_t *prev; /* the op before in the entry, for a delta */
     size_t prev_n;
-    size_t used;                /* bytes of blk holding the entry's decoded ops */
-    struct rl_opchunk *chunks;  /* keep: the decoded ops */
+    size_t used;               /* bytes of blk holding the entry's decoded ops */
+    struct rl_opchunk *chunks; /* keep: the decoded ops */
     uint8_t blk[RL_BLOCK_DECODED];
 };
 int rl_opiter_open(struct rl_txn *t, struct rl_opiter *it);

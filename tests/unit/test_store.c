@@ -887,8 +887,7 @@ static int blk_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         /* the same op by its seq, and a walk from it starts there */
         const uint8_t *p;
         size_t pn;
-        if (rl_oplog_payload(t, op.origin, op.seq, &p, &pn) || pn != op.n ||
-            memcmp(p, op.p, pn))
+        if (rl_oplog_payload(t, op.origin, op.seq, &p, &pn) || pn != op.n || memcmp(p, op.p, pn))
             return -4;
     }
     rl_opiter_close(&it);
