@@ -723,7 +723,7 @@ static int index_lot(struct rl_txn *t, const struct rl_mv *mv, const char *lot, 
     rl_key_str(&k, mv->item, mv->item_len);
     rl_key_str(&k, lot, ln);
     ref_val(v, mv->origin, mv->seq);
-    return rl_put(t, RL_DB_LOTMV, k.b, k.n, v, 16);
+    return rl_put_dup_append(t, RL_DB_LOTMV, k.b, k.n, v, 16);
 }
 
 static int index_lots(struct rl_txn *t, const struct rl_mv *mv)
@@ -790,7 +790,7 @@ int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t ki
         uint8_t k[16], v[16];
         ref_val(k, mv.don_o, mv.don_s);
         ref_val(v, mv.origin, mv.seq);
-        if ((rc = rl_put(t, RL_DB_DONMV, k, 16, v, 16)))
+        if ((rc = rl_put_dup_append(t, RL_DB_DONMV, k, 16, v, 16)))
             return rc;
     }
     if (kind == PROTO_KIND_STOCK_DISPATCH && mv.to != mv.site && (rc = index_shelf(t, mv.to, &mv)))
