@@ -277,8 +277,6 @@ static int key_cmp(const MDB_val *k, const struct rl_key *w)
     return c ? c : k->mv_size < w->n ? -1 : k->mv_size > w->n;
 }
 
-#define NEAR_STEPS 64 /* a wanted key up to this many entries ahead (about a page) is stepped to */
-
 int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
 {
     struct rl_shelf_q **by_key = malloc((n ? n : 1) * sizeof *by_key);
@@ -301,13 +299,7 @@ int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
             continue; /* past the last balance */
         shelf_key(&w, s->site, s->item, s->item_len);
         cmp = at ? key_cmp(&k, &w) : -1;
-        for (int step = 0; at && cmp < 0 && step < NEAR_STEPS; step++) {
-            rc = rl_cursor_next(&c, &k, &v);
-            at = rc == 0;
-            cmp = at ? key_cmp(&k, &w) : -1;
-        }
-        if (rc && rc != -ENOENT)
-            break;
+        /* a search each (stepping to a key some entries ahead read more pages than it saved) */
         if (cmp < 0) {
             rc = rl_cursor_seek(&c, w.b, w.n, &k, &v);
             at = rc == 0;
