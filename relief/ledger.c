@@ -706,42 +706,6 @@ static int entered(struct rl_txn *t, const struct rl_mv *mv)
     return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
-/* Lot -> movements: a receipt's lot, the lots a dispatch or distribution drew. */
-static int index_lot(struct rl_txn *t, const struct rl_mv *mv, const char *lot, size_t ln)
-{
-    struct rl_key k;
-    uint8_t v[16];
-    rl_key_reset(&k);
-    rl_key_str(&k, mv->item, mv->item_len);
-    rl_key_str(&k, lot, ln);
-    ref_val(v, mv->origin, mv->seq);
-    return rl_put_dup_append(t, RL_DB_LOTMV, k.b, k.n, v, 16);
-}
-
-static int index_lots(struct rl_txn *t, const struct rl_mv *mv)
-{
-    struct proto_mp m;
-    uint32_t n;
-    int rc;
-    if (mv->lot_len)
-        return index_lot(t, mv, mv->lot, mv->lot_len);
-    if (!mv->lots_len)
-        return 0;
-    proto_mp_init(&m, mv->lots, mv->lots_len);
-    if (proto_mp_array(&m, &n))
-        return PROTO_ECORRUPT;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t k, ln;
-        const char *lot;
-        uint64_t q;
-        if (proto_mp_array(&m, &k) || proto_mp_str(&m, &lot, &ln, 64) || proto_mp_uint(&m, &q))
-            return PROTO_ECORRUPT;
-        if (ln && (rc = index_lot(t, mv, lot, ln)))
-            return rc;
-    }
-    return 0;
-}
-
 static int lot_expiry(struct rl_txn *t, const struct rl_mv *mv)
 {
     struct rl_key k;
@@ -776,7 +740,7 @@ int rl_ledger_movement(struct rl_txn *t, const struct rl_opinfo *op, uint32_t ki
 
     if ((rc = mv_fill(&mv, op, kind, b)))
         return rc;
-    if ((rc = index_shelf(t, mv.site, &mv)) || (rc = index_lots(t, &mv)))
+    if ((rc = index_shelf(t, mv.site, &mv)))
         return rc;
     if (mv.don_s) {
         uint8_t k[16], v[16];

@@ -1541,60 +1541,100 @@ static int time_cmp(const void *a, const void *b)
     return hx < hy ? -1 : hx > hy;
 }
 
-/* Movements that drew a lot of an item: dispatches (with their arrival) and distributions. */
-static int trace_lot(struct rl_txn *t, const char *item, const char *lot, json_t *events)
+/* The quantity of lot (ln bytes) a movement drew, or -1 when it drew none of it. */
+static int64_t lot_drawn(const struct rl_mv *mv, const char *lot, size_t ln)
 {
-    struct rl_key pre;
+    struct proto_mp m;
+    uint32_t cnt;
+    proto_mp_init(&m, mv->lots, mv->lots_len);
+    if (!mv->lots_len || proto_mp_array(&m, &cnt))
+        return -1;
+    for (uint32_t j = 0; j < cnt; j++) {
+        uint32_t kk, n;
+        const char *l;
+        uint64_t q;
+        if (proto_mp_array(&m, &kk) || proto_mp_str(&m, &l, &n, 64) || proto_mp_uint(&m, &q))
+            return -1;
+        if (n == ln && !memcmp(l, lot, ln))
+            return (int64_t)q;
+    }
+    return -1;
+}
+
+/* The movements of a shelf, from the shelf index (those of the site whose item hashes alike,
+ * which the caller skips): op ids in refs (pairs), *n of them. */
+static int shelf_refs(struct rl_txn *t, uint64_t site, const char *item, uint64_t **refs, size_t *n,
+                      size_t *cap)
+{
     struct rl_cursor c;
     MDB_val k, v;
-    static _Thread_local struct rl_mv mv;
-    size_t n = 0, cap = 0;
-    uint64_t *refs = NULL;
+    uint8_t sk[8], ih[RL_SHELFMV_VAL];
     int rc;
-    rl_key_reset(&pre);
-    rl_key_str(&pre, item, strlen(item));
-    rl_key_str(&pre, lot, strlen(lot));
-    if ((rc = rl_cursor_open(t, RL_DB_LOTMV, &c)))
+    *n = 0;
+    proto_put_be64(sk, site);
+    rl_shelfmv_val(ih, item, strlen(item), 0, 0);
+    if ((rc = rl_cursor_open(t, RL_DB_SHELFMV, &c)))
         return rc;
-    for (rc = rl_cursor_seek(&c, pre.b, pre.n, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-        if (k.mv_size != pre.n || memcmp(k.mv_data, pre.b, pre.n) || v.mv_size != 16)
+    for (rc = rl_cursor_seek(&c, sk, 8, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (k.mv_size != 8 || memcmp(k.mv_data, sk, 8))
             break;
-        if (n + 2 > cap) {
-            cap = cap ? cap * 2 : 32;
-            uint64_t *p = realloc(refs, cap * sizeof *p);
+        if (v.mv_size != RL_SHELFMV_VAL || memcmp((const uint8_t *)v.mv_data + 16, ih + 16, 4))
+            continue;
+        if (*n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            uint64_t *p = realloc(*refs, nc * sizeof *p);
             if (!p) {
                 rc = -ENOMEM;
                 break;
             }
-            refs = p;
+            *refs = p;
+            *cap = nc;
         }
-        refs[n++] = proto_get_be64(v.mv_data);
-        refs[n++] = proto_get_be64((const uint8_t *)v.mv_data + 8);
+        (*refs)[(*n)++] = proto_get_be64(v.mv_data);
+        (*refs)[(*n)++] = proto_get_be64((const uint8_t *)v.mv_data + 8);
     }
     rl_cursor_close(&c);
-    if (rc == -ENOENT)
-        rc = 0;
-    for (size_t i = 0; !rc && i < n; i += 2) {
-        if (rl_ledger_get(t, refs[i], refs[i + 1], &mv) || rl_ledger_voided(t, mv.origin, mv.seq))
-            continue;
-        /* the quantity of this lot the movement drew */
-        int64_t q = mv.qty;
-        struct proto_mp m;
-        uint32_t cnt;
-        proto_mp_init(&m, mv.lots, mv.lots_len);
-        if (mv.lots_len && !proto_mp_array(&m, &cnt)) {
-            for (uint32_t j = 0; j < cnt; j++) {
-                uint32_t kk, ln;
-                const char *l;
-                uint64_t lq;
-                if (proto_mp_array(&m, &kk) || proto_mp_str(&m, &l, &ln, 64) ||
-                    proto_mp_uint(&m, &lq))
-                    break;
-                if (ln == strlen(lot) && !memcmp(l, lot, ln))
-                    q = (int64_t)lq;
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/*
+ * Where a lot of an item went from the shelves it was received at (from, nfrom sites): the
+ * movements that drew it there, dispatches (with their arrival) and distributions, then the
+ * same at each shelf a dispatch of it went to, each shelf once.
+ */
+static int trace_lot(struct rl_txn *t, const uint64_t *from, size_t nfrom, const char *item,
+                     const char *lot, json_t *events)
+{
+    static _Thread_local struct rl_mv mv;
+    size_t il = strlen(item), ln = strlen(lot), n = 0, cap = 0, nsites = 0;
+    size_t sites_cap = nfrom + 16;
+    uint64_t *refs = NULL, *sites = malloc(sites_cap * sizeof *sites);
+    int rc = sites ? 0 : -ENOMEM;
+    for (size_t i = 0; sites && i < nfrom; i++) { /* the shelves it was received at, once each */
+        size_t j = 0;
+        while (j < nsites && sites[j] != from[i])
+            j++;
+        if (j == nsites)
+            sites[nsites++] = from[i];
+    }
+    for (size_t at = 0; !rc && at < nsites; at++) {
+        uint64_t site = sites[at];
+        if ((rc = shelf_refs(t, site, item, &refs, &n, &cap)))
+            break;
+        for (size_t i = 0; !rc && i < n; i += 2) {
+            if (rl_ledger_get(t, refs[i], refs[i + 1], &mv) || mv.site != site ||
+                mv.item_len != il || memcmp(mv.item, item, il) ||
+                (mv.kind != PROTO_KIND_STOCK_DISPATCH && mv.kind != PROTO_KIND_STOCK_DISTRIBUTE) ||
+                rl_ledger_voided(t, mv.origin, mv.seq))
+                continue; /* another shelf's, or not a draw */
+            int64_t q = lot_drawn(&mv, lot, ln);
+            if (q < 0)
+                continue;
+            if (mv.kind == PROTO_KIND_STOCK_DISTRIBUTE) {
+                json_array_append_new(events, event(t, "distributed", mv.hlc, mv.site, q, mv.author,
+                                                    mv.origin, mv.seq));
+                continue;
             }
-        }
-        if (mv.kind == PROTO_KIND_STOCK_DISPATCH) {
             json_t *ev = event(t, "dispatched", mv.hlc, mv.site, q, mv.author, mv.origin, mv.seq);
             char to[17];
             snprintf(to, sizeof to, "%016llx", (unsigned long long)mv.to);
@@ -1612,15 +1652,28 @@ static int trace_lot(struct rl_txn *t, const char *item, const char *lot, json_t
                 au[al] = '\0';
                 /* this lot's share: what arrived, up to what of the lot was sent */
                 int64_t share = (int64_t)arrived < q ? (int64_t)arrived : q;
-                json_t *ar = event(t, "arrived", h.hlc, mv.to, share, au, h.origin, h.seq);
-                json_array_append_new(events, ar);
+                json_array_append_new(
+                    events, event(t, "arrived", h.hlc, mv.to, share, au, h.origin, h.seq));
             }
-        } else if (mv.kind == PROTO_KIND_STOCK_DISTRIBUTE) {
-            json_array_append_new(events, event(t, "distributed", mv.hlc, mv.site, q, mv.author,
-                                                mv.origin, mv.seq));
+            /* the lot goes on from where it was sent (each shelf once) */
+            size_t j = 0;
+            while (j < nsites && sites[j] != mv.to)
+                j++;
+            if (j < nsites)
+                continue;
+            if (nsites == sites_cap) {
+                uint64_t *ns = realloc(sites, (sites_cap *= 2) * sizeof *ns);
+                if (!ns) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                sites = ns;
+            }
+            sites[nsites++] = mv.to;
         }
     }
     free(refs);
+    free(sites);
     return rc;
 }
 
@@ -1661,6 +1714,7 @@ json_t *rl_q_trace(struct rl_txn *t, uint64_t o, uint64_t s, struct proto_err *e
     proto_put_be64(pre + 8, s);
     char lots[64][65];
     char items[64][65];
+    uint64_t at[64];
     int nlots = 0, rc;
     if (rl_cursor_open(t, RL_DB_DONMV, &c) == 0) {
         for (rc = rl_cursor_seek(&c, pre, 16, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
@@ -1675,6 +1729,7 @@ json_t *rl_q_trace(struct rl_txn *t, uint64_t o, uint64_t s, struct proto_err *e
             if (nlots < 64) {
                 memcpy(lots[nlots], mv.lot, mv.lot_len + 1);
                 memcpy(items[nlots], mv.item, mv.item_len + 1);
+                at[nlots] = mv.site;
                 nlots++;
             }
         }
@@ -1682,10 +1737,16 @@ json_t *rl_q_trace(struct rl_txn *t, uint64_t o, uint64_t s, struct proto_err *e
     }
     for (int i = 0; i < nlots; i++) {
         int seen = 0;
-        for (int j = 0; j < i; j++)
-            seen |= !strcmp(lots[i], lots[j]) && !strcmp(items[i], items[j]);
+        uint64_t from[64];
+        size_t nfrom = 0;
+        for (int j = 0; j < nlots; j++) {
+            int same = !strcmp(lots[i], lots[j]) && !strcmp(items[i], items[j]);
+            seen |= j < i && same;
+            if (same)
+                from[nfrom++] = at[j];
+        }
         if (!seen && lots[i][0])
-            trace_lot(t, items[i], lots[i], events);
+            trace_lot(t, from, nfrom, items[i], lots[i], events);
     }
     sort_array(events, time_cmp);
     size_t i;

@@ -46,7 +46,7 @@ static const struct {
     [RL_DB_ALERTS] = {"alerts", 1},
     [RL_DB_LOTS] = {"lots", 1},
     [RL_DB_NEEDFILL] = {"needfill", 1},
-    [RL_DB_LOTMV] = {"lotmv", 1, D},
+    [RL_DB_LOTMV] = {"lotmv", 0, D}, /* formats 2-8's, empty since */
     [RL_DB_DONMV] = {"donmv", 1, D},
     [RL_DB_TOKENS] = {"tokens", 0},
     [RL_DB_PEERS] = {"peers", 0},

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 8u
+#define RL_FORMAT_VERSION 9u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -59,7 +59,7 @@ enum rl_db {
     RL_DB_LOTS,       /* item lot -> expiry day(4): the earliest expiry any receipt gave */
     RL_DB_NEEDFILL,   /* sums: need o(8) s(8) -> fulfilled; 'D' donation -> delivered;
                          'M' shift -> meals served (8 bytes, signed) */
-    RL_DB_LOTMV,      /* item lot -> origin(8) seq(8) (dups): movements that made or drew a lot */
+    RL_DB_LOTMV,      /* formats 2-8: item lot -> origin(8) seq(8) (dups); kept empty since */
     RL_DB_DONMV,      /* donation origin(8) seq(8) -> receipt origin(8) seq(8) (dups) */
     /* node-local, never synced, outside the digest */
     RL_DB_TOKENS, /* BLAKE2b-256(token) -> role(1) created(8) name: tokens presented to us */

@@ -533,7 +533,8 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(db), proto_strerror(rc));
     }
     /* older formats' databases: emptied, kept (store.h) */
-    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC, RL_DB_LOTBAL};
+    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC, RL_DB_LOTBAL,
+                             RL_DB_LOTMV};
     for (size_t i = 0; i < sizeof f1 / sizeof *f1; i++)
         if ((rc = rl_clear(t, f1[i])))
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(f1[i]),
@@ -603,6 +604,9 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     /* formats 2-6 kept the lots' quantities apart from their shelves' */
     if (fmt >= 2 && fmt < 7 && (rc = relot(t)))
         return proto_errf(e, rc, "cannot move the lots into the balances: %s", proto_strerror(rc));
+    /* formats 2-8 kept an index of the movements of each lot: a trace walks the shelves */
+    if (fmt >= 2 && fmt < 9 && (rc = rl_clear(t, RL_DB_LOTMV)))
+        return proto_errf(e, rc, "cannot empty lotmv: %s", proto_strerror(rc));
     if (rebuilt > *nops)
         *nops = rebuilt;
     if (!*nops && (rc = rl_oplog_count(t, nops))) /* the log as it was */

@@ -1,7 +1,9 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4|5|6|7]   (default 1)
+ *   oldformat DIR [1|2|3|4|5|6|7|8]   (default 1)
+ * Formats 2-8 kept an index of each lot's movements in lotmv, where format 9 keeps it empty:
+ * the helper puts an entry there (the upgrade must take it out).
  * Formats 4-7 kept each op of a block as it is (flags 0), where format 8 may keep one as a
  * delta from the op before it (flags 1): the helper writes every block again with flags 0.
  * Formats 1-6 kept each lot's quantity in lotbal, site(8) s(item) s(lot) -> qty(8), where format
@@ -293,6 +295,8 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
     int rc = format < 8 && format >= 4 ? plain_blocks(t) : 0;
+    if (!rc && format >= 2)
+        rc = rl_put(t, RL_DB_LOTMV, "\x04item\x03lot", 9, "an old lot index", 16);
     if (!rc && format < 7)
         rc = lots_apart(t);
     if (!rc && format < 6)
@@ -323,8 +327,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 7) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 8) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7|8]\n");
         return 2;
     }
     proto_err_clear(&e);

@@ -125,3 +125,23 @@ check_eq "the dated lots are empty" "$(lot_left)" "[]"
 check "a distribution voided" relief stock void "$(relief --json stock distribute --site WH-1 --item soap --qty 1 | jget 'd["id"]')" --reason "test"
 check_eq "a void gives back" "$(relief --json stock --site WH-1 --item soap | jget 'd[0]["balance"]')" 4
 check_eq "the state rebuilt from the log agrees" "$(relief digest --rebuild)" "$(relief digest)"
+
+# a donation's lot followed through two transfers to where it was given out; stock of the same
+# item and lot name received elsewhere, never sent from the donation's shelves, is not its
+relief item add blanket --name Blanket --unit pc >/dev/null
+relief site add --kind centre --name "Far centre" --code FAR-1 >/dev/null
+relief site add --kind centre --name "Other centre" --code OTH-1 >/dev/null
+D2=$(relief donation pledge --donor "Sendai Lions" --to FAR-1 --item blanket --qty 6)
+relief stock receive --site WH-1 --item blanket --qty 6 --donation "$D2" --lot DL-1 --expiry 2031-01-01 >/dev/null
+relief stock receive --site ISH-3 --item blanket --qty 5 >/dev/null
+T3=$(relief stock dispatch --from WH-1 --to ISH-3 --item blanket --qty 6)
+relief stock arrive "$T3" >/dev/null
+T4=$(relief stock dispatch --from ISH-3 --to FAR-1 --item blanket --qty 4)
+relief stock arrive "$T4" --qty 4 >/dev/null
+relief stock distribute --site FAR-1 --item blanket --qty 3 >/dev/null
+relief stock distribute --site ISH-3 --item blanket --qty 2 >/dev/null
+relief stock receive --site OTH-1 --item blanket --qty 3 --lot DL-1 >/dev/null
+relief stock distribute --site OTH-1 --item blanket --qty 1 >/dev/null
+tr=$(relief --json trace "$D2")
+check_eq "the lot's way, stage by stage" "$(echo "$tr" | jget '[(e["stage"], e.get("site_code"), e["qty"]) for e in d["events"]]')" \
+    "[('pledged', 'FAR-1', 6), ('received', 'WH-1', 6), ('dispatched', 'WH-1', 6), ('arrived', 'ISH-3', 6), ('dispatched', 'ISH-3', 4), ('arrived', 'FAR-1', 4), ('distributed', 'FAR-1', 3), ('distributed', 'ISH-3', 2)]"

@@ -127,7 +127,7 @@ def state_a123():
     rice-5kg, lot L-0311, expiry day 20742, at SITE, against donation [B, 9])."""
     st = state_a1()
     # the ledger keeps only what a movement applied that differs from the default (none here);
-    # shelfmv, lotmv and donmv hold sorted duplicates: one value per key in this example
+    # shelfmv and donmv hold sorted duplicates: one value per key in this example
     shelf = u64(SITE) + s8("rice-5kg")
     st.update(
         alerts={b"u" + u64(ORIGIN_A) + struct.pack(">I", 4242): u64(1)},
@@ -135,16 +135,15 @@ def state_a123():
         balance={shelf: u64(120) + s8("L-0311") + u64(120)},
         lots={s8("rice-5kg") + s8("L-0311"): struct.pack(">I", 20742)},
         needfill={b"D" + u64(ORIGIN_B, 9): u64(120)},
-        lotmv={s8("rice-5kg") + s8("L-0311"): u64(ORIGIN_A, 3)},
         donmv={u64(ORIGIN_B, 9): u64(ORIGIN_A, 3)},
     )
     return st
 
 
 def digest(store_c, vv, state):
-    """relief-digest-5: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-6: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-5\x00")
+    h.update(b"relief-digest-6\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
