@@ -677,11 +677,10 @@ void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint6
                     uint64_t seq)
 {
     uint32_t h = rl_item_hash(item, n);
+    uint16_t ih = (uint16_t)(h >> 16 ^ h);
     ref_val(v, origin, seq);
-    v[16] = (uint8_t)(h >> 24);
-    v[17] = (uint8_t)(h >> 16);
-    v[18] = (uint8_t)(h >> 8);
-    v[19] = (uint8_t)h;
+    v[RL_SHELFMV_IH] = (uint8_t)(ih >> 8);
+    v[RL_SHELFMV_IH + 1] = (uint8_t)ih;
 }
 
 static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
@@ -844,7 +843,8 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
     for (rc = rl_cursor_seek(&c, sk, 8, &fk, &fv); rc == 0; rc = rl_cursor_next(&c, &fk, &fv)) {
         if (fk.mv_size != 8 || memcmp(fk.mv_data, sk, 8))
             break;
-        if (fv.mv_size != RL_SHELFMV_VAL || memcmp((const uint8_t *)fv.mv_data + 16, ih + 16, 4))
+        if (fv.mv_size != RL_SHELFMV_VAL ||
+            memcmp((const uint8_t *)fv.mv_data + RL_SHELFMV_IH, ih + RL_SHELFMV_IH, 2))
             continue;
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 64;

@@ -82,11 +82,13 @@ int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv 
 
 /*
  * The shelf index (RL_DB_SHELFMV): under each site, a value per movement touching one of its
- * shelves, origin(8) seq(8) ih(4), ih the item code's 32-bit FNV-1a hash (big-endian). In the
- * order of the op ids, so that a node's own movements are appended (full pages); one shelf's
- * movements are those of its site with the item's hash (and those of any item hashing alike).
+ * shelves, origin(8) seq(8) ih(2), ih the item code's 32-bit FNV-1a hash folded to 16 bits
+ * (high half xor low half, big-endian). In the order of the op ids, so that a node's own
+ * movements are appended (full pages); one shelf's movements are those of its site with the
+ * item's hash (and those of any item hashing alike, which readers skip).
  */
-#define RL_SHELFMV_VAL 20
+#define RL_SHELFMV_VAL 18
+#define RL_SHELFMV_IH 16 /* where ih starts */
 uint32_t rl_item_hash(const char *item, size_t n);
 void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint64_t origin,
                     uint64_t seq);

@@ -709,7 +709,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     struct mvref *refs = malloc(cap * sizeof *refs);
     struct rl_mv *mv = malloc(sizeof *mv);
     /*
-     * by site: the shelf index, site(8) -> origin(8) seq(8) ih(4); transfers still open: the
+     * by site: the shelf index, site(8) -> origin(8) seq(8) ih(2); transfers still open: the
      * transit table, to(8) s(item) origin(8) seq(8) -> qty, which holds just those; else every op
      */
     int in_transit = !site && open_only && (!kind || !strcmp(kind, "dispatch"));
@@ -748,7 +748,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
                 break;
             if (v.mv_size != RL_SHELFMV_VAL)
                 continue;
-            if (item && memcmp((const uint8_t *)v.mv_data + 16, ih + 16, 4))
+            if (item && memcmp((const uint8_t *)v.mv_data + RL_SHELFMV_IH, ih + RL_SHELFMV_IH, 2))
                 continue; /* another item's */
             o = proto_get_be64(v.mv_data);
             s = proto_get_be64((const uint8_t *)v.mv_data + 8);

@@ -1578,7 +1578,8 @@ static int shelf_refs(struct rl_txn *t, uint64_t site, const char *item, uint64_
     for (rc = rl_cursor_seek(&c, sk, 8, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         if (k.mv_size != 8 || memcmp(k.mv_data, sk, 8))
             break;
-        if (v.mv_size != RL_SHELFMV_VAL || memcmp((const uint8_t *)v.mv_data + 16, ih + 16, 4))
+        if (v.mv_size != RL_SHELFMV_VAL ||
+            memcmp((const uint8_t *)v.mv_data + RL_SHELFMV_IH, ih + RL_SHELFMV_IH, 2))
             continue;
         if (*n + 2 > *cap) {
             size_t nc = *cap ? *cap * 2 : 64;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 9u
+#define RL_FORMAT_VERSION 10u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -47,7 +47,7 @@ enum rl_db {
     RL_DB_TAGS,       /* rid set(1) origin(8) seq(8) -> element: add-wins set elements */
     RL_DB_REMOVED,    /* rid set(1) origin(8) seq(8) -> "": tags some remove saw */
     RL_DB_LEDGER,     /* origin(8) seq(8) -> what a movement applied, when not the default */
-    RL_DB_SHELFMV,    /* site(8) -> origin(8) seq(8) ih(4) (dups): movements touching a shelf of
+    RL_DB_SHELFMV,    /* site(8) -> origin(8) seq(8) ih(2) (dups): movements touching a shelf of
                        * the site, ih a hash of the item code (ledger.h: rl_item_hash) */
     RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) then each lot: s(lot) qty(8) (ledger.h) */
     RL_DB_LOTBAL,     /* formats 2-6: site(8) item lot -> qty(8); kept empty since, as F1's */

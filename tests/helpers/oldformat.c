@@ -1,25 +1,25 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4|5|6|7|8]   (default 1)
+ *   oldformat DIR [1|2|3|4|5|6|7|8|9]   (default 1)
+ * Formats 5-9 kept the item's whole 32-bit hash in the shelf index, where format 10 keeps it
+ * folded to 16 bits: the helper reads each movement's item from its op and writes the values
+ * of the format asked for (format 5: the hash first; 6-9: last).
  * Formats 2-8 kept an index of each lot's movements in lotmv, where format 9 keeps it empty:
  * the helper puts an entry there (the upgrade must take it out).
  * Formats 4-7 kept each op of a block as it is (flags 0), where format 8 may keep one as a
  * delta from the op before it (flags 1): the helper writes every block again with flags 0.
  * Formats 1-6 kept each lot's quantity in lotbal, site(8) s(item) s(lot) -> qty(8), where format
  * 7 has the lots in the shelf's balance value after its quantity: the helper takes them out.
- * Format 5 kept the shelf index as site(8) -> ih(4) origin(8) seq(8), where format 6 has
- * site(8) -> origin(8) seq(8) ih(4): the helper moves the hash to the front. Formats 2-4 kept it
- * by shelf, site(8) s(item) -> origin(8) seq(8): the helper reads each movement's item back from
- * its op.
- * Format 3 also stored each op as its payload under origin(8) seq(8), one entry each, where format
- * 4 keeps blocks of them: the helper takes every op out of its block. Format 2 also stored each op
- * as hash(16) payload and had no chain table: the helper computes every op's chain hash and puts it
- * back in front of the payload. Format 1 also had the databases siteitem, lotuse and donrec where
- * format 2 has shelfmv, lotmv and donmv, and kept a copy of every movement in ledger: the helper
- * drops the new ones, writes the old ones (with an entry each) and fills ledger and every other
- * view with something that is not the state, so that only a rebuild from the op log gives the right
- * state back.
+ * Formats 2-4 kept the shelf index by shelf, site(8) s(item) -> origin(8) seq(8): the helper reads
+ * each movement's item back from its op. Format 3 also stored each op as its payload under
+ * origin(8) seq(8), one entry each, where format 4 keeps blocks of them: the helper takes every op
+ * out of its block. Format 2 also stored each op as hash(16) payload and had no chain table: the
+ * helper computes every op's chain hash and puts it back in front of the payload. Format 1 also had
+ * the databases siteitem, lotuse and donrec where format 2 has shelfmv, lotmv and donmv, and kept a
+ * copy of every movement in ledger: the helper drops the new ones, writes the old ones (with an
+ * entry each) and fills ledger and every other view with something that is not the state, so that
+ * only a rebuild from the op log gives the right state back.
  */
 #include "relief/ledger.h"
 #include "relief/oplog.h"
@@ -133,13 +133,14 @@ static int lots_apart(struct rl_txn *t)
     return rc;
 }
 
-/* the shelf index with the item's hash first (format 5) */
-static int hash_first(struct rl_txn *t)
+/* the shelf index with the item's whole 32-bit hash: first (format 5) or last (formats 6-9) */
+static int wide_hash(struct rl_txn *t, int format)
 {
+    static struct rl_mv mv;
     struct rl_cursor c;
     MDB_val k, v;
     size_t n = 0, cap = 0;
-    uint8_t(*all)[8 + RL_SHELFMV_VAL] = NULL;
+    uint8_t(*all)[8 + 20] = NULL;
     int rc = rl_cursor_open(t, RL_DB_SHELFMV, &c);
     for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         if (k.mv_size != 8 || v.mv_size != RL_SHELFMV_VAL)
@@ -151,16 +152,22 @@ static int hash_first(struct rl_txn *t)
                 return -ENOMEM;
             all = na;
         }
+        const uint8_t *vb = v.mv_data;
+        int grc = rl_ledger_get(t, proto_get_be64(vb), proto_get_be64(vb + 8), &mv);
+        if (grc)
+            return grc;
+        uint32_t h = rl_item_hash(mv.item, mv.item_len);
+        uint8_t hb[4] = {(uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h};
         memcpy(all[n], k.mv_data, 8);
-        memcpy(all[n] + 8, (const uint8_t *)v.mv_data + 16, 4);
-        memcpy(all[n] + 12, v.mv_data, 16);
+        memcpy(all[n] + (format == 5 ? 8 : 24), hb, 4);
+        memcpy(all[n] + (format == 5 ? 12 : 8), vb, 16);
         n++;
     }
     rl_cursor_close(&c);
     if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_SHELFMV)))
         return rc ? rc : -EIO;
     for (size_t i = 0; i < n && !rc; i++)
-        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, RL_SHELFMV_VAL);
+        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, 20);
     free(all);
     return rc;
 }
@@ -299,8 +306,8 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         rc = rl_put(t, RL_DB_LOTMV, "\x04item\x03lot", 9, "an old lot index", 16);
     if (!rc && format < 7)
         rc = lots_apart(t);
-    if (!rc && format < 6)
-        rc = format == 5 ? hash_first(t) : shelves_back(t);
+    if (!rc)
+        rc = format >= 5 ? wide_hash(t, format) : shelves_back(t);
     if (rc || (format < 4 && (rc = unpack(t))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
@@ -327,8 +334,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 8) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7|8]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 9) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7|8|9]\n");
         return 2;
     }
     proto_err_clear(&e);

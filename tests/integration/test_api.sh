@@ -87,7 +87,7 @@ check_eq "dispatch: in transit at the destination" \
     "$(get "$R/api/v1/stock?site=ISH-MINATO&item=blanket" | json 'd["items"][0]["in_transit"]')" 20
 check_eq "an open transfer is listed with its id" \
     "$(get "$R/api/v1/movements?kind=dispatch&open=1&site=ISH-MINATO" | json '[x["arrived"] for x in d["items"] if x["transfer"] == "'"$tr"'"]')" "[None]"
-# two item codes whose shelf-index hashes are equal (FNV-1a 0x590c9ff8): one shelf's movements
+# two item codes whose shelf-index hashes are equal (FNV-1a 0x590c9ff8, folded 0xc6f4): one shelf's movements
 # and a count on it leave the other's alone
 relief --data "$A" item add k870221 --name "Kit A" --unit pcs >/dev/null 2>&1
 relief --data "$A" item add k1476200 --name "Kit B" --unit pcs >/dev/null 2>&1

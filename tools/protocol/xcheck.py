@@ -115,11 +115,12 @@ def state_a1():
 
 
 def item_hash(code):
-    """The shelf index's ih: 32-bit FNV-1a of the item code, big-endian."""
+    """The shelf index's ih: 32-bit FNV-1a of the item code folded to 16 bits (high half xor
+    low half), big-endian."""
     h = 2166136261
     for c in code.encode():
         h = ((h ^ c) * 16777619) & 0xFFFFFFFF
-    return struct.pack(">I", h)
+    return struct.pack(">H", (h >> 16) ^ (h & 0xFFFF))
 
 
 def state_a123():
@@ -141,9 +142,9 @@ def state_a123():
 
 
 def digest(store_c, vv, state):
-    """relief-digest-6: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-7: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-6\x00")
+    h.update(b"relief-digest-7\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
