@@ -1007,7 +1007,7 @@ static int draw_lots(struct rl_txn *t, uint64_t site, const char *item, int64_t 
     rl_key_str(&k, item, strlen(item));
     ps.n = 0;
     rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
-    if (rc == 0 && (rc = rl_balance_lots(v.mv_data, v.mv_size, pick_lot, &ps)) == 1)
+    if (rc == 0 && (rc = rl_balance_lots(t, k.b, k.n, v.mv_data, v.mv_size, pick_lot, &ps)) == 1)
         rc = 0;
     if (rc && rc != -ENOENT)
         return rc;

@@ -240,20 +240,49 @@ static size_t lot_next(const uint8_t *p, size_t n, size_t i)
     return i + 1 + p[i] + 8;
 }
 
-int rl_balance_lots(const void *v, size_t n,
+/* A balance value whose lots are in RL_DB_LOTBAL: qty(8) 0xff size(4); *size their bytes. */
+static int spilled(const uint8_t *v, size_t n, uint32_t *size)
+{
+    if (n != 13 || v[8] != RL_LOTS_SPILLED)
+        return 0;
+    *size = (uint32_t)v[9] << 24 | (uint32_t)v[10] << 16 | (uint32_t)v[11] << 8 | v[12];
+    return 1;
+}
+
+int rl_balance_lots(struct rl_txn *t, const void *key, size_t kn, const void *v, size_t n,
                     int (*fn)(void *arg, const char *lot, size_t ln, int64_t qty), void *arg)
 {
     const uint8_t *p = v;
+    uint32_t size;
+    int rc = 0;
     if (n < 8)
         return PROTO_ECORRUPT;
-    for (size_t i = 8, next; i < n; i = next) {
-        if (!(next = lot_next(p, n, i)))
-            return PROTO_ECORRUPT;
-        int rc = fn(arg, (const char *)p + i + 1, p[i], (int64_t)proto_get_be64(p + next - 8));
-        if (rc)
-            return rc;
+    if (!spilled(p, n, &size)) {
+        for (size_t i = 8, next; i < n && !rc; i = next) {
+            if (!(next = lot_next(p, n, i)))
+                return PROTO_ECORRUPT;
+            rc = fn(arg, (const char *)p + i + 1, p[i], (int64_t)proto_get_be64(p + next - 8));
+        }
+        return rc;
     }
-    return 0;
+    /* the shelf's entries in the lots table, key ‖ s(lot), in the same order */
+    struct rl_cursor c;
+    MDB_val lk, lv;
+    if ((rc = rl_cursor_open(t, RL_DB_LOTBAL, &c)))
+        return rc;
+    for (rc = rl_cursor_seek(&c, key, kn, &lk, &lv); rc == 0; rc = rl_cursor_next(&c, &lk, &lv)) {
+        const uint8_t *kp = lk.mv_data;
+        if (lk.mv_size <= kn || memcmp(kp, key, kn))
+            break;
+        if (lk.mv_size != kn + 1 + kp[kn] || lv.mv_size != 8) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        if ((rc = fn(arg, (const char *)kp + kn + 1, kp[kn], (int64_t)proto_get_be64(lv.mv_data))))
+            break;
+    }
+    rl_cursor_close(&c);
+    return rc == -ENOENT ? 0 : rc;
 }
 
 /* Shelves in the order of their keys: the site, then the item's length, then its bytes. */
@@ -320,22 +349,108 @@ int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
     return rc;
 }
 
+/* The lots table's key of a shelf's lot: the shelf's key, then s(lot). */
+static void lot_key(struct rl_key *lk, const struct rl_key *k, const char *lot, size_t ln)
+{
+    rl_key_reset(lk);
+    rl_key_raw(lk, k->b, k->n);
+    rl_key_str(lk, lot, ln);
+}
+
+/* Put lots (n bytes of s(lot) qty(8), a balance value's part) into the lots table. */
+static int lots_spill(struct rl_txn *t, const struct rl_key *k, const uint8_t *lots, size_t n)
+{
+    struct rl_key lk;
+    int rc = 0;
+    for (size_t i = 0, next; i < n && !rc; i = next) {
+        next = i + 1 + lots[i] + 8;
+        lot_key(&lk, k, (const char *)lots + i + 1, lots[i]);
+        rc = rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, lots + next - 8, 8);
+    }
+    return rc;
+}
+
+/* Take a shelf's lots out of the lots table into out (at most RL_LOTS_INLINE bytes). */
+static int lots_unspill(struct rl_txn *t, const struct rl_key *k, uint8_t *out, size_t *n)
+{
+    struct rl_cursor c;
+    struct rl_key lk;
+    MDB_val ek, ev;
+    int rc = rl_cursor_open(t, RL_DB_LOTBAL, &c);
+    *n = 0;
+    for (rc = rc ? rc : rl_cursor_seek(&c, k->b, k->n, &ek, &ev); rc == 0;
+         rc = rl_cursor_next(&c, &ek, &ev)) {
+        const uint8_t *kp = ek.mv_data;
+        if (ek.mv_size <= k->n || memcmp(kp, k->b, k->n))
+            break;
+        size_t len = ek.mv_size - k->n; /* s(lot) */
+        if (len != 1u + kp[k->n] || ev.mv_size != 8 || *n + len + 8 > RL_LOTS_INLINE) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        memcpy(out + *n, kp + k->n, len);
+        memcpy(out + *n + len, ev.mv_data, 8);
+        *n += len + 8;
+    }
+    rl_cursor_close(&c);
+    if (rc && rc != -ENOENT)
+        return rc;
+    rc = 0;
+    for (size_t i = 0; i < *n && !rc; i += 1 + out[i] + 8) {
+        lot_key(&lk, k, (const char *)out + i + 1, out[i]);
+        rc = rl_del(t, RL_DB_LOTBAL, lk.b, lk.n);
+    }
+    return rc;
+}
+
+/* A lot's quantity in the lots table (a shelf's lots spilled there) changed by dl; *size, the
+ * shelf's lots' bytes, follows. */
+static int lot_spilled_add(struct rl_txn *t, const struct rl_key *k, const char *lot, size_t ln,
+                           int64_t dl, uint32_t *size)
+{
+    struct rl_key lk;
+    MDB_val v;
+    int64_t lq = 0;
+    uint8_t q[8];
+    lot_key(&lk, k, lot, ln);
+    int rc = rl_get(t, RL_DB_LOTBAL, lk.b, lk.n, &v);
+    if (rc == 0 && v.mv_size != 8)
+        return PROTO_ECORRUPT;
+    if (rc && rc != -ENOENT)
+        return rc;
+    if (rc == 0) {
+        lq = (int64_t)proto_get_be64(v.mv_data);
+        *size -= (uint32_t)(1 + ln + 8);
+    }
+    if (lq + dl == 0) {
+        rc = rl_del(t, RL_DB_LOTBAL, lk.b, lk.n);
+        return rc == -ENOENT ? 0 : rc;
+    }
+    *size += (uint32_t)(1 + ln + 8);
+    proto_put_be64(q, (uint64_t)(lq + dl));
+    return rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, q, 8);
+}
+
 /*
  * Add dq to a shelf's quantity and dl to its lot (ln bytes; none when lot is NULL) in its
- * balance entry, which exists afterwards; a lot's part of the value exists exactly while its
- * quantity is not 0: which lots a movement touched on the way can depend on the order ops
- * arrived in (an arrival superseded by a smaller one, a void known before its target), the
- * final quantities cannot. *old and *now: the shelf's quantity before and after.
+ * balance entry, which exists afterwards; a lot is held exactly while its quantity is not 0:
+ * which lots a movement touched on the way can depend on the order ops arrived in (an arrival
+ * superseded by a smaller one, a void known before its target), the final quantities cannot.
+ * The lots are in the value while their bytes come to at most RL_LOTS_INLINE, else in the lots
+ * table (a function of the lots alone, so every node holding the same ops keeps them alike).
+ * *old and *now: the shelf's quantity before and after.
  */
 static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const char *lot,
                      size_t ln, int64_t dl, int64_t *old, int64_t *now)
 {
     static _Thread_local uint8_t *buf; /* the value as it was: the put may move it */
     static _Thread_local size_t cap;
+    uint8_t lots[RL_LOTS_INLINE], *p;
     MDB_val v;
-    size_t n = 8, at = 8, drop = 0, add = 0;
+    size_t n = 8, at = 8, drop = 0, add = 0, ln_ = 0;
     int64_t lq = 0;
-    if (lot && ln > 255)
+    uint32_t size;
+    if (lot && ln > 64)
         return -EINVAL;
     int rc = rl_get(t, RL_DB_BALANCE, k->b, k->n, &v);
     if (rc && rc != -ENOENT)
@@ -361,6 +476,27 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
         memset(buf, 0, 8);
     *old = (int64_t)proto_get_be64(buf);
     *now = *old + dq;
+    if (spilled(buf, n, &size)) {
+        if (lot && dl && (rc = lot_spilled_add(t, k, lot, ln, dl, &size)))
+            return rc;
+        if (size <= RL_LOTS_INLINE) { /* few enough again: back into the value */
+            if ((rc = lots_unspill(t, k, lots, &ln_)) ||
+                (rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, 8 + ln_, (void **)&p)))
+                return rc;
+            proto_put_be64(p, (uint64_t)*now);
+            memcpy(p + 8, lots, ln_);
+            return 0;
+        }
+        if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, 13, (void **)&p)))
+            return rc;
+        proto_put_be64(p, (uint64_t)*now);
+        p[8] = RL_LOTS_SPILLED;
+        p[9] = (uint8_t)(size >> 24);
+        p[10] = (uint8_t)(size >> 16);
+        p[11] = (uint8_t)(size >> 8);
+        p[12] = (uint8_t)size;
+        return 0;
+    }
     if (lot && dl) {
         /* where the lot is, or goes: the lots sort by s(lot), its length byte first */
         for (size_t next; at < n; at = next) {
@@ -376,9 +512,14 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
         }
         add = lq + dl ? 1 + ln + 8 : 0;
     }
-    uint8_t *p;
-    if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, n - drop + add, (void **)&p)))
-        return rc;
+    size_t len = n - drop + add; /* the new value, lots in it */
+    uint8_t *out = len - 8 <= RL_LOTS_INLINE ? NULL : malloc(len);
+    if (len - 8 <= RL_LOTS_INLINE) {
+        if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, len, (void **)&p)))
+            return rc;
+    } else if (!(p = out)) {
+        return -ENOMEM;
+    }
     proto_put_be64(p, (uint64_t)*now);
     memcpy(p + 8, buf + 8, at - 8);
     if (add) {
@@ -387,7 +528,21 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
         proto_put_be64(p + at + 1 + ln, (uint64_t)(lq + dl));
     }
     memcpy(p + at + add, buf + at + drop, n - at - drop);
-    return 0;
+    if (!out)
+        return 0;
+    /* too many to keep in the value: into the lots table */
+    size = (uint32_t)(len - 8);
+    if (!(rc = lots_spill(t, k, out + 8, len - 8)) &&
+        !(rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, 13, (void **)&p))) {
+        proto_put_be64(p, (uint64_t)*now);
+        p[8] = RL_LOTS_SPILLED;
+        p[9] = (uint8_t)(size >> 24);
+        p[10] = (uint8_t)(size >> 16);
+        p[11] = (uint8_t)(size >> 8);
+        p[12] = (uint8_t)size;
+    }
+    free(out);
+    return rc;
 }
 
 /* Add delta to a shelf's balance; the entry exists afterwards even when delta is 0. */

@@ -768,7 +768,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             x.site = proto_get_be64(kp);
             x.item = (const char *)kp + 9;
             x.il = kp[8];
-            rl_balance_lots(v.mv_data, v.mv_size, expiring_lot, &x);
+            rl_balance_lots(t, k.mv_data, k.mv_size, v.mv_data, v.mv_size, expiring_lot, &x);
         }
         rl_cursor_close(&c);
     }

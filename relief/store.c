@@ -39,7 +39,7 @@ static const struct {
     [RL_DB_LEDGER] = {"ledger", 1},
     [RL_DB_SHELFMV] = {"shelfmv", 1, D},
     [RL_DB_BALANCE] = {"balance", 1},
-    [RL_DB_LOTBAL] = {"lotbal", 0}, /* format 6's, empty since */
+    [RL_DB_LOTBAL] = {"lotbal", 1},
     [RL_DB_VOIDED] = {"voided", 1},
     [RL_DB_COUNTS] = {"counts", 1},
     [RL_DB_TRANSIT] = {"transit", 1},

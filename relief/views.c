@@ -461,14 +461,30 @@ static int reshelve_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *
 }
 
 /*
- * Format 6 -> 7: the lots' quantities, site(8) s(item) s(lot) -> qty(8) in lotbal, go into
- * their shelf's balance value after its quantity, in the same order (ledger.h).
+ * The lots of each shelf in its balance value while they come to at most RL_LOTS_INLINE bytes,
+ * else in lotbal (ledger.h). Formats 2-6 kept every lot in lotbal, site(8) s(item) s(lot) ->
+ * qty(8); formats 7-10 every lot in the value. The new values are written in key order; lots
+ * that go into a value are taken out of lotbal afterwards, lots that go out of one are put there.
  */
 struct relot {
+    struct rl_txn *t;
     struct rl_cursor lots;
     uint8_t *buf;
     size_t cap;
 };
+
+static int relot_room(struct relot *r, size_t need)
+{
+    if (need <= r->cap)
+        return 0;
+    size_t nc = need > 2 * r->cap ? need : 2 * r->cap;
+    uint8_t *nb = realloc(r->buf, nc);
+    if (!nb)
+        return -ENOMEM;
+    r->buf = nb;
+    r->cap = nc;
+    return 0;
+}
 
 static int relot_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov)
 {
@@ -476,55 +492,111 @@ static int relot_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok,
     MDB_val lk, lv;
     if (!k)
         return 0;
-    if (v->mv_size != 8)
+    if (v->mv_size < 8 || k->mv_size > 8 + 1 + 255)
         return PROTO_ECORRUPT;
-    size_t n = 0;
-    int rc;
+    /* the value's own lots (formats 7-10), then those in lotbal (formats 2-6) */
+    int rc = relot_room(r, v->mv_size);
+    if (rc)
+        return rc;
+    memcpy(r->buf, v->mv_data, v->mv_size);
+    size_t n = v->mv_size, own = n;
     for (rc = rl_cursor_seek(&r->lots, k->mv_data, k->mv_size, &lk, &lv); rc == 0;
          rc = rl_cursor_next(&r->lots, &lk, &lv)) {
         const uint8_t *kp = lk.mv_data;
         if (lk.mv_size <= k->mv_size || memcmp(kp, k->mv_data, k->mv_size))
             break; /* past the shelf's lots */
         size_t ln = kp[k->mv_size];
-        if (lk.mv_size != k->mv_size + 1 + ln || lv.mv_size != 8)
+        if (lk.mv_size != k->mv_size + 1 + ln || lv.mv_size != 8 || own != 8)
             return PROTO_ECORRUPT;
-        if (n + 8 + 1 + ln + 8 > r->cap) {
-            size_t nc = r->cap ? 2 * r->cap : 4096;
-            uint8_t *nb = realloc(r->buf, nc);
-            if (!nb)
-                return -ENOMEM;
-            r->buf = nb;
-            r->cap = nc;
-        }
-        if (!n)
-            n = 8;
+        if ((rc = relot_room(r, n + 1 + ln + 8)))
+            return rc;
         memcpy(r->buf + n, kp + k->mv_size, 1 + ln);
         memcpy(r->buf + n + 1 + ln, lv.mv_data, 8);
         n += 1 + ln + 8;
     }
     if (rc && rc != -ENOENT)
         return rc;
+    rc = 0;
     *ok = *k;
-    if (!n) {
-        *ov = *v;
-        return 0;
-    }
-    memcpy(r->buf, v->mv_data, 8);
-    ov->mv_size = n;
     ov->mv_data = r->buf;
-    return 0;
+    ov->mv_size = n;
+    if (n - 8 <= RL_LOTS_INLINE)
+        return 0;
+    /* too many for the value: in lotbal (the value's own put there), the value marks it */
+    struct rl_key sk;
+    rl_key_reset(&sk);
+    rl_key_raw(&sk, k->mv_data, k->mv_size);
+    for (size_t i = 8; own > 8 && i < own && !rc; i += 1 + r->buf[i] + 8) {
+        struct rl_key lkey = sk;
+        rl_key_str(&lkey, (const char *)r->buf + i + 1, r->buf[i]);
+        rc = rl_put(r->t, RL_DB_LOTBAL, lkey.b, lkey.n, r->buf + i + 1 + r->buf[i], 8);
+    }
+    uint32_t size = (uint32_t)(n - 8);
+    r->buf[8] = RL_LOTS_SPILLED;
+    r->buf[9] = (uint8_t)(size >> 24);
+    r->buf[10] = (uint8_t)(size >> 16);
+    r->buf[11] = (uint8_t)(size >> 8);
+    r->buf[12] = (uint8_t)size;
+    ov->mv_size = 13;
+    return rc;
+}
+
+/* A lot in lotbal whose shelf's value holds its lots (taken in): out of lotbal. */
+static int relot_drop(struct rl_txn *t)
+{
+    struct rl_cursor c;
+    MDB_val k, v, bv;
+    size_t n = 0, cap = 0;
+    uint8_t(*drop)[8 + 1 + 255 + 1 + 64] = NULL;
+    size_t *len = NULL;
+    int rc = rl_cursor_open(t, RL_DB_LOTBAL, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        const uint8_t *kp = k.mv_data;
+        if (k.mv_size < 10 || k.mv_size > sizeof *drop || k.mv_size < 10u + kp[8]) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        int brc = rl_get(t, RL_DB_BALANCE, kp, 9u + kp[8], &bv);
+        if (brc && brc != -ENOENT) {
+            rc = brc;
+            break;
+        }
+        if (brc == 0 && bv.mv_size == 13 && ((const uint8_t *)bv.mv_data)[8] == RL_LOTS_SPILLED)
+            continue; /* its shelf's lots stay here */
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            void *nd = realloc(drop, cap * sizeof *drop), *nl = realloc(len, cap * sizeof *len);
+            if (nd)
+                drop = nd;
+            if (nl)
+                len = nl;
+            if (!nd || !nl) {
+                rc = -ENOMEM;
+                break;
+            }
+        }
+        memcpy(drop[n], kp, k.mv_size);
+        len[n++] = k.mv_size;
+    }
+    rl_cursor_close(&c);
+    rc = rc == -ENOENT ? 0 : rc;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rl_del(t, RL_DB_LOTBAL, drop[i], len[i]);
+    free(drop);
+    free(len);
+    return rc;
 }
 
 static int relot(struct rl_txn *t)
 {
-    struct relot r = {0};
+    struct relot r = {.t = t};
     int rc = rl_cursor_open(t, RL_DB_LOTBAL, &r.lots);
     if (rc)
         return rc;
     rc = rl_rewrite(t, RL_DB_BALANCE, relot_one, &r);
     rl_cursor_close(&r.lots);
     free(r.buf);
-    return rc ? rc : rl_clear(t, RL_DB_LOTBAL);
+    return rc ? rc : relot_drop(t);
 }
 
 /* Format 1 -> 2: every view emptied and the op log (payloads) applied again. */
@@ -541,8 +613,7 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(db), proto_strerror(rc));
     }
     /* older formats' databases: emptied, kept (store.h) */
-    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC, RL_DB_LOTBAL,
-                             RL_DB_LOTMV};
+    const enum rl_db f1[] = {RL_DB_F1_SITEITEM, RL_DB_F1_LOTUSE, RL_DB_F1_DONREC, RL_DB_LOTMV};
     for (size_t i = 0; i < sizeof f1 / sizeof *f1; i++)
         if ((rc = rl_clear(t, f1[i])))
             return proto_errf(e, rc, "cannot empty %s: %s", rl_db_name(f1[i]),
@@ -609,8 +680,8 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     struct reshelve rs = {.fmt = fmt};
     if (fmt >= 2 && fmt < 10 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
         return proto_errf(e, rc, "cannot rewrite the shelf index: %s", proto_strerror(rc));
-    /* formats 2-6 kept the lots' quantities apart from their shelves' */
-    if (fmt >= 2 && fmt < 7 && (rc = relot(t)))
+    /* formats 2-6 kept the lots' quantities apart from their shelves', 7-10 all in them */
+    if (fmt >= 2 && fmt < 11 && (rc = relot(t)))
         return proto_errf(e, rc, "cannot move the lots into the balances: %s", proto_strerror(rc));
     /* formats 2-8 kept an index of the movements of each lot: a trace walks the shelves */
     if (fmt >= 2 && fmt < 9 && (rc = rl_clear(t, RL_DB_LOTMV)))

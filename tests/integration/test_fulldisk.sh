@@ -21,7 +21,8 @@ run --data "$N" site add --kind warehouse --name WH --code WH >/dev/null 2>&1
 run --data "$N" item add rice --name Rice --unit kg >/dev/null 2>&1
 run --data "$N" stock receive --site WH --item rice --qty 5 >/dev/null 2>&1
 [ -z "$LIMIT" ] && head -c $((1024 * 1024)) /dev/zero >"$FS/filler"
-py "print('type,site,item,qty'); [print('receive,WH,rice,1') for _ in range(100000)]" >"$T/big.csv"
+# each row with a lot of its own, so that the ops take room however well the log packs them
+py "import random; random.seed(4); print('type,site,item,qty,lot'); [print('receive,WH,rice,1,%032x' % random.getrandbits(128)) for _ in range(100000)]" >"$T/big.csv"
 out=$(run --data "$N" import movements "$T/big.csv" 2>&1)
 rc=$?
 check_eq "on $how: an import that does not fit fails with exit 1" "$rc" 1
@@ -40,7 +41,7 @@ port=$(free_port)
 if [ -z "$LIMIT" ]; then
     relief --data "$C" site add --kind warehouse --name C --code CW >/dev/null 2>&1
     relief --data "$C" item add soap --name Soap --unit bar >/dev/null 2>&1
-    py "print('type,site,item,qty'); [print('receive,CW,soap,1') for _ in range(20000)]" >"$T/c.csv"
+    py "import random; random.seed(5); print('type,site,item,qty,lot'); [print('receive,CW,soap,1,%032x' % random.getrandbits(128)) for _ in range(20000)]" >"$T/c.csv"
     relief --data "$C" import movements "$T/c.csv" >/dev/null 2>&1
     # (start_serve would write its log beside the data, on the full filesystem)
     "$RELIEF_BIN" --data "$N" serve --listen "127.0.0.1:$port" >"$T/serve.out" 2>"$T/serve.log" &

@@ -142,9 +142,9 @@ def state_a123():
 
 
 def digest(store_c, vv, state):
-    """relief-digest-7: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-8: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-7\x00")
+    h.update(b"relief-digest-8\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
