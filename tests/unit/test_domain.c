@@ -249,6 +249,21 @@ static int setup(void **state)
     tl_sync(B, A, 1000);
     stock(C, PROTO_KIND_STOCK_VOID, NULL, NULL, NULL, dist, "entered twice", NULL);
     stock(A, PROTO_KIND_STOCK_VOID, NULL, NULL, NULL, dist, "entered twice", NULL);
+    /* lots at a second warehouse from two laptops: more than a balance value keeps once both
+     * are known (they go to lotbal), fewer again after a distribution (back into the value) */
+    const char *wh2[] = {"kind", "warehouse", "name", "倉庫 2", "code", "WH-2", NULL};
+    edit_site(A, 1, NULL, wh2, NULL);
+    tl_sync(A, B, 1000);
+    tl_sync(A, C, 1000);
+    for (int i = 0; i < 20; i++) {
+        char lot[32];
+        snprintf(lot, sizeof lot, "LOT-B-%06d", i);
+        stock(B, PROTO_KIND_STOCK_RECEIVE, "WH-2", NULL, "3", NULL, lot, NULL);
+        snprintf(lot, sizeof lot, "LOT-C-%06d", i);
+        stock(C, PROTO_KIND_STOCK_RECEIVE, "WH-2", NULL, "3", NULL, lot, NULL);
+    }
+    tl_sync(B, C, 1000);
+    stock(C, PROTO_KIND_STOCK_DISTRIBUTE, "WH-2", NULL, "100", NULL, NULL, NULL);
     /* everyone meets */
     for (int r = 0; r < 2; r++)
         for (int i = 0; i < 3; i++)
