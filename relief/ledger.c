@@ -431,6 +431,19 @@ static int lot_spilled_add(struct rl_txn *t, const struct rl_key *k, const char 
     return rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, q, 8);
 }
 
+/* A shelf's balance value whose lots (size bytes of them) are in the lots table. */
+static int put_spilled(struct rl_txn *t, const struct rl_key *k, int64_t qty, uint32_t size)
+{
+    uint8_t v[13];
+    proto_put_be64(v, (uint64_t)qty);
+    v[8] = RL_LOTS_SPILLED;
+    v[9] = (uint8_t)(size >> 24);
+    v[10] = (uint8_t)(size >> 16);
+    v[11] = (uint8_t)(size >> 8);
+    v[12] = (uint8_t)size;
+    return rl_put(t, RL_DB_BALANCE, k->b, k->n, v, sizeof v);
+}
+
 /*
  * Add dq to a shelf's quantity and dl to its lot (ln bytes; none when lot is NULL) in its
  * balance entry, which exists afterwards; a lot is held exactly while its quantity is not 0:
@@ -487,15 +500,7 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
             memcpy(p + 8, lots, ln_);
             return 0;
         }
-        if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, 13, (void **)&p)))
-            return rc;
-        proto_put_be64(p, (uint64_t)*now);
-        p[8] = RL_LOTS_SPILLED;
-        p[9] = (uint8_t)(size >> 24);
-        p[10] = (uint8_t)(size >> 16);
-        p[11] = (uint8_t)(size >> 8);
-        p[12] = (uint8_t)size;
-        return 0;
+        return put_spilled(t, k, *now, size);
     }
     if (lot && dl) {
         /* where the lot is, or goes: the lots sort by s(lot), its length byte first */
@@ -531,16 +536,8 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
     if (!out)
         return 0;
     /* too many to keep in the value: into the lots table */
-    size = (uint32_t)(len - 8);
-    if (!(rc = lots_spill(t, k, out + 8, len - 8)) &&
-        !(rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, 13, (void **)&p))) {
-        proto_put_be64(p, (uint64_t)*now);
-        p[8] = RL_LOTS_SPILLED;
-        p[9] = (uint8_t)(size >> 24);
-        p[10] = (uint8_t)(size >> 16);
-        p[11] = (uint8_t)(size >> 8);
-        p[12] = (uint8_t)size;
-    }
+    if (!(rc = lots_spill(t, k, out + 8, len - 8)))
+        rc = put_spilled(t, k, *now, (uint32_t)(len - 8));
     free(out);
     return rc;
 }
