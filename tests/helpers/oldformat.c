@@ -194,23 +194,27 @@ static int wide_hash(struct rl_txn *t, int format)
     return rc;
 }
 
-/* every block with its ops as they are, flags 0 (formats 4-7), the same ops in each */
-static int plain_blocks(struct rl_txn *t)
+/*
+ * The op log written again from its ops: every block with its ops as they are, flags 0 (formats
+ * 4-7, the same ops in each block), or, flat, every op in an entry of its own as its payload
+ * (format 3).
+ */
+static int ops_rewrite(struct rl_txn *t, int flat)
 {
     struct rl_opiter it;
     struct rl_opval op;
     size_t n = 0, cap = 0;
-    struct blk {
+    struct entry {
         uint8_t key[16];
         uint8_t *p;
         size_t n;
     } *all = NULL;
     int rc = rl_opiter_open(t, &it);
     for (rc = rc ? rc : rl_opiter_first(&it, &op); rc == 0; rc = rl_opiter_next(&it, &op)) {
-        if (op.seq == it.first) { /* a block starts */
+        if (flat || op.seq == it.first) { /* an entry starts */
             if (n == cap) {
                 cap = cap ? 2 * cap : 1024;
-                struct blk *na = realloc(all, cap * sizeof *all);
+                struct entry *na = realloc(all, cap * sizeof *all);
                 if (!na)
                     return -ENOMEM;
                 all = na;
@@ -219,59 +223,21 @@ static int plain_blocks(struct rl_txn *t)
             proto_put_be64(all[n].key + 8, op.seq);
             if (!(all[n].p = malloc(1)))
                 return -ENOMEM;
-            all[n].p[0] = 0;
-            all[n++].n = 1;
+            all[n].p[0] = 0; /* a block's flags */
+            all[n++].n = flat ? 0 : 1;
         }
-        struct blk *b = &all[n - 1];
+        struct entry *b = &all[n - 1];
         uint8_t *np = realloc(b->p, b->n + 10 + op.n);
         if (!np)
             return -ENOMEM;
         b->p = np;
-        size_t len = op.n;
-        for (; len >= 0x80; len >>= 7)
-            b->p[b->n++] = (uint8_t)(len | 0x80);
-        b->p[b->n++] = (uint8_t)len;
+        for (size_t len = op.n; !flat; len >>= 7) { /* the op's length, LEB128 */
+            b->p[b->n++] = (uint8_t)(len < 0x80 ? len : (len & 0x7f) | 0x80);
+            if (len < 0x80)
+                break;
+        }
         memcpy(b->p + b->n, op.p, op.n);
         b->n += op.n;
-    }
-    rl_opiter_close(&it);
-    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_OPS)))
-        return rc ? rc : -EIO;
-    for (size_t i = 0; i < n; i++) {
-        if (!rc)
-            rc = rl_put(t, RL_DB_OPS, all[i].key, 16, all[i].p, all[i].n);
-        free(all[i].p);
-    }
-    free(all);
-    return rc;
-}
-
-/* every op in an entry of its own, as its payload (format 3) */
-static int unpack(struct rl_txn *t)
-{
-    struct rl_opiter it;
-    struct rl_opval op;
-    size_t n = 0, cap = 0;
-    struct flat {
-        uint8_t key[16];
-        uint8_t *p;
-        size_t n;
-    } *all = NULL;
-    int rc = rl_opiter_open(t, &it);
-    for (rc = rc ? rc : rl_opiter_first(&it, &op); rc == 0; rc = rl_opiter_next(&it, &op)) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            struct flat *na = realloc(all, cap * sizeof *all);
-            if (!na)
-                return -ENOMEM;
-            all = na;
-        }
-        proto_put_be64(all[n].key, op.origin);
-        proto_put_be64(all[n].key + 8, op.seq);
-        if (!(all[n].p = malloc(op.n)))
-            return -ENOMEM;
-        memcpy(all[n].p, op.p, op.n);
-        all[n++].n = op.n;
     }
     rl_opiter_close(&it);
     if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_OPS)))
@@ -323,14 +289,14 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int format = *(int *)arg;
     uint8_t fmt[4] = {0, 0, 0, (uint8_t)format};
     (void)e;
-    int rc = format < 8 && format >= 4 ? plain_blocks(t) : 0;
+    int rc = format < 8 && format >= 4 ? ops_rewrite(t, 0) : 0;
     if (!rc && format >= 2 && format < 9)
         rc = rl_put(t, RL_DB_LOTMV, "\x04item\x03lot", 9, "an old lot index", 16);
     if (!rc)
         rc = lots_move(t, format < 7);
     if (!rc && format < 10)
         rc = format >= 5 ? wide_hash(t, format) : shelves_back(t);
-    if (rc || (format < 4 && (rc = unpack(t))) || (format < 3 && (rc = hashes_back(t))))
+    if (rc || (format < 4 && (rc = ops_rewrite(t, 1))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
         MDB_dbi dbi;
