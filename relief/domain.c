@@ -348,15 +348,16 @@ static int is_hex(const char *s, size_t min, size_t max)
  * used by one site (a second one only ever comes with a change), an item that exists (items
  * are never removed).
  */
-#define FOUND_SLOTS 512u
+#define FOUND_SLOTS 8192u /* direct-mapped: a Tohoku-sized 2,600 sites and 1,000 items fit */
 struct found {
-    uint64_t id; /* a site's id; 1 for an item */
-    char kind;   /* 's' or 'i'; 0: empty */
+    uint64_t gen; /* found_gen when it was kept; other values: empty */
+    uint64_t id;  /* a site's id; 1 for an item */
+    char kind;    /* 's' or 'i' */
     uint8_t len;
     char code[64];
 };
 static _Thread_local struct found *found_v;
-static _Thread_local uint64_t found_uid;
+static _Thread_local uint64_t found_uid, found_gen;
 static _Thread_local uint32_t found_changes;
 
 static struct found *found_slot(struct rl_txn *t, char kind, const char *code, size_t n)
@@ -365,8 +366,8 @@ static struct found *found_slot(struct rl_txn *t, char kind, const char *code, s
         return NULL;
     if (!found_v && !(found_v = calloc(FOUND_SLOTS, sizeof *found_v)))
         return NULL;
-    if (found_uid != t->uid || found_changes != t->changes) {
-        memset(found_v, 0, FOUND_SLOTS * sizeof *found_v);
+    if (found_uid != t->uid || found_changes != t->changes || !found_gen) {
+        found_gen++; /* everything kept before is gone */
         found_uid = t->uid;
         found_changes = t->changes;
     }
@@ -380,7 +381,7 @@ static int found_get(struct rl_txn *t, char kind, const char *code, uint64_t *id
 {
     size_t n = strlen(code);
     struct found *f = found_slot(t, kind, code, n);
-    if (!f || f->kind != kind || f->len != n || memcmp(f->code, code, n))
+    if (!f || f->gen != found_gen || f->kind != kind || f->len != n || memcmp(f->code, code, n))
         return 0;
     *id = f->id;
     return 1;
@@ -392,6 +393,7 @@ static void found_put(struct rl_txn *t, char kind, const char *code, uint64_t id
     struct found *f = found_slot(t, kind, code, n);
     if (!f)
         return;
+    f->gen = found_gen;
     f->kind = kind;
     f->len = (uint8_t)n;
     memcpy(f->code, code, n);

@@ -543,15 +543,20 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
 }
 
 /* Add delta to a shelf's balance; the entry exists afterwards even when delta is 0. */
-static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, int64_t delta)
+/*
+ * Add dq to a shelf's balance and dl to one of its lots (none when lot is NULL or dl is 0), in
+ * one write. The negative-stock alert exists exactly while the balance is below zero (only this
+ * sets it).
+ */
+static int shelf_move(struct rl_txn *t, uint64_t site, const char *item, size_t n, int64_t dq,
+                      const char *lot, size_t ln, int64_t dl)
 {
     struct rl_key k, a;
     int64_t old, q;
     shelf_key(&k, site, item, n);
-    int rc = shelf_add(t, &k, delta, NULL, 0, 0, &old, &q);
+    int rc = shelf_add(t, &k, dq, dl ? lot : NULL, ln, dl, &old, &q);
     if (rc)
         return rc;
-    /* the alert exists exactly while the balance is below zero (only this sets it) */
     if ((old < 0) == (q < 0))
         return 0;
     rl_key_reset(&a);
@@ -560,20 +565,18 @@ static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, 
     return alert_put(t, &a, q < 0);
 }
 
-static int lot_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, const char *lot,
-                   size_t ln, int64_t delta)
+static int bal_add(struct rl_txn *t, uint64_t site, const char *item, size_t n, int64_t delta)
 {
-    struct rl_key k;
-    int64_t old, q;
-    if (delta == 0)
-        return 0;
-    shelf_key(&k, site, item, n);
-    return shelf_add(t, &k, 0, lot, ln, delta, &old, &q);
+    return shelf_move(t, site, item, n, delta, NULL, 0, 0);
 }
 
-/* Apply sign * the lots drawn (the remainder of qty to the unnamed lot). */
+/*
+ * Apply sign * the lots drawn (the remainder of qty to the unnamed lot), and dq to the
+ * balance with the first of them; with touch, the shelf is written even when nothing changes
+ * (so that its entry exists in any arrival order).
+ */
 static int lots_apply(struct rl_txn *t, uint64_t site, const struct rl_mv *mv, int64_t qty,
-                      int sign)
+                      int sign, int64_t dq, int touch)
 {
     struct proto_mp m;
     uint32_t n;
@@ -592,12 +595,16 @@ static int lots_apply(struct rl_txn *t, uint64_t site, const struct rl_mv *mv, i
             if (take < 0)
                 take = 0;
             left -= take;
-            if ((rc = lot_add(t, site, mv->item, mv->item_len, lot, ln, sign * take)))
+            if (!take && !dq)
+                continue;
+            if ((rc = shelf_move(t, site, mv->item, mv->item_len, dq, lot, ln, sign * take)))
                 return rc;
+            dq = touch = 0;
         }
     }
-    if (left > 0 || !mv->lots_len)
-        return lot_add(t, site, mv->item, mv->item_len, "", 0, sign * left);
+    int64_t rest = left > 0 || !mv->lots_len ? sign * left : 0;
+    if (rest || dq || touch)
+        return shelf_move(t, site, mv->item, mv->item_len, dq, "", 0, rest);
     return 0;
 }
 
@@ -734,25 +741,27 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
     if (!voided && mv->kind == PROTO_KIND_STOCK_RECEIVE && mv->don_s)
         n_need = mv->qty;
 
-    /* source shelf (always touched, so the entry exists in any arrival order) */
-    if ((rc = bal_add(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src)))
-        goto out;
+    /* source shelf, balance and lots in one write (always written, so that the entry exists
+     * in any arrival order) */
     if (mv->kind == PROTO_KIND_STOCK_RECEIVE || mv->kind == PROTO_KIND_STOCK_ADJUST) {
         int64_t d = (int64_t)(n_lots_src - mv->a_lots_src) * effect;
-        if ((rc = lot_add(t, mv->site, mv->item, mv->item_len, mv->lot, mv->lot_len, d)))
-            goto out;
+        rc = shelf_move(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src, mv->lot,
+                        mv->lot_len, d);
     } else if (n_lots_src != mv->a_lots_src) {
-        if ((rc = lots_apply(t, mv->site, mv, mv->qty, n_lots_src ? -1 : 1)))
-            goto out;
+        rc = lots_apply(t, mv->site, mv, mv->qty, n_lots_src ? -1 : 1, n_src - mv->a_src, 1);
+    } else {
+        rc = bal_add(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src);
     }
+    if (rc)
+        goto out;
     /* destination shelf of a transfer, once an arrival is known */
     if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
         struct rl_key k, a;
         if (has_arr && (rc = bal_add(t, mv->to, mv->item, mv->item_len, n_dst - mv->a_dst)))
             goto out;
         if (n_lots_dst != mv->a_lots_dst) {
-            if ((mv->a_lots_dst && (rc = lots_apply(t, mv->to, mv, mv->a_lots_dst, -1))) ||
-                (n_lots_dst && (rc = lots_apply(t, mv->to, mv, n_lots_dst, 1))))
+            if ((mv->a_lots_dst && (rc = lots_apply(t, mv->to, mv, mv->a_lots_dst, -1, 0, 0))) ||
+                (n_lots_dst && (rc = lots_apply(t, mv->to, mv, n_lots_dst, 1, 0, 0))))
                 goto out;
         }
         shelf_key(&k, mv->to, mv->item, mv->item_len);

@@ -411,6 +411,31 @@ uint64_t rl_txn_uid(void)
     return __atomic_add_fetch(&uids, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * The transaction's cursor on db, opened on first use; NULL in a nested transaction, or one
+ * that is not the top one rl_store_write or rl_store_read began (those use mdb_get and
+ * mdb_put). LMDB keeps a write transaction's cursors right through every change any cursor of
+ * it makes, closes them when it ends, and lends them to a nested one and back.
+ */
+static MDB_cursor *txn_cursor(struct rl_txn *t, enum rl_db db)
+{
+    if (!t->top || t->txn != t->top)
+        return NULL;
+    if (!t->cur[db] && mdb_cursor_open(t->txn, t->s->dbi[db], &t->cur[db]))
+        t->cur[db] = NULL;
+    return t->cur[db];
+}
+
+/* Close the cursors of a read-only transaction (those of a write one close with it). */
+static void txn_cursors_close(struct rl_txn *t)
+{
+    for (int i = 0; i < RL_DB_COUNT; i++)
+        if (t->cur[i]) {
+            mdb_cursor_close(t->cur[i]);
+            t->cur[i] = NULL;
+        }
+}
+
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     for (;;) {
@@ -426,6 +451,7 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
             pthread_rwlock_unlock(&s->maplock);
             return lmdb_fail(e, rc, "cannot write to", s->dir);
         }
+        t.top = t.txn;
         rc = upgraded_under_us(&t, e);
         if (!rc)
             rc = fn(&t, arg, e);
@@ -488,9 +514,11 @@ int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err 
         pthread_rwlock_unlock(&s->maplock);
         return lmdb_fail(e, rc, "cannot read", s->dir);
     }
+    t.top = t.txn;
     rc = upgraded_under_us(&t, e);
     if (!rc)
         rc = fn(&t, arg, e);
+    txn_cursors_close(&t);
     mdb_txn_abort(t.txn);
     pthread_rwlock_unlock(&s->maplock);
     return rc;
@@ -545,20 +573,31 @@ int rl_store_size(struct rl_store *s, uint64_t *bytes)
 int rl_get(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, MDB_val *v)
 {
     MDB_val key = {kn, (void *)k};
+    MDB_cursor *c = txn_cursor(t, db);
+    if (c)
+        return rl_mdb_err(mdb_cursor_get(c, &key, v, MDB_SET));
     return rl_mdb_err(mdb_get(t->txn, t->s->dbi[db], &key, v));
+}
+
+static int put(struct rl_txn *t, enum rl_db db, MDB_val *key, MDB_val *val, unsigned flags)
+{
+    MDB_cursor *c = txn_cursor(t, db);
+    if (c)
+        return rl_mdb_err(mdb_cursor_put(c, key, val, flags));
+    return rl_mdb_err(mdb_put(t->txn, t->s->dbi[db], key, val, flags));
 }
 
 int rl_put(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v, size_t vn)
 {
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
-    return rl_mdb_err(mdb_put(t->txn, t->s->dbi[db], &key, &val, 0));
+    return put(t, db, &key, &val, 0);
 }
 
 int rl_put_reserve(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, size_t vn,
                    void **out)
 {
     MDB_val key = {kn, (void *)k}, val = {vn, NULL};
-    int rc = rl_mdb_err(mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE));
+    int rc = put(t, db, &key, &val, MDB_RESERVE);
     if (!rc)
         *out = val.mv_data;
     return rc;
@@ -578,25 +617,28 @@ int rl_clear(struct rl_txn *t, enum rl_db db)
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                size_t vn)
 {
-    MDB_cursor *c;
+    MDB_cursor *c = txn_cursor(t, db), *own = NULL;
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
-    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
+    int rc = c ? 0 : mdb_cursor_open(t->txn, t->s->dbi[db], &own);
     if (rc)
         return rl_mdb_err(rc);
-    rc = mdb_cursor_get(c, &key, &val, MDB_GET_BOTH);
-    mdb_cursor_close(c);
+    rc = mdb_cursor_get(c ? c : own, &key, &val, MDB_GET_BOTH);
+    if (own)
+        mdb_cursor_close(own);
     return rl_mdb_err(rc);
 }
 
 int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                       size_t vn)
 {
-    MDB_cursor *c;
+    MDB_cursor *c = txn_cursor(t, db), *own = NULL;
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v}, last;
     unsigned flags = 0;
-    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
+    int rc = c ? 0 : mdb_cursor_open(t->txn, t->s->dbi[db], &own);
     if (rc)
         return rl_mdb_err(rc);
+    if (own)
+        c = own;
     /* after the key's last value: say so, and LMDB leaves the page it fills full when it
      * splits (else it splits in the middle, and appended values leave pages half empty) */
     if ((rc = mdb_cursor_get(c, &key, &last, MDB_SET_KEY)) == 0 &&
@@ -608,7 +650,8 @@ int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn,
         key.mv_data = (void *)k;
         rc = mdb_cursor_put(c, &key, &val, flags);
     }
-    mdb_cursor_close(c);
+    if (own)
+        mdb_cursor_close(own);
     return rl_mdb_err(rc);
 }
 

@@ -118,6 +118,11 @@ struct rl_txn {
     /* 0, or 16 while an upgrade rebuilds the views of a format-1 directory from its op log as
      * it was: one op per entry, its payload behind its hash (oplog.h reads both) */
     uint32_t op_skip;
+    /* cursors rl_get, rl_put and rl_put_reserve keep from one call to the next in the
+     * transaction rl_store_write or rl_store_read began (top; NULL in others), so that LMDB
+     * finds a key on the leaf page it is on without descending the tree again */
+    MDB_txn *top;
+    MDB_cursor *cur[RL_DB_COUNT];
 };
 
 /* A new rl_txn.uid. */
