@@ -584,19 +584,14 @@ static void pack_ref(msgpack_packer *pk, uint64_t self, uint64_t o, uint64_t s)
     msgpack_pack_uint64(pk, s);
 }
 
-/* Check the built body against its kind's schema, then append it. */
+/* Append the built body (rl_oplog_append checks it against its kind's schema). */
 static int append_checked(struct rl_txn *t, uint32_t kind, struct body *b, uint64_t min_hlc,
                           const char *author, struct rl_op_ref *ref, struct proto_err *e)
 {
-    static _Thread_local struct proto_body parsed;
-    struct proto_err pe;
     int rc = proto_buf_failed(&b->b);
     if (rc)
         return proto_errf(e, rc, "the change is too large (more than %u bytes)",
                           PROTO_MAX_OP_BYTES);
-    proto_err_clear(&pe);
-    if ((rc = proto_body_parse(kind, b->b.data, b->b.len, rl_txn_node(t)->id, &parsed, &pe)))
-        return proto_errf(e, -EINVAL, "%s", pe.msg);
     if (author && strlen(author) > PROTO_MAX_AUTHOR_BYTES)
         return proto_errf(e, -EINVAL, "author name is longer than %u bytes",
                           PROTO_MAX_AUTHOR_BYTES);

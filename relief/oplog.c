@@ -418,7 +418,9 @@ static int put_op(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t
  * Store an op whose origin, seq, hash and payload are set, and apply it to the views. The
  * caller moves the version vector (once per run of a batch, not once per op).
  */
-static int enter(struct rl_txn *t, const struct proto_op *op, struct proto_err *e)
+/* Keep an op and apply it (body: its body parsed, or NULL). */
+static int enter(struct rl_txn *t, const struct proto_op *op, const struct proto_body *body,
+                 struct proto_err *e)
 {
     uint8_t k[16];
     op_key(k, op->origin, op->seq);
@@ -428,16 +430,18 @@ static int enter(struct rl_txn *t, const struct proto_op *op, struct proto_err *
         rc = rl_put(t, RL_DB_CHAIN, k, 16, op->hash, PROTO_HASH_BYTES);
     if (rc)
         return proto_errf(e, rc, "cannot store op: %s", proto_strerror(rc));
-    return rl_views_apply(t, op, e);
+    return rl_views_apply(t, op, body, e);
 }
 
 int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t body_len,
                     uint64_t min_hlc, const char *author, struct rl_op_ref *out,
                     struct proto_err *e)
 {
+    static _Thread_local struct proto_body parsed; /* large: kept off the stack */
     struct rl_node *n = rl_txn_node(t);
     struct proto_op op;
     struct proto_buf buf;
+    struct proto_err pe;
     uint64_t seq;
     int rc;
 
@@ -445,6 +449,12 @@ int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t
         return proto_errf(e, -EINVAL, "append outside rl_node_write");
     if (!author)
         author = n->name;
+    /* what every node will check the body against: its kind's schema (a kind this version
+     * does not know is kept as it is, as one from a peer would be) */
+    proto_err_clear(&pe);
+    int known = (rc = proto_body_parse(kind, body, body_len, n->id, &parsed, &pe)) != -ENOENT;
+    if (known && rc)
+        return proto_errf(e, -EINVAL, "%s", pe.msg);
     if ((rc = vv_get(t, n->id, &seq, op.prev)))
         return proto_errf(e, rc, "cannot read version vector: %s", proto_strerror(rc));
     n->clock = rl_hlc_tick(n->clock, rl_now_ms());
@@ -466,7 +476,7 @@ int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t
         op.origin = n->id;
         op.seq = seq + 1;
         proto_op_hash(op.origin, op.seq, op.prev, op.payload, op.payload_len, op.hash);
-        rc = enter(t, &op, e);
+        rc = enter(t, &op, known ? &parsed : NULL, e);
     }
     if (!rc && (rc = vv_put(t, op.origin, op.seq, op.hash)))
         proto_errf(e, rc, "cannot store version vector: %s", proto_strerror(rc));
@@ -583,7 +593,7 @@ static int apply_ops(struct rl_txn *t, const struct proto_batch *b, const struct
             st->frozen += run->nops - i;
             return 0;
         }
-        if ((rc = enter(t, op, e)))
+        if ((rc = enter(t, op, NULL, e)))
             return rc;
         have = *have_p = op->seq;
         memcpy(have_hash, op->hash, PROTO_HASH_BYTES);

@@ -30,7 +30,9 @@ struct rl_op_ref {
 /*
  * Append a local op in a write transaction run by rl_node_write. Its hlc is
  * max(clock tick, min_hlc): pass min_hlc = overwritten hlc + 1 when the op overwrites a value
- * (the clock itself only ticks), 0 otherwise. author NULL means the node's name.
+ * (the clock itself only ticks), 0 otherwise. author NULL means the node's name. A body that
+ * does not fit its kind's schema is refused (-EINVAL, the schema's message) before anything is
+ * written; one of a kind this version does not know is kept as it is.
  */
 int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t body_len,
                     uint64_t min_hlc, const char *author, struct rl_op_ref *out,

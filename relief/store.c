@@ -639,11 +639,11 @@ int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn,
         return rl_mdb_err(rc);
     if (own)
         c = own;
-    /* after the key's last value: say so, and LMDB leaves the page it fills full when it
-     * splits (else it splits in the middle, and appended values leave pages half empty) */
-    if ((rc = mdb_cursor_get(c, &key, &last, MDB_SET_KEY)) == 0 &&
-        (rc = mdb_cursor_get(c, &key, &last, MDB_LAST_DUP)) == 0 &&
-        mdb_dcmp(t->txn, t->s->dbi[db], &val, &last) > 0)
+    /* after the key's last value (no value at or after it; a new key takes the flag too):
+     * say so, and LMDB leaves the page it fills full when it splits (else it splits in the
+     * middle, and appended values leave pages half empty) */
+    last = val;
+    if ((rc = mdb_cursor_get(c, &key, &last, MDB_GET_BOTH_RANGE)) == MDB_NOTFOUND)
         flags = MDB_APPENDDUP;
     if (rc == 0 || rc == MDB_NOTFOUND) {
         key.mv_size = kn;

@@ -311,16 +311,18 @@ static int apply_served(struct rl_txn *t, const struct proto_body *b)
     return rl_put(t, RL_DB_NEEDFILL, k.b, k.n, v, 8);
 }
 
-int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err *e)
+int rl_views_apply(struct rl_txn *t, const struct proto_op *op, const struct proto_body *body,
+                   struct proto_err *e)
 {
-    static _Thread_local struct proto_body b;
+    static _Thread_local struct proto_body parsed;
+    const struct proto_body *b = body ? body : &parsed;
     struct proto_err pe;
     struct rl_opinfo info = {op->origin, op->seq, op->hlc, op->author, op->author_len};
     struct rl_rid r;
     int rc;
 
     proto_err_clear(&pe);
-    rc = proto_body_parse(op->kind, op->body, op->body_len, op->origin, &b, &pe);
+    rc = body ? 0 : proto_body_parse(op->kind, op->body, op->body_len, op->origin, &parsed, &pe);
     if (rc == -ENOENT) {
         rc = tally_unknown(t, op);
         goto out;
@@ -331,65 +333,65 @@ int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err
     }
     switch (op->kind) {
     case PROTO_KIND_NODE:
-        rc = apply_node(t, op, &b);
+        rc = apply_node(t, op, b);
         break;
     case PROTO_KIND_SITE_ADD:
     case PROTO_KIND_SITE_SET:
-        rc = apply_site(t, &info, op->kind, &b);
+        rc = apply_site(t, &info, op->kind, b);
         break;
     case PROTO_KIND_SITE_LANG_ADD:
-        rl_rid_site(&r, b.v[PROTO_F_SITE_ID].u);
-        rc = rl_set_add(t, &r, 1, op->origin, op->seq, (const uint8_t *)b.v[PROTO_F_SITE_LANG].s,
-                        b.v[PROTO_F_SITE_LANG].n);
+        rl_rid_site(&r, b->v[PROTO_F_SITE_ID].u);
+        rc = rl_set_add(t, &r, 1, op->origin, op->seq, (const uint8_t *)b->v[PROTO_F_SITE_LANG].s,
+                        b->v[PROTO_F_SITE_LANG].n);
         break;
     case PROTO_KIND_SITE_LANG_REMOVE:
-        rl_rid_site(&r, b.v[PROTO_F_SITE_ID].u);
-        rc = remove_tags(t, &r, 1, op->origin, &b.v[PROTO_F_SITE_TAGS]);
+        rl_rid_site(&r, b->v[PROTO_F_SITE_ID].u);
+        rc = remove_tags(t, &r, 1, op->origin, &b->v[PROTO_F_SITE_TAGS]);
         break;
     case PROTO_KIND_ITEM_ADD:
     case PROTO_KIND_ITEM_SET:
-        rl_rid_item(&r, b.v[PROTO_F_ITEM_CODE].s, b.v[PROTO_F_ITEM_CODE].n);
+        rl_rid_item(&r, b->v[PROTO_F_ITEM_CODE].s, b->v[PROTO_F_ITEM_CODE].n);
         if (op->kind == PROTO_KIND_ITEM_ADD && (rc = rl_record_create(t, &r, &info)))
             break;
-        rc = write_fields(t, &r, &info, &b.v[PROTO_F_ITEM_FIELDS],
-                          op->kind == PROTO_KIND_ITEM_SET ? &b.v[PROTO_F_ITEM_SEEN] : NULL);
+        rc = write_fields(t, &r, &info, &b->v[PROTO_F_ITEM_FIELDS],
+                          op->kind == PROTO_KIND_ITEM_SET ? &b->v[PROTO_F_ITEM_SEEN] : NULL);
         break;
     case PROTO_KIND_STOCK_RECEIVE:
     case PROTO_KIND_STOCK_DISPATCH:
     case PROTO_KIND_STOCK_DISTRIBUTE:
     case PROTO_KIND_STOCK_ADJUST:
-        rc = rl_ledger_movement(t, &info, op->kind, &b);
+        rc = rl_ledger_movement(t, &info, op->kind, b);
         break;
     case PROTO_KIND_STOCK_ARRIVE:
-        rc = rl_ledger_arrive(t, &info, &b);
+        rc = rl_ledger_arrive(t, &info, b);
         break;
     case PROTO_KIND_STOCK_VOID:
-        rc = rl_ledger_void(t, &info, &b);
+        rc = rl_ledger_void(t, &info, b);
         break;
     case PROTO_KIND_STOCK_COUNT:
-        rc = rl_ledger_count(t, &info, &b);
+        rc = rl_ledger_count(t, &info, b);
         break;
     case PROTO_KIND_NEED_ADD:
     case PROTO_KIND_NEED_SET:
-        rc = apply_record(t, &info, RL_R_NEED, op->kind == PROTO_KIND_NEED_ADD, &b);
+        rc = apply_record(t, &info, RL_R_NEED, op->kind == PROTO_KIND_NEED_ADD, b);
         break;
     case PROTO_KIND_SHIFT_ADD:
     case PROTO_KIND_SHIFT_SET:
-        rc = apply_record(t, &info, RL_R_SHIFT, op->kind == PROTO_KIND_SHIFT_ADD, &b);
+        rc = apply_record(t, &info, RL_R_SHIFT, op->kind == PROTO_KIND_SHIFT_ADD, b);
         break;
     case PROTO_KIND_DONATION_PLEDGE:
     case PROTO_KIND_DONATION_SET:
-        rc = apply_record(t, &info, RL_R_DONATION, op->kind == PROTO_KIND_DONATION_PLEDGE, &b);
+        rc = apply_record(t, &info, RL_R_DONATION, op->kind == PROTO_KIND_DONATION_PLEDGE, b);
         break;
     case PROTO_KIND_SHIFT_SIGNUP:
-        rc = apply_signup(t, &info, &b);
+        rc = apply_signup(t, &info, b);
         break;
     case PROTO_KIND_SHIFT_CANCEL:
-        rl_rid_ref(&r, RL_R_SHIFT, b.v[PROTO_F_REC_TARGET].origin, b.v[PROTO_F_REC_TARGET].u);
-        rc = remove_tags(t, &r, 1, op->origin, &b.v[PROTO_F_CANCEL_TAGS]);
+        rl_rid_ref(&r, RL_R_SHIFT, b->v[PROTO_F_REC_TARGET].origin, b->v[PROTO_F_REC_TARGET].u);
+        rc = remove_tags(t, &r, 1, op->origin, &b->v[PROTO_F_CANCEL_TAGS]);
         break;
     case PROTO_KIND_SHIFT_SERVED:
-        rc = apply_served(t, &b);
+        rc = apply_served(t, b);
         break;
     default:
         rc = 0;
@@ -637,7 +639,7 @@ static int rebuild_views(struct rl_txn *t, uint64_t *nops, struct proto_err *e)
         op.origin = ov.origin;
         op.seq = ov.seq;
         memset(op.hash, 0, PROTO_HASH_BYTES); /* no view reads it */
-        if ((rc = rl_views_apply(t, &op, e))) {
+        if ((rc = rl_views_apply(t, &op, NULL, e))) {
             rl_opiter_close(&it);
             free(buf);
             return rc;

@@ -7,11 +7,14 @@
 #ifndef RL_VIEWS_H
 #define RL_VIEWS_H
 
+#include "proto/kinds.h"
 #include "proto/op.h"
 #include "store.h"
 
-/* Apply one op that just entered the log. Kinds this version does not know change nothing. */
-int rl_views_apply(struct rl_txn *t, const struct proto_op *op, struct proto_err *e);
+/* Apply one op that just entered the log; body is its body parsed (a local op's, checked before
+ * it was appended), or NULL to parse it here. Kinds this version does not know change nothing. */
+int rl_views_apply(struct rl_txn *t, const struct proto_op *op, const struct proto_body *body,
+                   struct proto_err *e);
 
 /* Write what rl_views_apply tallied in memory (ops of unknown kinds); call before commit. */
 int rl_views_flush(struct rl_txn *t, struct proto_err *e);
