@@ -76,16 +76,22 @@ int cmd_report(struct cli *c, int argc, char **argv)
         cli_table_free(&tb);
     } else {
         struct proto_buf out;
+        struct proto_err e;
         proto_buf_init(&out, 1u << 30);
-        rc = fmt == RL_REPORT_JSON ? rl_report_write(cols, a.rows, fmt, &out)
-                                   : rl_report_write_cells(cols, &a.cells, fmt, &out);
-        if (!rc)
-            fwrite(out.data, 1, out.len, stdout);
+        if (fmt == RL_REPORT_JSON) {
+            if ((rc = rl_report_write(cols, a.rows, fmt, &out)))
+                proto_errf(&e, rc, "report too large");
+            else
+                fwrite(out.data, 1, out.len, stdout);
+        } else if ((rc = rl_report_write_cells(cols, &a.cells, fmt, &out, stdout))) {
+            /* as main says it when stdout fails at the end */
+            proto_errf(&e, rc, "stdout: %s", strerror(-rc));
+        }
         proto_buf_free(&out);
         if (rc) {
             json_decref(a.rows);
             rl_cells_free(&a.cells);
-            return cli_fail(&(struct proto_err){rc, "report too large"});
+            return cli_fail(&e);
         }
     }
     rl_cells_free(&a.cells);

@@ -1080,7 +1080,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
                                                     ? "attachment; filename=\"report-hxl.csv\""
                                                     : "attachment; filename=\"report.csv\"");
         common_headers(resp);
-        if (rl_report_write_cells(cols, &r.cells, fmt, &resp->body))
+        if (rl_report_write_cells(cols, &r.cells, fmt, &resp->body, NULL))
             resp->status = 500;
         rl_cells_free(&r.cells);
         return;

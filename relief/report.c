@@ -198,23 +198,30 @@ void rl_json_text(json_t *v, char *out, size_t n)
 }
 
 /* RFC 4180, and a text cell that a spreadsheet would take for a formula gets a leading '. */
+/* the bytes that make a CSV cell quoted (RFC 4180) */
+static const uint8_t csv_special[256] = {[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1};
+
 static void csv_cell(struct proto_buf *out, const char *s, int text)
 {
     int inert = text && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
                          s[0] == '\t' || s[0] == '\r');
-    int quote = inert || strpbrk(s, ",\"\r\n") != NULL;
+    uint8_t quote = (uint8_t)inert;
+    size_t n = 0;
+    for (; s[n]; n++)
+        quote |= csv_special[(uint8_t)s[n]];
     if (!quote) {
-        proto_buf_add(out, s, strlen(s));
+        proto_buf_add(out, s, n);
         return;
     }
-    proto_buf_add(out, "\"", 1);
-    if (inert)
-        proto_buf_add(out, "'", 1);
-    for (; *s; s++) {
-        if (*s == '"')
-            proto_buf_add(out, "\"", 1);
-        proto_buf_add(out, s, 1);
+    proto_buf_add(out, inert ? "\"'" : "\"", inert ? 2 : 1);
+    for (const char *q; (q = memchr(s, '"', n)) != NULL;) {
+        size_t run = (size_t)(q + 1 - s);
+        proto_buf_add(out, s, run);
+        proto_buf_add(out, "\"", 1); /* a quote is doubled */
+        s += run;
+        n -= run;
     }
+    proto_buf_add(out, s, n);
     proto_buf_add(out, "\"", 1);
 }
 
@@ -238,8 +245,19 @@ static void write_head(const struct rl_report_col *cols, enum rl_report_fmt fmt,
     }
 }
 
+static int flush(struct proto_buf *out, FILE *to)
+{
+    if (proto_buf_failed(out))
+        return proto_buf_failed(out);
+    errno = 0;
+    if (fwrite(out->data, 1, out->len, to) != out->len)
+        return errno ? -errno : -EIO;
+    out->len = 0;
+    return 0;
+}
+
 int rl_report_write_cells(const struct rl_report_col *cols, const struct rl_cells *cells,
-                          enum rl_report_fmt fmt, struct proto_buf *out)
+                          enum rl_report_fmt fmt, struct proto_buf *out, FILE *to)
 {
     write_head(cols, fmt, out);
     for (size_t i = 0; i < cells->nrows; i++) {
@@ -249,8 +267,11 @@ int rl_report_write_cells(const struct rl_report_col *cols, const struct rl_cell
             csv_cell(out, cells->v[i * cells->ncols + c], !cols[c].numeric);
         }
         proto_buf_add(out, "\r\n", 2);
+        int rc = to && out->len >= RL_REPORT_FLUSH ? flush(out, to) : 0;
+        if (rc)
+            return rc;
     }
-    return proto_buf_failed(out);
+    return to ? flush(out, to) : proto_buf_failed(out);
 }
 
 int rl_report_cells(struct rl_txn *t, const char *name, struct rl_cells *out,

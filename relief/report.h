@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 struct rl_report_col {
     const char *key;    /* the row object's key (and the JSON name) */
@@ -37,9 +38,12 @@ struct rl_cells;
 int rl_report_cells(struct rl_txn *t, const char *name, struct rl_cells *out,
                     struct proto_err *e);
 
-/* Write cells as CSV or HXL into out. */
+/* Write cells as CSV or HXL into out; with to, out is written to it and emptied every
+ * RL_REPORT_FLUSH bytes or so and at the end (a big report is never held whole): -errno when
+ * that write fails. */
+#define RL_REPORT_FLUSH (64u << 10)
 int rl_report_write_cells(const struct rl_report_col *cols, const struct rl_cells *cells,
-                          enum rl_report_fmt fmt, struct proto_buf *out);
+                          enum rl_report_fmt fmt, struct proto_buf *out, FILE *to);
 
 /* Write rows as CSV or HXL (header row, then for HXL the hashtag row) or JSON into out. */
 int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,

@@ -76,6 +76,14 @@ check_match "stock report has the shelf" "$(relief report stock --format csv)" '
 relief site add --kind point --name "=HYPERLINK(\"x\")" --code PT-1 >/dev/null 2>&1
 relief stock receive --site PT-1 --item rice-5kg --qty 1 >/dev/null
 check_match "a name starting with = is quoted and prefixed" "$(relief report stock --format csv)" "\"'=HYPERLINK"
+check_eq "its quotes doubled, and read back by a CSV reader as the name it was, made inert" \
+    "$(relief report stock --format csv | py 'import csv,sys; print([r[1] for r in csv.reader(sys.stdin) if r[0] == "PT-1"][0])')" \
+    "'=HYPERLINK(\"x\")"
+for r in stock needs; do # one stdout fails at exit, or as a big report is written
+    full=$(relief report $r --format csv 2>&1 >/dev/full)
+    check_eq "report $r to a full disk fails, saying so" "$? $full" \
+        "1 relief: stdout: No space left on device"
+done
 
 # bad input: a one-line error, the right status, nothing written
 before=$(relief digest)
