@@ -216,6 +216,45 @@ static int alert_put(struct rl_txn *t, const struct rl_key *k, int on)
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* A quantity in a balance value or the lots table: zigzag, then LEB128 (1 byte for -64..63). */
+static size_t q_len(int64_t q)
+{
+    uint64_t z = (uint64_t)q << 1 ^ (uint64_t)(q >> 63);
+    size_t n = 1;
+    for (; z >= 0x80; z >>= 7)
+        n++;
+    return n;
+}
+
+size_t rl_qty_put(uint8_t *p, int64_t q)
+{
+    uint64_t z = (uint64_t)q << 1 ^ (uint64_t)(q >> 63);
+    size_t n = 0;
+    for (; z >= 0x80; z >>= 7)
+        p[n++] = (uint8_t)(z | 0x80);
+    p[n++] = (uint8_t)z;
+    return n;
+}
+
+/* Its bytes, or 0 when it runs past n or past 10 bytes. */
+static size_t q_get(const uint8_t *p, size_t n, int64_t *q)
+{
+    uint64_t z = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        z |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *q = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+size_t rl_balance_qty(const void *v, size_t n, int64_t *qty)
+{
+    return q_get(v, n, qty);
+}
+
 int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t item_len,
                       int64_t *qty)
 {
@@ -226,26 +265,27 @@ int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t 
     int rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
     if (rc)
         return rc;
-    if (v.mv_size < 8)
-        return PROTO_ECORRUPT;
-    *qty = (int64_t)proto_get_be64(v.mv_data);
-    return 0;
+    return rl_balance_qty(v.mv_data, v.mv_size, qty) ? 0 : PROTO_ECORRUPT;
 }
 
-/* The offset of the lot after the one at i in a balance value, or 0 when it runs past n. */
-static size_t lot_next(const uint8_t *p, size_t n, size_t i)
+/* The offset of the lot after the one at i in a balance value (*q its quantity), or 0 when it
+ * runs past n. */
+static size_t lot_next(const uint8_t *p, size_t n, size_t i, int64_t *q)
 {
-    if (i >= n || n - i < 1u + p[i] + 8u)
+    if (i >= n || n - i < 2u + p[i])
         return 0;
-    return i + 1 + p[i] + 8;
+    size_t at = i + 1 + p[i], len = q_get(p + at, n - at, q);
+    return len ? at + len : 0;
 }
 
-/* A balance value whose lots are in RL_DB_LOTBAL: qty(8) 0xff size(4); *size their bytes. */
-static int spilled(const uint8_t *v, size_t n, uint32_t *size)
+/* A balance value whose lots are in RL_DB_LOTBAL: q(qty) 0xff size(4), h the bytes of q(qty);
+ * *size the bytes the lots would take in it. */
+static int spilled(const uint8_t *v, size_t n, size_t h, uint32_t *size)
 {
-    if (n != 13 || v[8] != RL_LOTS_SPILLED)
+    if (n != h + 5 || v[h] != RL_LOTS_SPILLED)
         return 0;
-    *size = (uint32_t)v[9] << 24 | (uint32_t)v[10] << 16 | (uint32_t)v[11] << 8 | v[12];
+    *size =
+        (uint32_t)v[h + 1] << 24 | (uint32_t)v[h + 2] << 16 | (uint32_t)v[h + 3] << 8 | v[h + 4];
     return 1;
 }
 
@@ -254,14 +294,16 @@ int rl_balance_lots(struct rl_txn *t, const void *key, size_t kn, const void *v,
 {
     const uint8_t *p = v;
     uint32_t size;
+    int64_t q;
+    size_t h = rl_balance_qty(p, n, &q);
     int rc = 0;
-    if (n < 8)
+    if (!h)
         return PROTO_ECORRUPT;
-    if (!spilled(p, n, &size)) {
-        for (size_t i = 8, next; i < n && !rc; i = next) {
-            if (!(next = lot_next(p, n, i)))
+    if (!spilled(p, n, h, &size)) {
+        for (size_t i = h, next; i < n && !rc; i = next) {
+            if (!(next = lot_next(p, n, i, &q)))
                 return PROTO_ECORRUPT;
-            rc = fn(arg, (const char *)p + i + 1, p[i], (int64_t)proto_get_be64(p + next - 8));
+            rc = fn(arg, (const char *)p + i + 1, p[i], q);
         }
         return rc;
     }
@@ -274,11 +316,11 @@ int rl_balance_lots(struct rl_txn *t, const void *key, size_t kn, const void *v,
         const uint8_t *kp = lk.mv_data;
         if (lk.mv_size <= kn || memcmp(kp, key, kn))
             break;
-        if (lk.mv_size != kn + 1 + kp[kn] || lv.mv_size != 8) {
+        if (lk.mv_size != kn + 1 + kp[kn] || q_get(lv.mv_data, lv.mv_size, &q) != lv.mv_size) {
             rc = PROTO_ECORRUPT;
             break;
         }
-        if ((rc = fn(arg, (const char *)kp + kn + 1, kp[kn], (int64_t)proto_get_be64(lv.mv_data))))
+        if ((rc = fn(arg, (const char *)kp + kn + 1, kp[kn], q)))
             break;
     }
     rl_cursor_close(&c);
@@ -337,12 +379,8 @@ int rl_ledger_balances(struct rl_txn *t, struct rl_shelf_q *q, size_t n)
         }
         if (rc == -ENOENT)
             rc = 0;
-        if (at && cmp == 0) {
-            if (v.mv_size < 8)
-                rc = PROTO_ECORRUPT;
-            else
-                s->qty = (int64_t)proto_get_be64(v.mv_data);
-        }
+        if (at && cmp == 0 && !rl_balance_qty(v.mv_data, v.mv_size, &s->qty))
+            rc = PROTO_ECORRUPT;
     }
     rl_cursor_close(&c);
     free(by_key);
@@ -357,15 +395,17 @@ static void lot_key(struct rl_key *lk, const struct rl_key *k, const char *lot, 
     rl_key_str(lk, lot, ln);
 }
 
-/* Put lots (n bytes of s(lot) qty(8), a balance value's part) into the lots table. */
+/* Put lots (n bytes of s(lot) q(qty), a balance value's part) into the lots table. */
 static int lots_spill(struct rl_txn *t, const struct rl_key *k, const uint8_t *lots, size_t n)
 {
     struct rl_key lk;
+    int64_t q;
     int rc = 0;
     for (size_t i = 0, next; i < n && !rc; i = next) {
-        next = i + 1 + lots[i] + 8;
+        if (!(next = lot_next(lots, n, i, &q)))
+            return PROTO_ECORRUPT;
         lot_key(&lk, k, (const char *)lots + i + 1, lots[i]);
-        rc = rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, lots + next - 8, 8);
+        rc = rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, lots + i + 1 + lots[i], next - i - 1 - lots[i]);
     }
     return rc;
 }
@@ -376,6 +416,7 @@ static int lots_unspill(struct rl_txn *t, const struct rl_key *k, uint8_t *out, 
     struct rl_cursor c;
     struct rl_key lk;
     MDB_val ek, ev;
+    int64_t q;
     int rc = rl_cursor_open(t, RL_DB_LOTBAL, &c);
     *n = 0;
     for (rc = rc ? rc : rl_cursor_seek(&c, k->b, k->n, &ek, &ev); rc == 0;
@@ -384,19 +425,22 @@ static int lots_unspill(struct rl_txn *t, const struct rl_key *k, uint8_t *out, 
         if (ek.mv_size <= k->n || memcmp(kp, k->b, k->n))
             break;
         size_t len = ek.mv_size - k->n; /* s(lot) */
-        if (len != 1u + kp[k->n] || ev.mv_size != 8 || *n + len + 8 > RL_LOTS_INLINE) {
+        if (len != 1u + kp[k->n] || q_get(ev.mv_data, ev.mv_size, &q) != ev.mv_size ||
+            *n + len + ev.mv_size > RL_LOTS_INLINE) {
             rc = PROTO_ECORRUPT;
             break;
         }
         memcpy(out + *n, kp + k->n, len);
-        memcpy(out + *n + len, ev.mv_data, 8);
-        *n += len + 8;
+        memcpy(out + *n + len, ev.mv_data, ev.mv_size);
+        *n += len + ev.mv_size;
     }
     rl_cursor_close(&c);
     if (rc && rc != -ENOENT)
         return rc;
     rc = 0;
-    for (size_t i = 0; i < *n && !rc; i += 1 + out[i] + 8) {
+    for (size_t i = 0, next; i < *n && !rc; i = next) {
+        if (!(next = lot_next(out, *n, i, &q)))
+            return PROTO_ECORRUPT;
         lot_key(&lk, k, (const char *)out + i + 1, out[i]);
         rc = rl_del(t, RL_DB_LOTBAL, lk.b, lk.n);
     }
@@ -404,44 +448,43 @@ static int lots_unspill(struct rl_txn *t, const struct rl_key *k, uint8_t *out, 
 }
 
 /* A lot's quantity in the lots table (a shelf's lots spilled there) changed by dl; *size, the
- * shelf's lots' bytes, follows. */
+ * bytes the shelf's lots would take in its value, follows. */
 static int lot_spilled_add(struct rl_txn *t, const struct rl_key *k, const char *lot, size_t ln,
                            int64_t dl, uint32_t *size)
 {
     struct rl_key lk;
     MDB_val v;
     int64_t lq = 0;
-    uint8_t q[8];
+    uint8_t q[10];
     lot_key(&lk, k, lot, ln);
     int rc = rl_get(t, RL_DB_LOTBAL, lk.b, lk.n, &v);
-    if (rc == 0 && v.mv_size != 8)
-        return PROTO_ECORRUPT;
     if (rc && rc != -ENOENT)
         return rc;
     if (rc == 0) {
-        lq = (int64_t)proto_get_be64(v.mv_data);
-        *size -= (uint32_t)(1 + ln + 8);
+        if (q_get(v.mv_data, v.mv_size, &lq) != v.mv_size)
+            return PROTO_ECORRUPT;
+        *size -= (uint32_t)(1 + ln + v.mv_size);
     }
     if (lq + dl == 0) {
         rc = rl_del(t, RL_DB_LOTBAL, lk.b, lk.n);
         return rc == -ENOENT ? 0 : rc;
     }
-    *size += (uint32_t)(1 + ln + 8);
-    proto_put_be64(q, (uint64_t)(lq + dl));
-    return rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, q, 8);
+    size_t qn = rl_qty_put(q, lq + dl);
+    *size += (uint32_t)(1 + ln + qn);
+    return rl_put(t, RL_DB_LOTBAL, lk.b, lk.n, q, qn);
 }
 
 /* A shelf's balance value whose lots (size bytes of them) are in the lots table. */
 static int put_spilled(struct rl_txn *t, const struct rl_key *k, int64_t qty, uint32_t size)
 {
-    uint8_t v[13];
-    proto_put_be64(v, (uint64_t)qty);
-    v[8] = RL_LOTS_SPILLED;
-    v[9] = (uint8_t)(size >> 24);
-    v[10] = (uint8_t)(size >> 16);
-    v[11] = (uint8_t)(size >> 8);
-    v[12] = (uint8_t)size;
-    return rl_put(t, RL_DB_BALANCE, k->b, k->n, v, sizeof v);
+    uint8_t v[15];
+    size_t h = rl_qty_put(v, qty);
+    v[h] = RL_LOTS_SPILLED;
+    v[h + 1] = (uint8_t)(size >> 24);
+    v[h + 2] = (uint8_t)(size >> 16);
+    v[h + 3] = (uint8_t)(size >> 8);
+    v[h + 4] = (uint8_t)size;
+    return rl_put(t, RL_DB_BALANCE, k->b, k->n, v, h + 5);
 }
 
 /*
@@ -458,23 +501,25 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
 {
     static _Thread_local uint8_t *buf; /* the value as it was: the put may move it */
     static _Thread_local size_t cap;
-    uint8_t lots[RL_LOTS_INLINE], *p;
+    uint8_t lots[RL_LOTS_INLINE], qb[10], *p;
     MDB_val v;
-    size_t n = 8, at = 8, drop = 0, add = 0, ln_ = 0;
-    int64_t lq = 0;
+    size_t n = 0, h = 0, drop = 0, add = 0, ln_ = 0;
+    int64_t lq = 0, q;
     uint32_t size;
     if (lot && ln > 64)
         return -EINVAL;
     int rc = rl_get(t, RL_DB_BALANCE, k->b, k->n, &v);
     if (rc && rc != -ENOENT)
         return rc;
-    if (rc == 0 && v.mv_size < 8)
+    int had = rc == 0;
+    *old = 0;
+    if (had && !(h = rl_balance_qty(v.mv_data, v.mv_size, old)))
         return PROTO_ECORRUPT;
-    if (rc == 0 && dq == 0 && (!lot || dl == 0)) {
-        *old = *now = (int64_t)proto_get_be64(v.mv_data);
+    if (had && dq == 0 && (!lot || dl == 0)) {
+        *now = *old;
         return 0;
     }
-    if (rc == 0)
+    if (had)
         n = v.mv_size;
     if (n > cap) {
         uint8_t *nb = realloc(buf, n);
@@ -483,66 +528,65 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
         buf = nb;
         cap = n;
     }
-    if (rc == 0)
+    if (had)
         memcpy(buf, v.mv_data, n);
-    else
-        memset(buf, 0, 8);
-    *old = (int64_t)proto_get_be64(buf);
     *now = *old + dq;
-    if (spilled(buf, n, &size)) {
+    size_t qn = rl_qty_put(qb, *now);
+    if (had && spilled(buf, n, h, &size)) {
         if (lot && dl && (rc = lot_spilled_add(t, k, lot, ln, dl, &size)))
             return rc;
         if (size <= RL_LOTS_INLINE) { /* few enough again: back into the value */
             if ((rc = lots_unspill(t, k, lots, &ln_)) ||
-                (rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, 8 + ln_, (void **)&p)))
+                (rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, qn + ln_, (void **)&p)))
                 return rc;
-            proto_put_be64(p, (uint64_t)*now);
-            memcpy(p + 8, lots, ln_);
+            memcpy(p, qb, qn);
+            memcpy(p + qn, lots, ln_);
             return 0;
         }
         return put_spilled(t, k, *now, size);
     }
+    size_t at = h; /* the lots: buf[h, n) */
     if (lot && dl) {
         /* where the lot is, or goes: the lots sort by s(lot), its length byte first */
         for (size_t next; at < n; at = next) {
-            if (!(next = lot_next(buf, n, at)))
+            if (!(next = lot_next(buf, n, at, &q)))
                 return PROTO_ECORRUPT;
             int c = buf[at] != ln ? (buf[at] < ln ? -1 : 1) : memcmp(buf + at + 1, lot, ln);
             if (c == 0) {
-                lq = (int64_t)proto_get_be64(buf + next - 8);
+                lq = q;
                 drop = next - at;
             }
             if (c >= 0)
                 break;
         }
-        add = lq + dl ? 1 + ln + 8 : 0;
+        add = lq + dl ? 1 + ln + q_len(lq + dl) : 0;
     }
-    size_t len = n - drop + add; /* the new value, lots in it */
-    uint8_t *out = len - 8 <= RL_LOTS_INLINE ? NULL : malloc(len);
-    if (len - 8 <= RL_LOTS_INLINE) {
-        if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, len, (void **)&p)))
+    size_t lots_n = n - h - drop + add; /* the new value: qb, then lots_n bytes of lots */
+    uint8_t *out = lots_n <= RL_LOTS_INLINE ? NULL : malloc(qn + lots_n);
+    if (lots_n <= RL_LOTS_INLINE) {
+        if ((rc = rl_put_reserve(t, RL_DB_BALANCE, k->b, k->n, qn + lots_n, (void **)&p)))
             return rc;
     } else if (!(p = out)) {
         return -ENOMEM;
     }
-    proto_put_be64(p, (uint64_t)*now);
-    memcpy(p + 8, buf + 8, at - 8);
+    memcpy(p, qb, qn);
+    memcpy(p + qn, buf + h, at - h);
+    uint8_t *w = p + qn + (at - h);
     if (add) {
-        p[at] = (uint8_t)ln;
-        memcpy(p + at + 1, lot, ln);
-        proto_put_be64(p + at + 1 + ln, (uint64_t)(lq + dl));
+        w[0] = (uint8_t)ln;
+        memcpy(w + 1, lot, ln);
+        rl_qty_put(w + 1 + ln, lq + dl);
     }
-    memcpy(p + at + add, buf + at + drop, n - at - drop);
+    memcpy(w + add, buf + at + drop, n - at - drop);
     if (!out)
         return 0;
     /* too many to keep in the value: into the lots table */
-    if (!(rc = lots_spill(t, k, out + 8, len - 8)))
-        rc = put_spilled(t, k, *now, (uint32_t)(len - 8));
+    if (!(rc = lots_spill(t, k, out + qn, lots_n)))
+        rc = put_spilled(t, k, *now, (uint32_t)lots_n);
     free(out);
     return rc;
 }
 
-/* Add delta to a shelf's balance; the entry exists afterwards even when delta is 0. */
 /*
  * Add dq to a shelf's balance and dl to one of its lots (none when lot is NULL or dl is 0), in
  * one write. The negative-stock alert exists exactly while the balance is below zero (only this

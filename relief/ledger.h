@@ -34,20 +34,24 @@ int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t 
                       int64_t *qty);
 
 /*
- * A shelf's entry in RL_DB_BALANCE, key site(8) s(item): its quantity, qty(8, signed), then
- * each of its lots whose quantity is not 0, in the order of s(lot): s(lot) qty(8, signed) (the
- * unnamed lot "" holds what no named lot covers), while those come to at most RL_LOTS_INLINE
- * bytes; past that, RL_LOTS_SPILLED and their bytes (4, big-endian), the lots being in
- * RL_DB_LOTBAL under the shelf's key ‖ s(lot) -> qty(8) (a shelf with many open lots -- every
- * donation received without a lot number has one -- would otherwise rewrite them all with each
- * movement). fn is called for each lot of the entry (key, value v of n bytes) in that order
- * and stops the walk by returning non-zero, which is returned; PROTO_ECORRUPT when the value
- * does not parse.
+ * A shelf's entry in RL_DB_BALANCE, key site(8) s(item): its quantity, q(qty), then each of its
+ * lots whose quantity is not 0, in the order of s(lot): s(lot) q(qty) (the unnamed lot "" holds
+ * what no named lot covers), while those come to at most RL_LOTS_INLINE bytes; past that,
+ * RL_LOTS_SPILLED and those bytes (4, big-endian), the lots being in RL_DB_LOTBAL under the
+ * shelf's key ‖ s(lot) -> q(qty) (a shelf with many open lots -- every donation received
+ * without a lot number has one -- would otherwise rewrite them all with each movement). q(x) is
+ * a signed quantity zigzag-encoded then LEB128 (1 byte for -64..63, 2 up to ±8191).
+ * rl_balance_lots calls fn for each lot of the entry (key, value v of n bytes) in that order
+ * and stops the walk when fn returns non-zero, which is returned; PROTO_ECORRUPT when the value
+ * does not parse. rl_balance_qty reads the quantity: its bytes, or 0 when it does not parse.
  */
 #define RL_LOTS_INLINE 512u
 #define RL_LOTS_SPILLED 0xffu
 int rl_balance_lots(struct rl_txn *t, const void *key, size_t kn, const void *v, size_t n,
                     int (*fn)(void *arg, const char *lot, size_t ln, int64_t qty), void *arg);
+size_t rl_balance_qty(const void *v, size_t n, int64_t *qty);
+/* Write q(qty) at p (at most 10 bytes): its bytes. */
+size_t rl_qty_put(uint8_t *p, int64_t qty);
 
 /*
  * Balances of many shelves at once, for reports: qty of each is set (0 for a shelf nothing

@@ -399,12 +399,12 @@ int rl_q_stock_rows(struct rl_txn *t, uint64_t site, const char *item, rl_stock_
         if (!rl_key_has_prefix(k.mv_data, k.mv_size, &pre))
             break;
         const uint8_t *kp = k.mv_data;
-        if (k.mv_size < 9 || k.mv_size != 9u + kp[8] || v.mv_size < 8)
+        int64_t qty;
+        if (k.mv_size < 9 || k.mv_size != 9u + kp[8] || !rl_balance_qty(v.mv_data, v.mv_size, &qty))
             continue;
         if (item && (kp[8] != il || memcmp(kp + 9, item, il)))
             continue;
-        stop = stock_emit(w, proto_get_be64(kp), (const char *)kp + 9, kp[8],
-                          (int64_t)proto_get_be64(v.mv_data));
+        stop = stock_emit(w, proto_get_be64(kp), (const char *)kp + 9, kp[8], qty);
     }
     rl_cursor_close(&c);
     /* shelves with goods on the way but nothing yet, once per shelf */
@@ -763,7 +763,7 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
     if (rl_cursor_open(t, RL_DB_BALANCE, &c) == 0) {
         for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
             const uint8_t *kp = k.mv_data;
-            if (k.mv_size < 9 || k.mv_size != 9u + kp[8] || v.mv_size <= 8)
+            if (k.mv_size < 9 || k.mv_size != 9u + kp[8])
                 continue;
             x.site = proto_get_be64(kp);
             x.item = (const char *)kp + 9;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 11u
+#define RL_FORMAT_VERSION 12u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)
@@ -49,8 +49,8 @@ enum rl_db {
     RL_DB_LEDGER,     /* origin(8) seq(8) -> what a movement applied, when not the default */
     RL_DB_SHELFMV,    /* site(8) -> origin(8) seq(8) ih(2) (dups): movements touching a shelf of
                        * the site, ih a hash of the item code (ledger.h: rl_item_hash) */
-    RL_DB_BALANCE,    /* site(8) item -> qty(8, signed) then each lot: s(lot) qty(8) (ledger.h) */
-    RL_DB_LOTBAL,     /* site(8) item lot -> qty(8): the lots of shelves with too many for their
+    RL_DB_BALANCE,    /* site(8) item -> q(qty) then each lot: s(lot) q(qty) (ledger.h) */
+    RL_DB_LOTBAL,     /* site(8) item lot -> q(qty): the lots of shelves with too many for their
                        * balance value (ledger.h) */
     RL_DB_VOIDED,     /* origin(8) seq(8) of a voided movement -> the void's origin(8) seq(8) */
     RL_DB_COUNTS,     /* site(8) item -> the winning count: hlc origin seq qty vv */

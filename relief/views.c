@@ -463,10 +463,14 @@ static int reshelve_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *
 }
 
 /*
- * The lots of each shelf in its balance value while they come to at most RL_LOTS_INLINE bytes,
- * else in lotbal (ledger.h). Formats 2-6 kept every lot in lotbal, site(8) s(item) s(lot) ->
- * qty(8); formats 7-10 every lot in the value. The new values are written in key order; lots
- * that go into a value are taken out of lotbal afterwards, lots that go out of one are put there.
+ * Balance values as format 12 has them (ledger.h): quantities zigzag LEB128, q(qty), and the
+ * lots of each shelf in its value while they come to at most RL_LOTS_INLINE bytes, else in
+ * lotbal. Formats 2-11 wrote every quantity as 8 bytes: formats 2-6 kept every lot in lotbal,
+ * site(8) s(item) s(lot) -> qty(8); formats 7-10 every lot in the value, qty(8) then s(lot)
+ * qty(8) each; format 11 the same while those came to at most RL_LOTS_INLINE bytes, else
+ * qty(8) RL_LOTS_SPILLED size(4) with the lots in lotbal. The new values are written in key
+ * order; lots that go into a value are taken out of lotbal afterwards, lots that stay there or
+ * go there are written there again.
  */
 struct relot {
     struct rl_txn *t;
@@ -474,6 +478,8 @@ struct relot {
     uint8_t *buf;
     size_t cap;
 };
+
+#define RELOT_HEAD 10 /* room for q(qty) in front of the lots in buf */
 
 static int relot_room(struct relot *r, size_t need)
 {
@@ -488,21 +494,38 @@ static int relot_room(struct relot *r, size_t need)
     return 0;
 }
 
+/* s(lot) q(qty) after the n bytes of lots in r->buf (behind RELOT_HEAD) */
+static int relot_add(struct relot *r, size_t *n, const uint8_t *slot, uint64_t qty)
+{
+    int rc = relot_room(r, RELOT_HEAD + *n + 1 + slot[0] + 10);
+    if (rc)
+        return rc;
+    uint8_t *p = r->buf + RELOT_HEAD + *n;
+    memcpy(p, slot, 1u + slot[0]);
+    *n += 1 + slot[0] + rl_qty_put(p + 1 + slot[0], (int64_t)qty);
+    return 0;
+}
+
 static int relot_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok, MDB_val *ov)
 {
     struct relot *r = arg;
+    const uint8_t *vb = v ? v->mv_data : NULL;
     MDB_val lk, lv;
+    size_t n = 0; /* bytes of lots */
     if (!k)
         return 0;
     if (v->mv_size < 8 || k->mv_size > 8 + 1 + 255)
         return PROTO_ECORRUPT;
-    /* the value's own lots (formats 7-10), then those in lotbal (formats 2-6) */
-    int rc = relot_room(r, v->mv_size);
-    if (rc)
-        return rc;
-    memcpy(r->buf, v->mv_data, v->mv_size);
-    size_t n = v->mv_size, own = n;
-    for (rc = rl_cursor_seek(&r->lots, k->mv_data, k->mv_size, &lk, &lv); rc == 0;
+    /* the value's own lots (formats 7-11), then those in lotbal (formats 2-6, 11) */
+    size_t own = v->mv_size == 13 && vb[8] == RL_LOTS_SPILLED ? 8 : v->mv_size;
+    int64_t qty = (int64_t)proto_get_be64(vb);
+    int rc = 0;
+    for (size_t i = 8; i < own && !rc; i += 1u + vb[i] + 8) {
+        if (own - i < 1u + vb[i] + 8)
+            return PROTO_ECORRUPT;
+        rc = relot_add(r, &n, vb + i, proto_get_be64(vb + i + 1 + vb[i]));
+    }
+    for (rc = rc ? rc : rl_cursor_seek(&r->lots, k->mv_data, k->mv_size, &lk, &lv); rc == 0;
          rc = rl_cursor_next(&r->lots, &lk, &lv)) {
         const uint8_t *kp = lk.mv_data;
         if (lk.mv_size <= k->mv_size || memcmp(kp, k->mv_data, k->mv_size))
@@ -510,36 +533,40 @@ static int relot_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *ok,
         size_t ln = kp[k->mv_size];
         if (lk.mv_size != k->mv_size + 1 + ln || lv.mv_size != 8 || own != 8)
             return PROTO_ECORRUPT;
-        if ((rc = relot_room(r, n + 1 + ln + 8)))
+        if ((rc = relot_add(r, &n, kp + k->mv_size, proto_get_be64(lv.mv_data))))
             return rc;
-        memcpy(r->buf + n, kp + k->mv_size, 1 + ln);
-        memcpy(r->buf + n + 1 + ln, lv.mv_data, 8);
-        n += 1 + ln + 8;
     }
     if (rc && rc != -ENOENT)
         return rc;
-    rc = 0;
+    if ((rc = relot_room(r, RELOT_HEAD + (n > 5 ? n : 5))))
+        return rc;
+    uint8_t q[10], *lots = r->buf + RELOT_HEAD;
+    size_t h = rl_qty_put(q, qty);
     *ok = *k;
-    ov->mv_data = r->buf;
-    ov->mv_size = n;
-    if (n - 8 <= RL_LOTS_INLINE)
+    ov->mv_data = lots - h;
+    ov->mv_size = h + n;
+    memcpy(lots - h, q, h);
+    if (n <= RL_LOTS_INLINE)
         return 0;
-    /* too many for the value: in lotbal (the value's own put there), the value marks it */
+    /* too many for the value: in lotbal, the value marks it */
     struct rl_key sk;
     rl_key_reset(&sk);
     rl_key_raw(&sk, k->mv_data, k->mv_size);
-    for (size_t i = 8; own > 8 && i < own && !rc; i += 1 + r->buf[i] + 8) {
+    int64_t lq;
+    for (size_t i = 0, next; i < n && !rc; i = next) {
         struct rl_key lkey = sk;
-        rl_key_str(&lkey, (const char *)r->buf + i + 1, r->buf[i]);
-        rc = rl_put(r->t, RL_DB_LOTBAL, lkey.b, lkey.n, r->buf + i + 1 + r->buf[i], 8);
+        size_t at = i + 1 + lots[i];
+        next = at + rl_balance_qty(lots + at, n - at, &lq);
+        rl_key_str(&lkey, (const char *)lots + i + 1, lots[i]);
+        rc = rl_put(r->t, RL_DB_LOTBAL, lkey.b, lkey.n, lots + at, next - at);
     }
-    uint32_t size = (uint32_t)(n - 8);
-    r->buf[8] = RL_LOTS_SPILLED;
-    r->buf[9] = (uint8_t)(size >> 24);
-    r->buf[10] = (uint8_t)(size >> 16);
-    r->buf[11] = (uint8_t)(size >> 8);
-    r->buf[12] = (uint8_t)size;
-    ov->mv_size = 13;
+    uint32_t size = (uint32_t)n;
+    lots[0] = RL_LOTS_SPILLED;
+    lots[1] = (uint8_t)(size >> 24);
+    lots[2] = (uint8_t)(size >> 16);
+    lots[3] = (uint8_t)(size >> 8);
+    lots[4] = (uint8_t)size;
+    ov->mv_size = h + 5;
     return rc;
 }
 
@@ -551,6 +578,7 @@ static int relot_drop(struct rl_txn *t)
     size_t n = 0, cap = 0;
     uint8_t(*drop)[8 + 1 + 255 + 1 + 64] = NULL;
     size_t *len = NULL;
+    int64_t qty;
     int rc = rl_cursor_open(t, RL_DB_LOTBAL, &c);
     for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         const uint8_t *kp = k.mv_data;
@@ -563,7 +591,8 @@ static int relot_drop(struct rl_txn *t)
             rc = brc;
             break;
         }
-        if (brc == 0 && bv.mv_size == 13 && ((const uint8_t *)bv.mv_data)[8] == RL_LOTS_SPILLED)
+        size_t h = brc ? 0 : rl_balance_qty(bv.mv_data, bv.mv_size, &qty);
+        if (h && bv.mv_size == h + 5 && ((const uint8_t *)bv.mv_data)[h] == RL_LOTS_SPILLED)
             continue; /* its shelf's lots stay here */
         if (n == cap) {
             cap = cap ? 2 * cap : 256;
@@ -683,8 +712,8 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     if (fmt >= 2 && fmt < 10 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
         return proto_errf(e, rc, "cannot rewrite the shelf index: %s", proto_strerror(rc));
     /* formats 2-6 kept the lots' quantities apart from their shelves', 7-10 all in them */
-    if (fmt >= 2 && fmt < 11 && (rc = relot(t)))
-        return proto_errf(e, rc, "cannot move the lots into the balances: %s", proto_strerror(rc));
+    if (fmt >= 2 && fmt < 12 && (rc = relot(t)))
+        return proto_errf(e, rc, "cannot rewrite the balances: %s", proto_strerror(rc));
     /* formats 2-8 kept an index of the movements of each lot: a trace walks the shelves */
     if (fmt >= 2 && fmt < 9 && (rc = rl_clear(t, RL_DB_LOTMV)))
         return proto_errf(e, rc, "cannot empty lotmv: %s", proto_strerror(rc));

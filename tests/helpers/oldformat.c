@@ -1,7 +1,7 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4|5|6|7|8|9|10]   (default 1)
+ *   oldformat DIR [1|2|3|4|5|6|7|8|9|10|11]   (default 1)
  * Formats 5-9 kept the item's whole 32-bit hash in the shelf index, where format 10 keeps it
  * folded to 16 bits: the helper reads each movement's item from its op and writes the values
  * of the format asked for (format 5: the hash first; 6-9: last).
@@ -9,9 +9,11 @@
  * the helper puts an entry there (the upgrade must take it out).
  * Formats 4-7 kept each op of a block as it is (flags 0), where format 8 may keep one as a
  * delta from the op before it (flags 1): the helper writes every block again with flags 0.
- * Formats 1-6 kept each lot's quantity in lotbal, site(8) s(item) s(lot) -> qty(8), formats 7-10
- * every lot in the shelf's balance value after its quantity, where format 11 keeps them in the
- * value while they are few: the helper puts every lot where the format asked for had it.
+ * Formats 1-11 kept every quantity of a balance as 8 bytes, where format 12 keeps it in as few
+ * as it needs; formats 1-6 kept each lot's quantity in lotbal, site(8) s(item) s(lot) -> qty(8),
+ * formats 7-10 every lot in the shelf's balance value after its quantity, where format 11 keeps
+ * them in the value while they are few: the helper writes every balance as the format asked for
+ * had it.
  * Formats 2-4 kept the shelf index by shelf, site(8) s(item) -> origin(8) seq(8): the helper reads
  * each movement's item back from its op. Format 3 also stored each op as its payload under
  * origin(8) seq(8), one entry each, where format 4 keeps blocks of them: the helper takes every op
@@ -78,12 +80,14 @@ static int shelves_back(struct rl_txn *t)
 }
 
 /*
- * Every lot of every shelf apart from its balance, in lotbal (formats 1-6), or in its balance
- * value however many (formats 7-10), where format 11 keeps them in the value while they come to
- * at most RL_LOTS_INLINE bytes and in lotbal past that.
+ * Every quantity of a balance as 8 bytes, where format 12 has q(qty) (ledger.h); every lot of
+ * every shelf apart from its balance, in lotbal (formats 1-6), or in its balance value however
+ * many (formats 7-10), or (format 11) in the value while they come to at most RL_LOTS_INLINE
+ * bytes there and in lotbal past that, the value being qty(8) RL_LOTS_SPILLED size(4).
  */
 struct shelf_lots {
-    uint8_t key[8 + 1 + 255], qty[8];
+    uint8_t key[8 + 1 + 255];
+    int64_t qty;
     size_t kn;
     uint8_t *lots; /* s(lot) qty(8) each */
     size_t n;
@@ -103,7 +107,7 @@ static int lot_collect(void *arg, const char *lot, size_t ln, int64_t qty)
     return 0;
 }
 
-static int lots_move(struct rl_txn *t, int apart)
+static int lots_move(struct rl_txn *t, int format)
 {
     struct rl_cursor c;
     MDB_val k, v;
@@ -111,10 +115,8 @@ static int lots_move(struct rl_txn *t, int apart)
     struct shelf_lots *all = NULL;
     int rc = rl_cursor_open(t, RL_DB_BALANCE, &c);
     for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-        if (v.mv_size < 8 || k.mv_size > sizeof all->key)
+        if (k.mv_size > sizeof all->key)
             return PROTO_ECORRUPT;
-        if (v.mv_size == 8)
-            continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 256;
             struct shelf_lots *na = realloc(all, cap * sizeof *all);
@@ -126,22 +128,32 @@ static int lots_move(struct rl_txn *t, int apart)
         memset(sl, 0, sizeof *sl);
         memcpy(sl->key, k.mv_data, k.mv_size);
         sl->kn = k.mv_size;
-        memcpy(sl->qty, v.mv_data, 8);
+        if (!rl_balance_qty(v.mv_data, v.mv_size, &sl->qty))
+            return PROTO_ECORRUPT;
         if ((rc = rl_balance_lots(t, k.mv_data, k.mv_size, v.mv_data, v.mv_size, lot_collect, sl)))
             return rc;
     }
     rl_cursor_close(&c);
-    if (rc != -ENOENT || (!apart && (rc = rl_clear(t, RL_DB_LOTBAL))))
+    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_LOTBAL)))
         return rc ? rc : -EIO;
-    rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         struct shelf_lots *sl = &all[i];
-        uint8_t key[8 + 1 + 255 + 1 + 64], *val = malloc(8 + sl->n);
+        uint8_t key[8 + 1 + 255 + 1 + 64], *val = malloc(13 + sl->n);
+        int apart = format < 7 || (format == 11 && sl->n > RL_LOTS_INLINE);
         if (!val)
             return -ENOMEM;
-        memcpy(val, sl->qty, 8);
-        memcpy(val + 8, sl->lots, sl->n);
-        rc = rl_put(t, RL_DB_BALANCE, sl->key, sl->kn, val, apart ? 8 : 8 + sl->n);
+        proto_put_be64(val, (uint64_t)sl->qty);
+        size_t vn = 8;
+        if (!apart) {
+            memcpy(val + 8, sl->lots, sl->n);
+            vn += sl->n;
+        } else if (format == 11) {
+            uint8_t sz[5] = {RL_LOTS_SPILLED, (uint8_t)(sl->n >> 24), (uint8_t)(sl->n >> 16),
+                             (uint8_t)(sl->n >> 8), (uint8_t)sl->n};
+            memcpy(val + 8, sz, 5);
+            vn += 5;
+        }
+        rc = rl_put(t, RL_DB_BALANCE, sl->key, sl->kn, val, vn);
         for (size_t j = 0; apart && !rc && j < sl->n; j += 1 + sl->lots[j] + 8) {
             memcpy(key, sl->key, sl->kn);
             memcpy(key + sl->kn, sl->lots + j, 1 + sl->lots[j]);
@@ -293,7 +305,7 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     if (!rc && format >= 2 && format < 9)
         rc = rl_put(t, RL_DB_LOTMV, "\x04item\x03lot", 9, "an old lot index", 16);
     if (!rc)
-        rc = lots_move(t, format < 7);
+        rc = lots_move(t, format);
     if (!rc && format < 10)
         rc = format >= 5 ? wide_hash(t, format) : shelves_back(t);
     if (rc || (format < 4 && (rc = ops_rewrite(t, 1))) || (format < 3 && (rc = hashes_back(t))))
@@ -322,8 +334,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 10) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7|8|9|10]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 11) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7|8|9|10|11]\n");
         return 2;
     }
     proto_err_clear(&e);

@@ -69,7 +69,7 @@ needs=$(relief --data "$U" report needs --format csv)
 trace=$(relief --data "$U" --json report donations)
 check "make the directory look like data format 1" "$BUILD_DIR/tests/oldformat" "$U"
 up_out=$(relief --data "$U" status 2>&1)
-check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 11: rebuilding the views"
+check_match "the first command upgrades and says so" "$up_out" "upgrading '.*' from data format 1 to 12: rebuilding the views"
 check_match "counting the ops" "$up_out" "upgraded \([1-9][0-9]* ops\)"
 check_eq "the upgraded state has the digest of before" "$(relief --data "$U" digest 2>&1)" "$up_digest"
 check_eq "which the op log gives too" "$(relief --data "$U" digest --rebuild 2>&1)" "$up_digest"
@@ -98,7 +98,7 @@ check_status "while another program has it open, there is no upgrade" 1 relief -
 check_match "and says who" "$(relief --data "$V" status 2>&1)" "another program \(pid $holder"
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
 up2_out=$(relief --data "$V" status 2>&1)
-check_match "the first command upgrades from 2 and says so" "$up2_out" "upgrading '.*' from data format 2 to 11\.\.\."
+check_match "the first command upgrades from 2 and says so" "$up2_out" "upgrading '.*' from data format 2 to 12\.\.\."
 check_eq "and keeps a checkpoint every 64 ops" "$(mdb_stat -s chain "$V" | awk '/Entries/ {print $2}')" 2
 check_eq "the same digest" "$(relief --data "$V" digest 2>&1)" "$v_digest"
 check_eq "which the op log gives too" "$(relief --data "$V" digest --rebuild 2>&1)" "$v_digest"
@@ -134,7 +134,7 @@ check "format 4 keeps ops in blocks: fewer entries than ops" test "$x_blocks" -l
 check "make a directory look like data format 3" "$BUILD_DIR/tests/oldformat" "$X" 3
 check_eq "format 3 kept an entry per op" "$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')" "$x_ops"
 up3_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 3 and says so" "$up3_out" "upgrading '.*' from data format 3 to 11\.\.\."
+check_match "the first command upgrades from 3 and says so" "$up3_out" "upgrading '.*' from data format 3 to 12\.\.\."
 check_match "counting every op" "$up3_out" "upgraded \($x_ops ops\)"
 check_eq "the blocks of before" "$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')" "$x_blocks"
 check_eq "the same digest after" "$(relief --data "$X" digest 2>&1)" "$x_digest"
@@ -156,7 +156,7 @@ x_digest=$(relief --data "$X" digest)
 x_keys=$(mdb_stat -s shelfmv "$X" | awk '/Entries/ {print $2}')
 check "make a directory look like data format 4" "$BUILD_DIR/tests/oldformat" "$X" 4
 up4_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 4 and says so" "$up4_out" "upgrading '.*' from data format 4 to 11\.\.\."
+check_match "the first command upgrades from 4 and says so" "$up4_out" "upgrading '.*' from data format 4 to 12\.\.\."
 check_match "counting the ops" "$up4_out" "upgraded \([1-9][0-9]* ops\)"
 check_eq "the shelf index holds every movement of before" "$(mdb_stat -s shelfmv "$X" | awk '/Entries/ {print $2}')" "$x_keys"
 check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
@@ -172,7 +172,7 @@ check_match "and the shelf is counted" "$(relief --data "$XP" stock --site WH-IS
 x_digest=$(relief --data "$X" digest)
 check "make a directory look like data format 5" "$BUILD_DIR/tests/oldformat" "$X" 5
 up5_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 5 and says so" "$up5_out" "upgrading '.*' from data format 5 to 11\.\.\."
+check_match "the first command upgrades from 5 and says so" "$up5_out" "upgrading '.*' from data format 5 to 12\.\.\."
 check_eq "the shelf index holds every movement of before" "$(mdb_stat -s shelfmv "$X" | awk '/Entries/ {print $2}')" "$x_keys"
 check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
 check "a second count at the shelf" relief --data "$X" stock count --site WH-ISH --item water-2l --qty 900
@@ -188,7 +188,7 @@ x_lots=$(relief --data "$X" --json report stock 2>&1)
 check "make a directory look like data format 6" "$BUILD_DIR/tests/oldformat" "$X" 6
 check_match "whose lots are apart" "$(mdb_stat -s lotbal "$X" | awk '/Entries/ {print $2}')" "^[1-9]"
 up6_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 6 and says so" "$up6_out" "upgrading '.*' from data format 6 to 11\.\.\."
+check_match "the first command upgrades from 6 and says so" "$up6_out" "upgrading '.*' from data format 6 to 12\.\.\."
 check_eq "lotbal is empty" "$(mdb_stat -s lotbal "$X" | awk '/Entries/ {print $2}')" "0"
 check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
 check_eq "which the op log gives too" "$(relief --data "$X" digest --rebuild 2>&1)" "$x_digest"
@@ -201,7 +201,7 @@ x_blocks=$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')
 check "make a directory look like data format 7" "$BUILD_DIR/tests/oldformat" "$X" 7
 x_pages=$(mdb_stat -s ops "$X" | awk '/Leaf pages/ {print $3}')
 up7_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 7 and says so" "$up7_out" "upgrading '.*' from data format 7 to 11\.\.\."
+check_match "the first command upgrades from 7 and says so" "$up7_out" "upgrading '.*' from data format 7 to 12\.\.\."
 check_eq "the same blocks" "$(mdb_stat -s ops "$X" | awk '/Entries/ {print $2}')" "$x_blocks"
 check "in fewer bytes" test "$(mdb_stat -s ops "$X" | awk '/Leaf pages/ {print $3}')" -le "$x_pages"
 check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
@@ -217,7 +217,7 @@ check_eq "and holds the same stock" "$(relief --data "$XQ" --json stock)" "$(rel
 x_digest=$(relief --data "$X" digest)
 check "make a directory look like data format 8" "$BUILD_DIR/tests/oldformat" "$X" 8
 up8_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 8 and says so" "$up8_out" "upgrading '.*' from data format 8 to 11\.\.\."
+check_match "the first command upgrades from 8 and says so" "$up8_out" "upgrading '.*' from data format 8 to 12\.\.\."
 check_eq "lotmv is empty" "$(mdb_stat -s lotmv "$X" | awk '/Entries/ {print $2}')" "0"
 check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
 
@@ -226,7 +226,7 @@ check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
 x_digest=$(relief --data "$X" digest)
 check "make a directory look like data format 9" "$BUILD_DIR/tests/oldformat" "$X" 9
 up9_out=$(relief --data "$X" status 2>&1)
-check_match "the first command upgrades from 9 and says so" "$up9_out" "upgrading '.*' from data format 9 to 11\.\.\."
+check_match "the first command upgrades from 9 and says so" "$up9_out" "upgrading '.*' from data format 9 to 12\.\.\."
 check_eq "the shelf index holds every movement of before" "$(mdb_stat -s shelfmv "$X" | awk '/Entries/ {print $2}')" "$x_keys"
 check_eq "the digest of before" "$(relief --data "$X" digest 2>&1)" "$x_digest"
 check "a third count at the shelf" relief --data "$X" stock count --site WH-ISH --item water-2l --qty 800
@@ -247,7 +247,7 @@ x10_digest=$(relief --data "$X10" digest)
 check_match "80 lots at one shelf are more than its value keeps" "$(mdb_stat -s lotbal "$X10" | awk '/Entries/ {print $2}')" "^8[0-9]$"
 check "make a directory look like data format 10" "$BUILD_DIR/tests/oldformat" "$X10" 10
 check_eq "whose lots are all in the value" "$(mdb_stat -s lotbal "$X10" | awk '/Entries/ {print $2}')" "0"
-check_match "the first command upgrades from 10 and says so" "$(relief --data "$X10" status 2>&1)" "upgrading '.*' from data format 10 to 11\.\.\."
+check_match "the first command upgrades from 10 and says so" "$(relief --data "$X10" status 2>&1)" "upgrading '.*' from data format 10 to 12\.\.\."
 check_eq "the digest of before" "$(relief --data "$X10" digest 2>&1)" "$x10_digest"
 check_eq "which the op log gives too" "$(relief --data "$X10" digest --rebuild 2>&1)" "$x10_digest"
 
@@ -257,6 +257,36 @@ check "drawing most of the rest" relief --data "$X10" stock distribute --site W1
 check_eq "few lots left: back in the value, none in lotbal" "$(mdb_stat -s lotbal "$X10" | awk '/Entries/ {print $2}')" "0"
 check_eq "and the stock" "$(relief --data "$X10" --json stock --site W1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" "9"
 check_eq "the state is the op log's" "$(relief --data "$X10" digest --rebuild 2>&1)" "$(relief --data "$X10" digest 2>&1)"
+
+# from format 11 (every quantity of a balance in 8 bytes): 40 lots at one shelf took more than a
+# value kept, and now fit in it; 80 at another still do not; stock below zero and past 32 bits
+X11="$T/upgrade11"
+relief --data "$X11" init --name up11 >/dev/null 2>&1
+relief --data "$X11" site add --kind warehouse --name W --code W1 >/dev/null 2>&1
+relief --data "$X11" site add --kind warehouse --name V --code V1 >/dev/null 2>&1
+relief --data "$X11" item add rice --name Rice --unit kg >/dev/null 2>&1
+relief --data "$X11" item add oil --name Oil --unit l >/dev/null 2>&1
+/usr/bin/python3 -c "
+print('type,site,item,qty,lot')
+for i in range(40): print('receive,W1,rice,%d,LOT-%04d' % (1 + i * 997, i))
+for i in range(80): print('receive,V1,rice,1,LOT-%04d' % i)
+for i in range(5): print('receive,V1,oil,900000000,')" >"$T/lots11.csv"
+relief --data "$X11" import movements "$T/lots11.csv" >/dev/null 2>&1
+relief --data "$X11" stock adjust --site W1 --item oil --qty -7 --reason lost >/dev/null 2>&1
+x11_digest=$(relief --data "$X11" digest)
+x11_stock=$(relief --data "$X11" stock)
+check_eq "40 lots fit in a value, 80 do not" "$(mdb_stat -s lotbal "$X11" | awk '/Entries/ {print $2}')" "80"
+check "make a directory look like data format 11" "$BUILD_DIR/tests/oldformat" "$X11" 11
+check_eq "which kept both shelves' lots in lotbal" "$(mdb_stat -s lotbal "$X11" | awk '/Entries/ {print $2}')" "120"
+check_match "the first command upgrades from 11 and says so" "$(relief --data "$X11" status 2>&1)" "upgrading '.*' from data format 11 to 12\.\.\."
+check_eq "the 40 lots back in their value" "$(mdb_stat -s lotbal "$X11" | awk '/Entries/ {print $2}')" "80"
+check_eq "the digest of before" "$(relief --data "$X11" digest 2>&1)" "$x11_digest"
+check_eq "which the op log gives too" "$(relief --data "$X11" digest --rebuild 2>&1)" "$x11_digest"
+check_eq "the stock of before" "$(relief --data "$X11" stock 2>&1)" "$x11_stock"
+check_match "a negative balance among it" "$x11_stock" "^W1 .* oil +-7 "
+check_match "and one past 32 bits" "$x11_stock" "^V1 .* oil +4500000000 "
+check "drawing from the 40 lots" relief --data "$X11" stock distribute --site W1 --item rice --qty 1000
+check_eq "the state is the op log's" "$(relief --data "$X11" digest --rebuild 2>&1)" "$(relief --data "$X11" digest 2>&1)"
 
 # the upgrade with two origins: the node with the smaller id voids and confirms the arrival of
 # the other's movements, so in the op log's key order the void and the arrival come first

@@ -694,13 +694,13 @@ static int bq_put(struct rl_txn *t, void *arg, struct proto_err *e)
     (void)e;
     for (int i = 0; i < 4000; i++) {
         struct rl_key k;
-        uint8_t v[8];
+        uint8_t v[10];
         const char *it = bq_item(rand() % BQ_ITEMS);
         rl_key_reset(&k);
         rl_key_u64(&k, sites[rand() % BQ_SITES]);
         rl_key_str(&k, it, strlen(it));
-        proto_put_be64(v, (uint64_t)(int64_t)(rand() % 1000 - 100));
-        int rc = rl_put(t, RL_DB_BALANCE, k.b, k.n, v, 8);
+        size_t vn = rl_qty_put(v, (int64_t)(rand() % 100000 - 1000) * (rand() % 3 ? 1 : 99991));
+        int rc = rl_put(t, RL_DB_BALANCE, k.b, k.n, v, vn);
         if (rc)
             return rc;
     }
@@ -732,6 +732,31 @@ static int bq_check(struct rl_txn *t, void *arg, struct proto_err *e)
         free(q);
     }
     return 0;
+}
+
+/* Quantities in balance values: zigzag LEB128, each read back as written, in as few bytes as the
+ * quantity needs; a truncated or overlong one does not parse. */
+static void test_store_qty_encoding(void **state)
+{
+    static const int64_t qs[] = {0,         1,         -1,        63,           -64,     64,
+                                 -65,       8191,      -8192,     8192,         1000000, -1000000,
+                                 INT32_MAX, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    static const size_t lens[] = {1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 5, 10, 10, 10};
+    (void)state;
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+        uint8_t b[12];
+        int64_t back = 12345;
+        size_t n = rl_qty_put(b, qs[i]);
+        assert_int_equal(n, lens[i]);
+        assert_int_equal(rl_balance_qty(b, n, &back), n);
+        assert_true(back == qs[i]);
+        assert_int_equal(rl_balance_qty(b, n - 1, &back), 0); /* cut short */
+    }
+    uint8_t longer[11];
+    int64_t q;
+    memset(longer, 0x80, sizeof longer);
+    longer[10] = 0;
+    assert_int_equal(rl_balance_qty(longer, sizeof longer, &q), 0); /* past 10 bytes */
 }
 
 static void test_store_balances_in_one_pass(void **state)
@@ -1161,6 +1186,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_digest_order_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_new_node_id_after_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_backup_restores_with_new_id, setup, teardown),
+        cmocka_unit_test(test_store_qty_encoding),
         cmocka_unit_test_setup_teardown(test_store_balances_in_one_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hashes_from_the_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_ops_in_blocks, setup, teardown),

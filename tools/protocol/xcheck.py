@@ -123,6 +123,17 @@ def item_hash(code):
     return struct.pack(">H", (h >> 16) ^ (h & 0xFFFF))
 
 
+def q(n):
+    """A quantity in a balance value: zigzag, then LEB128."""
+    z = ((n << 1) ^ (n >> 63)) & 0xFFFFFFFFFFFFFFFF
+    out = bytearray()
+    while z >= 0x80:
+        out.append(z & 0x7F | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
 def state_a123():
     """After batch_a123: A1 (node), A2 (kind 4242, unknown), A3 (stock.receive of 120
     rice-5kg, lot L-0311, expiry day 20742, at SITE, against donation [B, 9])."""
@@ -133,7 +144,7 @@ def state_a123():
     st.update(
         alerts={b"u" + u64(ORIGIN_A) + struct.pack(">I", 4242): u64(1)},
         shelfmv={u64(SITE): u64(ORIGIN_A, 3) + item_hash("rice-5kg")},
-        balance={shelf: u64(120) + s8("L-0311") + u64(120)},
+        balance={shelf: q(120) + s8("L-0311") + q(120)},
         lots={s8("rice-5kg") + s8("L-0311"): struct.pack(">I", 20742)},
         needfill={b"D" + u64(ORIGIN_B, 9): u64(120)},
         donmv={u64(ORIGIN_B, 9): u64(ORIGIN_A, 3)},
@@ -142,9 +153,9 @@ def state_a123():
 
 
 def digest(store_c, vv, state):
-    """relief-digest-8: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-9: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-8\x00")
+    h.update(b"relief-digest-9\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
