@@ -584,9 +584,8 @@ static void pack_ref(msgpack_packer *pk, uint64_t self, uint64_t o, uint64_t s)
     msgpack_pack_uint64(pk, s);
 }
 
-/* Append the built body (rl_oplog_append checks it against its kind's schema). */
-static int append_checked(struct rl_txn *t, uint32_t kind, struct body *b, uint64_t min_hlc,
-                          const char *author, struct rl_op_ref *ref, struct proto_err *e)
+/* The limits on a built body and its author that the op log does not check itself. */
+static int body_limits(const struct body *b, const char *author, struct proto_err *e)
 {
     int rc = proto_buf_failed(&b->b);
     if (rc)
@@ -595,7 +594,30 @@ static int append_checked(struct rl_txn *t, uint32_t kind, struct body *b, uint6
     if (author && strlen(author) > PROTO_MAX_AUTHOR_BYTES)
         return proto_errf(e, -EINVAL, "author name is longer than %u bytes",
                           PROTO_MAX_AUTHOR_BYTES);
-    return rl_oplog_append(t, kind, b->b.data, b->b.len, min_hlc, author, ref, e);
+    return 0;
+}
+
+/* Append the built body (rl_oplog_append checks it against its kind's schema). */
+static int append_checked(struct rl_txn *t, uint32_t kind, struct body *b, uint64_t min_hlc,
+                          const char *author, struct rl_op_ref *ref, struct proto_err *e)
+{
+    int rc = body_limits(b, author, e);
+    return rc ? rc : rl_oplog_append(t, kind, b->b.data, b->b.len, min_hlc, author, ref, e);
+}
+
+/* What append_checked would refuse of the built body, without appending it. */
+static int check_only(struct rl_txn *t, uint32_t kind, const struct body *b, const char *author,
+                      struct proto_err *e)
+{
+    static _Thread_local struct proto_body parsed;
+    struct proto_err pe;
+    int rc = body_limits(b, author, e);
+    if (rc)
+        return rc;
+    proto_err_clear(&pe);
+    if (proto_body_parse(kind, b->b.data, b->b.len, rl_txn_node(t)->id, &parsed, &pe))
+        return proto_errf(e, -EINVAL, "%s", pe.msg);
+    return 0;
 }
 
 static int pack_value(struct rl_txn *t, msgpack_packer *pk, const struct rl_fieldopt *f,
@@ -1362,6 +1384,10 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         goto out;
     msgpack_pack_map(&b.pk, nfields);
     proto_buf_add(&b.b, extra.b.data, extra.b.len);
+    if (r->check_only) {
+        rc = check_only(t, r->kind, &b, r->author, e);
+        goto out;
+    }
     if ((rc = append_checked(t, r->kind, &b, min_hlc, r->author, &ref, e)))
         goto out;
     if (!a->out)

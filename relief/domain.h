@@ -128,6 +128,9 @@ struct rl_stock_req {
      * which checks each column itself): not resolved again. 0: resolve them. */
     uint64_t site_id, to_id;
     int item_known;
+    /* 1: check the movement as a write would -- every value, what it names, the op's body
+     * against its kind's schema -- and write nothing (an import's check of a long file) */
+    int check_only;
 };
 
 /* The stock commands by name ("receive", ...), with their op kinds; ends with a NULL name. */

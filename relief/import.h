@@ -7,10 +7,11 @@
  *
  * A file of at most RL_IMPORT_CHUNK_ROWS rows is imported in one transaction. A longer one
  * would outgrow what one LMDB transaction may dirty, so it is first checked in full in a write
- * transaction that is then aborted (a dry run), and then written in transactions of
- * RL_IMPORT_CHUNK_ROWS rows. A failure after the dry run -- a full disk, or a change that
- * arrived by sync in between and makes a row invalid -- leaves the earlier chunks written:
- * the result says how many rows, and the error names the first row not written.
+ * transaction that is then aborted (a dry run: the first RL_IMPORT_CHUNK_ROWS rows applied as
+ * a write would, the movements after them checked without being applied), and then written in
+ * transactions of RL_IMPORT_CHUNK_ROWS rows. A failure after the dry run -- a full disk, or a
+ * change that arrived by sync in between and makes a row invalid -- leaves the earlier chunks
+ * written: the result says how many rows, and the error names the first row not written.
  */
 #ifndef RL_IMPORT_H
 #define RL_IMPORT_H

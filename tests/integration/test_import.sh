@@ -137,3 +137,13 @@ out=$(relief import movements "$D/bigbad.csv" 2>&1)
 check_eq "a bad last row of a long file: exit 1" "$?" "1"
 check_match "a bad last row of a long file: its line" "$out" "line 24002, column 4 \(qty\)"
 check_eq "a bad last row of a long file: nothing written" "$(relief digest)" "$d1"
+/usr/bin/python3 -c '
+print("type,site,to,item,qty")
+for i in range(20000): print("dispatch,ISH-2,ISH-1,rice-5kg,1")
+print("dispatch,ISH-2,ISH-1,no-such-item,1")
+for i in range(100): print("dispatch,ISH-2,ISH-1,rice-5kg,1")
+' >"$D/bigbad2.csv"
+out=$(relief import movements "$D/bigbad2.csv" 2>&1)
+check_eq "the first row past one transaction's (only checked), bad: exit 1" "$?" "1"
+check_match "its line" "$out" "line 20002, column 4 \(item\)"
+check_eq "nothing written" "$(relief digest)" "$d1"
