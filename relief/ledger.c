@@ -570,14 +570,16 @@ static int shelf_add(struct rl_txn *t, const struct rl_key *k, int64_t dq, const
         return -ENOMEM;
     }
     memcpy(p, qb, qn);
-    memcpy(p + qn, buf + h, at - h);
     uint8_t *w = p + qn + (at - h);
+    if (at > h) /* (buf is NULL until a value was read) */
+        memcpy(p + qn, buf + h, at - h);
     if (add) {
         w[0] = (uint8_t)ln;
         memcpy(w + 1, lot, ln);
         rl_qty_put(w + 1 + ln, lq + dl);
     }
-    memcpy(w + add, buf + at + drop, n - at - drop);
+    if (n > at + drop)
+        memcpy(w + add, buf + at + drop, n - at - drop);
     if (!out)
         return 0;
     /* too many to keep in the value: into the lots table */

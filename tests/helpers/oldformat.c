@@ -144,7 +144,7 @@ static int lots_move(struct rl_txn *t, int format)
             return -ENOMEM;
         proto_put_be64(val, (uint64_t)sl->qty);
         size_t vn = 8;
-        if (!apart) {
+        if (!apart && sl->n) {
             memcpy(val + 8, sl->lots, sl->n);
             vn += sl->n;
         } else if (format == 11) {
