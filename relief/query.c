@@ -1309,29 +1309,176 @@ static int need_line_cmp(const void *x, const void *y)
     return strcmp(a->id, b->id);
 }
 
-int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e)
+/* A report's reading state: cursors in t, an arena, the lines. */
+static int needs_open(struct rl_txn *t, struct needs_cells_arg *a)
 {
-    struct needs_cells_arg *a = calloc(1, sizeof *a);
-    int rc = a ? 0 : -ENOMEM;
-    memset(out, 0, sizeof *out);
-    if (a) {
-        proto_buf_init(&a->arena, (size_t)1 << 40);
-        rc = rl_cursor_open(t, RL_DB_TRANSIT, &a->transit);
-        if (!rc && (rc = rl_cursor_open(t, RL_DB_FIELDS, &a->fields)))
-            rl_cursor_close(&a->transit);
-        if (!rc && (rc = rl_cursor_open(t, RL_DB_FIELDS, &a->sites))) {
-            rl_cursor_close(&a->transit);
-            rl_cursor_close(&a->fields);
-        }
+    int rc;
+    proto_buf_init(&a->arena, (size_t)1 << 40);
+    if ((rc = rl_cursor_open(t, RL_DB_TRANSIT, &a->transit)))
+        return rc;
+    if ((rc = rl_cursor_open(t, RL_DB_FIELDS, &a->fields))) {
+        rl_cursor_close(&a->transit);
+        return rc;
     }
-    if (!rc) {
-        rc = each_record(t, RL_R_NEED, need_cells_row, a);
-        if (!rc)
-            rc = need_stock(t, a);
+    if ((rc = rl_cursor_open(t, RL_DB_FIELDS, &a->sites))) {
         rl_cursor_close(&a->transit);
         rl_cursor_close(&a->fields);
-        rl_cursor_close(&a->sites);
     }
+    return rc;
+}
+
+static void needs_close(struct needs_cells_arg *a)
+{
+    rl_cursor_close(&a->transit);
+    rl_cursor_close(&a->fields);
+    rl_cursor_close(&a->sites);
+}
+
+static void needs_free(struct needs_cells_arg *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; a->areas && i < AREAS; i++)
+        area_free(&a->areas[i]);
+    area_free(&a->spill);
+    free(a->areas);
+    free(a->v);
+    free(a->arena.data);
+    free(a);
+}
+
+/* The lines of n needs (refs: origin, seq each), then their stock. */
+static int needs_rows(struct rl_txn *t, struct needs_cells_arg *a, const uint64_t *refs, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = need_cells_row(t, refs[2 * i], refs[2 * i + 1], a);
+    return rc ? rc : need_stock(t, a);
+}
+
+struct need_refs {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static int need_ref(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
+{
+    struct need_refs *r = arg;
+    (void)t;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 1024;
+        uint64_t *nv = realloc(r->v, 2 * cap * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        r->v = nv;
+        r->cap = cap;
+    }
+    r->v[2 * r->n] = o;
+    r->v[2 * r->n + 1] = s;
+    r->n++;
+    return 0;
+}
+
+/*
+ * The second half of the needs, read by a thread of its own in a read transaction of its own
+ * (MDB_NOTLS) when that sees the snapshot the first half is read in: two cores read the
+ * report in about the time of one half. A transaction on another snapshot (a write committed
+ * between the two began) reads nothing; the caller then reads the half in its own.
+ */
+#define NEEDS_HALF_MIN 2000 /* fewer needs: one thread */
+struct needs_half {
+    struct rl_store *s;
+    uint64_t snapshot;
+    const uint64_t *refs;
+    size_t n;
+    struct needs_cells_arg *a;
+    int rc, read;
+};
+
+static int needs_half_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct needs_half *h = arg;
+    (void)e;
+    if (mdb_txn_id(t->txn) != h->snapshot)
+        return 0;
+    int rc = needs_open(t, h->a);
+    if (rc)
+        return rc;
+    rc = needs_rows(t, h->a, h->refs, h->n);
+    needs_close(h->a);
+    h->read = rc == 0;
+    return rc;
+}
+
+static void *needs_half_main(void *arg)
+{
+    struct needs_half *h = arg;
+    struct proto_err e;
+    proto_err_clear(&e);
+    h->rc = rl_store_read(h->s, needs_half_fn, h, &e);
+    return NULL;
+}
+
+/* b's lines after a's, their cells' text after a's */
+static int needs_merge(struct needs_cells_arg *a, const struct needs_cells_arg *b)
+{
+    if (a->n + b->n > a->cap) {
+        struct need_line *v = realloc(a->v, (a->n + b->n) * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        a->v = v;
+        a->cap = a->n + b->n;
+    }
+    size_t base = a->arena.len;
+    proto_buf_add(&a->arena, b->arena.data, b->arena.len);
+    if (proto_buf_failed(&a->arena))
+        return -ENOMEM;
+    for (size_t i = 0; i < b->n; i++) {
+        a->v[a->n] = b->v[i];
+        for (int c = 0; c < NC_COUNT; c++)
+            a->v[a->n].cell[c] += base;
+        a->n++;
+    }
+    return 0;
+}
+
+int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e)
+{
+    struct needs_cells_arg *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    struct need_refs refs = {0};
+    struct needs_half h = {0};
+    pthread_t th;
+    int rc = a && b ? 0 : -ENOMEM, threaded = 0;
+    memset(out, 0, sizeof *out);
+    if (!rc)
+        rc = each_record(t, RL_R_NEED, need_ref, &refs);
+    size_t first = refs.n >= NEEDS_HALF_MIN ? refs.n / 2 : refs.n;
+    if (!rc && first < refs.n) {
+        h = (struct needs_half){t->s, mdb_txn_id(t->txn), refs.v + 2 * first, refs.n - first, b, 0,
+                                0};
+        threaded = pthread_create(&th, NULL, needs_half_main, &h) == 0;
+    }
+    if (!rc && !(rc = needs_open(t, a))) {
+        rc = needs_rows(t, a, refs.v, first);
+        needs_close(a);
+    }
+    if (threaded)
+        pthread_join(th, NULL);
+    if (!rc && threaded && h.rc)
+        rc = h.rc;
+    if (!rc && first < refs.n && !h.read) { /* no thread, or another snapshot: here */
+        needs_free(b);
+        if (!(b = calloc(1, sizeof *b)))
+            rc = -ENOMEM;
+        else if (!(rc = needs_open(t, b))) {
+            rc = needs_rows(t, b, refs.v + 2 * first, refs.n - first);
+            needs_close(b);
+        }
+    }
+    if (!rc && b->n)
+        rc = needs_merge(a, b);
+    free(refs.v);
+    needs_free(b);
     if (!rc && a->n)
         qsort(a->v, a->n, sizeof *a->v, need_line_cmp);
     if (!rc && !(out->v = malloc((a->n ? a->n : 1) * NC_COUNT * sizeof *out->v)))
@@ -1346,15 +1493,7 @@ int rl_q_needs_cells(struct rl_txn *t, struct rl_cells *out, struct proto_err *e
         out->nrows = a->n;
         out->ncols = NC_COUNT;
     }
-    if (a) {
-        for (size_t i = 0; a->areas && i < AREAS; i++)
-            area_free(&a->areas[i]);
-        area_free(&a->spill);
-        free(a->areas);
-        free(a->v);
-        free(a->arena.data);
-        free(a);
-    }
+    needs_free(a);
     if (rc) {
         rl_cells_free(out);
         return proto_errf(e, rc, "cannot read needs: %s", proto_strerror(rc));

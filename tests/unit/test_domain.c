@@ -539,6 +539,104 @@ struct collect {
     uint32_t norigins;
 };
 
+/* The needs report's cells read in two halves (two threads, two read transactions) against
+ * the rows the JSON query builds in one; inside a write transaction, whose snapshot no other
+ * transaction sees, the second half is read in it (a need it added is there). */
+#define MANY_NEEDS 2600
+struct many {
+    struct rl_cells cells;
+    json_t *rows;
+    char extra[40];
+};
+
+static int many_needs_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)arg;
+    for (int i = 0; i < MANY_NEEDS; i++) {
+        struct rl_edit ed;
+        struct rl_written w;
+        char qty[16];
+        memset(&ed, 0, sizeof ed);
+        ed.rtype = RL_R_NEED;
+        ed.add = 1;
+        snprintf(qty, sizeof qty, "%d", 1 + i % 97); /* gaps alike: ties go by id */
+        const char *kv[] = {"site", i % 2 ? "ISH-3" : "WH-1", "item", "rice-5kg", "qty", qty};
+        for (int j = 0; j < 6; j += 2) {
+            ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(RL_R_NEED), kv[j]);
+            ed.fields[ed.nfields].value = kv[j + 1];
+            ed.nfields++;
+        }
+        int rc = rl_edit_in(t, &ed, &w, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int many_read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct many *m = arg;
+    int rc = rl_q_needs_cells(t, &m->cells, e);
+    m->rows = rc ? NULL : rl_q_needs(t, e);
+    return rc ? rc : m->rows ? 0 : -EIO;
+}
+
+static int many_write_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct many *m = arg;
+    struct rl_edit ed;
+    struct rl_written w;
+    const char *kv[] = {"site", "ISH-3", "item", "rice-5kg", "qty", "999999"};
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = RL_R_NEED;
+    ed.add = 1;
+    for (int j = 0; j < 6; j += 2) {
+        ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(RL_R_NEED), kv[j]);
+        ed.fields[ed.nfields].value = kv[j + 1];
+        ed.nfields++;
+    }
+    int rc = rl_edit_in(t, &ed, &w, e);
+    if (rc)
+        return rc;
+    rl_ref_format(w.origin, w.seq, m->extra);
+    rc = rl_q_needs_cells(t, &m->cells, e);
+    return rc ? rc : -ECANCELED; /* undone */
+}
+
+static void test_domain_needs_report_in_two_halves(void **state)
+{
+    struct rl_store *A = &W.n[0];
+    struct proto_err e;
+    struct many m;
+    (void)state;
+    memset(&m, 0, sizeof m);
+    proto_err_clear(&e);
+    if (rl_node_write(A, many_needs_fn, NULL, &e))
+        fail_msg("needs: %s", e.msg);
+    if (rl_store_read(A, many_read_fn, &m, &e))
+        fail_msg("report: %s", e.msg);
+    size_t n = json_array_size(m.rows);
+    assert_true(n > MANY_NEEDS);
+    assert_int_equal(m.cells.nrows, n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_array_get(m.rows, i);
+        char gap[32];
+        snprintf(gap, sizeof gap, "%lld",
+                 (long long)json_integer_value(json_object_get(row, "gap")));
+        assert_string_equal(m.cells.v[i * m.cells.ncols],
+                            json_string_value(json_object_get(row, "id")));
+        assert_string_equal(m.cells.v[i * m.cells.ncols + 9], gap); /* the gap column */
+    }
+    json_decref(m.rows);
+    rl_cells_free(&m.cells);
+    /* in a write transaction, undone afterwards */
+    memset(&m, 0, sizeof m);
+    assert_int_equal(rl_node_write(A, many_write_fn, &m, &e), -ECANCELED);
+    assert_int_equal(m.cells.nrows, n + 1);
+    assert_string_equal(m.cells.v[0], m.extra); /* its gap is the largest */
+    rl_cells_free(&m.cells);
+}
+
 static int collect_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct collect *c = arg;
@@ -699,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_domain_concurrent_counts_agree_with_shelf),
         cmocka_unit_test(test_domain_void_counts_once),
         cmocka_unit_test(test_domain_needs_shifts_donations),
+        cmocka_unit_test(test_domain_needs_report_in_two_halves),
         cmocka_unit_test(test_domain_conflict_and_resolution),
         /* last: it replays every op the tests above made */
         cmocka_unit_test(test_domain_order_independent),
