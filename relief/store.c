@@ -214,7 +214,13 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
     MDB_txn *txn = NULL;
 
     memset(s, 0, sizeof *s);
-    pthread_rwlock_init(&s->maplock, NULL);
+    /* readers first: a thread holding it for reading may wait for another that takes it for
+     * reading too (the needs report's second half), while a grow waits for both */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_READER_NP);
+    pthread_rwlock_init(&s->maplock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     s->dir = strdup(dir);
     /* a number no other store opened by this process had (caches key on it, not on
      * addresses or transaction ids, which a later store may reuse) */
