@@ -452,8 +452,8 @@ int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t
     /* what every node will check the body against: its kind's schema (a kind this version
      * does not know is kept as it is, as one from a peer would be) */
     proto_err_clear(&pe);
-    int known = (rc = proto_body_parse(kind, body, body_len, n->id, &parsed, &pe)) != -ENOENT;
-    if (known && rc)
+    int known = proto_kind_def(kind) != NULL;
+    if (known && (rc = proto_body_parse(kind, body, body_len, n->id, &parsed, &pe)))
         return proto_errf(e, -EINVAL, "%s", pe.msg);
     if ((rc = vv_get(t, n->id, &seq, op.prev)))
         return proto_errf(e, rc, "cannot read version vector: %s", proto_strerror(rc));

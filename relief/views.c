@@ -322,7 +322,11 @@ int rl_views_apply(struct rl_txn *t, const struct proto_op *op, const struct pro
     int rc;
 
     proto_err_clear(&pe);
-    rc = body ? 0 : proto_body_parse(op->kind, op->body, op->body_len, op->origin, &parsed, &pe);
+    if (!body && !proto_kind_def(op->kind))
+        rc = -ENOENT; /* a kind this version does not know (a peer's newer one) */
+    else
+        rc =
+            body ? 0 : proto_body_parse(op->kind, op->body, op->body_len, op->origin, &parsed, &pe);
     if (rc == -ENOENT) {
         rc = tally_unknown(t, op);
         goto out;
