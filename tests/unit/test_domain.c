@@ -549,24 +549,31 @@ struct many {
     char extra[40];
 };
 
+/* Add a need of qty at site, of rice. */
+static int need_in(struct rl_txn *t, const char *site, const char *qty, struct rl_written *w,
+                   struct proto_err *e)
+{
+    struct rl_edit ed;
+    const char *kv[] = {"site", site, "item", "rice-5kg", "qty", qty};
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = RL_R_NEED;
+    ed.add = 1;
+    for (int j = 0; j < 6; j += 2) {
+        ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(RL_R_NEED), kv[j]);
+        ed.fields[ed.nfields].value = kv[j + 1];
+        ed.nfields++;
+    }
+    return rl_edit_in(t, &ed, w, e);
+}
+
 static int many_needs_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     (void)arg;
     for (int i = 0; i < MANY_NEEDS; i++) {
-        struct rl_edit ed;
         struct rl_written w;
         char qty[16];
-        memset(&ed, 0, sizeof ed);
-        ed.rtype = RL_R_NEED;
-        ed.add = 1;
         snprintf(qty, sizeof qty, "%d", 1 + i % 97); /* gaps alike: ties go by id */
-        const char *kv[] = {"site", i % 2 ? "ISH-3" : "WH-1", "item", "rice-5kg", "qty", qty};
-        for (int j = 0; j < 6; j += 2) {
-            ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(RL_R_NEED), kv[j]);
-            ed.fields[ed.nfields].value = kv[j + 1];
-            ed.nfields++;
-        }
-        int rc = rl_edit_in(t, &ed, &w, e);
+        int rc = need_in(t, i % 2 ? "ISH-3" : "WH-1", qty, &w, e);
         if (rc)
             return rc;
     }
@@ -584,18 +591,8 @@ static int many_read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 static int many_write_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct many *m = arg;
-    struct rl_edit ed;
     struct rl_written w;
-    const char *kv[] = {"site", "ISH-3", "item", "rice-5kg", "qty", "999999"};
-    memset(&ed, 0, sizeof ed);
-    ed.rtype = RL_R_NEED;
-    ed.add = 1;
-    for (int j = 0; j < 6; j += 2) {
-        ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(RL_R_NEED), kv[j]);
-        ed.fields[ed.nfields].value = kv[j + 1];
-        ed.nfields++;
-    }
-    int rc = rl_edit_in(t, &ed, &w, e);
+    int rc = need_in(t, "ISH-3", "999999", &w, e);
     if (rc)
         return rc;
     rl_ref_format(w.origin, w.seq, m->extra);
