@@ -348,7 +348,8 @@ static int is_hex(const char *s, size_t min, size_t max)
  * used by one site (a second one only ever comes with a change), an item that exists (items
  * are never removed).
  */
-#define FOUND_SLOTS 8192u /* direct-mapped: a Tohoku-sized 2,600 sites and 1,000 items fit */
+#define FOUND_SLOTS 8192u /* a Tohoku-sized 2,600 sites and 1,000 items fit */
+#define FOUND_WAYS 4u     /* slots a code may take, from the one its hash names on */
 struct found {
     uint64_t gen; /* found_gen when it was kept; other values: empty */
     uint64_t id;  /* a site's id; 1 for an item */
@@ -360,11 +361,12 @@ static _Thread_local struct found *found_v;
 static _Thread_local uint64_t found_uid, found_gen;
 static _Thread_local uint32_t found_changes;
 
+/* The first of the FOUND_WAYS slots a code may take (NULL: none, the code is too long). */
 static struct found *found_slot(struct rl_txn *t, char kind, const char *code, size_t n)
 {
     if (n > 64)
         return NULL;
-    if (!found_v && !(found_v = calloc(FOUND_SLOTS, sizeof *found_v)))
+    if (!found_v && !(found_v = calloc(FOUND_SLOTS + FOUND_WAYS, sizeof *found_v)))
         return NULL;
     if (found_uid != t->uid || found_changes != t->changes || !found_gen) {
         found_gen++; /* everything kept before is gone */
@@ -377,22 +379,34 @@ static struct found *found_slot(struct rl_txn *t, char kind, const char *code, s
     return &found_v[h % FOUND_SLOTS];
 }
 
+static int found_is(const struct found *f, char kind, const char *code, size_t n)
+{
+    return f->gen == found_gen && f->kind == kind && f->len == n && !memcmp(f->code, code, n);
+}
+
 static int found_get(struct rl_txn *t, char kind, const char *code, uint64_t *id)
 {
     size_t n = strlen(code);
     struct found *f = found_slot(t, kind, code, n);
-    if (!f || f->gen != found_gen || f->kind != kind || f->len != n || memcmp(f->code, code, n))
-        return 0;
-    *id = f->id;
-    return 1;
+    for (unsigned i = 0; f && i < FOUND_WAYS; i++)
+        if (found_is(&f[i], kind, code, n)) {
+            *id = f[i].id;
+            return 1;
+        }
+    return 0;
 }
 
 static void found_put(struct rl_txn *t, char kind, const char *code, uint64_t id)
 {
+    static _Thread_local unsigned turn; /* which slot goes when all are taken */
     size_t n = strlen(code);
     struct found *f = found_slot(t, kind, code, n);
     if (!f)
         return;
+    unsigned i = 0;
+    while (i < FOUND_WAYS && f[i].gen == found_gen && !found_is(&f[i], kind, code, n))
+        i++;
+    f += i < FOUND_WAYS ? i : turn++ % FOUND_WAYS;
     f->gen = found_gen;
     f->kind = kind;
     f->len = (uint8_t)n;
@@ -1031,7 +1045,7 @@ static int draw_lots(struct rl_txn *t, uint64_t site, const char *item, int64_t 
     if (rc && rc != -ENOENT)
         return rc;
     int n = ps.n;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && n > 1; i++) /* (one lot is drawn first whatever its expiry) */
         picks[i].expiry = lot_expiry_of(t, item, picks[i].lot, picks[i].len);
     qsort(picks, (size_t)n, sizeof *picks, lot_cmp);
     int used = 0;
@@ -1394,7 +1408,8 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         goto out; /* the caller wants neither the ref nor the balance */
     a->out->origin = ref.origin;
     a->out->seq = ref.seq;
-    if (r->kind != PROTO_KIND_STOCK_VOID && r->kind != PROTO_KIND_STOCK_ARRIVE && site) {
+    if (r->kind != PROTO_KIND_STOCK_VOID && r->kind != PROTO_KIND_STOCK_ARRIVE && site &&
+        !r->ref_only) {
         a->out->has_balance =
             rl_ledger_balance(t, site, r->item, strlen(r->item), &a->out->balance) == 0;
     }

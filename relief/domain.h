@@ -131,6 +131,8 @@ struct rl_stock_req {
     /* 1: check the movement as a write would -- every value, what it names, the op's body
      * against its kind's schema -- and write nothing (an import's check of a long file) */
     int check_only;
+    /* 1: out gets the op's id only, not the shelf's balance (one read less per movement) */
+    int ref_only;
 };
 
 /* The stock commands by name ("receive", ...), with their op kinds; ends with a NULL name. */

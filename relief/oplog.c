@@ -20,11 +20,17 @@ static void op_key(uint8_t k[16], uint64_t origin, uint64_t seq)
     proto_put_be64(k + 8, seq);
 }
 
-/* The VV entry of an origin: seq 0 and the zero hash when absent. */
+/* The VV entry of an origin: seq 0 and the zero hash when absent; the one the transaction
+ * holds (store.h) when it is that origin's. */
 static int vv_get(struct rl_txn *t, uint64_t origin, uint64_t *seq, uint8_t hash[PROTO_HASH_BYTES])
 {
     uint8_t k[8];
     MDB_val v;
+    if (t->vv.held && t->vv.origin == origin) {
+        *seq = t->vv.seq;
+        memcpy(hash, t->vv.hash, PROTO_HASH_BYTES);
+        return 0;
+    }
     proto_put_be64(k, origin);
     int rc = rl_get(t, RL_DB_VV, k, 8, &v);
     if (rc == -ENOENT) {
@@ -45,6 +51,12 @@ static int vv_put(struct rl_txn *t, uint64_t origin, uint64_t seq,
                   const uint8_t hash[PROTO_HASH_BYTES])
 {
     uint8_t k[8], v[8 + PROTO_HASH_BYTES];
+    if (t->vv.held && t->vv.origin == origin) {
+        t->vv.seq = seq;
+        memcpy(t->vv.hash, hash, PROTO_HASH_BYTES);
+        t->vv.dirty = 1;
+        return 0;
+    }
     proto_put_be64(k, origin);
     proto_put_be64(v, seq);
     memcpy(v + 8, hash, PROTO_HASH_BYTES);
@@ -457,6 +469,13 @@ int rl_oplog_append(struct rl_txn *t, uint32_t kind, const uint8_t *body, size_t
         return proto_errf(e, -EINVAL, "%s", pe.msg);
     if ((rc = vv_get(t, n->id, &seq, op.prev)))
         return proto_errf(e, rc, "cannot read version vector: %s", proto_strerror(rc));
+    if (!t->vv.held || t->vv.origin != n->id) {
+        /* this node's entry is held from its first op on, written once at the end (store.c) */
+        if ((rc = rl_vv_write_held(t)))
+            return proto_errf(e, rc, "cannot store version vector: %s", proto_strerror(rc));
+        t->vv = (struct rl_vv_held){1, 0, n->id, seq, {0}};
+        memcpy(t->vv.hash, op.prev, PROTO_HASH_BYTES);
+    }
     n->clock = rl_hlc_tick(n->clock, rl_now_ms());
     n->clock_dirty = 1;
     uint64_t hlc = n->clock > min_hlc ? n->clock : min_hlc;

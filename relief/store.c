@@ -4,6 +4,8 @@
  */
 #include "store.h"
 
+#include "proto/op.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -442,6 +444,149 @@ static void txn_cursors_close(struct rl_txn *t)
         }
 }
 
+/* Write the version-vector entry the transaction holds, if not written yet. An LMDB code. */
+static int vv_write(struct rl_txn *t)
+{
+    uint8_t k[8], v[8 + PROTO_HASH_BYTES];
+    if (!t->vv.dirty)
+        return 0;
+    proto_put_be64(k, t->vv.origin);
+    proto_put_be64(v, t->vv.seq);
+    memcpy(v + 8, t->vv.hash, PROTO_HASH_BYTES);
+    MDB_val key = {8, k}, val = {sizeof v, v};
+    int rc = mdb_put(t->txn, t->s->dbi[RL_DB_VV], &key, &val, 0);
+    if (!rc)
+        t->vv.dirty = 0;
+    return rc;
+}
+
+int rl_vv_write_held(struct rl_txn *t)
+{
+    return rl_mdb_err(vv_write(t));
+}
+
+/* --- shelf index values held until the end (store.h) --- */
+
+#define DUP_KEY 8u              /* RL_DB_SHELFMV's key and value sizes, the only ones held */
+#define DUP_VAL 18u             /* (ledger.h: RL_SHELFMV_VAL) */
+#define DUP_HELD_MAX (1u << 18) /* values held at most: 7 MB, and 4 MB of slots */
+
+struct rl_dup_held {
+    uint8_t k[DUP_KEY], v[DUP_VAL];
+};
+
+static uint32_t dup_hash(const uint8_t *k, const uint8_t *v)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (unsigned i = 0; i < DUP_KEY; i++)
+        h = (h ^ k[i]) * 16777619u;
+    for (unsigned i = 0; i < DUP_VAL; i++)
+        h = (h ^ v[i]) * 16777619u;
+    return h;
+}
+
+/* The held value's slot (empty when it is not held). */
+static uint32_t *dup_slot(const struct rl_dups_held *d, const uint8_t *k, const uint8_t *v)
+{
+    size_t i = dup_hash(k, v) & (d->nslot - 1);
+    for (;; i = (i + 1) & (d->nslot - 1)) {
+        uint32_t *s = &d->slot[i];
+        if (!*s || (!memcmp(d->v[*s - 1].k, k, DUP_KEY) && !memcmp(d->v[*s - 1].v, v, DUP_VAL)))
+            return s;
+    }
+}
+
+static int dup_hold(struct rl_dups_held *d, const uint8_t *k, const uint8_t *v)
+{
+    if (d->n + 1 > d->nslot / 2) { /* a larger table, every value placed again */
+        size_t ns = d->nslot ? d->nslot * 2 : 4096;
+        uint32_t *sl = calloc(ns, sizeof *sl);
+        if (!sl)
+            return ENOMEM;
+        free(d->slot);
+        d->slot = sl;
+        d->nslot = ns;
+        for (size_t i = 0; i < d->n; i++)
+            *dup_slot(d, d->v[i].k, d->v[i].v) = (uint32_t)(i + 1);
+    }
+    uint32_t *s = dup_slot(d, k, v);
+    if (*s)
+        return 0; /* held already */
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 1024;
+        struct rl_dup_held *nv = realloc(d->v, nc * sizeof *nv);
+        if (!nv)
+            return ENOMEM;
+        d->v = nv;
+        d->cap = nc;
+    }
+    memcpy(d->v[d->n].k, k, DUP_KEY);
+    memcpy(d->v[d->n].v, v, DUP_VAL);
+    *s = (uint32_t)++d->n;
+    return 0;
+}
+
+static int dup_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(struct rl_dup_held)); /* key, then value: the database's order */
+}
+
+static void dups_clear(struct rl_dups_held *d)
+{
+    if (d->n)
+        memset(d->slot, 0, d->nslot * sizeof *d->slot);
+    d->n = 0;
+}
+
+static void dups_free(struct rl_dups_held *d)
+{
+    free(d->v);
+    free(d->slot);
+    memset(d, 0, sizeof *d);
+}
+
+/*
+ * Write the held values, sorted: after a key's first one, each follows the one before at the
+ * end of the key's values when that one went there. An LMDB code.
+ */
+static int dups_write(struct rl_txn *t)
+{
+    struct rl_dups_held *d = &t->dups;
+    MDB_cursor *c;
+    int rc = 0, at_end = 0;
+    if (!d->n)
+        return 0;
+    qsort(d->v, d->n, sizeof *d->v, dup_cmp);
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[RL_DB_SHELFMV], &c)))
+        return rc;
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        MDB_val key = {DUP_KEY, d->v[i].k}, val = {DUP_VAL, d->v[i].v}, last = val;
+        unsigned flags = 0;
+        if (i && at_end && !memcmp(d->v[i].k, d->v[i - 1].k, DUP_KEY)) {
+            flags = MDB_APPENDDUP;
+        } else if ((rc = mdb_cursor_get(c, &key, &last, MDB_GET_BOTH_RANGE)) == MDB_NOTFOUND) {
+            flags = MDB_APPENDDUP; /* after the key's last value (see rl_put_dup_append) */
+        } else if (rc) {
+            break;
+        }
+        key.mv_size = DUP_KEY;
+        key.mv_data = d->v[i].k;
+        at_end = flags != 0;
+        rc = mdb_cursor_put(c, &key, &val, flags);
+    }
+    mdb_cursor_close(c);
+    if (!rc)
+        dups_clear(d);
+    return rc;
+}
+
+/* Before db is read or written another way: what the transaction holds for it written (an
+ * LMDB code). */
+static int before(struct rl_txn *t, enum rl_db db)
+{
+    return db == RL_DB_VV ? vv_write(t) : db == RL_DB_SHELFMV ? dups_write(t) : 0;
+}
+
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     for (;;) {
@@ -461,6 +606,9 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
         rc = upgraded_under_us(&t, e);
         if (!rc)
             rc = fn(&t, arg, e);
+        if (!rc && ((rc = dups_write(&t)) || (rc = vv_write(&t))))
+            rc = rc == MDB_MAP_FULL ? PROTO_EMAPFULL : lmdb_fail(e, rc, "cannot write to", s->dir);
+        dups_free(&t.dups);
         if (rc) {
             mdb_txn_abort(t.txn);
         } else {
@@ -484,11 +632,16 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
 int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     MDB_txn *parent = t->txn, *child;
-    int rc = mdb_txn_begin(t->s->env, parent, 0, &child);
+    /* (values appended inside are written at once: the held ones belong to the parent) */
+    int rc = dups_write(t);
+    if (rc)
+        return rc == MDB_MAP_FULL ? PROTO_EMAPFULL : lmdb_fail(e, rc, "cannot write to", t->s->dir);
+    rc = mdb_txn_begin(t->s->env, parent, 0, &child);
     if (rc)
         return lmdb_fail(e, rc, "cannot write to", t->s->dir);
     struct rl_unknown_tally saved[RL_UNKNOWN_TALLY];
     unsigned nsaved = t->nunknown;
+    struct rl_vv_held vv = t->vv;
     memcpy(saved, t->unknown, sizeof saved);
     t->txn = child;
     rc = fn(t, arg, e);
@@ -497,6 +650,7 @@ int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e
         mdb_txn_abort(child);
         memcpy(t->unknown, saved, sizeof saved);
         t->nunknown = nsaved;
+        t->vv = vv;
         t->changes++; /* what it wrote is gone */
         return rc;
     }
@@ -579,6 +733,9 @@ int rl_store_size(struct rl_store *s, uint64_t *bytes)
 int rl_get(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, MDB_val *v)
 {
     MDB_val key = {kn, (void *)k};
+    int rc = before(t, db);
+    if (rc)
+        return rl_mdb_err(rc);
     MDB_cursor *c = txn_cursor(t, db);
     if (c)
         return rl_mdb_err(mdb_cursor_get(c, &key, v, MDB_SET));
@@ -587,6 +744,9 @@ int rl_get(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, MDB_val *v
 
 static int put(struct rl_txn *t, enum rl_db db, MDB_val *key, MDB_val *val, unsigned flags)
 {
+    int rc = before(t, db);
+    if (rc)
+        return rl_mdb_err(rc);
     MDB_cursor *c = txn_cursor(t, db);
     if (c)
         return rl_mdb_err(mdb_cursor_put(c, key, val, flags));
@@ -611,13 +771,20 @@ int rl_put_reserve(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, si
 
 int rl_del(struct rl_txn *t, enum rl_db db, const void *k, size_t kn)
 {
-    MDB_val key = {kn, (void *)k};
-    return rl_mdb_err(mdb_del(t->txn, t->s->dbi[db], &key, NULL));
+    MDB_val key = {kn, (void *)k}, v;
+    int rc = before(t, db);
+    MDB_cursor *c = dbs[db].flags & MDB_DUPSORT ? NULL : txn_cursor(t, db);
+    if (!rc && c && !(rc = mdb_cursor_get(c, &key, &v, MDB_SET)))
+        rc = mdb_cursor_del(c, 0);
+    else if (!rc && !c)
+        rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
+    return rl_mdb_err(rc);
 }
 
 int rl_clear(struct rl_txn *t, enum rl_db db)
 {
-    return rl_mdb_err(mdb_drop(t->txn, t->s->dbi[db], 0));
+    int rc = before(t, db);
+    return rl_mdb_err(rc ? rc : mdb_drop(t->txn, t->s->dbi[db], 0));
 }
 
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
@@ -625,7 +792,12 @@ int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const 
 {
     MDB_cursor *c = txn_cursor(t, db), *own = NULL;
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
-    int rc = c ? 0 : mdb_cursor_open(t->txn, t->s->dbi[db], &own);
+    if (db == RL_DB_SHELFMV && t->dups.n && kn == DUP_KEY && vn == DUP_VAL &&
+        *dup_slot(&t->dups, k, v))
+        return 0;
+    int rc = db == RL_DB_SHELFMV ? 0 : before(t, db); /* (held values are not read here) */
+    if (!rc && !c)
+        rc = mdb_cursor_open(t->txn, t->s->dbi[db], &own);
     if (rc)
         return rl_mdb_err(rc);
     rc = mdb_cursor_get(c ? c : own, &key, &val, MDB_GET_BOTH);
@@ -640,7 +812,14 @@ int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn,
     MDB_cursor *c = txn_cursor(t, db), *own = NULL;
     MDB_val key = {kn, (void *)k}, val = {vn, (void *)v}, last;
     unsigned flags = 0;
-    int rc = c ? 0 : mdb_cursor_open(t->txn, t->s->dbi[db], &own);
+    if (db == RL_DB_SHELFMV && kn == DUP_KEY && vn == DUP_VAL && t->write && c) {
+        /* written at the end (dups_write), or when a rebuild holds too many */
+        int rc = t->dups.n < DUP_HELD_MAX ? 0 : dups_write(t);
+        return rl_mdb_err(rc ? rc : dup_hold(&t->dups, k, v));
+    }
+    int rc = before(t, db);
+    if (!rc && !c)
+        rc = mdb_cursor_open(t->txn, t->s->dbi[db], &own);
     if (rc)
         return rl_mdb_err(rc);
     if (own)
@@ -727,7 +906,9 @@ int rl_rewrite(struct rl_txn *t, enum rl_db db,
     uint8_t *buf = NULL;
     size_t cap = 0;
     int frc = 0; /* fn's */
-    int rc = mdb_dbi_open(t->txn, "rewrite", MDB_CREATE, &tmp);
+    int rc = before(t, db);
+    if (!rc)
+        rc = mdb_dbi_open(t->txn, "rewrite", MDB_CREATE, &tmp);
     /* 1: every entry, rewritten, appended in key order to a scratch table (full pages) */
     if (!rc && !(rc = mdb_cursor_open(t->txn, d, &c))) {
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
@@ -759,7 +940,9 @@ int rl_rewrite_dups(struct rl_txn *t, enum rl_db db,
     MDB_val k, v, ok, ov;
     unsigned flags;
     int frc = 0; /* fn's */
-    int rc = mdb_dbi_flags(t->txn, d, &flags);
+    int rc = before(t, db);
+    if (!rc)
+        rc = mdb_dbi_flags(t->txn, d, &flags);
     if (!rc)
         rc = mdb_dbi_open(t->txn, "rewrite-dups",
                           MDB_CREATE | (flags & (MDB_DUPSORT | MDB_DUPFIXED)), &tmp);
@@ -850,7 +1033,9 @@ int rl_drop_named(struct rl_txn *t, const char *name)
 int rl_count(struct rl_txn *t, enum rl_db db, uint64_t *n)
 {
     MDB_stat st;
-    int rc = mdb_stat(t->txn, t->s->dbi[db], &st);
+    int rc = before(t, db);
+    if (!rc)
+        rc = mdb_stat(t->txn, t->s->dbi[db], &st);
     if (!rc)
         *n = st.ms_entries;
     return rl_mdb_err(rc);
@@ -858,7 +1043,8 @@ int rl_count(struct rl_txn *t, enum rl_db db, uint64_t *n)
 
 int rl_cursor_open(struct rl_txn *t, enum rl_db db, struct rl_cursor *c)
 {
-    return rl_mdb_err(mdb_cursor_open(t->txn, t->s->dbi[db], &c->c));
+    int rc = before(t, db);
+    return rl_mdb_err(rc ? rc : mdb_cursor_open(t->txn, t->s->dbi[db], &c->c));
 }
 
 void rl_cursor_close(struct rl_cursor *c)

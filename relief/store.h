@@ -15,6 +15,7 @@
 #define RL_STORE_H
 
 #include "proto/error.h"
+#include "proto/limits.h"
 
 #include <lmdb.h>
 #include <pthread.h>
@@ -103,6 +104,31 @@ struct rl_unknown_tally {
     uint64_t count;
 };
 
+/*
+ * A version-vector entry a write transaction holds instead of writing it to RL_DB_VV on every op
+ * (oplog.c: this node's, as it appends ops one after another): written before anything else
+ * touches RL_DB_VV and before the commit, dropped with a nested transaction that is undone.
+ */
+struct rl_vv_held {
+    int held;  /* origin, seq and hash are the entry's */
+    int dirty; /* not written yet */
+    uint64_t origin, seq;
+    uint8_t hash[PROTO_HASH_BYTES];
+};
+
+/*
+ * Values appended to RL_DB_SHELFMV (rl_put_dup_append) that a top-level write transaction holds
+ * and writes sorted, each key's in one run, before anything else touches the database, before a
+ * nested transaction and before the commit (store.c). rl_get_dup finds them.
+ */
+struct rl_dup_held;
+struct rl_dups_held {
+    struct rl_dup_held *v;
+    size_t n, cap;
+    uint32_t *slot; /* open addressing: index + 1 of a value in v, 0 empty */
+    size_t nslot;
+};
+
 struct rl_txn {
     struct rl_store *s;
     MDB_txn *txn;
@@ -123,7 +149,12 @@ struct rl_txn {
      * finds a key on the leaf page it is on without descending the tree again */
     MDB_txn *top;
     MDB_cursor *cur[RL_DB_COUNT];
+    struct rl_vv_held vv;
+    struct rl_dups_held dups;
 };
+
+/* Write the version-vector entry t holds, if it was not written yet (0 or an error code). */
+int rl_vv_write_held(struct rl_txn *t);
 
 /* A new rl_txn.uid. */
 uint64_t rl_txn_uid(void);
@@ -202,7 +233,9 @@ int rl_clear(struct rl_txn *t, enum rl_db db);
 int rl_get_dup(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                size_t vn);
 /* Put a value under a key with sorted duplicates, as rl_put; one that sorts after every value
- * the key has is appended so that the pages it fills stay full. */
+ * the key has is appended so that the pages it fills stay full. RL_DB_SHELFMV's values are held
+ * by a top-level write transaction and written sorted (struct rl_dups_held), so that those of a
+ * key go in one run whatever order they came in. */
 int rl_put_dup_append(struct rl_txn *t, enum rl_db db, const void *k, size_t kn, const void *v,
                       size_t vn);
 /*

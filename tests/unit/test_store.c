@@ -29,7 +29,7 @@
 
 struct fx {
     char root[256];
-    char a[300], b[300];
+    char a[300], b[300], c[300];
 };
 
 static int setup(void **state)
@@ -41,6 +41,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->a, sizeof f->a, "%s/a", f->root);
     snprintf(f->b, sizeof f->b, "%s/b", f->root);
+    snprintf(f->c, sizeof f->c, "%s/c", f->root);
     unsetenv("RELIEF_MACHINE_ID");
     *state = f;
     return 0;
@@ -1090,6 +1091,8 @@ static void test_store_undone_nested_appends(void **state)
  */
 #define DA_N 20000
 
+static int dup_check_fn(struct rl_txn *t, void *arg, struct proto_err *e);
+
 static int dup_put_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     const int *order = arg;
@@ -1104,7 +1107,19 @@ static int dup_put_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     /* the same value again changes nothing */
     uint8_t v[RL_SHELFMV_VAL];
     rl_shelfmv_val(v, "rice", 4, 7, 1);
-    return rl_put_dup_append(t, RL_DB_SHELFMV, "site0001", 8, v, sizeof v);
+    int rc = rl_put_dup_append(t, RL_DB_SHELFMV, "site0001", 8, v, sizeof v);
+    /* found in the transaction, whether written yet or held (store.h) */
+    assert_int_equal(rl_get_dup(t, RL_DB_SHELFMV, "site0001", 8, v, sizeof v), 0);
+    rl_shelfmv_val(v, "rice", 4, 7, DA_N + 1);
+    assert_int_equal(rl_get_dup(t, RL_DB_SHELFMV, "site0001", 8, v, sizeof v), -ENOENT);
+    /* a cursor on the table sees every value (the held ones are written first) */
+    return rc ? rc : dup_check_fn(t, NULL, e);
+}
+
+/* The same in a nested transaction, where each value is written as it comes. */
+static int dup_put_nested_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    return rl_txn_nested(t, dup_put_fn, arg, e);
 }
 
 static int dup_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
@@ -1128,14 +1143,14 @@ static int dup_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 }
 
 /* Pages the values took: the last page in use after their transaction, less before it. */
-static uint64_t dup_pages(const char *dir, const int *order)
+static uint64_t dup_pages(const char *dir, const int *order, rl_txn_fn put)
 {
     struct rl_store s;
     struct proto_err e;
     MDB_envinfo before, after;
     open_node(&s, dir);
     assert_int_equal(mdb_env_info(s.env, &before), 0);
-    assert_int_equal(rl_store_write(&s, dup_put_fn, (void *)order, &e), 0);
+    assert_int_equal(rl_store_write(&s, put, (void *)order, &e), 0);
     assert_int_equal(mdb_env_info(s.env, &after), 0);
     assert_int_equal(rl_store_read(&s, dup_check_fn, NULL, &e), 0);
     rl_store_close(&s);
@@ -1156,14 +1171,20 @@ static void test_store_dup_append_fills_pages(void **state)
     }
     make_node(f->a, "a");
     make_node(f->b, "b");
-    uint64_t appended = dup_pages(f->a, NULL), shuffled = dup_pages(f->b, order);
+    make_node(f->c, "c");
+    uint64_t appended = dup_pages(f->a, NULL, dup_put_fn),
+             held = dup_pages(f->b, order, dup_put_fn),
+             shuffled = dup_pages(f->c, order, dup_put_nested_fn);
     /* appended, the values fill about as many pages as their bytes need (a node's own
-     * movements under a site); in random order LMDB's splits leave pages a third empty */
+     * movements under a site); so do values in random order that the transaction holds and
+     * writes sorted; written in random order as they come, LMDB's splits leave pages a third
+     * empty */
     uint64_t need = (uint64_t)DA_N * RL_SHELFMV_VAL / 4000 + 1;
-    print_message("dup pages: %llu appended, %llu in random order, %llu needed\n",
-                  (unsigned long long)appended, (unsigned long long)shuffled,
-                  (unsigned long long)need);
+    print_message("dup pages: %llu appended, %llu held, %llu in random order, %llu needed\n",
+                  (unsigned long long)appended, (unsigned long long)held,
+                  (unsigned long long)shuffled, (unsigned long long)need);
     assert_true(appended <= need + need / 10 + 4);
+    assert_true(held <= need + need / 10 + 4);
     assert_true(shuffled > need + need / 4);
 }
 

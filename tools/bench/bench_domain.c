@@ -22,6 +22,7 @@
  */
 #include "proto/kinds.h"
 #include "relief/domain.h"
+#include "relief/import.h"
 #include "relief/init.h"
 #include "relief/node.h"
 #include "relief/store.h"
@@ -53,7 +54,6 @@
 #define N_WAREHOUSES 60u /* the first sites: most receipts and dispatches start there */
 #define N_KITCHENS 200u  /* the next ones: shifts happen there */
 
-#define CHUNK 10000u              /* movements (and raw puts) per committed transaction */
 #define RECORD_CHUNK 5000u        /* sites, items, needs, shifts per transaction */
 #define RAW_VALUE_BYTES 100       /* about what a movement's op weighs in the log */
 #define RAW_MAP_SIZE (8ull << 30) /* no MDB_WRITEMAP, so the file only grows as written */
@@ -67,6 +67,8 @@ struct config {
     double scale;
     int quick;
     int segments;    /* import rounds */
+    unsigned chunk;  /* movements (and raw puts) per transaction: the import's, RL_IMPORT_CHUNK_ROWS
+                      * (fewer when a round holds fewer) */
     int report_runs; /* relief report needs (and status) */
     int stock_runs;  /* relief stock --site (and /bin/true) */
     int write_runs;  /* relief stock receive (and /bin/true, raw commit) */
@@ -379,6 +381,7 @@ static int gen_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         uint32_t roll = rng_below(&st->rng, 100), shelf = 0, site, item;
         int op;
         memset(&r, 0, sizeof r);
+        r.ref_only = 1; /* as the import asks: the id (an arrival names it), not the balance */
         if (roll < 40) {
             op = G_RECEIVE;
         } else if (roll < 80) {
@@ -495,9 +498,9 @@ static int gen_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 }
 
 /*
- * The import: movements in transactions of CHUNK, each beside a raw transaction of as many
- * random-key puts, taking turns; one round per segment of the import, so the median is over
- * rounds of a growing store (the last segments write into the biggest one).
+ * The import: movements in transactions of the import's size (RL_IMPORT_CHUNK_ROWS), each beside a
+ * raw transaction of as many random-key puts, taking turns; one round per segment of the import, so
+ * the median is over rounds of a growing store (the last segments write into the biggest one).
  */
 static void bench_import(const struct config *c, struct rl_store *s, struct gen *g, struct raw *raw,
                          uint64_t total, struct row *r)
@@ -512,7 +515,7 @@ static void bench_import(const struct config *c, struct rl_store *s, struct gen 
         if (seg == c->segments - 1)
             seg_n = total - seg_n * (uint64_t)(c->segments - 1);
         for (uint64_t n = 0; n < seg_n; chunk_no++) {
-            unsigned k = seg_n - n < CHUNK ? (unsigned)(seg_n - n) : CHUNK;
+            unsigned k = seg_n - n < c->chunk ? (unsigned)(seg_n - n) : c->chunk;
             for (int turn = 0; turn < 2; turn++) {
                 if ((turn == 0) == (chunk_no % 2 == 0)) {
                     memcpy(&g->saved, &g->st, sizeof g->saved);
@@ -542,7 +545,7 @@ static void bench_import(const struct config *c, struct rl_store *s, struct gen 
     snprintf(r->note, sizeof r->note,
              "%llu movements in %d segments, %u per transaction; whole import %.0f/s in %.1f s "
              "(raw %.0f/s in %.1f s); raw: 16-byte random keys, %d-byte values",
-             (unsigned long long)total, c->segments, CHUNK, (double)total / all_rl, all_rl,
+             (unsigned long long)total, c->segments, c->chunk, (double)total / all_rl, all_rl,
              (double)total / all_raw, all_raw, RAW_VALUE_BYTES);
 }
 
@@ -657,7 +660,7 @@ int main(int argc, char **argv)
 {
     static char relief[4096];
     static struct gen g;
-    struct config c = {1.0, 0, 5, 5, 50, 30, 0, relief};
+    struct config c = {1.0, 0, 5, 0, 5, 50, 30, 0, relief};
     const char *tmp = getenv("TMPDIR");
     char dir[PATH_BYTES], rawdir[PATH_BYTES], bdir[PATH_BYTES], rawcopy[PATH_BYTES];
     struct proto_err e;
@@ -696,9 +699,12 @@ int main(int argc, char **argv)
         c.write_runs = 10;
     }
     uint64_t total = (uint64_t)(N_MOVEMENTS * c.scale + 0.5);
-    if (total < CHUNK * (uint64_t)c.segments)
-        die("--scale %g gives %llu movements: fewer than %u per round", c.scale,
-            (unsigned long long)total, CHUNK);
+    if (total < (uint64_t)c.segments)
+        die("--scale %g gives %llu movements: fewer than one per round", c.scale,
+            (unsigned long long)total);
+    c.chunk = RL_IMPORT_CHUNK_ROWS;
+    if (total / (uint64_t)c.segments < c.chunk)
+        c.chunk = (unsigned)(total / (uint64_t)c.segments);
     if (access(c.relief, X_OK))
         die("no CLI at '%s' (make build/relief, or RELIEF=PATH)", c.relief);
     if (sodium_init() < 0)
@@ -727,7 +733,7 @@ int main(int argc, char **argv)
 
     char f_import[64], f_bytes[64];
     snprintf(f_import, sizeof f_import, "import %.2fM movements, %u per commit", total / 1e6,
-             CHUNK);
+             c.chunk);
     snprintf(f_bytes, sizeof f_bytes, "bytes on disk per movement after the import");
     struct row *r_import = row_new(f_import, ">=200000/s, <=2x raw", "/s", 1);
     struct row *r_needs = row_new("relief report needs --format csv", "<= 100 ms", "ms", 0);
@@ -752,7 +758,7 @@ int main(int argc, char **argv)
 
     /* the movements, beside the raw puts */
     g.bal = calloc((size_t)N_SITES * N_ITEMS, sizeof *g.bal);
-    g.undo = malloc(CHUNK * 2 * sizeof *g.undo);
+    g.undo = malloc(c.chunk * 2 * sizeof *g.undo);
     if (!g.bal || !g.undo)
         die("out of memory");
     g.st.rng = 0x70401c0ull; /* reproducible */
