@@ -23,7 +23,7 @@
 #include <stdio.h>
 
 /* Rows written in one transaction (and the most a file may have to be written in one). */
-#define RL_IMPORT_CHUNK_ROWS 50000u
+#define RL_IMPORT_CHUNK_ROWS 20000u
 
 enum rl_import_kind {
     RL_IMPORT_SITES = 1,
