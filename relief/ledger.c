@@ -827,9 +827,9 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
         rl_key_u8(&a, RL_ALERT_ARRIVAL);
         rl_key_u64(&a, mv->origin);
         rl_key_u64(&a, mv->seq);
-        int short_ = !voided && has_arr && arrived != mv->qty;
+        int is_short = !voided && has_arr && arrived != mv->qty;
         /* (a movement entered now has no alert yet) */
-        if ((short_ || !fresh) && (rc = alert_put(t, &a, short_)))
+        if ((is_short || !fresh) && (rc = alert_put(t, &a, is_short)))
             goto out;
     }
     if (mv->need_s && (rc = need_add(t, 0, mv->need_o, mv->need_s, n_need - mv->a_need)))
