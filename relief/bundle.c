@@ -134,19 +134,27 @@ static int next_batch(FILE *f, const char *path, struct proto_buf *buf, struct p
 }
 
 int rl_bundle_apply(struct rl_store *s, const char *path, struct rl_apply_stats *st,
-                    struct proto_err *e)
+                    struct rl_bundle_shape *shape, struct proto_err *e)
 {
     uint8_t head[8 + PROTO_NETWORK_BYTES], net[PROTO_NETWORK_BYTES];
-    struct proto_buf buf;
+    struct proto_buf buf, group;
+    struct rl_bytes part[RL_BUNDLE_GROUP_BATCHES];
+    struct {
+        uint32_t ops, bytes;
+    } *sz = NULL; /* each batch's, from pass 1 */
+    size_t ops_cap = 0;
     int rc;
     FILE *f;
 
     memset(st, 0, sizeof *st);
+    if (shape)
+        memset(shape, 0, sizeof *shape);
     if ((rc = rl_store_read(s, net_fn, net, e)))
         return rc;
     if (!(f = fopen(path, "rb")))
         return proto_errf(e, -errno, "cannot read '%s': %s", path, strerror(errno));
     proto_buf_init(&buf, PROTO_MAX_BODY_BYTES);
+    proto_buf_init(&group, PROTO_MAX_BODY_BYTES);
     if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, MAGIC, sizeof MAGIC)) {
         rc = proto_errf(e, PROTO_EMALFORMED, "'%s' is not a relief bundle", path);
         goto out;
@@ -172,8 +180,20 @@ int rl_bundle_apply(struct rl_store *s, const char *path, struct rl_apply_stats 
             proto_errf(e, rc, "bundle '%s', batch %u: %s", path, nb + 1, be.msg);
             goto out;
         }
+        if (nb == ops_cap) {
+            size_t cap = ops_cap ? ops_cap * 2 : 64;
+            void *p = realloc(sz, cap * sizeof *sz);
+            if (!p) {
+                proto_batch_free(&b);
+                rc = proto_errf(e, -ENOMEM, "out of memory");
+                goto out;
+            }
+            sz = p;
+            ops_cap = cap;
+        }
+        sz[nb].ops = b.nops;
+        sz[nb++].bytes = (uint32_t)buf.len;
         proto_batch_free(&b);
-        nb++;
     }
     if (rc < 0)
         goto out;
@@ -181,12 +201,35 @@ int rl_bundle_apply(struct rl_store *s, const char *path, struct rl_apply_stats 
         rc = proto_errf(e, PROTO_EMALFORMED, "bundle '%s' has bytes after its end marker", path);
         goto out;
     }
-    /* pass 2: apply, batch by batch */
+    /* pass 2: apply, a few batches to a transaction */
     fseek(f, start, SEEK_SET);
-    while ((rc = next_batch(f, path, &buf, e)) == 1) {
+    for (unsigned i = 0; i < nb;) {
         struct rl_apply_stats one;
-        if ((rc = rl_oplog_apply_bytes(s, buf.data, buf.len, &one, e)))
+        size_t n = 0, nops = 0, at[RL_BUNDLE_GROUP_BATCHES];
+        proto_buf_reset(&group);
+        while (i < nb &&
+               (n == 0 || (n < RL_BUNDLE_GROUP_BATCHES && nops + sz[i].ops <= RL_BUNDLE_GROUP_OPS &&
+                           group.len + sz[i].bytes <= PROTO_MAX_BODY_BYTES))) {
+            at[n] = group.len;
+            if ((rc = next_batch(f, path, &buf, e)) != 1) {
+                rc = rc == 0 ? proto_errf(e, -EIO, "bundle '%s' changed while applied", path) : rc;
+                goto out;
+            }
+            if (proto_buf_add(&group, buf.data, buf.len)) {
+                rc = proto_errf(e, -ENOMEM, "out of memory");
+                goto out;
+            }
+            part[n++].n = buf.len;
+            nops += sz[i++].ops;
+        }
+        for (size_t j = 0; j < n; j++) /* (group may have moved as it grew) */
+            part[j].p = group.data + at[j];
+        if ((rc = rl_oplog_apply_group(s, part, n, &one, e)))
             goto out;
+        if (shape) {
+            shape->batches += (unsigned)n;
+            shape->transactions++;
+        }
         st->applied += one.applied;
         st->duplicate += one.duplicate;
         st->gap += one.gap;
@@ -195,7 +238,9 @@ int rl_bundle_apply(struct rl_store *s, const char *path, struct rl_apply_stats 
     }
 out:
     fclose(f);
+    free(sz);
     proto_buf_free(&buf);
+    proto_buf_free(&group);
     return rc < 0 ? rc : 0;
 }
 

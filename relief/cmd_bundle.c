@@ -54,12 +54,14 @@ int cmd_bundle(struct cli *c, int argc, char **argv)
         return RL_EXIT_OK;
     }
     struct rl_apply_stats st;
-    if (rl_bundle_apply(&c->store, argv[2], &st, &e))
+    struct rl_bundle_shape sh;
+    if (rl_bundle_apply(&c->store, argv[2], &st, &sh, &e))
         return cli_fail(&e);
     if (c->json)
-        cli_json_print(json_pack("{s:I, s:I, s:I, s:I}", "applied", (json_int_t)st.applied,
-                                 "duplicate", (json_int_t)st.duplicate, "gap",
-                                 (json_int_t)st.gap, "fork", (json_int_t)st.fork));
+        cli_json_print(json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I}", "applied", (json_int_t)st.applied, "duplicate",
+            (json_int_t)st.duplicate, "gap", (json_int_t)st.gap, "fork", (json_int_t)st.fork,
+            "batches", (json_int_t)sh.batches, "transactions", (json_int_t)sh.transactions));
     else
         fprintf(stderr, "applied %llu ops (%llu already held%s%s)\n",
                 (unsigned long long)st.applied, (unsigned long long)st.duplicate,

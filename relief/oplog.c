@@ -639,27 +639,56 @@ int rl_oplog_apply(struct rl_txn *t, const struct proto_batch *b, struct rl_appl
 
 struct apply_arg {
     const struct proto_batch *b;
+    size_t n;
     struct rl_apply_stats *st;
 };
 
 static int apply_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct apply_arg *a = arg;
-    return rl_oplog_apply(t, a->b, a->st, e);
+    memset(a->st, 0, sizeof *a->st); /* (run again after the map grew) */
+    for (size_t i = 0; i < a->n; i++) {
+        struct rl_apply_stats one;
+        int rc = rl_oplog_apply(t, &a->b[i], &one, e);
+        if (rc)
+            return rc;
+        a->st->applied += one.applied;
+        a->st->duplicate += one.duplicate;
+        a->st->gap += one.gap;
+        a->st->fork += one.fork;
+        a->st->frozen += one.frozen;
+    }
+    return 0;
+}
+
+int rl_oplog_apply_group(struct rl_store *s, const struct rl_bytes *batches, size_t n,
+                         struct rl_apply_stats *st, struct proto_err *e)
+{
+    struct proto_batch *b = calloc(n ? n : 1, sizeof *b);
+    size_t decoded = 0;
+    int rc = 0;
+    memset(st, 0, sizeof *st);
+    if (!b)
+        return proto_errf(e, -ENOMEM, "out of memory");
+    for (; decoded < n && !rc; decoded++) {
+        proto_batch_init(&b[decoded]);
+        rc = proto_batch_decode(batches[decoded].p, batches[decoded].n, &b[decoded], e);
+    }
+    if (!rc) {
+        struct apply_arg a = {b, n, st};
+        rc = rl_node_write(s, apply_fn, &a, e);
+    }
+    for (size_t i = 0; i < decoded; i++)
+        proto_batch_free(&b[i]);
+    free(b);
+    return rc;
 }
 
 int rl_oplog_apply_bytes(struct rl_store *s, const uint8_t *p, size_t n, struct rl_apply_stats *st,
                          struct proto_err *e)
 {
-    struct proto_batch b;
-    proto_batch_init(&b);
-    int rc = proto_batch_decode(p, n, &b, e);
-    if (!rc) {
-        struct apply_arg a = {&b, st};
-        rc = rl_node_write(s, apply_fn, &a, e);
-    }
-    proto_batch_free(&b);
-    return rc;
+    struct rl_bytes one = {p, n};
+    return rl_oplog_apply_group(s, &one, 1, st, e);
 }
 
 int rl_vv_load(struct rl_txn *t, struct proto_vv *vv, struct proto_err *e)

@@ -57,6 +57,20 @@ int rl_oplog_apply(struct rl_txn *t, const struct proto_batch *b, struct rl_appl
 int rl_oplog_apply_bytes(struct rl_store *s, const uint8_t *p, size_t n, struct rl_apply_stats *st,
                          struct proto_err *e);
 
+/* Encoded batches: bytes and their length. */
+struct rl_bytes {
+    const uint8_t *p;
+    size_t n;
+};
+
+/*
+ * Decode batches and apply them in order in one durable transaction (fewer commits for a bundle:
+ * each commit writes every page its ops touched); st sums what each did. Nothing changes when
+ * one is refused.
+ */
+int rl_oplog_apply_group(struct rl_store *s, const struct rl_bytes *batches, size_t n,
+                         struct rl_apply_stats *st, struct proto_err *e);
+
 /* Load the version vector. */
 int rl_vv_load(struct rl_txn *t, struct proto_vv *vv, struct proto_err *e);
 

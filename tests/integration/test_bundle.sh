@@ -36,6 +36,20 @@ check "then the later again" relief --data "$T/d" bundle apply "$T/b2.bundle"
 vvs() { relief --data "$1" --json status | py 'import json,sys; s=json.load(sys.stdin); print(sorted((o["origin"],o["seq"]) for o in s["version_vector"] if o["name"] in ("A","B")))'; }
 check_eq "out of order ends where in order does" "$(vvs "$T/d")" "$(vvs "$B")"
 
+# a bundle of many batches: a few batches to a transaction, the state the ops give
+py 'import sys
+sys.stdout.write("type,site,item,qty\n" + "receive,WH-ISH,rice-5kg,1\n" * 45000)' >"$T/many.csv"
+relief --data "$A" import movements "$T/many.csv" 2>/dev/null
+relief --data "$A" bundle create "$T/many.bundle" >/dev/null 2>&1
+relief --data "$T/e" init --name E --network "$net" >/dev/null
+out=$(relief --data "$T/e" --json bundle apply "$T/many.bundle")
+shape() { py 'import json,sys; a=json.loads(sys.argv[1]); print(a["batches"] >= 5, a["transactions"] == (a["batches"] + 1) // 2, a["applied"] > 45000)' "$1"; }
+check_eq "batches of 10,000 ops applied two to a transaction" "$(shape "$out")" "True True True"
+check_eq "to the state a rebuild from its ops gives" "$(relief --data "$T/e" digest --rebuild)" "$(relief --data "$T/e" digest)"
+check_eq "the ops' stock" "$(relief --data "$T/e" --json stock --site WH-ISH --item rice-5kg | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" "$(relief --data "$A" --json stock --site WH-ISH --item rice-5kg | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')"
+again=$(relief --data "$T/e" --json bundle apply "$T/many.bundle" | py 'import json,sys; a=json.load(sys.stdin); print(a["applied"], a["duplicate"] > 45000)')
+check_eq "again: every op already held" "$again" "0 True"
+
 # damage and strangers change nothing
 before=$(relief --data "$B" digest)
 head -c 300 "$T/ab.bundle" >"$T/cut.bundle"

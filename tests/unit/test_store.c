@@ -505,6 +505,54 @@ static void test_store_undecodable_batch_changes_nothing(void **state)
     rl_store_close(&s);
 }
 
+/* Batches applied in one transaction: in order, their stats summed; one refused, none applied. */
+static void test_store_apply_group(void **state)
+{
+    struct fx *f = *state;
+    struct rl_store s;
+    struct proto_err e;
+    struct rl_apply_stats st;
+    struct proto_buf b1, b2, b3;
+    uint8_t zero[PROTO_HASH_BYTES] = {0}, h2[PROTO_HASH_BYTES], d1[RL_DIGEST_BYTES],
+            d2[RL_DIGEST_BYTES];
+    const char *abc[] = {"a", "b", "c"};
+    const uint64_t O = 0x5151515151515151ull;
+
+    make_node(f->a, "n");
+    open_node(&s, f->a);
+    proto_buf_init(&b1, PROTO_MAX_BODY_BYTES);
+    proto_buf_init(&b2, PROTO_MAX_BODY_BYTES);
+    proto_buf_init(&b3, PROTO_MAX_BODY_BYTES);
+    craft(&b1, O, 1, zero, 999, abc, 2, h2);
+    craft(&b2, O, 3, h2, 999, abc, 3, NULL);
+    craft(&b3, 77, 1, zero, 300, abc, 3, NULL);
+    b3.data[b3.len - 1] ^= 1; /* its chain broken */
+
+    /* the first two are sound, the third is not: nothing of the three is kept */
+    struct rl_bytes bad[3] = {{b1.data, b1.len}, {b2.data, b2.len}, {b3.data, b3.len}};
+    digest_of(&s, d1);
+    proto_err_clear(&e);
+    assert_int_equal(rl_oplog_apply_group(&s, bad, 3, &st, &e), PROTO_ECHAIN);
+    digest_of(&s, d2);
+    assert_memory_equal(d1, d2, RL_DIGEST_BYTES);
+
+    /* in one group, the second batch continues the first; the third is held already */
+    struct rl_bytes good[3] = {{b1.data, b1.len}, {b2.data, b2.len}, {b1.data, b1.len}};
+    assert_int_equal(rl_oplog_apply_group(&s, good, 3, &st, &e), 0);
+    assert_int_equal(st.applied, 5);
+    assert_int_equal(st.duplicate, 2);
+    assert_int_equal(st.gap, 0);
+    struct proto_vv vv;
+    proto_vv_init(&vv);
+    assert_int_equal(rl_store_read(&s, vv_fn, &vv, &e), 0);
+    assert_int_equal(proto_vv_seq(&vv, O), 5);
+    proto_vv_free(&vv);
+    proto_buf_free(&b1);
+    proto_buf_free(&b2);
+    proto_buf_free(&b3);
+    rl_store_close(&s);
+}
+
 static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     (void)arg;
@@ -1200,6 +1248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_read_after_vector_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_apply_converges_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_apply_gap_fork_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_apply_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_undecodable_batch_changes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_map_grows_from_tiny, setup, teardown),

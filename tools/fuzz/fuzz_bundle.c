@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t txn0 = fuzz_txnid(), ops0 = fuzz_ops();
     memset(&st, 0, sizeof st);
     proto_err_clear(&e);
-    int rc = rl_bundle_apply(s, path, &st, &e);
+    int rc = rl_bundle_apply(s, path, &st, NULL, &e);
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "bundle: rc %d, %llu applied, %llu held: %s\n", rc,
                 (unsigned long long)st.applied, (unsigned long long)st.duplicate,

@@ -1266,7 +1266,7 @@ static void bundle(struct sim *m)
             off_t cut = (off_t)rnd(&m->r, (uint32_t)sb.st_size);
             if (truncate(path, cut) == 0) {
                 use(m, x);
-                int rc = rl_bundle_apply(&m->node[x].s, path, &st, &e);
+                int rc = rl_bundle_apply(&m->node[x].s, path, &st, NULL, &e);
                 vlog(m, "  cut after %lld bytes: %s", (long long)cut, rc ? e.msg : "accepted");
                 if (!rc && cut < sb.st_size)
                     fail(m, "n%d accepted a bundle cut after %lld of %lld bytes", x, (long long)cut,
@@ -1283,7 +1283,7 @@ static void bundle(struct sim *m)
     for (int k = 0; k < (fate < 35 ? 2 : 1) && !m->failed; k++) {
         use(m, x);
         proto_err_clear(&e);
-        if (rl_bundle_apply(&m->node[x].s, path, &st, &e)) {
+        if (rl_bundle_apply(&m->node[x].s, path, &st, NULL, &e)) {
             fail(m, "n%d refused an intact bundle: %s", x, e.msg);
             break;
         }
