@@ -25,6 +25,7 @@
 #include "relief/import.h"
 #include "relief/init.h"
 #include "relief/node.h"
+#include "relief/oplog.h"
 #include "relief/store.h"
 
 #include <dirent.h>
@@ -637,6 +638,58 @@ static void machine(void)
     printf("machine: nproc %ld, cpu %s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu);
 }
 
+static int node_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    return rl_node_load(t, arg, e);
+}
+
+static int ops_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct proto_vv vv;
+    proto_vv_init(&vv);
+    int rc = rl_vv_load(t, &vv, e);
+    for (uint32_t i = 0; !rc && i < vv.n; i++)
+        *(uint64_t *)arg += vv.e[i].seq;
+    proto_vv_free(&vv);
+    return rc;
+}
+
+/* relief bundle apply of every op of dir into a new node of its network; raw: the raw puts' rate */
+static void bench_bundle(const struct config *c, const char *dir, struct row *r, double raw_rate)
+{
+    char file[PATH_BYTES], to[PATH_BYTES], net[2 * PROTO_NETWORK_BYTES + 1];
+    struct rl_store s;
+    struct rl_node n;
+    struct proto_err e;
+    uint64_t ops = 0;
+    snprintf(file, sizeof file, "%s/all.bundle", tmp_root);
+    snprintf(to, sizeof to, "%s/laptop", tmp_root);
+    proto_err_clear(&e);
+    if (rl_store_open(&s, dir, NULL, &e) || rl_store_read(&s, node_fn, &n, &e) ||
+        rl_store_read(&s, ops_fn, &ops, &e))
+        die("cannot read '%s': %s", dir, proto_err_text(&e));
+    rl_store_close(&s);
+    rl_hex(n.network, PROTO_NETWORK_BYTES, net);
+    char *create_argv[] = {(char *)c->relief, "--data", (char *)dir, "bundle",
+                           "create",          file,     NULL};
+    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", net, NULL};
+    char *apply_argv[] = {(char *)c->relief, "--data", to, "bundle", "apply", file, NULL};
+    double dt_create = spawn_wait(create_argv);
+    if (dt_create < 0 || spawn_wait(init_argv) < 0)
+        die("relief bundle create or init failed");
+    double dt = spawn_wait(apply_argv);
+    if (dt < 0)
+        die("relief bundle apply failed");
+    r->measured[0] = (double)ops / dt;
+    r->baseline[0] = raw_rate;
+    r->n = 1;
+    snprintf(r->note, sizeof r->note,
+             "%llu ops (movements, records, sign-ups) in %.1f s; relief bundle create took %.1f s; "
+             "baseline: the raw puts' median rate above",
+             (unsigned long long)ops, dt, dt_create);
+    unlink(file);
+}
+
 static void default_relief(char *out, size_t n, const char *argv0)
 {
     const char *env = getenv("RELIEF");
@@ -743,6 +796,8 @@ int main(int argc, char **argv)
     struct row *r_bytes = row_new(f_bytes, "<= 100 B", "B", 0);
     struct row *r_bcomp =
         row_new("bytes per movement, relief backup (compacted)", "<= 100 B", "B", 0);
+    struct row *r_bundle =
+        row_new("relief bundle apply of every op, a new node", "report", "/s", 1);
 
     /* the node, its sites and items */
     for (unsigned i = 0; i < N_SITES; i++)
@@ -835,6 +890,10 @@ int main(int argc, char **argv)
              "mdb_env_copy2 MDB_CP_COMPACT",
              dt_backup);
     mdb_env_close(raw.env);
+
+    /* every op to a new laptop on a USB stick: bundle create, then apply */
+    printf("  relief bundle create, apply...\n");
+    bench_bundle(&c, dir, r_bundle, median(r_import->baseline, r_import->n));
     bench_print_table("ratio: the figure's cost in units of its baseline's (time per movement, time "
                       "per run,\nbytes per movement); 2.00x means twice as slow or as big as the "
                       "baseline.");
