@@ -85,8 +85,12 @@ struct cli_table {
     int ncols;
     const char *head[16];
     int right[16]; /* right-align (numbers) */
-    char **cells;  /* nrows * ncols, owned */
+    char *text;    /* the cells' strings, one after another, each ended by a NUL */
+    size_t len, text_cap;
+    size_t *at;    /* nrows * ncols: where each cell's string starts in text */
+    size_t *width; /* nrows * ncols: each cell's display width */
     size_t nrows, cap;
+    int oom; /* a row was dropped for want of memory */
 };
 
 void cli_table_init(struct cli_table *t, int ncols, const char *const *head, const int *right);

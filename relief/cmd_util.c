@@ -239,83 +239,126 @@ void cli_table_init(struct cli_table *t, int ncols, const char *const *head, con
 
 void cli_table_row(struct cli_table *t, const char *const *cells)
 {
+    size_t need = 0, nc = (size_t)t->ncols;
+    if (t->oom)
+        return;
+    for (size_t i = 0; i < nc; i++)
+        need += strlen(cells[i] ? cells[i] : "") + 1;
     if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 32;
-        char **p = realloc(t->cells, cap * (size_t)t->ncols * sizeof *p);
-        if (!p)
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        size_t *at = realloc(t->at, cap * nc * sizeof *at);
+        if (at)
+            t->at = at;
+        size_t *w = at ? realloc(t->width, cap * nc * sizeof *w) : NULL;
+        if (!w) {
+            t->oom = 1;
             return;
-        t->cells = p;
+        }
+        t->width = w;
         t->cap = cap;
     }
-    for (int i = 0; i < t->ncols; i++)
-        t->cells[t->nrows * (size_t)t->ncols + (size_t)i] = strdup(cells[i] ? cells[i] : "");
+    if (t->len + need > t->text_cap) {
+        size_t cap = t->text_cap ? t->text_cap : 4096;
+        while (cap < t->len + need)
+            cap *= 2;
+        char *p = realloc(t->text, cap);
+        if (!p) {
+            t->oom = 1;
+            return;
+        }
+        t->text = p;
+        t->text_cap = cap;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        const char *c = cells[i] ? cells[i] : "";
+        size_t n = strlen(c) + 1, k = t->nrows * nc + i;
+        memcpy(t->text + t->len, c, n);
+        t->at[k] = t->len;
+        t->width[k] = cli_width(c);
+        t->len += n;
+    }
     t->nrows++;
 }
 
-static void pad(size_t n)
+/* A line of the table being printed. */
+struct line {
+    char *p;
+    size_t n, cap;
+};
+
+static int line_room(struct line *l, size_t n)
 {
-    static const char spaces[] = "                                                                ";
-    while (n) {
-        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
-        fwrite(spaces, 1, k, stdout);
-        n -= k;
+    if (l->n + n <= l->cap)
+        return 1;
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    while (cap < l->n + n)
+        cap *= 2;
+    char *p = realloc(l->p, cap);
+    if (!p)
+        return 0;
+    l->p = p;
+    l->cap = cap;
+    return 1;
+}
+
+static void pad(struct line *l, size_t n)
+{
+    if (line_room(l, n)) {
+        memset(l->p + l->n, ' ', n);
+        l->n += n;
     }
 }
 
 /* Control characters from the data are shown as '?', so a name cannot move the cursor. */
-static void put_safe(const char *s)
+static void put_safe(struct line *l, const char *s)
 {
-    while (*s) {
-        size_t n = 0;
-        while (s[n] && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
-            n++;
-        fwrite(s, 1, n, stdout);
-        s += n;
-        if (*s) {
-            putchar('?');
-            s++;
-        }
+    size_t n = strlen(s);
+    if (!line_room(l, n))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        l->p[l->n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
     }
 }
 
 void cli_table_print(struct cli_table *t)
 {
-    size_t w[16], n = t->nrows * (size_t)t->ncols;
-    /* each cell's width, measured once (NULL when out of memory: measured again below) */
-    size_t *cw = malloc((n ? n : 1) * sizeof *cw);
-    for (int c = 0; c < t->ncols; c++)
+    size_t w[16], nc = (size_t)t->ncols, n = t->nrows * nc;
+    struct line l = {0};
+    for (size_t c = 0; c < nc; c++)
         w[c] = cli_width(t->head[c]);
-    for (size_t i = 0; i < n; i++) {
-        size_t x = cli_width(t->cells[i]);
-        if (cw)
-            cw[i] = x;
-        if (x > w[i % (size_t)t->ncols])
-            w[i % (size_t)t->ncols] = x;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (t->width[i] > w[i % nc])
+            w[i % nc] = t->width[i];
     for (size_t r = 0; r <= t->nrows; r++) {
-        for (int c = 0; c < t->ncols; c++) {
-            size_t i = (r - 1) * (size_t)t->ncols + (size_t)c;
-            const char *s = r == 0 ? t->head[c] : t->cells[i];
-            size_t x = r == 0 || !cw ? cli_width(s) : cw[i];
-            int last = c == t->ncols - 1;
+        l.n = 0;
+        for (size_t c = 0; c < nc; c++) {
+            size_t i = (r - 1) * nc + c;
+            const char *s = r == 0 ? t->head[c] : t->text + t->at[i];
+            size_t x = r == 0 ? cli_width(s) : t->width[i];
+            int last = c == nc - 1;
             if (t->right[c])
-                pad(w[c] - x);
-            put_safe(s);
+                pad(&l, w[c] - x);
+            put_safe(&l, s);
             if (!t->right[c] && !last)
-                pad(w[c] - x);
+                pad(&l, w[c] - x);
             if (!last)
-                fputs("  ", stdout);
+                pad(&l, 2);
         }
-        putchar('\n');
+        if (line_room(&l, 1))
+            l.p[l.n++] = '\n';
+        fwrite(l.p, 1, l.n, stdout);
     }
-    free(cw);
+    free(l.p);
+    if (t->oom)
+        fputs("relief: out of memory: rows are missing from this table\n", stderr);
 }
 
 void cli_table_free(struct cli_table *t)
 {
-    for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
+    free(t->text);
+    free(t->at);
+    free(t->width);
     memset(t, 0, sizeof *t);
 }
 

@@ -334,7 +334,7 @@ static int64_t transit_to(struct rl_txn *t, uint64_t site, const char *item, siz
 
 struct stock_walk {
     struct rl_txn *t;
-    struct rl_cursor transit;
+    struct rl_cursor transit, fields;
     rl_stock_row_fn fn;
     void *arg;
     struct rl_stock_row row;
@@ -358,7 +358,7 @@ static int stock_emit(struct stock_walk *w, uint64_t site, const char *item, siz
     memcpy(w->item, item, il);
     w->item[il] = '\0';
     rl_rid_item(&r, item, il);
-    rl_field_str(w->t, &r, PROTO_ITEM_UNIT, w->unit, sizeof w->unit);
+    rl_field_str_at(&w->fields, &r, PROTO_ITEM_UNIT, w->unit, sizeof w->unit);
     w->row = (struct rl_stock_row){site, w->hex, w->code, w->name, w->item, il, w->unit, bal,
                                    transit_sum(&w->transit, site, item, il)};
     return w->fn(w->arg, &w->row);
@@ -389,7 +389,9 @@ int rl_q_stock_rows(struct rl_txn *t, uint64_t site, const char *item, rl_stock_
         free(w);
         return proto_errf(e, rc, "cannot read stock: %s", proto_strerror(rc));
     }
-    if ((rc = rl_cursor_open(t, RL_DB_BALANCE, &c))) {
+    if ((rc = rl_cursor_open(t, RL_DB_FIELDS, &w->fields)) ||
+        (rc = rl_cursor_open(t, RL_DB_BALANCE, &c))) {
+        rl_cursor_close(&w->fields);
         rl_cursor_close(&w->transit);
         free(w);
         return proto_errf(e, rc, "cannot read stock: %s", proto_strerror(rc));
@@ -433,6 +435,7 @@ int rl_q_stock_rows(struct rl_txn *t, uint64_t site, const char *item, rl_stock_
         }
         rl_cursor_close(&c);
     }
+    rl_cursor_close(&w->fields);
     rl_cursor_close(&w->transit);
     free(w);
     return stop < 0 ? proto_errf(e, stop, "cannot list stock: %s", proto_strerror(stop)) : 0;

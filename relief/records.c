@@ -106,18 +106,15 @@ static int decode_head(const MDB_val *k, const MDB_val *v, struct rl_head *h)
     return 0;
 }
 
-int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
-                   int (*fn)(void *arg, const struct rl_head *h), void *arg)
+int rl_field_heads_at(struct rl_cursor *c, const struct rl_rid *r, uint8_t field,
+                      int (*fn)(void *arg, const struct rl_head *h), void *arg)
 {
     struct rl_key k;
-    struct rl_cursor c;
     MDB_val fk, fv;
     int rc, count = 0;
 
     field_key(&k, r, field);
-    if ((rc = rl_cursor_open(t, RL_DB_FIELDS, &c)))
-        return rc;
-    for (rc = rl_cursor_seek(&c, k.b, k.n, &fk, &fv); rc == 0; rc = rl_cursor_next(&c, &fk, &fv)) {
+    for (rc = rl_cursor_seek(c, k.b, k.n, &fk, &fv); rc == 0; rc = rl_cursor_next(c, &fk, &fv)) {
         if (!rl_key_has_prefix(fk.mv_data, fk.mv_size, &k) || fk.mv_size != k.n + 16)
             break;
         struct rl_head h;
@@ -127,10 +124,21 @@ int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
         if (fn && fn(arg, &h))
             break;
     }
-    rl_cursor_close(&c);
     if (rc && rc != -ENOENT)
         return rc;
     return count;
+}
+
+int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
+                   int (*fn)(void *arg, const struct rl_head *h), void *arg)
+{
+    struct rl_cursor c;
+    int rc = rl_cursor_open(t, RL_DB_FIELDS, &c);
+    if (rc)
+        return rc;
+    rc = rl_field_heads_at(&c, r, field, fn, arg);
+    rl_cursor_close(&c);
+    return rc;
 }
 
 static int pick_max(void *arg, const struct rl_head *h)
@@ -328,15 +336,16 @@ int rl_field_int(struct rl_txn *t, const struct rl_rid *r, uint8_t field, int64_
     return rc ? rc : rl_head_int(&h, v);
 }
 
-int rl_field_str(struct rl_txn *t, const struct rl_rid *r, uint8_t field, char *out, size_t n)
+static int head_str(struct rl_head *h, int rc, char *out, size_t n)
 {
-    struct rl_head h;
     const char *s;
     uint32_t len;
     out[0] = '\0';
-    int rc = rl_field_get(t, r, field, &h);
-    if (!rc)
-        rc = rl_head_str(&h, &s, &len);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return -ENOENT;
+    rc = rl_head_str(h, &s, &len);
     if (rc)
         return rc;
     if (len >= n)
@@ -344,6 +353,18 @@ int rl_field_str(struct rl_txn *t, const struct rl_rid *r, uint8_t field, char *
     memcpy(out, s, len);
     out[len] = '\0';
     return 0;
+}
+
+int rl_field_str(struct rl_txn *t, const struct rl_rid *r, uint8_t field, char *out, size_t n)
+{
+    struct rl_head h = {0};
+    return head_str(&h, rl_field_heads(t, r, field, pick_max, &h), out, n);
+}
+
+int rl_field_str_at(struct rl_cursor *c, const struct rl_rid *r, uint8_t field, char *out, size_t n)
+{
+    struct rl_head h = {0};
+    return head_str(&h, rl_field_heads_at(c, r, field, pick_max, &h), out, n);
 }
 
 static void set_key(struct rl_key *k, const struct rl_rid *r, uint8_t set, uint64_t origin,

@@ -75,6 +75,9 @@ int rl_field_get(struct rl_txn *t, const struct rl_rid *r, uint8_t field, struct
 /* All heads of a field, in key order; fn returns non-zero to stop. Returns the head count. */
 int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
                    int (*fn)(void *arg, const struct rl_head *h), void *arg);
+/* The same with the caller's cursor on RL_DB_FIELDS (a walk over many records reuses one). */
+int rl_field_heads_at(struct rl_cursor *c, const struct rl_rid *r, uint8_t field,
+                      int (*fn)(void *arg, const struct rl_head *h), void *arg);
 
 /*
  * Every field of a record in one walk: fn gets the field, its shown value (the greatest head)
@@ -114,5 +117,7 @@ int rl_head_str(const struct rl_head *h, const char **s, uint32_t *n);
 int rl_field_uint(struct rl_txn *t, const struct rl_rid *r, uint8_t field, uint64_t *v);
 int rl_field_int(struct rl_txn *t, const struct rl_rid *r, uint8_t field, int64_t *v);
 int rl_field_str(struct rl_txn *t, const struct rl_rid *r, uint8_t field, char *out, size_t n);
+int rl_field_str_at(struct rl_cursor *c, const struct rl_rid *r, uint8_t field, char *out,
+                    size_t n);
 
 #endif

@@ -114,6 +114,13 @@ check_eq "the state rebuilt from the log agrees" "$(relief digest --rebuild)" "$
 out=$(relief site list)
 w1=$(printf '%s\n' "$out" | sed -n 2p | py 'import sys,unicodedata; s=sys.stdin.read().rstrip("\n"); print(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s.split("  ")[0]+"  "))')
 check_eq "site ids start every row at column 0" "$w1" 18
+# every column starts where the header's does: the last (unit) at one display column on each row
+cols=$(relief stock | py 'import sys,unicodedata
+w = lambda s: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+print(sorted(set(w(l[:l.rstrip().rfind(" ") + 1]) for l in sys.stdin.read().splitlines())))')
+check_match "the stock table lines up with Japanese names in it" "$cols" '^\[[0-9]+\]$'
+relief site add --kind point --name "$(printf 'x\033[31my')" --code ESC-1 >/dev/null
+check_match "a control character in a name is shown as ?" "$(relief site list | grep ESC-1)" 'x\?\[31my'
 
 # lots are drawn earliest expiry first, then lots without an expiry and stock without a lot;
 # what each dated lot has left is what the expiring-lot alerts report
