@@ -183,6 +183,8 @@ static void read_machine_id(char out[64])
 
 static int mkdirs(const char *dir)
 {
+    if (!*dir)
+        return -ENOENT;
     char *p = strdup(dir);
     if (!p)
         return -ENOMEM;

@@ -28,6 +28,7 @@ check_eq "digest rebuilt from the op log is equal" "$(relief digest --rebuild)" 
 check "backup while the node exists" relief backup "$T/backup"
 check_eq "the backup has the same digest" "$(relief --data "$T/backup" digest)" "$d"
 check_status "a backup into an existing node refuses" 1 relief backup "$T/backup"
+check_status "a backup to an empty path refuses" 1 relief backup ''
 
 # joining a network
 check "init --network joins a network" relief --data "$T/second" init --name second --network "$net"
