@@ -52,6 +52,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.kind = kind;
     o.author = c->by;
+    o.name = path;
     proto_err_clear(&e);
     rc = rl_import_file(&c->store, f, &o, &r, &e);
     fclose(f);
@@ -62,13 +63,22 @@ int cmd_import(struct cli *c, int argc, char **argv)
         return RL_EXIT_FAIL;
     }
     if (c->json)
-        cli_json_print(json_pack("{s:s, s:I, s:I, s:i}", "kind", rl_import_kind_name(kind), "rows",
-                                 (json_int_t)r.rows, "written", (json_int_t)r.written,
-                                 "transactions", (int)r.transactions));
-    fprintf(stderr, "imported %llu %s\n", (unsigned long long)r.written,
-            r.written == 1 ? (kind == RL_IMPORT_SITES   ? "site"
-                              : kind == RL_IMPORT_ITEMS ? "item"
-                                                        : "movement")
-                           : rl_import_kind_name(kind));
+        cli_json_print(json_pack("{s:s, s:I, s:I, s:i, s:I}", "kind", rl_import_kind_name(kind),
+                                 "rows", (json_int_t)r.rows, "written", (json_int_t)r.written,
+                                 "transactions", (int)r.transactions, "resumed",
+                                 (json_int_t)r.resumed));
+    uint64_t now = r.written - r.resumed;
+    fprintf(stderr, "imported %llu %s", (unsigned long long)now,
+            now == 1 ? (kind == RL_IMPORT_SITES   ? "site"
+                        : kind == RL_IMPORT_ITEMS ? "item"
+                                                  : "movement")
+                     : rl_import_kind_name(kind));
+    if (r.resumed)
+        fprintf(stderr,
+                ", from line %llu on: the rest of an import of this file cut short after "
+                "%llu of %llu rows",
+                (unsigned long long)r.resumed_line, (unsigned long long)r.resumed,
+                (unsigned long long)r.rows);
+    fputc('\n', stderr);
     return RL_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "digest.h"
 #include "hlc.h"
+#include "import.h"
 #include "mpjson.h"
 #include "node.h"
 #include "oplog.h"
@@ -26,7 +27,19 @@ struct status {
     uint64_t ops, forks;
     json_t *origins;
     json_t *peers;
+    json_t *cuts; /* imports cut short */
 };
+
+static int cut_fn(void *arg, const struct rl_import_cut *c)
+{
+    char hash[33];
+    rl_hex(c->hash, sizeof c->hash, hash);
+    json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "file", c->name, "kind",
+                                         rl_import_kind_name(c->kind), "hash", hash, "rows",
+                                         (json_int_t)c->rows, "written", (json_int_t)c->written,
+                                         "next_line", (json_int_t)c->next_line));
+    return 0;
+}
 
 static int status_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
@@ -38,6 +51,9 @@ static int status_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return proto_errf(e, rc, "cannot count ops: %s", proto_strerror(rc));
     s->origins = json_array();
     s->peers = rl_peer_list(t);
+    s->cuts = json_array();
+    if ((rc = rl_import_cuts(t, cut_fn, s->cuts)))
+        return proto_errf(e, rc, "cannot read the imports cut short: %s", proto_strerror(rc));
     for (uint32_t i = 0; i < s->vv.n; i++) {
         char id[17], name[PROTO_MAX_AUTHOR_BYTES + 1], hash[2 * PROTO_HASH_BYTES + 1];
         uint64_t fseq = 0;
@@ -72,6 +88,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
         proto_vv_free(&s.vv);
         json_decref(s.origins);
         json_decref(s.peers);
+        json_decref(s.cuts);
         return cli_fail(&e);
     }
     rl_store_size(&c->store, &size);
@@ -79,11 +96,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
     rl_hex(s.node.network, PROTO_NETWORK_BYTES, net);
     cli_size(size, sz, sizeof sz);
     if (c->json) {
-        cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "network", net,
-                                 "node", id, "name", s.node.name, "data", c->data_dir, "ops",
+        cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}", "network",
+                                 net, "node", id, "name", s.node.name, "data", c->data_dir, "ops",
                                  (json_int_t)s.ops, "forks", (json_int_t)s.forks, "bytes",
-                                 (json_int_t)size, "version_vector", s.origins, "peers",
-                                 s.peers));
+                                 (json_int_t)size, "version_vector", s.origins, "peers", s.peers,
+                                 "imports_cut_short", s.cuts));
     } else {
         printf("node     %s  %s\n", id, s.node.name);
         printf("network  %s\n", net);
@@ -125,6 +142,18 @@ int cmd_status(struct cli *c, int argc, char **argv)
             putchar('\n');
         }
         json_decref(s.peers);
+        json_array_foreach(s.cuts, i, o)
+        {
+            const char *kind = json_string_value(json_object_get(o, "kind"));
+            const char *file = json_string_value(json_object_get(o, "file"));
+            printf("%simport   %s from '%s' cut short: %lld of %lld rows written; import the "
+                   "same file again (relief import %s %s) to write the rest, from line %lld\n",
+                   i ? "" : "\n", kind, file,
+                   (long long)json_integer_value(json_object_get(o, "written")),
+                   (long long)json_integer_value(json_object_get(o, "rows")), kind, file,
+                   (long long)json_integer_value(json_object_get(o, "next_line")));
+        }
+        json_decref(s.cuts);
     }
     proto_vv_free(&s.vv);
     return RL_EXIT_OK;

@@ -13,9 +13,11 @@
 #include "domain.h"
 #include "node.h"
 #include "proto/kinds.h"
+#include "proto/op.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,11 @@ struct imp {
     struct rl_csv_pos next;
     uint64_t done;
     int reached_end, cancelled;
+    /* where an import written in several transactions has got to (struct rl_import_cut) */
+    struct rl_import_cut cut;
+    int cut_found;      /* an earlier import of this file was cut short: this one resumes it */
+    uint64_t rows_left; /* rows from the start position to the end (after the check) */
+    uint64_t before;    /* of them, rows written by this import's earlier transactions */
 };
 
 int rl_import_kind_parse(const char *s, enum rl_import_kind *out)
@@ -543,6 +550,104 @@ static int do_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
  * dry run reads them all and asks to abort when there are more). Run again from the start when
  * the store grows the map, so it keeps no state outside *im that a second run would see.
  */
+/* --- imports cut short --- */
+
+#define CUT_PREFIX "import/"
+#define CUT_PREFIX_LEN 7
+#define CUT_KEY_LEN (CUT_PREFIX_LEN + 16)
+#define CUT_FIXED 42 /* version(1) kind(1) rows(8) written(8) offset(8) line(8) name_len(8) */
+
+static void cut_key(uint8_t k[CUT_KEY_LEN], const uint8_t hash[16])
+{
+    memcpy(k, CUT_PREFIX, CUT_PREFIX_LEN);
+    memcpy(k + CUT_PREFIX_LEN, hash, 16);
+}
+
+static int cut_decode(const MDB_val *k, const MDB_val *v, struct rl_import_cut *c)
+{
+    const uint8_t *p = v->mv_data;
+    if (k->mv_size != CUT_KEY_LEN || v->mv_size < CUT_FIXED || p[0] != 1 ||
+        p[1] < RL_IMPORT_SITES || p[1] > RL_IMPORT_MOVEMENTS)
+        return PROTO_ECORRUPT;
+    uint64_t nl = proto_get_be64(p + 34);
+    if (nl != v->mv_size - CUT_FIXED || nl >= sizeof c->name)
+        return PROTO_ECORRUPT;
+    memcpy(c->hash, (const uint8_t *)k->mv_data + CUT_PREFIX_LEN, 16);
+    c->kind = (enum rl_import_kind)p[1];
+    c->rows = proto_get_be64(p + 2);
+    c->written = proto_get_be64(p + 10);
+    c->next_offset = proto_get_be64(p + 18);
+    c->next_line = proto_get_be64(p + 26);
+    memcpy(c->name, p + CUT_FIXED, nl);
+    c->name[nl] = '\0';
+    return 0;
+}
+
+int rl_import_cuts(struct rl_txn *t, int (*fn)(void *arg, const struct rl_import_cut *c), void *arg)
+{
+    struct rl_cursor cur;
+    MDB_val k, v;
+    int rc = rl_cursor_open(t, RL_DB_META, &cur);
+    if (rc)
+        return rc;
+    for (rc = rl_cursor_seek(&cur, CUT_PREFIX, CUT_PREFIX_LEN, &k, &v); rc == 0;
+         rc = rl_cursor_next(&cur, &k, &v)) {
+        struct rl_import_cut c;
+        if (k.mv_size < CUT_PREFIX_LEN || memcmp(k.mv_data, CUT_PREFIX, CUT_PREFIX_LEN))
+            break;
+        if (cut_decode(&k, &v, &c) == 0 && fn(arg, &c))
+            break;
+    }
+    rl_cursor_close(&cur);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int cut_find_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct imp *im = arg;
+    uint8_t k[CUT_KEY_LEN];
+    MDB_val key = {CUT_KEY_LEN, k}, v;
+    (void)e;
+    cut_key(k, im->cut.hash);
+    int rc = rl_get(t, RL_DB_META, k, CUT_KEY_LEN, &v);
+    if (rc == -ENOENT)
+        return 0;
+    struct rl_import_cut c;
+    if (rc == 0 && cut_decode(&key, &v, &c) == 0 && c.kind == im->o->kind) {
+        im->cut = c;
+        im->cut_found = 1;
+    }
+    return rc;
+}
+
+/*
+ * In each transaction of an import: where it has got to, or (its last transaction, when an
+ * earlier one may have left it) nothing.
+ */
+static int cut_mark(struct rl_txn *t, struct imp *im)
+{
+    uint8_t k[CUT_KEY_LEN], v[CUT_FIXED + sizeof im->cut.name];
+    cut_key(k, im->cut.hash);
+    if (im->reached_end || (im->rows_left && im->before + im->done == im->rows_left)) {
+        if (!im->cut_found && !im->before)
+            return 0; /* written whole in this one */
+        int rc = rl_del(t, RL_DB_META, k, CUT_KEY_LEN);
+        return rc == -ENOENT ? 0 : rc;
+    }
+    if (im->dry)
+        return 0;
+    size_t nl = strlen(im->cut.name);
+    v[0] = 1;
+    v[1] = (uint8_t)im->o->kind;
+    proto_put_be64(v + 2, im->cut.rows);
+    proto_put_be64(v + 10, im->cut.written + im->before + im->done);
+    proto_put_be64(v + 18, im->next.offset);
+    proto_put_be64(v + 26, im->next.line);
+    proto_put_be64(v + 34, nl);
+    memcpy(v + CUT_FIXED, im->cut.name, nl);
+    return rl_put(t, RL_DB_META, k, CUT_KEY_LEN, v, CUT_FIXED + nl);
+}
+
 static int pass_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct imp *im = arg;
@@ -576,6 +681,8 @@ static int pass_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         im->cancelled = 1;
         return -ECANCELED;
     }
+    if ((rc = cut_mark(t, im)))
+        return proto_errf(e, rc, "cannot note how far the import got: %s", proto_strerror(rc));
     return 0;
 }
 
@@ -587,6 +694,17 @@ static int run(struct rl_store *s, struct imp *im, struct rl_import_result *r, s
     proto_err_clear(e);
     if ((rc = read_header(im, e)))
         return rc;
+    if ((rc = rl_store_read(s, cut_find_fn, im, e)))
+        return rc;
+    if (im->cut_found) {
+        /* an earlier import of this file was cut short: its rows are written, the rest are not */
+        im->data.offset = im->cut.next_offset;
+        im->data.line = im->cut.next_line;
+        r->resumed = im->cut.written;
+        r->resumed_line = im->cut.next_line;
+    } else {
+        snprintf(im->cut.name, sizeof im->cut.name, "%s", im->o->name ? im->o->name : "");
+    }
     /* check every row; a file that fits in one chunk is written by the same transaction */
     im->from = im->data;
     im->dry = 1;
@@ -594,24 +712,29 @@ static int run(struct rl_store *s, struct imp *im, struct rl_import_result *r, s
     rc = rl_node_write(s, pass_fn, im, e);
     if (rc && !(rc == -ECANCELED && im->cancelled))
         return rc;
-    r->rows = im->done;
+    r->rows = r->resumed + im->done;
     if (rc == 0) {
-        r->written = im->done;
+        r->written = r->rows;
         r->transactions = 1;
         return 0;
     }
     proto_err_clear(e);
     im->dry = 0;
+    im->rows_left = im->done;
+    im->cut.rows = r->rows;
+    im->cut.written = r->resumed;
+    r->written = r->resumed;
     struct rl_csv_pos pos = im->data;
     while (r->written < r->rows) {
         im->from = pos;
+        im->before = r->written - r->resumed;
         if ((rc = rl_node_write(s, pass_fn, im, e))) {
             char msg[PROTO_ERR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", e->msg);
             return proto_errf(e, rc,
                               "%s; the file was checked, but writing stopped: the first %llu of "
                               "%llu rows were written (in %u transactions), the rows from line "
-                              "%llu on were not",
+                              "%llu on were not: import the same file again to write them",
                               msg, (unsigned long long)r->written, (unsigned long long)r->rows,
                               r->transactions, (unsigned long long)pos.line);
         }
@@ -622,6 +745,24 @@ static int run(struct rl_store *s, struct imp *im, struct rl_import_result *r, s
         pos = im->next;
     }
     return 0;
+}
+
+/* BLAKE2b-128 of the rest of f, which is left where it was; or of n bytes at p */
+static int hash_file(FILE *f, uint8_t out[16])
+{
+    crypto_generichash_state st;
+    static _Thread_local uint8_t buf[1 << 16];
+    off_t at = ftello(f);
+    size_t n;
+    crypto_generichash_init(&st, NULL, 0, 16);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        crypto_generichash_update(&st, buf, n);
+    int rc = ferror(f) ? -EIO : 0;
+    crypto_generichash_final(&st, out, 16);
+    clearerr(f);
+    if (fseeko(f, at, SEEK_SET))
+        rc = -errno;
+    return rc;
 }
 
 static struct imp *imp_new(const struct rl_import_opts *o)
@@ -642,6 +783,10 @@ int rl_import_file(struct rl_store *s, FILE *f, const struct rl_import_opts *o,
     struct imp *im = imp_new(o);
     if (!im)
         return proto_errf(e, -ENOMEM, "out of memory");
+    if (hash_file(f, im->cut.hash)) {
+        free(im);
+        return proto_errf(e, -EIO, "cannot read the file: %s", strerror(errno));
+    }
     rl_csv_open_file(&im->csv, f);
     int rc = run(s, im, r, e);
     rl_csv_close(&im->csv);
@@ -656,6 +801,7 @@ int rl_import_buf(struct rl_store *s, const void *p, size_t n, const struct rl_i
     struct imp *im = imp_new(o);
     if (!im)
         return proto_errf(e, -ENOMEM, "out of memory");
+    crypto_generichash(im->cut.hash, 16, p, n, NULL, 0);
     rl_csv_open_buf(&im->csv, p, n);
     int rc = run(s, im, r, e);
     rl_csv_close(&im->csv);

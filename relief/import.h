@@ -11,7 +11,8 @@
  * a write would, the movements after them checked without being applied), and then written in
  * transactions of RL_IMPORT_CHUNK_ROWS rows. A failure after the dry run -- a full disk, or a
  * change that arrived by sync in between and makes a row invalid -- leaves the earlier chunks
- * written: the result says how many rows, and the error names the first row not written.
+ * written: the result says how many rows, and the error names the first row not written;
+ * importing the same file again writes the rest (struct rl_import_cut).
  */
 #ifndef RL_IMPORT_H
 #define RL_IMPORT_H
@@ -39,13 +40,36 @@ struct rl_import_opts {
     enum rl_import_kind kind;
     const char *author;  /* NULL: the node's name */
     uint32_t chunk_rows; /* 0: RL_IMPORT_CHUNK_ROWS (tests use small ones) */
+    const char *name;    /* the file's name, kept with an import cut short (NULL: none) */
 };
 
 struct rl_import_result {
     uint64_t rows;         /* data rows in the file (once it was read to the end) */
     uint64_t written;      /* rows committed: all of them, or (after a late failure) a prefix */
     uint32_t transactions; /* write transactions committed */
+    uint64_t resumed;      /* rows an earlier import of the same file had written (included in
+                            * rows and written): this one wrote the rest */
+    uint64_t resumed_line; /* the line it began at then */
 };
+
+/*
+ * An import written in more than one transaction keeps, in each of them, where it has got to:
+ * under the file's hash (BLAKE2b-128 of its bytes) in the node's metadata, removed by its last
+ * transaction. An import cut short -- the process killed, the power lost, a late failure --
+ * leaves it there: `relief status` shows it, and importing the same file again writes the rows
+ * from there on (the rows before are not checked or written again).
+ */
+struct rl_import_cut {
+    uint8_t hash[16];
+    enum rl_import_kind kind;
+    uint64_t rows, written;          /* rows in the file; rows written */
+    uint64_t next_offset, next_line; /* the first row not written */
+    char name[256];
+};
+
+/* Each import cut short, to fn (which returns non-zero to stop). */
+int rl_import_cuts(struct rl_txn *t, int (*fn)(void *arg, const struct rl_import_cut *c),
+                   void *arg);
 
 /*
  * Import the CSV read from f (from its current position, which must be seekable: it is read

@@ -340,9 +340,23 @@ static void node_down(struct node *n)
 static int import(struct node *n, enum rl_import_kind k, uint32_t chunk, const char *csv,
                   struct rl_import_result *r, struct proto_err *e)
 {
-    struct rl_import_opts o = {k, NULL, chunk};
+    struct rl_import_opts o = {k, NULL, chunk, "test.csv"};
     proto_err_clear(e);
     return rl_import_buf(&n->s, csv, strlen(csv), &o, r, e);
+}
+
+static int count_cut(void *arg, const struct rl_import_cut *c)
+{
+    (void)c;
+    ++*(int *)arg;
+    return 0;
+}
+
+static int cuts_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    *(int *)arg = 0;
+    return rl_import_cuts(t, count_cut, arg);
 }
 
 static void must_import(struct node *n, enum rl_import_kind k, uint32_t chunk, const char *csv,
@@ -350,11 +364,16 @@ static void must_import(struct node *n, enum rl_import_kind k, uint32_t chunk, c
 {
     struct rl_import_result r;
     struct proto_err e;
+    int cuts = -1;
     if (import(n, k, chunk, csv, &r, &e))
         fail_msg("import: %s", e.msg);
     assert_int_equal(r.rows, rows);
     assert_int_equal(r.written, rows);
     assert_int_equal(r.transactions, txns);
+    assert_int_equal(r.resumed, 0);
+    /* a whole import leaves nothing to resume, however many transactions it took */
+    assert_int_equal(rl_store_read(&n->s, cuts_fn, &cuts, &e), 0);
+    assert_int_equal(cuts, 0);
 }
 
 /* The import refuses csv with exactly msg, and the node's state did not change. */
