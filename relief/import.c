@@ -89,7 +89,7 @@ struct imp {
     int reached_end, cancelled;
     /* where an import written in several transactions has got to (struct rl_import_cut) */
     struct rl_import_cut cut;
-    int cut_found;      /* an earlier import of this file was cut short: this one resumes it */
+    int cut_found;      /* a note of an import of this file cut short: this one resumes it */
     uint64_t rows_left; /* rows from the start position to the end (after the check) */
     uint64_t before;    /* of them, rows written by this import's earlier transactions */
 };
@@ -545,11 +545,6 @@ static int do_row(struct rl_txn *t, struct imp *im, struct proto_err *e)
     return im->o->kind == RL_IMPORT_MOVEMENTS ? movement_row(t, im, e) : record_row(t, im, e);
 }
 
-/*
- * One pass in one write transaction: the rows from im->from, at most im->max_rows of them (a
- * dry run reads them all and asks to abort when there are more). Run again from the start when
- * the store grows the map, so it keeps no state outside *im that a second run would see.
- */
 /* --- imports cut short --- */
 
 #define CUT_PREFIX "import/"
@@ -648,6 +643,11 @@ static int cut_mark(struct rl_txn *t, struct imp *im)
     return rl_put(t, RL_DB_META, k, CUT_KEY_LEN, v, CUT_FIXED + nl);
 }
 
+/*
+ * One pass in one write transaction: the rows from im->from, at most im->max_rows of them (a
+ * dry run reads them all and asks to abort when there are more). Run again from the start when
+ * the store grows the map, so it keeps no state outside *im that a second run would see.
+ */
 static int pass_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct imp *im = arg;
@@ -696,13 +696,15 @@ static int run(struct rl_store *s, struct imp *im, struct rl_import_result *r, s
         return rc;
     if ((rc = rl_store_read(s, cut_find_fn, im, e)))
         return rc;
-    if (im->cut_found) {
+    if (im->cut_found && im->cut.next_offset >= im->data.offset &&
+        im->cut.next_line >= im->data.line && im->cut.written < im->cut.rows) {
         /* an earlier import of this file was cut short: its rows are written, the rest are not */
         im->data.offset = im->cut.next_offset;
         im->data.line = im->cut.next_line;
         r->resumed = im->cut.written;
         r->resumed_line = im->cut.next_line;
     } else {
+        /* (a note that cannot be this file's is replaced, or removed by the last transaction) */
         snprintf(im->cut.name, sizeof im->cut.name, "%s", im->o->name ? im->o->name : "");
     }
     /* check every row; a file that fits in one chunk is written by the same transaction */
