@@ -33,6 +33,7 @@
 #define API_BODY_MAX (1u << 20)
 #define API_PAGE_DEFAULT 100
 #define API_PAGE_MAX 1000
+#define API_OFFSET_MAX 1000000000L /* more than any list holds; keeps offset + limit in range */
 #define API_MAX_PARAMS 16
 #define API_MAX_SEGS 6
 #define API_NUMS 40
@@ -329,17 +330,67 @@ static const char *param(const struct params *p, const char *k)
     return NULL;
 }
 
-/* The first parameter not in allowed (a NULL-terminated list), or NULL. */
-static const char *unknown_param(const struct params *p, const char *const *allowed)
+/*
+ * The first parameter not in allowed (a NULL-terminated list), or NULL; lists also take limit
+ * and offset.
+ */
+static const char *unknown_param(const struct params *p, const char *const *allowed, int lists)
 {
     for (int i = 0; i < p->n; i++) {
-        int ok = !strcmp(p->k[i], "limit") || !strcmp(p->k[i], "offset");
+        int ok = lists && (!strcmp(p->k[i], "limit") || !strcmp(p->k[i], "offset"));
         for (const char *const *a = allowed; !ok && a && *a; a++)
             ok = !strcmp(p->k[i], *a);
         if (!ok)
             return p->k[i];
     }
     return NULL;
+}
+
+/* The first parameter given twice, or NULL: which one counts would be a guess. */
+static const char *twice_param(const struct params *p)
+{
+    for (int i = 0; i < p->n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(p->k[i], p->k[j]))
+                return p->k[i];
+    return NULL;
+}
+
+/*
+ * A whole number from min to max in decimal digits only (no sign, space, point or exponent):
+ * 0, or -1 for anything else, a number past max included (never clamped).
+ */
+static int parse_count(const char *s, long min, long max, long *out)
+{
+    long v = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (max - (*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (v < min)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A boolean query parameter: "1" or "0", nothing else (API.md). */
+static int parse_flag(const char *s, int *out)
+{
+    if ((s[0] != '0' && s[0] != '1') || s[1])
+        return -1;
+    *out = s[0] == '1';
+    return 0;
+}
+
+static int in_list(const char *s, const char *const *names)
+{
+    for (; *names; names++)
+        if (!strcmp(s, *names))
+            return 1;
+    return 0;
 }
 
 /* ---- roles ---- */
@@ -537,28 +588,9 @@ static void strip_contacts(json_t *v)
     }
 }
 
-/* Page arr per limit/offset into {"items", "total", "offset", "limit"}; takes arr. */
-static json_t *page(json_t *arr, const struct params *p, const char **why)
+/* Page arr per limit/offset (checked) into {"items", "total", "offset", "limit"}; takes arr. */
+static json_t *page(json_t *arr, long limit, long offset)
 {
-    long limit = API_PAGE_DEFAULT, offset = 0;
-    const char *l = param(p, "limit"), *o = param(p, "offset");
-    char *end;
-    if (l) {
-        limit = strtol(l, &end, 10);
-        if (!*l || *end || limit < 1 || limit > API_PAGE_MAX) {
-            *why = "limit must be 1 to 1000";
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    if (o) {
-        offset = strtol(o, &end, 10);
-        if (!*o || *end || offset < 0) {
-            *why = "offset must be 0 or more";
-            json_decref(arr);
-            return NULL;
-        }
-    }
     size_t total = json_array_size(arr);
     json_t *items = json_array();
     for (size_t i = (size_t)offset; i < total && i < (size_t)offset + (size_t)limit; i++)
@@ -575,6 +607,85 @@ enum read_what {
     R_DONATIONS, R_TRACE, R_ALERTS, R_CONFLICTS, R_PEERS, R_REPORT
 };
 
+/* Whether a read answers a list, paged by limit and offset (the rest do not take them). */
+static int paged(enum read_what w)
+{
+    return w != R_STATUS && w != R_SITE && w != R_SHIFT && w != R_TRACE && w != R_REPORT;
+}
+
+/* The kinds a movement can be (mv_kind), for movements?kind=. */
+static const char *const mv_kinds[] = {"receive", "dispatch", "distribute", "adjust", NULL};
+
+/* A read's query parameter values, checked and parsed before the store is read. */
+struct read_query {
+    long limit, offset;
+    int open, short_; /* open=1, short=1 */
+    int has_from, has_to;
+    uint64_t from, to; /* seconds since the epoch */
+};
+
+/*
+ * Check every parameter's value in p for a read of what and parse it into *rq. A value that
+ * is not one the parameter takes (an unknown kind, a flag not 1 or 0, a number that does not
+ * parse or is past its range, a time that does not parse) is answered 400 invalid naming the
+ * parameter, and -1 returned: a filter read some other way would answer the wrong records
+ * with a 200. site and item are resolved in the read; q and format are checked by their users.
+ */
+static int check_query(enum read_what what, const struct params *p, struct read_query *rq,
+                       struct sync_http_resp *resp)
+{
+    struct proto_err e;
+    memset(rq, 0, sizeof *rq);
+    rq->limit = API_PAGE_DEFAULT;
+    for (int i = 0; i < p->n; i++) {
+        const char *k = p->k[i], *v = p->v[i];
+        if (!strcmp(k, "limit")) {
+            if (parse_count(v, 1, API_PAGE_MAX, &rq->limit)) {
+                send_error(resp, 400, NULL, k, "limit '%s' is not a whole number from 1 to %d", v,
+                           API_PAGE_MAX);
+                return -1;
+            }
+        } else if (!strcmp(k, "offset")) {
+            if (parse_count(v, 0, API_OFFSET_MAX, &rq->offset)) {
+                send_error(resp, 400, NULL, k, "offset '%s' is not a whole number from 0 to %ld", v,
+                           API_OFFSET_MAX);
+                return -1;
+            }
+        } else if (!strcmp(k, "open") || !strcmp(k, "short")) {
+            if (parse_flag(v, !strcmp(k, "open") ? &rq->open : &rq->short_)) {
+                send_error(resp, 400, NULL, k, "%s '%s' is not 1 or 0", k, v);
+                return -1;
+            }
+        } else if (!strcmp(k, "kind")) {
+            const char *const *names = what == R_SITES ? rl_site_kinds : mv_kinds;
+            if (!in_list(v, names)) {
+                char list[200] = "";
+                for (int j = 0; names[j]; j++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                             names[j]);
+                send_error(resp, 400, NULL, k, "kind '%s' is not one of %s", v, list);
+                return -1;
+            }
+        } else if (!strcmp(k, "from") || !strcmp(k, "to")) {
+            int from = k[0] == 'f';
+            proto_err_clear(&e);
+            if (rl_parse_time(v, from ? &rq->from : &rq->to, &e)) {
+                /* an offset's + sent as it is arrives as a space */
+                send_error(resp, 400, NULL, k, "%s: %s%s", k, e.msg,
+                           strchr(v, ' ') ? " (write + as %2B in a query string)" : "");
+                return -1;
+            }
+            *(from ? &rq->has_from : &rq->has_to) = 1;
+        }
+    }
+    if (rq->has_from && rq->has_to && rq->to < rq->from) {
+        send_error(resp, 400, NULL, "to", "to '%s' is before from '%s'", param(p, "to"),
+                   param(p, "from"));
+        return -1;
+    }
+    return 0;
+}
+
 struct read_arg {
     struct rl_api *a;
     enum read_what what;
@@ -586,6 +697,7 @@ struct read_arg {
     const char *field;
     int want_cells; /* a report as CSV or HXL: cells, not JSON rows */
     struct rl_cells cells;
+    const struct read_query *rq;
 };
 
 static int keep_site(json_t *o, const void *arg)
@@ -607,8 +719,17 @@ struct site_item_filter {
     const char *site; /* id in hex */
     const char *item;
     int open, short_;
-    const char *from, *to;
+    int has_from, has_to;
+    uint64_t from, to; /* seconds */
 };
+
+/* A shift's start or end in seconds: 0, or -1 when it has none that reads as a time. */
+static int shift_time(json_t *o, const char *k, uint64_t *secs)
+{
+    struct proto_err e;
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) && rl_parse_time(json_string_value(v), secs, &e) == 0 ? 0 : -1;
+}
 
 static int keep_site_item(json_t *o, const void *arg)
 {
@@ -622,9 +743,11 @@ static int keep_site_item(json_t *o, const void *arg)
     if (f->short_ && json_integer_value(json_object_get(o, "confirmed")) >=
                          json_integer_value(json_object_get(o, "slots")))
         return 0;
-    if (f->from && strcmp(jstr(o, "end"), f->from) < 0)
+    /* a shift in the window: it ends at from or later, and starts before to */
+    uint64_t at;
+    if (f->has_from && (shift_time(o, "end", &at) || at < f->from))
         return 0;
-    if (f->to && strcmp(jstr(o, "start"), f->to) >= 0)
+    if (f->has_to && (shift_time(o, "start", &at) || at >= f->to))
         return 0;
     return 1;
 }
@@ -702,7 +825,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
                           struct proto_err *e)
 {
     const char *kind = param(r->p, "kind");
-    int open_only = param(r->p, "open") && !strcmp(param(r->p, "open"), "1");
+    int open_only = r->rq->open;
     struct rl_cursor c;
     MDB_val k = {0}, v = {0};
     size_t n = 0, cap = 256;
@@ -800,16 +923,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
     json_array_foreach(sl, i, so) json_object_set(sites, jstr(so, "id"), so);
     json_decref(sl);
 
-    long limit = API_PAGE_DEFAULT, offset = 0;
-    const char *lp = param(r->p, "limit"), *op = param(r->p, "offset");
-    if (lp)
-        limit = strtol(lp, NULL, 10);
-    if (op)
-        offset = strtol(op, NULL, 10);
-    if (limit < 1 || limit > API_PAGE_MAX || offset < 0) {
-        limit = 0;
-        offset = 0;
-    }
+    long limit = r->rq->limit, offset = r->rq->offset;
     for (size_t j = (size_t)offset; j < n && j < (size_t)offset + (size_t)limit; j++) {
         if (rl_ledger_get(t, refs[j].o, refs[j].s, mv))
             continue;
@@ -969,15 +1083,17 @@ static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     case R_MOVEMENTS:
         return movements_json(t, r, site, ip, e);
     case R_NEEDS:
-        f.open = param(p, "open") && !strcmp(param(p, "open"), "1");
+        f.open = r->rq->open;
         r->out = rl_q_needs(t, e);
         if (r->out)
             filter(r->out, keep_site_item, &f);
         break;
     case R_SHIFTS:
-        f.short_ = param(p, "short") && !strcmp(param(p, "short"), "1");
-        f.from = param(p, "from");
-        f.to = param(p, "to");
+        f.short_ = r->rq->short_;
+        f.has_from = r->rq->has_from;
+        f.has_to = r->rq->has_to;
+        f.from = r->rq->from;
+        f.to = r->rq->to;
         r->out = rl_q_shifts(t, e);
         if (r->out)
             filter(r->out, keep_site_item, &f);
@@ -1036,11 +1152,18 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
         send_error(resp, 400, NULL, NULL, "%s", why);
         return;
     }
-    const char *bad = unknown_param(&p, allowed);
+    const char *bad = unknown_param(&p, allowed, paged(what));
     if (bad) {
         send_error(resp, 400, "unknown_parameter", bad, "unknown query parameter '%s'", bad);
         return;
     }
+    if ((bad = twice_param(&p))) {
+        send_error(resp, 400, NULL, bad, "query parameter '%s' is given twice", bad);
+        return;
+    }
+    struct read_query rq;
+    if (check_query(what, &p, &rq, resp))
+        return;
     const struct rl_report_col *cols = NULL;
     enum rl_report_fmt fmt = RL_REPORT_JSON;
     if (what == R_REPORT) {
@@ -1059,7 +1182,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
             return;
         }
     }
-    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL, 0, {0, 0, NULL, NULL}};
+    struct read_arg r = {a, what, id, &p, role, NULL, 500, NULL, 0, {0, 0, NULL, NULL}, &rq};
     r.want_cells = what == R_REPORT && fmt != RL_REPORT_JSON;
     struct proto_err e;
     proto_err_clear(&e);
@@ -1085,15 +1208,8 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
         rl_cells_free(&r.cells);
         return;
     }
-    if (json_is_array(r.out) && what != R_REPORT) {
-        const char *why2 = NULL;
-        json_t *pg = page(r.out, &p, &why2);
-        if (!pg) {
-            send_error(resp, 400, NULL, why2 && why2[0] == 'l' ? "limit" : "offset", "%s", why2);
-            return;
-        }
-        r.out = pg;
-    }
+    if (json_is_array(r.out) && paged(what))
+        r.out = page(r.out, rq.limit, rq.offset);
     send_json(resp, 200, r.out);
 }
 

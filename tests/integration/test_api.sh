@@ -170,6 +170,93 @@ check_eq "a record that does not exist, a path that does not, a wrong method" \
 check_eq "none of it was written" "$(relief --data "$A" digest)" "$dg"
 check_match "the server still answers" "$(get "$R/healthz")" ok
 
+# --- query parameters: every value checked; shift windows compared as times ---
+post sites '{"kind":"kitchen","name":"Query kitchen","code":"KIT-Q"}' >/dev/null
+s1=$(post shifts '{"site":"KIT-Q","start":"2031-03-10T08:00Z","end":"2031-03-10T11:00Z","slots":1}' | json 'd["id"]')
+s2=$(post shifts '{"site":"KIT-Q","start":"2031-03-10T17:00Z","end":"2031-03-10T20:00Z","slots":1}' | json 'd["id"]')
+s3=$(post shifts '{"site":"KIT-Q","start":"2031-03-11T02:00Z","end":"2031-03-11T05:00Z","slots":1}' | json 'd["id"]')
+# win QUERY: the KIT-Q shifts the query keeps, as s1 s2 s3
+win() {
+    get "$R/api/v1/shifts?site=KIT-Q&$1" | json '" ".join({"'"$s1"'": "s1", "'"$s2"'": "s2", "'"$s3"'": "s3"}[x["id"]] for x in d["items"])'
+}
+check_eq "three shifts to filter" "$(win "")" "s1 s2 s3"
+check_eq "to with an offset: 18:00+09:00 is 09:00Z, so not the shift at 17:00Z" \
+    "$(win "from=2031-03-10T00:00Z&to=2031-03-10T18:00%2B09:00")" "s1"
+check_eq "a shift starting at to is out; seconds change nothing" \
+    "$(win "to=2031-03-10T17:00Z") | $(win "to=2031-03-10T17:00:00Z") | $(win "to=2031-03-11T02:00%2B09:00")" "s1 | s1 | s1"
+check_eq "from with an offset: a shift ending at from is in, one ending before it out" \
+    "$(win "from=2031-03-10T20:00%2B09:00") | $(win "from=2031-03-10T20:01%2B09:00") | $(win "from=2031-03-10T11:00:01Z")" \
+    "s1 s2 s3 | s2 s3 | s2 s3"
+check_eq "from and to with other offsets: 12:30-05:00 is 17:30Z, 05:00+09:00 is 20:00Z" \
+    "$(win "from=2031-03-10T12:30-05:00&to=2031-03-11T05:00%2B09:00")" "s2"
+check_eq "the dashboard's form (seconds, Z)" \
+    "$(win "short=1&from=2031-03-10T09:00:00Z&to=2031-03-11T09:00:00Z")" "s1 s2 s3"
+# a date alone is 00:00 of that day in the node's local time (its TZ, which it has from this script)
+bare=$(py 'import calendar, time
+lo, hi = (time.mktime((2031, 3, d, 0, 0, 0, 0, 0, -1)) for d in (11, 12))
+t0 = calendar.timegm((2031, 3, 10, 0, 0, 0))
+shifts = (("s1", 8, 11), ("s2", 17, 20), ("s3", 26, 29))
+print(" ".join(k for k, s, e in shifts if t0 + e * 3600 >= lo and t0 + s * 3600 < hi))')
+check_eq "a date alone is the start of that day in local time, as the CLI reads it" \
+    "$(win "from=2031-03-11&to=2031-03-12") | $(win "from=2031-03-11T00:00&to=2031-03-12T00:00")" "$bare | $bare"
+check_eq "a time that does not parse, a month 13, a + sent as a space, to before from: 400 naming it" \
+    "$(ecode "$R/api/v1/shifts?from=garbage") | $(ecode "$R/api/v1/shifts?from=2011-13-01") | $(ecode "$R/api/v1/shifts?to=2031-03-10T18:00+09:00") | $(ecode "$R/api/v1/shifts?from=2031-03-11&to=2031-03-10")" \
+    "invalid from | invalid from | invalid to | invalid to"
+check_eq "and so is an empty one" "$(ecode "$R/api/v1/shifts?to=")" "invalid to"
+nbad=0
+while read -r q wanted; do
+    res=$(ecode "$R/api/v1/$q" | tr ' ' :)
+    [ "$res" = "$wanted" ] || {
+        nbad=$((nbad + 1))
+        not_ok "GET $q is refused" "got $res, wanted $wanted"
+    }
+done <<'BAD'
+sites?kind=nope invalid:kind
+sites?kind=Centre invalid:kind
+sites?kind= invalid:kind
+movements?kind=void invalid:kind
+movements?kind=count invalid:kind
+movements?kind=other invalid:kind
+needs?open=yes invalid:open
+needs?open=true invalid:open
+needs?open= invalid:open
+movements?open=2 invalid:open
+movements?open=yes&kind=dispatch invalid:open
+shifts?short=true invalid:short
+shifts?short=01 invalid:short
+sites?offset=99999999999999999999 invalid:offset
+sites?offset=1000000001 invalid:offset
+sites?offset=-1 invalid:offset
+sites?offset=%2B1 invalid:offset
+sites?offset=1.0 invalid:offset
+sites?limit=1001 invalid:limit
+sites?limit=0 invalid:limit
+sites?limit=1e2 invalid:limit
+sites?limit=%201 invalid:limit
+sites?limit=18446744073709551617 invalid:limit
+movements?limit=abc invalid:limit
+movements?limit=0 invalid:limit
+movements?offset=-1 invalid:offset
+movements?offset=99999999999999999999&site=WH-ISH invalid:offset
+needs?limit=2000 invalid:limit
+alerts?offset=x invalid:offset
+sites?kind=centre&kind=nope invalid:kind
+needs?open=1&open=0 invalid:open
+reports/needs?format=xml invalid:format
+status?limit=1 unknown_parameter:limit
+sites/WH-ISH?offset=1 unknown_parameter:offset
+reports/stock?limit=5 unknown_parameter:limit
+BAD
+check_eq "every bad enum, flag and number is a 400 naming its parameter" "$nbad" 0
+check_eq "values that are good stay good: every site kind, every movement kind" \
+    "$(for k in centre warehouse school kitchen point; do code "$R/api/v1/sites?kind=$k"; echo; done | sort -u) $(for k in receive dispatch distribute adjust; do code "$R/api/v1/movements?kind=$k&limit=1"; echo; done | sort -u)" "200 200"
+check_eq "open=0 and short=0 are no filter" \
+    "$(get "$R/api/v1/needs?open=0" | json 'd["total"]') $(get "$R/api/v1/shifts?short=0" | json 'd["total"]')" \
+    "$(get "$R/api/v1/needs" | json 'd["total"]') $(get "$R/api/v1/shifts" | json 'd["total"]')"
+check_eq "the largest offset and limit are taken, and leading zeros" \
+    "$(get "$R/api/v1/sites?offset=1000000000&limit=1000" | json 'len(d["items"]), d["offset"], d["limit"]') $(get "$R/api/v1/movements?offset=0001&limit=0002" | json 'len(d["items"]), d["offset"], d["limit"]')" \
+    "0 1000000000 1000 2 1 2"
+
 # --- conflicts: two nodes change one field concurrently; a PATCH that saw both resolves it ---
 B="$T/b"
 NET=$(echo "$st" | json 'd["network"]')
