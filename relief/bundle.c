@@ -263,17 +263,29 @@ int rl_vv_from_status_json(const char *path, struct proto_vv *vv, struct proto_e
         const char *origin = json_string_value(json_object_get(o, "origin"));
         const char *hash = json_string_value(json_object_get(o, "hash"));
         json_t *seq = json_object_get(o, "seq");
-        uint8_t h[PROTO_HASH_BYTES];
-        size_t hl = 0;
+        uint8_t h[PROTO_HASH_BYTES], ob[8];
+        size_t hl = 0, ol = 0;
         if (!origin || !hash || !json_is_integer(seq) || json_integer_value(seq) < 1 ||
-            strlen(origin) != 16 ||
             sodium_hex2bin(h, sizeof h, hash, strlen(hash), NULL, &hl, NULL) ||
             hl != PROTO_HASH_BYTES) {
             json_decref(root);
             return proto_errf(e, -EINVAL, "'%s': version_vector entry %zu is malformed", path,
                               i);
         }
-        proto_vv_set(vv, strtoull(origin, NULL, 16), (uint64_t)json_integer_value(seq), h);
+        /* 16 hex digits, all of them (strtoull would stop at the first other and read 0) */
+        if (strlen(origin) != 16 || sodium_hex2bin(ob, sizeof ob, origin, 16, NULL, &ol, NULL) ||
+            ol != 8) {
+            int rc = proto_errf(e, -EINVAL,
+                                "'%s': version_vector entry %zu: origin '%.40s' is not 16 hex "
+                                "digits",
+                                path, i, origin);
+            json_decref(root);
+            return rc;
+        }
+        uint64_t id = 0;
+        for (size_t k = 0; k < sizeof ob; k++)
+            id = id << 8 | ob[k];
+        proto_vv_set(vv, id, (uint64_t)json_integer_value(seq), h);
     }
     json_decref(root);
     return 0;

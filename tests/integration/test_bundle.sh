@@ -11,6 +11,15 @@ relief --data "$B" init --name B --network "$net" >/dev/null
 relief --data "$A" demo 2>/dev/null
 
 relief --data "$B" --json status >"$T/b.json"
+# a version vector whose origin is not hex is refused, not read as origin 0 (everything)
+for o in zzzzzzzzzzzzzzzz 0123456789abcdeX " 123456789abcdef" 0x23456789abcdef; do
+    py 'import json,sys; d=json.load(open(sys.argv[1])); d["version_vector"][0]["origin"]=sys.argv[2]; json.dump(d,open(sys.argv[3],"w"))' \
+        "$T/b.json" "$o" "$T/bad-vv.json"
+    check_status "an origin '$o' in --for is refused" 1 relief --data "$A" bundle create "$T/bad.bundle" --for "$T/bad-vv.json"
+done
+check_match "saying which" "$(relief --data "$A" bundle create "$T/bad.bundle" --for "$T/bad-vv.json" 2>&1)" \
+    "version_vector entry 0: origin '0x23456789abcdef' is not 16 hex digits"
+check "and writes no bundle" test ! -e "$T/bad.bundle"
 check "bundle for what B lacks" relief --data "$A" bundle create "$T/ab.bundle" --for "$T/b.json"
 check "B applies it" relief --data "$B" bundle apply "$T/ab.bundle"
 check "applying twice is harmless" relief --data "$B" bundle apply "$T/ab.bundle"
