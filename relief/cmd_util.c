@@ -149,7 +149,8 @@ int cli_read(struct cli *c, rl_txn_fn fn, void *arg)
 
 void cli_json_print(json_t *v)
 {
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII * 0);
+    char *s =
+        json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII * 0 | RL_JSON_REALS);
     if (s) {
         puts(s);
         free(s);

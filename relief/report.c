@@ -189,9 +189,16 @@ void rl_json_text(json_t *v, char *out, size_t n)
         snprintf(out, n, "%s", json_string_value(v));
     else if (json_is_integer(v))
         snprintf(out, n, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(out, n, "%.6f", json_real_value(v));
-    else if (json_is_boolean(v))
+    else if (json_is_real(v)) {
+        /* 6 decimals (microdegrees), without the zeros that end them */
+        int k = snprintf(out, n, "%.6f", json_real_value(v));
+        if (k > 0 && (size_t)k < n && strchr(out, '.')) {
+            while (out[k - 1] == '0')
+                out[--k] = '\0';
+            if (out[k - 1] == '.')
+                out[--k] = '\0';
+        }
+    } else if (json_is_boolean(v))
         snprintf(out, n, "%s", json_is_true(v) ? "yes" : "no");
     else
         out[0] = '\0';
@@ -327,7 +334,7 @@ int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_repo
             }
             json_array_append_new(arr, o);
         }
-        char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RL_JSON_REALS);
         json_decref(arr);
         if (!s)
             return -ENOMEM;

@@ -49,9 +49,17 @@ int rl_report_write_cells(const struct rl_report_col *cols, const struct rl_cell
 int rl_report_write(const struct rl_report_col *cols, json_t *rows, enum rl_report_fmt fmt,
                     struct proto_buf *out);
 
-/* A JSON value as text for a cell: strings as they are, numbers in decimal, yes/no, "" when
- * missing. */
+/* A JSON value as text for a cell: strings as they are, numbers in decimal (a real, which is a
+ * latitude or longitude, with at most 6 decimals and no trailing zeros: 38.4262), yes/no, ""
+ * when missing. */
 void rl_json_text(json_t *v, char *out, size_t n);
+
+/*
+ * The flag for json_dumps that prints reals as relief stores them: the only reals are
+ * degrees, microdegrees / 1e6, which 15 significant digits give exactly as typed (38.4262)
+ * where jansson's default 17 show the binary's 38.426200000000001.
+ */
+#define RL_JSON_REALS JSON_REAL_PRECISION(15)
 
 /* One cell as text (numbers in decimal, missing values empty). */
 void rl_report_cell(json_t *row, const struct rl_report_col *col, char *out, size_t n);

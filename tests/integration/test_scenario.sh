@@ -110,6 +110,13 @@ check_status "unknown format" 2 relief report needs --format xml
 check_eq "nothing was written" "$(relief digest)" "$before"
 check_eq "the state rebuilt from the log agrees" "$(relief digest --rebuild)" "$before"
 
+# degrees are shown as they were typed (stored as microdegrees)
+check "a latitude in plain degrees" relief site set ISH-3 --lat 38.4262 --lon -141.302918
+check_match "JSON prints it as typed" "$(relief --json site show ISH-3)" '"lat": 38.4262,'
+check_match "and the longitude" "$(relief --json site show ISH-3)" '"lon": -141.302918,'
+check_match "the report's JSON too" "$(relief report stock --format json)" '"lat": 38.4262,'
+check_match "CSV the same" "$(relief report stock --format csv | grep ISH-3 | head -1)" ',38.4262,-141.302918,'
+
 # Japanese text lines up in tables
 out=$(relief site list)
 w1=$(printf '%s\n' "$out" | sed -n 2p | py 'import sys,unicodedata; s=sys.stdin.read().rstrip("\n"); print(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s.split("  ")[0]+"  "))')
