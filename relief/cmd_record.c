@@ -211,6 +211,14 @@ static int record_cmd(struct cli *c, int argc, char **argv, enum rl_rtype type,
             ed.target = argv[2];
         if (!ed.add && ed.nfields == 0)
             return cli_usage_error(usage, "%s set needs a field to change", what);
+        /* options that exclude each other (the domain refuses them too, for the API) */
+        if (type == RL_R_NEED && cli_has_field(&ed, "item") && cli_has_field(&ed, "service"))
+            return cli_usage_error(usage, "--item and --service exclude each other: a need is "
+                                          "for an item or a service");
+        if (type == RL_R_DONATION && (cli_has_field(&ed, "item") || cli_has_field(&ed, "qty")) &&
+            (cli_has_field(&ed, "amount") || cli_has_field(&ed, "currency")))
+            return cli_usage_error(usage, "--item/--qty and --amount/--currency exclude each "
+                                          "other: a donation is of goods or of money");
         if (ed.add && type == RL_R_NEED &&
             (!cli_has_field(&ed, "site") || !cli_has_field(&ed, "qty") ||
              (!cli_has_field(&ed, "item") && !cli_has_field(&ed, "service"))))

@@ -89,7 +89,7 @@ const struct rl_fieldopt rl_donation_fields[] = {
     {"item", PROTO_DON_ITEM, RL_FMT_ITEM, NULL},
     {"qty", PROTO_DON_QTY, RL_FMT_UINT, NULL},
     {"amount", PROTO_DON_AMOUNT, RL_FMT_UINT, NULL},
-    {"currency", PROTO_DON_CURRENCY, RL_FMT_CODE, NULL},
+    {"currency", PROTO_DON_CURRENCY, RL_FMT_CURRENCY, NULL},
     {"note", PROTO_DON_NOTE, RL_FMT_TEXT, NULL},
     {"status", PROTO_DON_STATUS, RL_FMT_ENUM, rl_statuses},
     {"contact", PROTO_DON_CONTACT, RL_FMT_TEXT, NULL},
@@ -124,38 +124,47 @@ const struct rl_fieldopt *rl_fieldopt_find(const struct rl_fieldopt *fs, const c
 
 /* --- parsing values --- */
 
-int rl_parse_qty(const char *s, int allow_sign, int allow_zero, int64_t *out, struct proto_err *e)
+/*
+ * A whole number in min..max (0 refused too when nonzero): digits, with a sign only where min
+ * is below 0 ("+5", "-3"). what begins each message ("quantity ", "--capacity: "), which says
+ * whether the text is no number at all or which limit it passes.
+ */
+static int parse_whole(const char *s, const char *what, int64_t min, int64_t max, int nonzero,
+                       int64_t *out, struct proto_err *e)
 {
     const char *p = s;
-    int neg = 0, sign = 0;
-    if (*p == '+' || *p == '-') {
-        neg = *p == '-';
-        sign = 1;
-        p++;
-    }
-    if (!*p || (sign && !allow_sign))
-        goto bad;
-    int64_t v = 0;
+    int neg = 0;
+    if (min < 0 && (*p == '+' || *p == '-'))
+        neg = *p++ == '-';
+    size_t nd = strspn(p, "0123456789");
+    if (nd == 0 || p[nd])
+        return proto_errf(e, -EINVAL, "%s'%.80s' is not a %s", what, s,
+                          min < 0   ? "whole number such as +5 or -3"
+                          : min > 0 ? "positive whole number"
+                                    : "whole number 0 or more");
+    int64_t v = 0, lim = neg ? -min : max; /* (the limits are far from INT64_MAX / 10) */
     for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            goto bad;
         v = v * 10 + (*p - '0');
-        if (v > PROTO_MAX_QTY)
-            return proto_errf(e, -EINVAL, "quantity '%s' is larger than %lld", s,
-                              (long long)PROTO_MAX_QTY);
+        if (v > lim)
+            return neg ? proto_errf(e, -EINVAL, "%s'%.80s' is smaller than %lld", what, s,
+                                    (long long)min)
+                       : proto_errf(e, -EINVAL, "%s'%.80s' is larger than %lld", what, s,
+                                    (long long)max);
     }
     if (neg)
         v = -v;
-    if (v == 0 && !allow_zero)
-        return proto_errf(e, -EINVAL, "quantity '%s' must not be zero", s);
-    if (v < 0 && !allow_sign)
-        goto bad;
+    if (v == 0 && (nonzero || min == 1))
+        return proto_errf(e, -EINVAL, "%s'%.80s' must not be zero", what, s);
+    if (v < min)
+        return proto_errf(e, -EINVAL, "%s'%.80s' is smaller than %lld", what, s, (long long)min);
     *out = v;
     return 0;
-bad:
-    return proto_errf(e, -EINVAL, "quantity '%s' is not a %s", s,
-                      allow_sign ? "whole number such as +5 or -3"
-                                 : (allow_zero ? "whole number 0 or more" : "positive whole number"));
+}
+
+int rl_parse_qty(const char *s, int allow_sign, int allow_zero, int64_t *out, struct proto_err *e)
+{
+    int64_t min = allow_sign ? -PROTO_MAX_QTY : allow_zero ? 0 : 1;
+    return parse_whole(s, "quantity ", min, PROTO_MAX_QTY, !allow_zero, out, e);
 }
 
 /* days since 1970-01-01 of a proleptic Gregorian date */
@@ -260,7 +269,10 @@ int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
         if (digits(p + 1, 2, &oh) || digits(p + 4, 2, &om) || oh > 14 || om > 59)
             goto bad;
         int64_t off = (int64_t)(oh * 3600 + om * 60);
-        *secs = (uint64_t)(*p == '+' ? t - off : t + off);
+        t = *p == '+' ? t - off : t + off;
+        if (t < 0)
+            goto early;
+        *secs = (uint64_t)t;
         return 0;
     }
     if (*p)
@@ -275,10 +287,12 @@ int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
     tm.tm_sec = (int)ss;
     tm.tm_isdst = -1;
     time_t lt = mktime(&tm);
-    if (lt == (time_t)-1 || lt < 0)
-        goto bad;
+    if (lt < 0)
+        goto early; /* (mktime cannot fail otherwise for the years parse_date takes) */
     *secs = (uint64_t)lt;
     return 0;
+early:
+    return proto_errf(e, -EINVAL, "time '%s' is before 1970-01-01T00:00Z", s);
 bad:
     return proto_errf(e, -EINVAL, "time '%s' is not like 2011-03-20T18:00 or 2011-03-20T09:00Z",
                       s);
@@ -318,13 +332,29 @@ void rl_format_time(uint64_t secs, char *out, size_t n)
     snprintf(out, n, "%04d-%02u-%02uT%02u:%02u:%02uZ", y, m, d, r / 3600, r / 60 % 60, r % 60);
 }
 
-static int parse_deg(const char *s, int64_t *out, struct proto_err *e)
+int rl_parse_deg(const char *s, const char *name, int max, int64_t *micro, struct proto_err *e)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || v != v || v < -180 || v > 180)
-        return proto_errf(e, -EINVAL, "'%s' is not decimal degrees such as 38.4345", s);
-    *out = (int64_t)(v * 1e6 + (v < 0 ? -0.5 : 0.5));
+    const char *p = s;
+    int neg = 0;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    size_t ni = strspn(p, "0123456789"), nf = 0;
+    if (ni && p[ni] == '.')
+        nf = strspn(p + ni + 1, "0123456789");
+    if (ni == 0 || (p[ni] == '.' && nf == 0) || p[ni + (nf ? nf + 1 : 0)])
+        return proto_errf(e, -EINVAL, "--%s: '%.80s' is not decimal degrees such as 38.4345", name,
+                          s);
+    int64_t v = 0;
+    for (size_t i = 0; i < ni && v <= 1000; i++)
+        v = v * 10 + (p[i] - '0');
+    /* six decimals kept, the seventh rounds */
+    for (size_t i = 0; i < 6; i++)
+        v = v * 10 + (i < nf ? p[ni + 1 + i] - '0' : 0);
+    if (nf > 6 && p[ni + 7] >= '5')
+        v++;
+    if (v > (int64_t)max * 1000000)
+        return proto_errf(e, -EINVAL, "--%s: '%.80s' is out of range -%d..%d", name, s, max, max);
+    *micro = neg ? -v : v;
     return 0;
 }
 
@@ -541,9 +571,19 @@ int rl_resolve_ref(struct rl_txn *t, const char *s, uint64_t *origin, uint64_t *
     prefix[dash - s] = '\0';
     if (!is_hex(prefix, 4, 16))
         goto bad;
-    char *end;
-    unsigned long long sq = strtoull(dash + 1, &end, 10);
-    if (!dash[1] || *end || sq == 0)
+    /* the seq: decimal digits alone (strtoull would take a sign or spaces, and wrap) */
+    const char *d = dash + 1;
+    size_t nd = strspn(d, "0123456789");
+    uint64_t sq = 0;
+    if (nd == 0 || d[nd])
+        goto bad;
+    for (size_t i = 0; i < nd; i++) {
+        unsigned dig = (unsigned)(d[i] - '0');
+        if (sq > (UINT64_MAX - dig) / 10)
+            goto bad;
+        sq = sq * 10 + dig;
+    }
+    if (sq == 0)
         goto bad;
     proto_vv_init(&vv);
     int rc = rl_vv_load(t, &vv, e);
@@ -634,25 +674,47 @@ static int check_only(struct rl_txn *t, uint32_t kind, const struct body *b, con
     return 0;
 }
 
-static int pack_value(struct rl_txn *t, msgpack_packer *pk, const struct rl_fieldopt *f,
-                      const char *s, struct proto_err *e)
+/* Currencies in the form of ISO 4217 codes (the list itself changes; it is not kept here). */
+static int currency_ok(const char *s)
+{
+    return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+           s[2] >= 'A' && s[2] <= 'Z';
+}
+
+/* Pack the value of field f of an op of kind, read from its text s. */
+static int pack_value(struct rl_txn *t, uint32_t kind, msgpack_packer *pk,
+                      const struct rl_fieldopt *f, const char *s, struct proto_err *e)
 {
     int64_t q = 0;
     uint32_t day;
     uint64_t secs, id;
+    char opt[40];
     int rc;
     switch (f->fmt) {
     case RL_FMT_TEXT:
     case RL_FMT_CODE:
         pack_str(pk, s);
         return 0;
-    case RL_FMT_UINT:
-        if ((rc = rl_parse_qty(s, 0, 1, &q, e)))
-            return proto_errf(e, rc, "--%s: '%s' is not a whole number 0 or more", f->name, s);
+    case RL_FMT_CURRENCY:
+        if (!currency_ok(s))
+            return proto_errf(e, -EINVAL,
+                              "--%s: '%.80s' is not a currency code: three capital letters, as "
+                              "in ISO 4217 (JPY, USD, EUR)",
+                              f->name, s);
+        pack_str(pk, s);
+        return 0;
+    case RL_FMT_UINT: {
+        /* each field within the range its kind's schema gives it */
+        const struct proto_kind_def *def = proto_kind_def(kind);
+        const struct proto_field *pf = def ? proto_record_field(def, f->key) : NULL;
+        snprintf(opt, sizeof opt, "--%s: ", f->name);
+        if ((rc = parse_whole(s, opt, pf ? pf->min : 0, pf ? pf->max : PROTO_MAX_QTY, 0, &q, e)))
+            return rc;
         msgpack_pack_uint64(pk, (uint64_t)q);
         return 0;
+    }
     case RL_FMT_DEG:
-        if ((rc = parse_deg(s, &q, e)))
+        if ((rc = rl_parse_deg(s, f->name, f->key == PROTO_SITE_LAT ? 90 : 180, &q, e)))
             return rc;
         msgpack_pack_int64(pk, q);
         return 0;
@@ -830,6 +892,106 @@ static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t si
     return 0;
 }
 
+/* --- rules across the fields of a need, a shift or a donation --- */
+
+/* The field of an edit with the record field key, or NULL. */
+static const struct rl_edit_field *edit_field(const struct rl_edit *ed, uint8_t key)
+{
+    for (int i = 0; i < ed->nfields; i++)
+        if (ed->fields[i].f->key == key)
+            return &ed->fields[i];
+    return NULL;
+}
+
+static const char *edit_value(const struct rl_edit *ed, uint8_t key)
+{
+    const struct rl_edit_field *f = edit_field(ed, key);
+    return f ? f->value : NULL;
+}
+
+/* Whether a record's field has a value (an empty text counts as none). */
+static int record_has(struct rl_txn *t, const struct rl_rid *rid, uint8_t key)
+{
+    struct rl_head h;
+    const char *str;
+    uint32_t n;
+    if (rl_field_get(t, rid, key, &h))
+        return 0;
+    return !(rl_head_str(&h, &str, &n) == 0 && n == 0);
+}
+
+/* A shift ends after it starts: the times the edit gives, else the shift's own. */
+static int check_shift(struct rl_txn *t, const struct rl_edit *ed, const struct rl_rid *rid,
+                       struct proto_err *e)
+{
+    const char *ss = edit_value(ed, PROTO_SHIFT_START), *es = edit_value(ed, PROTO_SHIFT_END);
+    uint64_t start = 0, end = 0;
+    char at[40];
+    int rc;
+    if ((ss && (rc = rl_parse_time(ss, &start, e))) || (es && (rc = rl_parse_time(es, &end, e))))
+        return rc;
+    if ((!ss && (ed->add || rl_field_uint(t, rid, PROTO_SHIFT_START, &start))) ||
+        (!es && (ed->add || rl_field_uint(t, rid, PROTO_SHIFT_END, &end))))
+        return 0; /* nothing to compare */
+    if (end > start)
+        return 0;
+    if (ss && es)
+        return proto_errf(e, -EINVAL,
+                          "--end: '%s' is not after --start %s: a shift ends after it starts", es,
+                          ss);
+    rl_format_time(ss ? end : start, at, sizeof at);
+    if (ss)
+        return proto_errf(e, -EINVAL, "--start: '%s' is not before the shift's end, %s", ss, at);
+    return proto_errf(e, -EINVAL, "--end: '%s' is not after the shift's start, %s", es, at);
+}
+
+/* A need is for an item or for a service, never both. */
+static int check_need(struct rl_txn *t, const struct rl_edit *ed, const struct rl_rid *rid,
+                      struct proto_err *e)
+{
+    const char *it = edit_value(ed, PROTO_NEED_ITEM), *sv = edit_value(ed, PROTO_NEED_SERVICE);
+    if (it && sv)
+        return proto_errf(e, -EINVAL,
+                          "a need is for an item or a service, not both: --item '%s', "
+                          "--service '%s'",
+                          it, sv);
+    if (ed->add)
+        return 0;
+    if (it && record_has(t, rid, PROTO_NEED_SERVICE))
+        return proto_errf(e, -EINVAL, "need '%s' is for a service: it cannot take --item '%s'",
+                          ed->target, it);
+    if (sv && record_has(t, rid, PROTO_NEED_ITEM))
+        return proto_errf(e, -EINVAL, "need '%s' is for an item: it cannot take --service '%s'",
+                          ed->target, sv);
+    return 0;
+}
+
+/* A donation is of goods (item, qty) or of money (amount, currency), never both. */
+static int check_donation(struct rl_txn *t, const struct rl_edit *ed, const struct rl_rid *rid,
+                          struct proto_err *e)
+{
+    const struct rl_edit_field *g = edit_field(ed, PROTO_DON_ITEM);
+    const struct rl_edit_field *m = edit_field(ed, PROTO_DON_AMOUNT);
+    if (!g)
+        g = edit_field(ed, PROTO_DON_QTY);
+    if (!m)
+        m = edit_field(ed, PROTO_DON_CURRENCY);
+    if (g && m)
+        return proto_errf(e, -EINVAL,
+                          "a donation is of goods (--item, --qty) or of money (--amount, "
+                          "--currency), not both: --%s '%s' with --%s '%s'",
+                          g->f->name, g->value, m->f->name, m->value);
+    if (ed->add)
+        return 0;
+    if (g && (record_has(t, rid, PROTO_DON_AMOUNT) || record_has(t, rid, PROTO_DON_CURRENCY)))
+        return proto_errf(e, -EINVAL, "donation '%s' is of money: it cannot take --%s '%s'",
+                          ed->target, g->f->name, g->value);
+    if (m && (record_has(t, rid, PROTO_DON_ITEM) || record_has(t, rid, PROTO_DON_QTY)))
+        return proto_errf(e, -EINVAL, "donation '%s' is of goods: it cannot take --%s '%s'",
+                          ed->target, m->f->name, m->value);
+    return 0;
+}
+
 struct edit_arg {
     const struct rl_edit *ed;
     struct rl_written *out;
@@ -888,6 +1050,12 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         if (!ed->add && (rc = rl_resolve_item(t, ed->target, e)))
             return rc;
     }
+    rc = ed->rtype == RL_R_SHIFT      ? check_shift(t, ed, &rid, e)
+         : ed->rtype == RL_R_NEED     ? check_need(t, ed, &rid, e)
+         : ed->rtype == RL_R_DONATION ? check_donation(t, ed, &rid, e)
+                                      : 0;
+    if (rc)
+        return rc;
     /* a short code names one site on this node (two made offline elsewhere get an alert) */
     if (ed->rtype == RL_R_SITE) {
         for (int i = 0; i < ed->nfields; i++) {
@@ -920,7 +1088,7 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     msgpack_pack_map(&b.pk, (uint32_t)ed->nfields);
     for (int i = 0; i < ed->nfields; i++) {
         msgpack_pack_uint8(&b.pk, ed->fields[i].f->key);
-        if ((rc = pack_value(t, &b.pk, ed->fields[i].f, ed->fields[i].value, e)))
+        if ((rc = pack_value(t, kind, &b.pk, ed->fields[i].f, ed->fields[i].value, e)))
             goto out;
     }
     if (!ed->add) {
@@ -1114,7 +1282,17 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return proto_errf(e, -ENOENT, "no shift '%s' on this node", r->shift);
     body_init(&b);
     switch (r->kind) {
-    case PROTO_KIND_SHIFT_SIGNUP:
+    case PROTO_KIND_SHIFT_SIGNUP: {
+        /* one place a volunteer: confirmed or wait-listed (two laptops may still both sign
+         * someone up offline; the merge keeps both, as it must) */
+        struct signup_find f = {r->volunteer ? r->volunteer : "", NULL, self, 0};
+        if ((rc = rl_set_each(t, &rid, 1, signup_match, &f)))
+            goto out;
+        if (f.n) {
+            rc = proto_errf(e, PROTO_EEXIST, "'%s' is already signed up for shift '%s'",
+                            r->volunteer, r->shift);
+            goto out;
+        }
         msgpack_pack_map(&b.pk, r->contact ? 3 : 2);
         msgpack_pack_uint8(&b.pk, PROTO_F_REC_TARGET);
         pack_ref(&b.pk, self, o, s);
@@ -1125,6 +1303,7 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             pack_str(&b.pk, r->contact);
         }
         break;
+    }
     case PROTO_KIND_SHIFT_CANCEL: {
         struct signup_find f = {r->volunteer, NULL, self, 0};
         if ((rc = rl_set_each(t, &rid, 1, signup_match, &f)))
@@ -1189,6 +1368,37 @@ struct stock_arg {
     struct rl_stock_result *out;
 };
 
+/* Why the op o:s that an arrival or a void names is not what it takes. */
+static int not_movement(struct rl_txn *t, const struct rl_stock_req *r, uint64_t o, uint64_t s,
+                        struct proto_err *e)
+{
+    struct proto_op op;
+    struct proto_err ignore;
+    int arrive = r->kind == PROTO_KIND_STOCK_ARRIVE;
+    if (rl_oplog_get(t, o, s, &op, &ignore))
+        return proto_errf(e, -ENOENT, "no %s '%s' on this node", arrive ? "transfer" : "movement",
+                          r->target);
+    const char *kn = proto_kind_name(op.kind) ? proto_kind_name(op.kind) : "op of another kind";
+    if (arrive)
+        return proto_errf(e, -EINVAL, "'%s' is a %s, not a transfer (a stock.dispatch)", r->target,
+                          kn);
+    switch (op.kind) {
+    case PROTO_KIND_STOCK_ARRIVE:
+        return proto_errf(e, -EINVAL,
+                          "'%s' is an arrival, which cannot be voided: record the quantity that "
+                          "arrived again, with another arrival of its transfer",
+                          r->target);
+    case PROTO_KIND_STOCK_COUNT:
+        return proto_errf(e, -EINVAL,
+                          "'%s' is a stock count, which cannot be voided: count the shelf again",
+                          r->target);
+    case PROTO_KIND_STOCK_VOID:
+        return proto_errf(e, -EINVAL, "'%s' is a void, which cannot be voided", r->target);
+    default:
+        return proto_errf(e, -EINVAL, "'%s' is a %s, not a stock movement", r->target, kn);
+    }
+}
+
 static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct stock_arg *a = arg;
@@ -1236,14 +1446,16 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     case PROTO_KIND_STOCK_ARRIVE:
     case PROTO_KIND_STOCK_VOID: {
         static _Thread_local struct rl_mv mv;
+        if (r->kind == PROTO_KIND_STOCK_VOID && (!r->note || !*r->note)) {
+            rc = proto_errf(e, -EINVAL, "--reason must not be empty: say why it is voided");
+            goto out;
+        }
         if ((rc = rl_resolve_ref(t, r->target, &o, &s, e)))
             goto out;
         rc = rl_ledger_get(t, o, s, &mv);
         if (rc == -ENOENT || (rc == 0 && r->kind == PROTO_KIND_STOCK_ARRIVE &&
                               mv.kind != PROTO_KIND_STOCK_DISPATCH)) {
-            rc = proto_errf(e, -ENOENT, "no %s '%s' on this node",
-                            r->kind == PROTO_KIND_STOCK_ARRIVE ? "transfer" : "movement",
-                            r->target);
+            rc = not_movement(t, r, o, s, e);
             goto out;
         }
         if (rc) {

@@ -24,6 +24,7 @@ enum rl_fmt {
     RL_FMT_ENUM,     /* one of names[], stored as its 1-based index */
     RL_FMT_SITE,     /* a site's short code or id, stored as the id */
     RL_FMT_ITEM,     /* an existing item's code */
+    RL_FMT_CURRENCY, /* three capital letters, the form of ISO 4217 codes: JPY, USD */
 };
 
 struct rl_fieldopt {
@@ -50,10 +51,17 @@ extern const char *const rl_reasons[];
 /* The field option called name, or NULL. */
 const struct rl_fieldopt *rl_fieldopt_find(const struct rl_fieldopt *fs, const char *name);
 
-/* Parse a value's text into *out: integers for the numeric formats. 0 or -EINVAL + message. */
+/*
+ * Parse a value's text into *out: integers for the numeric formats. 0 or -EINVAL + message.
+ * A quantity is digits (a sign only with allow_sign) within +-PROTO_MAX_QTY; the message says
+ * whether the text is no number or which limit it passes. A time is 1970 or later.
+ */
 int rl_parse_qty(const char *s, int allow_sign, int allow_zero, int64_t *out, struct proto_err *e);
 int rl_parse_day(const char *s, uint32_t *days, struct proto_err *e);
 int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e);
+/* Decimal degrees ("38.4262", "-0.5": no exponent, no hex, no spaces) within -max..max, as
+ * microdegrees (rounded to the nearest); name is the option named in messages ("lat"). */
+int rl_parse_deg(const char *s, const char *name, int max, int64_t *micro, struct proto_err *e);
 /* Format days / seconds back: "2026-11-27", "2026-11-27T09:00:00Z". */
 void rl_format_day(uint32_t days, char *out, size_t n);
 void rl_format_time(uint64_t secs, char *out, size_t n);
@@ -61,7 +69,11 @@ void rl_format_time(uint64_t secs, char *out, size_t n);
 /* Lookups, inside a transaction. Errors say "unknown site 'X'" and the like. */
 int rl_resolve_site(struct rl_txn *t, const char *s, uint64_t *id, struct proto_err *e);
 int rl_resolve_item(struct rl_txn *t, const char *code, struct proto_err *e);
-/* An op reference as printed by rl_ref_format: "71c0735a-42" (an origin prefix, a seq). */
+/*
+ * An op reference as printed by rl_ref_format: "71c0735a-42", 4 to 16 lower-case hex digits of
+ * the origin (more when 8 are ambiguous), '-', the seq in decimal digits (no sign, no space,
+ * 1 to 2^64-1). Anything else is refused, not read as a near id.
+ */
 int rl_resolve_ref(struct rl_txn *t, const char *s, uint64_t *origin, uint64_t *seq,
                    struct proto_err *e);
 void rl_ref_format(uint64_t origin, uint64_t seq, char out[40]);

@@ -167,6 +167,26 @@ check_eq "a missing field, an unknown one, a body that is not JSON, nothing to c
 check_eq "a record that does not exist, a path that does not, a wrong method" \
     "$(ecode "$R/api/v1/sites/NOWHERE") | $(ecode "$R/api/v2/status") | $(ecode -X PUT "$R/api/v1/needs")" \
     "not_found None | no_such_path None | method_not_allowed None"
+# the domain's rules, the same as the CLI's: each refusal names its field
+check_eq "a shift that ends before it starts" \
+    "$(ecode -X POST -H 'Content-Type: application/json' -d '{"site":"KIT-MINATO","start":"2026-12-01T20:00","end":"2026-12-01T17:00","slots":3}' "$R/api/v1/shifts")" "invalid end"
+check_eq "an end moved before the shift's start" \
+    "$(ecode -X PATCH -H 'Content-Type: application/json' -d '{"end":"2000-01-01T00:00Z"}' "$R/api/v1/shifts/$sh")" "invalid end"
+check_eq "a second sign-up of one volunteer" \
+    "$(ecode -X POST -H 'Content-Type: application/json' -d '{"volunteer":"Ben"}' "$R/api/v1/shifts/$sh/signup")" "invalid volunteer"
+check_eq "a latitude out of range, in degrees" \
+    "$(ecode -X PATCH -H 'Content-Type: application/json' -d '{"lat":91}' "$R/api/v1/sites/WH-ISH")" "invalid lat"
+check_match "the message says the range in degrees" \
+    "$(patch sites/WH-ISH '{"lat":91}' | json 'd["error"]')" "'91' is out of range -90..90"
+check_eq "a latitude in hex" "$(ecode -X PATCH -H 'Content-Type: application/json' -d '{"lat":"0x10"}' "$R/api/v1/sites/WH-ISH")" "invalid lat"
+check_eq "a currency in lower case" \
+    "$(ecode -X POST -H 'Content-Type: application/json' -d '{"donor":"X","to":"SCH-SOL","amount":5,"currency":"jpy"}' "$R/api/v1/donations")" "invalid currency"
+check_eq "an amount past 10^15" \
+    "$(ecode -X POST -H 'Content-Type: application/json' -d '{"donor":"X","to":"SCH-SOL","amount":1000000000000001,"currency":"JPY"}' "$R/api/v1/donations")" "invalid amount"
+check_eq "money with a quantity" \
+    "$(code -X POST -H 'Content-Type: application/json' -d '{"donor":"X","to":"SCH-SOL","amount":5,"currency":"JPY","qty":3}' "$R/api/v1/donations")" 400
+check_eq "a need for an item and a service" \
+    "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"KIT-MINATO","item":"blanket","service":"interp","qty":1}' "$R/api/v1/needs")" 400
 check_eq "none of it was written" "$(relief --data "$A" digest)" "$dg"
 check_match "the server still answers" "$(get "$R/healthz")" ok
 

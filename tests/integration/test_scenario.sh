@@ -107,8 +107,71 @@ check_status "adjust without reason" 2 relief stock adjust --site WH-1 --item ri
 check_status "bad adjust reason" 1 relief stock adjust --site WH-1 --item rice-5kg --qty -1 --reason stolen
 check_status "unknown report" 2 relief report bogus
 check_status "unknown format" 2 relief report needs --format xml
+# each whole number within its own field's range, the message saying which limit it passes
+err() { "$@" 2>&1 >/dev/null; }
+check_status "an amount past 10^15" 1 relief donation pledge --donor D --to ISH-3 --amount 1000000000000001 --currency JPY
+check_eq "says the limit" "$(err relief donation pledge --donor D --to ISH-3 --amount 1000000000000001 --currency JPY)" \
+    "relief: --amount: '1000000000000001' is larger than 1000000000000000"
+check_eq "a capacity past 10^9 says the limit" "$(err relief site set ISH-3 --capacity 1000000001)" \
+    "relief: --capacity: '1000000001' is larger than 1000000000"
+check_eq "slots past 10000" "$(err relief shift set "$S" --slots 10001)" "relief: --slots: '10001' is larger than 10000"
+check_eq "an adjustment below -10^9 says so" "$(err relief stock adjust --site WH-1 --item rice-5kg --qty -1000000001 --reason lost)" \
+    "relief: quantity '-1000000001' is smaller than -1000000000"
+# a shift ends after it starts
+check_status "a shift that ends before it starts" 1 relief shift add --site ISH-3 --start 2030-03-21T20:00 --end 2030-03-21T17:00 --slots 3
+check_match "says so" "$(err relief shift add --site ISH-3 --start 2030-03-21T20:00 --end 2030-03-21T17:00 --slots 3)" \
+    "^relief: --end: '2030-03-21T17:00' is not after --start 2030-03-21T20:00"
+check_status "one that ends when it starts" 1 relief shift add --site ISH-3 --start 2030-03-21T20:00 --end 2030-03-21T20:00 --slots 3
+check_status "an end moved before the shift's start" 1 relief shift set "$S" --end 2030-03-20T16:00
+check_match "names the start" "$(err relief shift set "$S" --end 2030-03-20T16:00)" "is not after the shift's start, 2030-03-20T"
+check_status "a start moved past the shift's end" 1 relief shift set "$S" --start 2030-03-20T21:00
+# one place a volunteer
+check_status "a second sign-up of one volunteer" 1 relief shift signup "$S" --volunteer Chie
+check_eq "says so" "$(err relief shift signup "$S" --volunteer Chie)" "relief: 'Chie' is already signed up for shift '$S'"
+# times before 1970, with an offset too
+check_eq "a time before 1970 by its offset" "$(err relief site set ISH-3 --counted-at 1970-01-01T00:00+14:00)" \
+    "relief: time '1970-01-01T00:00+14:00' is before 1970-01-01T00:00Z"
+# options that exclude each other are a usage error
+check_status "money and goods in one donation" 2 relief donation pledge --donor D --to ISH-3 --amount 5 --currency JPY --qty 3
+check_status "an item and a service in one need" 2 relief need add --site ISH-3 --item rice-5kg --service interp --qty 1
+check_status "a donation of goods given an amount" 1 relief donation set "$DON" --amount 5
+check_match "says why" "$(err relief donation set "$DON" --amount 5)" "is of goods: it cannot take --amount '5'"
+# currencies: three capital letters
+for c in jpy 1.2 JP YENS; do
+    check_status "currency '$c' is refused" 1 relief donation pledge --donor D --to ISH-3 --amount 5 --currency "$c"
+done
+check_match "says what a currency is" "$(err relief donation pledge --donor D --to ISH-3 --amount 5 --currency jpy)" \
+    "'jpy' is not a currency code: three capital letters, as in ISO 4217"
+# degrees: plain decimals, the range in degrees
+for l in 0x10 " 38.4" "38.4 " 1e1 38. inf; do
+    check_status "latitude '$l' is refused" 1 relief site set ISH-3 --lat "$l"
+done
+check_eq "a latitude out of range says it in degrees" "$(err relief site set ISH-3 --lat 91)" \
+    "relief: --lat: '91' is out of range -90..90"
+check_eq "a longitude too" "$(err relief site set ISH-3 --lon -180.5)" "relief: --lon: '-180.5' is out of range -180..180"
+# record ids: the seq in digits alone, no wrap past 2^64
+for id in "${DON%-*}-+${DON#*-}" "${DON%-*}- ${DON#*-}" "${DON%-*}-18446744073709551616" "${DON%-*}-${DON#*-}x"; do
+    check_status "id '$id' is refused" 1 relief trace "$id"
+done
+check_match "and is not read as another" "$(err relief trace "${DON%-*}-18446744073709551646")" \
+    "'${DON%-*}-18446744073709551646' is not a record id like 71c0735a-42"
+# voids: a reason, and only of movements
+check_eq "an empty reason" "$(err relief stock void "$D1" --reason '')" "relief: --reason must not be empty: say why it is voided"
+ARR=$(relief --json log | jget '[o["origin"][:8] + "-" + str(o["seq"]) for o in d if o["kind_name"] == "stock.arrive"][0]')
+check_match "an arrival cannot be voided, and the message says so" "$(err relief stock void "$ARR" --reason x)" \
+    "^relief: '$ARR' is an arrival, which cannot be voided"
+check_match "a pledge is no movement" "$(err relief stock void "$DON" --reason x)" "^relief: '$DON' is a donation.pledge, not a stock movement"
 check_eq "nothing was written" "$(relief digest)" "$before"
 check_eq "the state rebuilt from the log agrees" "$(relief digest --rebuild)" "$before"
+
+# what the ranges above take is taken
+check "an amount of 2*10^9 minor units" relief donation pledge --donor D --to ISH-3 --amount 2000000000 --currency JPY
+check_eq "is the amount listed" "$(relief --json donation list | jget '[x["amount"] for x in d if x.get("currency") == "JPY"]')" "[2000000000]"
+S2=$(relief shift add --site ISH-3 --start 2030-03-22T17:00 --end 2030-03-22T20:00 --slots 1)
+relief shift signup "$S2" --volunteer Dai >/dev/null && relief shift signup "$S2" --volunteer Eri >/dev/null
+check_status "a wait-listed volunteer cannot sign up again" 1 relief shift signup "$S2" --volunteer Eri
+check "one cancels" relief shift cancel "$S2" --volunteer Dai
+check "and can sign up again" relief shift signup "$S2" --volunteer Dai
 
 # degrees are shown as they were typed (stored as microdegrees)
 check "a latitude in plain degrees" relief site set ISH-3 --lat 38.4262 --lon -141.302918

@@ -784,6 +784,244 @@ static void test_domain_days_print_as_the_calendar_says(void **state)
     assert_string_equal(got_day, "1970");
 }
 
+/* --- bad input: refused with the reason, the value named, nothing written --- */
+
+/* An add (target NULL) or a change of a record of type; 0 or the error, its id in out. */
+static int try_edit(struct rl_store *s, enum rl_rtype type, const char *target,
+                    const char *const *kv, char *out, struct proto_err *e)
+{
+    struct rl_edit ed;
+    struct rl_written w;
+    memset(&ed, 0, sizeof ed);
+    ed.rtype = type;
+    ed.add = target == NULL;
+    ed.target = target;
+    for (int i = 0; kv[i]; i += 2) {
+        ed.fields[ed.nfields].f = rl_fieldopt_find(rl_fields_of(type), kv[i]);
+        assert_non_null(ed.fields[ed.nfields].f);
+        ed.fields[ed.nfields].value = kv[i + 1];
+        ed.nfields++;
+    }
+    proto_err_clear(e);
+    int rc = rl_edit_apply(s, &ed, &w, e);
+    if (!rc && out)
+        rl_ref_format(w.origin, w.seq, out);
+    return rc;
+}
+
+/* rc is a refusal whose message holds want */
+static void refused_with(int rc, const struct proto_err *e, const char *want)
+{
+    if (rc == 0)
+        fail_msg("accepted, wanted a refusal saying '%s'", want);
+    if (!strstr(e->msg, want))
+        fail_msg("refused with '%s', wanted '%s'", e->msg, want);
+}
+
+#define REFUSED(call, want)                                                                        \
+    do {                                                                                           \
+        struct proto_err e_;                                                                       \
+        proto_err_clear(&e_);                                                                      \
+        int rc_ = (call);                                                                          \
+        refused_with(rc_, &e_, want);                                                              \
+    } while (0)
+#define E (&e_)
+
+static int signup(struct rl_store *s, const char *shift, const char *vol, struct proto_err *e)
+{
+    struct rl_shift_req r = {.kind = PROTO_KIND_SHIFT_SIGNUP, .shift = shift, .volunteer = vol};
+    struct rl_written w;
+    proto_err_clear(e);
+    return rl_shift_write(s, &r, &w, e);
+}
+
+static int void_op(struct rl_store *s, const char *target, const char *reason, struct proto_err *e)
+{
+    struct rl_stock_req r = {.kind = PROTO_KIND_STOCK_VOID, .target = target, .note = reason};
+    struct rl_stock_result res;
+    proto_err_clear(e);
+    return rl_stock_write(s, &r, &res, e);
+}
+
+struct ref_arg {
+    const char *s;
+    uint64_t o, q;
+};
+
+static int ref_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct ref_arg *a = arg;
+    return rl_resolve_ref(t, a->s, &a->o, &a->q, e);
+}
+
+static int resolve(struct rl_store *s, const char *ref, struct proto_err *e)
+{
+    struct ref_arg a = {ref, 0, 0};
+    proto_err_clear(e);
+    return rl_store_read(s, ref_fn, &a, e);
+}
+
+static void test_domain_refuses_bad_values_saying_why(void **state)
+{
+    (void)state;
+    struct rl_store st;
+    struct proto_err e;
+    char dir[sizeof W.root + 16], id[40], money[40], goods[40], need[40], sh[40], t[40];
+    uint8_t before[RL_DIGEST_BYTES], after[RL_DIGEST_BYTES];
+    snprintf(dir, sizeof dir, "%s/rules", W.root);
+    tl_node(&st, dir, "V");
+    const char *site[] = {"kind", "centre", "name", "湊", "code", "C-1", NULL};
+    edit_site(&st, 1, NULL, site, NULL);
+    add_item(&st, "rice-5kg");
+    /* values within their own field's range are taken, money above the 10^9 of quantities */
+    assert_int_equal(try_edit(&st, RL_R_DONATION, NULL,
+                              (const char *const[]){"donor", "D", "to", "C-1", "amount",
+                                                    "2000000000", "currency", "JPY", NULL},
+                              money, &e),
+                     0);
+    assert_int_equal(try_edit(&st, RL_R_DONATION, NULL,
+                              (const char *const[]){"donor", "D", "to", "C-1", "item", "rice-5kg",
+                                                    "qty", "3", NULL},
+                              goods, &e),
+                     0);
+    assert_int_equal(
+        try_edit(&st, RL_R_NEED, NULL,
+                 (const char *const[]){"site", "C-1", "item", "rice-5kg", "qty", "3", NULL}, need,
+                 &e),
+        0);
+    assert_int_equal(try_edit(&st, RL_R_SHIFT, NULL,
+                              (const char *const[]){"site", "C-1", "start", "2026-12-01T10:00Z",
+                                                    "end", "2026-12-01T17:00Z", "slots", "1", NULL},
+                              sh, &e),
+                     0);
+    assert_int_equal(signup(&st, sh, "Taro", &e), 0);
+    stock(&st, PROTO_KIND_STOCK_RECEIVE, "C-1", NULL, "10", NULL, NULL, NULL);
+    stock(&st, PROTO_KIND_STOCK_COUNT, "C-1", NULL, "10", NULL, NULL, id);
+    tl_digest(&st, before);
+
+    /* 1: each field's own range, and the reason said */
+    REFUSED(try_edit(&st, RL_R_SITE, "C-1", (const char *const[]){"capacity", "1000000001", NULL},
+                     NULL, E),
+            "--capacity: '1000000001' is larger than 1000000000");
+    REFUSED(try_edit(&st, RL_R_SITE, "C-1", (const char *const[]){"capacity", "x", NULL}, NULL, E),
+            "--capacity: 'x' is not a whole number 0 or more");
+    REFUSED(try_edit(&st, RL_R_DONATION, money,
+                     (const char *const[]){"amount", "1000000000000001", NULL}, NULL, E),
+            "--amount: '1000000000000001' is larger than 1000000000000000");
+    REFUSED(try_edit(&st, RL_R_SHIFT, sh, (const char *const[]){"slots", "10001", NULL}, NULL, E),
+            "--slots: '10001' is larger than 10000");
+    REFUSED(try_edit(&st, RL_R_NEED, need, (const char *const[]){"qty", "0", NULL}, NULL, E),
+            "--qty: '0' must not be zero");
+    /* 2: a shift ends after it starts, whichever end an edit moves */
+    REFUSED(try_edit(&st, RL_R_SHIFT, NULL,
+                     (const char *const[]){"site", "C-1", "start", "2026-12-01T20:00Z", "end",
+                                           "2026-12-01T17:00Z", "slots", "3", NULL},
+                     NULL, E),
+            "--end: '2026-12-01T17:00Z' is not after --start 2026-12-01T20:00Z");
+    REFUSED(try_edit(&st, RL_R_SHIFT, NULL,
+                     (const char *const[]){"site", "C-1", "start", "2026-12-01T20:00Z", "end",
+                                           "2026-12-01T20:00Z", "slots", "3", NULL},
+                     NULL, E),
+            "is not after --start");
+    REFUSED(try_edit(&st, RL_R_SHIFT, sh, (const char *const[]){"end", "2026-12-01T09:00Z", NULL},
+                     NULL, E),
+            "--end: '2026-12-01T09:00Z' is not after the shift's start, 2026-12-01T10:00:00Z");
+    REFUSED(try_edit(&st, RL_R_SHIFT, sh, (const char *const[]){"start", "2026-12-01T17:00Z", NULL},
+                     NULL, E),
+            "--start: '2026-12-01T17:00Z' is not before the shift's end, 2026-12-01T17:00:00Z");
+    /* 3: one place a volunteer, confirmed or wait-listed */
+    REFUSED(signup(&st, sh, "Taro", E), "'Taro' is already signed up for shift");
+    /* 4: an offset before 1970 */
+    uint64_t secs;
+    REFUSED(rl_parse_time("1970-01-01T00:00+14:00", &secs, E),
+            "time '1970-01-01T00:00+14:00' is before 1970-01-01T00:00Z");
+    assert_int_equal(rl_parse_time("1970-01-01T00:00-01:00", &secs, &e), 0);
+    assert_int_equal(secs, 3600);
+    /* 5: fields that exclude each other, in one edit or against the record */
+    REFUSED(try_edit(&st, RL_R_DONATION, NULL,
+                     (const char *const[]){"donor", "D", "to", "C-1", "amount", "5", "currency",
+                                           "JPY", "qty", "3", NULL},
+                     NULL, E),
+            "not both: --qty '3' with --amount '5'");
+    REFUSED(try_edit(&st, RL_R_DONATION, money, (const char *const[]){"qty", "3", NULL}, NULL, E),
+            "is of money: it cannot take --qty '3'");
+    REFUSED(try_edit(&st, RL_R_DONATION, goods, (const char *const[]){"currency", "EUR", NULL},
+                     NULL, E),
+            "is of goods: it cannot take --currency 'EUR'");
+    REFUSED(try_edit(&st, RL_R_NEED, NULL,
+                     (const char *const[]){"site", "C-1", "item", "rice-5kg", "service", "interp",
+                                           "qty", "1", NULL},
+                     NULL, E),
+            "a need is for an item or a service, not both");
+    REFUSED(
+        try_edit(&st, RL_R_NEED, need, (const char *const[]){"service", "interp", NULL}, NULL, E),
+        "is for an item: it cannot take --service 'interp'");
+    /* 6: currencies in the form of ISO 4217 codes */
+    REFUSED(try_edit(&st, RL_R_DONATION, money, (const char *const[]){"currency", "jpy", NULL},
+                     NULL, E),
+            "--currency: 'jpy' is not a currency code: three capital letters");
+    REFUSED(try_edit(&st, RL_R_DONATION, money, (const char *const[]){"currency", "1.2", NULL},
+                     NULL, E),
+            "--currency: '1.2' is not a currency code");
+    /* 7: plain decimal degrees, their range in degrees */
+    static const char *const not_deg[] = {"0x10", " 38.4", "38.4 ", "1e1", "38.",
+                                          ".5",   "",      "+-1",   "nan", "inf"};
+    for (size_t i = 0; i < sizeof not_deg / sizeof *not_deg; i++)
+        REFUSED(try_edit(&st, RL_R_SITE, "C-1", (const char *const[]){"lat", not_deg[i], NULL},
+                         NULL, E),
+                "is not decimal degrees such as 38.4345");
+    REFUSED(try_edit(&st, RL_R_SITE, "C-1", (const char *const[]){"lat", "91", NULL}, NULL, E),
+            "--lat: '91' is out of range -90..90");
+    REFUSED(
+        try_edit(&st, RL_R_SITE, "C-1", (const char *const[]){"lon", "-180.000001", NULL}, NULL, E),
+        "--lon: '-180.000001' is out of range -180..180");
+    int64_t micro;
+    assert_int_equal(rl_parse_deg("38.4262", "lat", 90, &micro, &e), 0);
+    assert_int_equal(micro, 38426200);
+    assert_int_equal(rl_parse_deg("-141.30291849", "lon", 180, &micro, &e), 0);
+    assert_int_equal(micro, -141302918);
+    assert_int_equal(rl_parse_deg("+90.00000049", "lat", 90, &micro, &e), 0);
+    assert_int_equal(micro, 90000000);
+    /* 8: record ids: digits after the '-', nothing else, no wrap past 2^64 */
+    snprintf(t, sizeof t, "%.8s-+%s", money, strchr(money, '-') + 1);
+    REFUSED(resolve(&st, t, E), "is not a record id like 71c0735a-42");
+    snprintf(t, sizeof t, "%.8s- %s", money, strchr(money, '-') + 1);
+    REFUSED(resolve(&st, t, E), "is not a record id like 71c0735a-42");
+    snprintf(t, sizeof t, "%.8s-18446744073709551616", money);
+    REFUSED(resolve(&st, t, E), "is not a record id like 71c0735a-42");
+    struct ref_arg ra = {t, 0, 0};
+    snprintf(t, sizeof t, "%.8s-18446744073709551615", money);
+    assert_int_equal(rl_store_read(&st, ref_fn, &ra, &e), 0);
+    assert_true(ra.q == UINT64_MAX);
+    assert_int_equal(resolve(&st, money, &e), 0);
+    /* 9: the limit passed, an empty reason, what a void cannot void */
+    int64_t q;
+    REFUSED(rl_parse_qty("-1000000001", 1, 0, &q, E), "is smaller than -1000000000");
+    REFUSED(rl_parse_qty("+1000000001", 1, 0, &q, E), "is larger than 1000000000");
+    assert_int_equal(rl_parse_qty("-1000000000", 1, 0, &q, &e), 0);
+    REFUSED(void_op(&st, id, "", E), "--reason must not be empty");
+    REFUSED(void_op(&st, id, "wrong", E), "is a stock count, which cannot be voided");
+    REFUSED(void_op(&st, money, "wrong", E), "is a donation.pledge, not a stock movement");
+    tl_digest(&st, after);
+    assert_memory_equal(before, after, RL_DIGEST_BYTES);
+
+    /* the place a volunteer cancelled is free again; a second laptop that signed the same
+     * volunteer up offline is merged, not refused */
+    struct rl_shift_req c = {.kind = PROTO_KIND_SHIFT_CANCEL, .shift = sh, .volunteer = "Taro"};
+    struct rl_written w;
+    assert_int_equal(rl_shift_write(&st, &c, &w, &e), 0);
+    struct rl_store st2;
+    snprintf(dir, sizeof dir, "%s/rules2", W.root);
+    tl_node(&st2, dir, "V2");
+    tl_sync(&st, &st2, 1000);
+    assert_int_equal(signup(&st, sh, "Taro", &e), 0);
+    assert_int_equal(signup(&st2, sh, "Taro", &e), 0);
+    tl_sync(&st2, &st, 1000);
+    REFUSED(signup(&st, sh, "Taro", E), "already signed up");
+    rl_store_close(&st2);
+    rl_store_close(&st);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -801,6 +1039,7 @@ int main(void)
         cmocka_unit_test(test_domain_ledger_keeps_only_exceptions),
         cmocka_unit_test(test_domain_code_lookup_follows_a_recode),
         cmocka_unit_test(test_domain_days_print_as_the_calendar_says),
+        cmocka_unit_test(test_domain_refuses_bad_values_saying_why),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -600,11 +600,11 @@ static int eb_random(struct sim *m, struct view *w, struct edbuf *b, const struc
     case RL_FMT_TEXT:
         eb_f(b, f->name, "%s %u", PICK(m, texts), rnd(&m->r, 100));
         return 1;
-    case RL_FMT_CODE:
-        if (!strcmp(f->name, "currency"))
-            eb_f(b, f->name, "%s", PICK(m, currencies));
-        else /* site codes from a small pool: two sites may well share one */
-            eb_f(b, f->name, "S%u", rnd(&m->r, 12));
+    case RL_FMT_CODE: /* site codes from a small pool: two sites may well share one */
+        eb_f(b, f->name, "S%u", rnd(&m->r, 12));
+        return 1;
+    case RL_FMT_CURRENCY:
+        eb_f(b, f->name, "%s", PICK(m, currencies));
         return 1;
     case RL_FMT_UINT:
         if (!strcmp(f->name, "slots"))
