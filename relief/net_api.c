@@ -178,7 +178,12 @@ static void dump_json(struct proto_buf *b, json_t *v)
                                                 json_integer_value(v)));
         break;
     case JSON_REAL: {
-        int n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        /* the shortest of 15 and 17 digits that reads back as the same double: 38.4262, not
+         * 38.426200000000001 */
+        double d = json_real_value(v);
+        int n = snprintf(num, sizeof num, "%.15g", d);
+        if (strtod(num, NULL) != d)
+            n = snprintf(num, sizeof num, "%.17g", d);
         if (!strpbrk(num, ".eE"))
             n += snprintf(num + n, sizeof num - (size_t)n, ".0");
         proto_buf_add(b, num, (size_t)n);

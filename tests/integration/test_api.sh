@@ -126,6 +126,7 @@ check_match "over capacity is an alert" "$(get "$R/api/v1/alerts")" "ISH-MINATO.
 sid=$(post sites '{"kind":"point","name":"<img src=x onerror=alert(1)>","code":"PT-X","lat":38.4,"lon":141.3,"languages":["pt","tl"]}' | json 'd["id"]')
 check_eq "a site added keeps its name as text" "$(get "$R/api/v1/sites/$sid" | json 'd["name"]')" "<img src=x onerror=alert(1)>"
 check_eq "with its languages" "$(get "$R/api/v1/sites/PT-X" | json '",".join(sorted(d["languages"]))')" "pt,tl"
+check_match "its latitude as it was given, not 38.399999999999999" "$(get "$R/api/v1/sites/PT-X")" '"lat": ?38\.4,'
 check_eq "an item changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"category":"bedding, winter"}' "$R/api/v1/items/blanket")" 200
 sh=$(post shifts '{"site":"KIT-MINATO","start":"2026-12-02T06:00","end":"2026-12-02T09:00","slots":1,"role":"serving"}' | json 'd["id"]')
 check_eq "a sign-up is confirmed" "$(post "shifts/$sh/signup" '{"volunteer":"Ana","contact":"ana@example.org"}' | json 'd["status"]')" confirmed
