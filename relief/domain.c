@@ -692,9 +692,17 @@ static int pack_value(struct rl_txn *t, uint32_t kind, msgpack_packer *pk,
     int rc;
     switch (f->fmt) {
     case RL_FMT_TEXT:
-    case RL_FMT_CODE:
+    case RL_FMT_CODE: {
+        /* a text longer than its field takes is named here, before it outgrows the op */
+        const struct proto_kind_def *def = proto_kind_def(kind);
+        const struct proto_field *pf = def ? proto_record_field(def, f->key) : NULL;
+        size_t n = strlen(s);
+        if (pf && (pf->type == PF_TEXT || pf->type == PF_CODE) && n > (size_t)pf->max)
+            return proto_errf(e, PROTO_ELIMIT, "--%s: '%.40s...' is longer than %lld bytes",
+                              f->name, s, (long long)pf->max);
         pack_str(pk, s);
         return 0;
+    }
     case RL_FMT_CURRENCY:
         if (!currency_ok(s))
             return proto_errf(e, -EINVAL,

@@ -104,6 +104,14 @@ refuse "a 10 MB name" "$D/huge.csv" sites "line 2, column 1 \(name\): field is l
 out=$(relief import sites "$D/huge.csv" 2>&1)
 check_eq "a 10 MB name: a short message (two lines: the error, nothing imported)" "$(printf '%s\n' "$out" | wc -l)" "2"
 check_match "a 10 MB name: the message stays short" "$(printf '%s' "$out" | wc -c)" '^[0-9]{1,3}$'
+# a contact of 65,536 bytes: within the CSV's field limit, past the contact's own (512)
+{
+    printf 'name,kind,contact\n'
+    printf 'A,centre,'
+    head -c 65536 /dev/zero | tr '\0' 'c'
+    printf '\n'
+} >"$D/longcontact.csv"
+refuse "a 64 KiB contact: named with its column and limit" "$D/longcontact.csv" sites "line 2, column 3 \(contact\): 'cccc.*' is longer than 512 bytes"
 
 # a header alone: nothing to import, not an error
 printf 'code,name,unit\r\n' >"$D/header.csv"
