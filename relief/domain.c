@@ -294,8 +294,9 @@ int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
 early:
     return proto_errf(e, -EINVAL, "time '%s' is before 1970-01-01T00:00Z", s);
 bad:
-    return proto_errf(e, -EINVAL, "time '%s' is not like 2011-03-20T18:00 or 2011-03-20T09:00Z",
-                      s);
+    return proto_errf(
+        e, -EINVAL,
+        "time '%s' is not like 2011-03-20T18:00, 2011-03-20T09:00Z or 2011-03-20T18:00+09:00", s);
 }
 
 void rl_format_day(uint32_t days, char *out, size_t n)
