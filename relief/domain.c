@@ -289,6 +289,12 @@ int rl_parse_time(const char *s, uint64_t *secs, struct proto_err *e)
     time_t lt = mktime(&tm);
     if (lt < 0)
         goto early; /* (mktime cannot fail otherwise for the years parse_date takes) */
+    if (ss < 60 && (tm.tm_hour != (int)hh || tm.tm_min != (int)mi))
+        return proto_errf(e, -EINVAL,
+                          "time '%s' does not exist in this node's time zone (the clocks were "
+                          "put forward over it): give it with its offset, as in "
+                          "2011-03-20T18:00+09:00",
+                          s);
     *secs = (uint64_t)lt;
     return 0;
 early:

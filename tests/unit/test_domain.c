@@ -937,6 +937,26 @@ static void test_domain_refuses_bad_values_saying_why(void **state)
             "time '1970-01-01T00:00+14:00' is before 1970-01-01T00:00Z");
     assert_int_equal(rl_parse_time("1970-01-01T00:00-01:00", &secs, &e), 0);
     assert_int_equal(secs, 3600);
+    /* a local time the clocks skip (US rules without a zone file: POSIX TZ) is refused; the
+     * hour before and after, and a time with its offset, are fine */
+    const char *tz = getenv("TZ");
+    char saved[128] = "";
+    if (tz)
+        snprintf(saved, sizeof saved, "%s", tz);
+    setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1);
+    tzset();
+    REFUSED(rl_parse_time("2011-03-13T02:30", &secs, E),
+            "time '2011-03-13T02:30' does not exist in this node's time zone");
+    assert_int_equal(rl_parse_time("2011-03-13T01:59", &secs, &e), 0);
+    assert_int_equal(secs, 1299999540); /* 06:59Z */
+    assert_int_equal(rl_parse_time("2011-03-13T03:00", &secs, &e), 0);
+    assert_int_equal(secs, 1299999600); /* 07:00Z: EDT */
+    assert_int_equal(rl_parse_time("2011-03-13T02:30-05:00", &secs, &e), 0);
+    if (tz)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
     /* 5: fields that exclude each other, in one edit or against the record */
     REFUSED(try_edit(&st, RL_R_DONATION, NULL,
                      (const char *const[]){"donor", "D", "to", "C-1", "amount", "5", "currency",
