@@ -399,11 +399,11 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
         fputc('\n', stderr);
     rl_peer_report(&c->store, url, o.r.rc, o.r.err, o.r.peer_lacks, &e);
     if (c->json)
-        cli_json_print(json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:f}", "ok", o.r.rc == 0,
+        cli_json_print(json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "ok", o.r.rc == 0,
                                  "error", o.r.err, "pulled", (json_int_t)o.r.pulled, "pushed",
                                  (json_int_t)o.r.pushed, "bytes_in", (json_int_t)o.r.bytes_in,
-                                 "bytes_out", (json_int_t)o.r.bytes_out, "seconds",
-                                 o.r.seconds));
+                                 "bytes_out", (json_int_t)o.r.bytes_out, "requests",
+                                 (json_int_t)o.r.requests, "seconds", o.r.seconds));
     if (o.r.rc) {
         fprintf(stderr, "relief: sync with %s failed: %s\n", url, o.r.err);
         return RL_EXIT_FAIL;

@@ -21,8 +21,13 @@ enum sync_role {
     SYNC_ROLE_DONOR = 4,
 };
 
-/* Default page bounds of a pull response. */
-#define SYNC_PULL_MAX_OPS 5000u
+/*
+ * Default page bounds of a pull response (and of the client's pages). Ops: a batch's most
+ * (PROTO_MAX_BATCH_OPS): each page is applied in one durable transaction, whose commit writes
+ * every page of the store its ops touched, so a full sync of 1M movements took 63 s in pages of
+ * 2,000 ops, 38 s in 5,000 and 18 s in 16,384.
+ */
+#define SYNC_PULL_MAX_OPS 16384u
 #define SYNC_PULL_MAX_BYTES (4u << 20)
 
 struct sync_endpoints {

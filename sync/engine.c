@@ -2,6 +2,7 @@
  * The sync state machine (see engine.h).
  */
 #include "engine.h"
+#include "endpoints.h"
 
 #include "proto/msg.h"
 
@@ -292,9 +293,9 @@ int sync_run_start(struct sync_client *client, struct sync_store *store,
     s->store = store;
     s->o = *opts;
     if (!s->o.page_ops)
-        s->o.page_ops = 2000;
+        s->o.page_ops = SYNC_PULL_MAX_OPS;
     if (!s->o.page_bytes)
-        s->o.page_bytes = 1u << 20;
+        s->o.page_bytes = SYNC_PULL_MAX_BYTES;
     if (!s->o.max_failures)
         s->o.max_failures = 12;
     size_t ul = strlen(opts->url);

@@ -14,8 +14,8 @@
 struct sync_run_opts {
     const char *url;      /* the peer's base URL: "http://10.0.0.2:8080" */
     const char *token;    /* bearer token, or NULL */
-    uint32_t page_ops;    /* ops per page at most (0: 2000) */
-    uint32_t page_bytes;  /* bytes per page at most (0: 1 MiB) */
+    uint32_t page_ops;    /* ops per page at most (0: SYNC_PULL_MAX_OPS, 16384) */
+    uint32_t page_bytes;  /* bytes per page at most (0: SYNC_PULL_MAX_BYTES, 4 MiB) */
     unsigned max_failures; /* failed requests in a row before giving up (0: 12) */
 };
 

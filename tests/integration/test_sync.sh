@@ -28,6 +28,18 @@ check_eq "A and B hold the same state" "$(digest "$A")" "$(digest "$B")"
 check_match "the summary line" "$(relief --data "$B" sync "http://127.0.0.1:$base" 2>&1)" "synced with .*0 ops in, 0 ops out"
 check_match "status shows the peer's last success" "$(relief --data "$B" status)" "127.0.0.1:$base +last success 20"
 
+# a new laptop joins after a long import: pages of up to 16,384 ops (each applied in one durable
+# transaction), not 2,000
+py 'import sys; sys.stdout.write("type,site,item,qty\n" + "receive,WH-ISH,rice-5kg,1\n" * 40000)' >"$T/many.csv"
+relief --data "$A" import movements "$T/many.csv" 2>/dev/null
+relief --data "$T/new" init --name new --network "$(relief --data "$A" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])')" >/dev/null
+out=$(relief --data "$T/new" --json sync "http://127.0.0.1:$base" | py 'import json,sys; d=json.load(sys.stdin); print(d["pulled"] > 40000, d["requests"])')
+check_match "a sync of 40,000 ops pulls them in a few pages" "$out" '^True [1-7]$'
+check_eq "and holds A's state" "$(relief --data "$T/new" --json stock --site WH-ISH --item rice-5kg | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" \
+    "$(relief --data "$A" --json stock --site WH-ISH --item rice-5kg | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')"
+check_eq "its state is the one its ops rebuild" "$(relief --data "$T/new" digest --rebuild)" "$(relief --data "$T/new" digest)"
+relief --data "$B" sync "http://127.0.0.1:$base" >/dev/null 2>&1
+
 relief --data "$T/x" init --name X >/dev/null
 check_status "a node of another network is refused" 1 relief --data "$T/x" sync "http://127.0.0.1:$base"
 check_match "with a clear message" "$(relief --data "$T/x" sync "http://127.0.0.1:$base" 2>&1)" "another relief network|belongs to relief network"

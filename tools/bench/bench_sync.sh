@@ -279,7 +279,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     full_bytes="$full_bytes $bin" full_ops="$full_ops $in"
     echo "    round $((r + 1)): $dt s ($in ops, $bin bytes in); cp+fsync $bt s; RssAnon serve $((ps / 1024)) MiB, sync $((pc / 1024)) MiB"
 done
-note $R_FULL "whole \`relief sync\` process, pages of 2000 ops, gzip; baseline: cp of A's data.mdb ($((A_BYTES / 1048576)) MiB) + fsync, as ops/s"
+note $R_FULL "whole \`relief sync\` process, pages of up to 16384 ops, gzip; baseline: cp of A's data.mdb ($((A_BYTES / 1048576)) MiB) + fsync, as ops/s"
 note $R_MS "sampled every 5 ms from /proc/PID/status (the mapped LMDB file is RssFile, not counted); baseline: the same serve idle before any request"
 note $R_MC "the sync process, same sampling; baseline: the idle serve (a relief-net process with the store open)"
 
