@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 static const char *const usage[] = {
@@ -42,6 +43,12 @@ int cmd_import(struct cli *c, int argc, char **argv)
     }
     if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
         fprintf(stderr, "relief: '%s' is not a regular file (it is read twice)\n", path);
+        fclose(f);
+        return RL_EXIT_FAIL;
+    }
+    /* one import of a file at a time: two would both resume from the same note (import.h) */
+    if (flock(fileno(f), LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK) {
+        fprintf(stderr, "relief: '%s' is being imported by another relief: wait for it\n", path);
         fclose(f);
         return RL_EXIT_FAIL;
     }

@@ -66,3 +66,12 @@ check_eq "no import is left cut short" "$(relief --data "$N" --json status | num
 out=$(relief --data "$N" --json import movements "$T/long.csv" 2>/dev/null | num 'd["resumed"], d["written"]')
 check_eq "a third import of the file is a new one" "$out" "0 400000"
 check_eq "and counts again" "$(bal)" "$((b0 + 800000))"
+# one import of a file at a time: a second while the first runs is refused, writing nothing
+"$RELIEF_BIN" --data "$N" import movements "$T/long.csv" 2>/dev/null &
+pid=$!
+PIDS="$PIDS $pid"
+for i in $(seq 200); do [ "$(ops)" -gt "$((ops0 + 800000))" ] && break; sleep 0.05; done
+out=$(relief --data "$N" import movements "$T/long.csv" 2>&1)
+check_match "a second import of the same file at once is refused" "$out" "is being imported by another relief"
+wait "$pid"
+check_eq "the first wrote every row once" "$(bal)" "$((b0 + 1200000))"
