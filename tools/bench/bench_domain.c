@@ -28,16 +28,20 @@
 #include "relief/oplog.h"
 #include "relief/store.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <sodium.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -638,6 +642,67 @@ static void machine(void)
     printf("machine: nproc %ld, cpu %s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu);
 }
 
+/* Whether something listens on 127.0.0.1:port. */
+static int listening(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/*
+ * relief sync of every op of dir into a new node of its network, from relief serve on
+ * 127.0.0.1 (CLI end to end, both processes real); raw: the raw puts' rate.
+ */
+static void bench_sync_new(const struct config *c, const char *dir, const char *net, uint64_t ops,
+                           struct row *r, double raw_rate)
+{
+    char to[PATH_BYTES], listen[32], url[64], log[PATH_BYTES];
+    int port = 0;
+    for (int i = 0; i < 50 && !port; i++) {
+        int p = 20000 + (int)(randombytes_uniform(20000));
+        if (!listening(p))
+            port = p;
+    }
+    if (!port)
+        die("no free port on 127.0.0.1");
+    snprintf(to, sizeof to, "%s/laptop2", tmp_root);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%s/serve.log", tmp_root);
+    char *serve_argv[] = {(char *)c->relief, "--data", (char *)dir, "serve",
+                          "--listen",        listen,   NULL};
+    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", (char *)net, NULL};
+    char *sync_argv[] = {(char *)c->relief, "--data", to, "sync", url, NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int rc = posix_spawn(&pid, serve_argv[0], &fa, NULL, serve_argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc)
+        die("cannot start relief serve: %s", strerror(rc));
+    for (int i = 0; i < 200 && !listening(port); i++)
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+    double dt = listening(port) && spawn_wait(init_argv) >= 0 ? spawn_wait(sync_argv) : -1;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    if (dt < 0)
+        die("relief serve, init or sync failed (see %s)", log);
+    r->measured[0] = (double)ops / dt;
+    r->baseline[0] = raw_rate;
+    r->n = 1;
+    snprintf(r->note, sizeof r->note,
+             "%llu ops pulled from relief serve on 127.0.0.1 in %.1f s (the whole relief sync "
+             "process); baseline: the raw puts' median rate above",
+             (unsigned long long)ops, dt);
+}
+
 static int node_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     return rl_node_load(t, arg, e);
@@ -655,7 +720,8 @@ static int ops_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 }
 
 /* relief bundle apply of every op of dir into a new node of its network; raw: the raw puts' rate */
-static void bench_bundle(const struct config *c, const char *dir, struct row *r, double raw_rate)
+static void bench_bundle(const struct config *c, const char *dir, struct row *r, struct row *r_sync,
+                         double raw_rate)
 {
     char file[PATH_BYTES], to[PATH_BYTES], net[2 * PROTO_NETWORK_BYTES + 1];
     struct rl_store s;
@@ -688,6 +754,7 @@ static void bench_bundle(const struct config *c, const char *dir, struct row *r,
              "baseline: the raw puts' median rate above",
              (unsigned long long)ops, dt, dt_create);
     unlink(file);
+    bench_sync_new(c, dir, net, ops, r_sync, raw_rate);
 }
 
 static void default_relief(char *out, size_t n, const char *argv0)
@@ -798,6 +865,8 @@ int main(int argc, char **argv)
         row_new("bytes per movement, relief backup (compacted)", "<= 100 B", "B", 0);
     struct row *r_bundle =
         row_new("relief bundle apply of every op, a new node", "report", "/s", 1);
+    struct row *r_sync =
+        row_new("relief sync of every op from relief serve, a new node", "report", "/s", 1);
 
     /* the node, its sites and items */
     for (unsigned i = 0; i < N_SITES; i++)
@@ -892,8 +961,8 @@ int main(int argc, char **argv)
     mdb_env_close(raw.env);
 
     /* every op to a new laptop on a USB stick: bundle create, then apply */
-    printf("  relief bundle create, apply...\n");
-    bench_bundle(&c, dir, r_bundle, median(r_import->baseline, r_import->n));
+    printf("  relief bundle create, apply; relief sync from relief serve...\n");
+    bench_bundle(&c, dir, r_bundle, r_sync, median(r_import->baseline, r_import->n));
     bench_print_table("ratio: the figure's cost in units of its baseline's (time per movement, time "
                       "per run,\nbytes per movement); 2.00x means twice as slow or as big as the "
                       "baseline.");
