@@ -642,6 +642,14 @@ static void machine(void)
     printf("machine: nproc %ld, cpu %s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu);
 }
 
+/* A figure measured once: ops in dt seconds, beside the raw puts' rate. */
+static void one_rate(struct row *r, uint64_t ops, double dt, double raw_rate)
+{
+    r->measured[0] = (double)ops / dt;
+    r->baseline[0] = raw_rate;
+    r->n = 1;
+}
+
 /* Whether something listens on 127.0.0.1:port. */
 static int listening(int port)
 {
@@ -694,9 +702,7 @@ static void bench_sync_new(const struct config *c, const char *dir, const char *
     waitpid(pid, NULL, 0);
     if (dt < 0)
         die("relief serve, init or sync failed (see %s)", log);
-    r->measured[0] = (double)ops / dt;
-    r->baseline[0] = raw_rate;
-    r->n = 1;
+    one_rate(r, ops, dt, raw_rate);
     snprintf(r->note, sizeof r->note,
              "%llu ops pulled from relief serve on 127.0.0.1 in %.1f s (the whole relief sync "
              "process); baseline: the raw puts' median rate above",
@@ -746,9 +752,7 @@ static void bench_bundle(const struct config *c, const char *dir, struct row *r,
     double dt = spawn_wait(apply_argv);
     if (dt < 0)
         die("relief bundle apply failed");
-    r->measured[0] = (double)ops / dt;
-    r->baseline[0] = raw_rate;
-    r->n = 1;
+    one_rate(r, ops, dt, raw_rate);
     snprintf(r->note, sizeof r->note,
              "%llu ops (movements, records, sign-ups) in %.1f s; relief bundle create took %.1f s; "
              "baseline: the raw puts' median rate above",
