@@ -230,11 +230,7 @@ int rl_bundle_apply(struct rl_store *s, const char *path, struct rl_apply_stats 
             shape->batches += (unsigned)n;
             shape->transactions++;
         }
-        st->applied += one.applied;
-        st->duplicate += one.duplicate;
-        st->gap += one.gap;
-        st->fork += one.fork;
-        st->frozen += one.frozen;
+        rl_apply_stats_add(st, &one);
     }
 out:
     fclose(f);

@@ -637,6 +637,15 @@ int rl_oplog_apply(struct rl_txn *t, const struct proto_batch *b, struct rl_appl
     return 0;
 }
 
+void rl_apply_stats_add(struct rl_apply_stats *dst, const struct rl_apply_stats *src)
+{
+    dst->applied += src->applied;
+    dst->duplicate += src->duplicate;
+    dst->gap += src->gap;
+    dst->fork += src->fork;
+    dst->frozen += src->frozen;
+}
+
 struct apply_arg {
     const struct proto_batch *b;
     size_t n;
@@ -652,11 +661,7 @@ static int apply_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         int rc = rl_oplog_apply(t, &a->b[i], &one, e);
         if (rc)
             return rc;
-        a->st->applied += one.applied;
-        a->st->duplicate += one.duplicate;
-        a->st->gap += one.gap;
-        a->st->fork += one.fork;
-        a->st->frozen += one.frozen;
+        rl_apply_stats_add(a->st, &one);
     }
     return 0;
 }

@@ -46,6 +46,9 @@ struct rl_apply_stats {
     uint64_t frozen;    /* ops of an origin that forked earlier, ignored */
 };
 
+/* Add what one apply did (src) to a sum (dst). */
+void rl_apply_stats_add(struct rl_apply_stats *dst, const struct rl_apply_stats *src);
+
 /*
  * Apply a decoded batch (proto_batch_decode checked its chains) in a write transaction run by
  * rl_node_write, by the rules of DESIGN.md section 3. st is reset first.
