@@ -296,6 +296,13 @@ int rl_peer_report(struct rl_store *s, const char *url, int rc, const char *err,
     return rl_store_write(s, peer_fn, &a, e);
 }
 
+int rl_peer_report_in(struct rl_txn *t, const char *url, int rc, const char *err, uint64_t lacks,
+                      struct proto_err *e)
+{
+    struct peer_arg a = {url, rc, err, lacks, 0};
+    return peer_fn(t, &a, e);
+}
+
 json_t *rl_peer_list(struct rl_txn *t)
 {
     struct rl_cursor c;

@@ -36,6 +36,9 @@ int rl_peer_token(struct rl_store *s, const char *url, char *out, size_t n);
 /* Record how a sync with url went: rc 0 with the ops it lacked after, or an error. */
 int rl_peer_report(struct rl_store *s, const char *url, int rc, const char *err,
                    uint64_t lacks, struct proto_err *e);
+/* The same inside a write transaction (relief serve: in its group commit). */
+int rl_peer_report_in(struct rl_txn *t, const char *url, int rc, const char *err, uint64_t lacks,
+                      struct proto_err *e);
 json_t *rl_peer_list(struct rl_txn *t);
 
 /* Read a token from a file (first line, trimmed); -EACCES when others may read the file. */

@@ -1,11 +1,13 @@
 /*
  * The JSON API (/api/v1, relief/API.md) and the dashboard's files, for relief serve.
  *
- * Reads run on the loop thread inside one read transaction each and are paged. Writes are
- * parsed and checked on arrival, queued, and committed together once per loop iteration (a
- * uv_check handle): one write transaction, one fsync, each request in a nested transaction
- * of its own so that one refused write undoes only itself; every request is answered after
- * the commit (sync_http_defer), so an acknowledged write is durable.
+ * Reads run on the loop thread inside one read transaction each (long ones in libuv's thread
+ * pool) and are paged. Writes are parsed and checked on arrival, queued, and committed
+ * together (group commit): the queue goes to the thread pool as one write transaction and one
+ * fsync, one group at a time, each request in a nested transaction of its own only when one of
+ * them is refused, so that a refused write undoes only itself. What arrives while a group is
+ * being written waits for the next. Every request is answered after the commit
+ * (sync_http_defer), so an acknowledged write is durable; the loop never waits for the disk.
  */
 #ifndef RL_NET_API_H
 #define RL_NET_API_H
@@ -45,13 +47,25 @@ int rl_api_apply_later(void *ctx, const uint8_t *batch, size_t n,
                                     const struct proto_err *e),
                        void *arg);
 
-/* Commit the queued writes now (before stopping). */
+/*
+ * Run fn(txn, arg) in the next group commit, a write of the node's own (a peer's sync report):
+ * in the thread pool, with the API's writes, so that the loop never waits for the writer's
+ * lock. done(arg, rc, e) is called on the loop once it is durable or refused. 0 when queued;
+ * -ESHUTDOWN once closed (then the caller writes it itself).
+ */
+int rl_api_write_later(struct rl_api *a, rl_txn_fn fn, void *arg,
+                       void (*done)(void *arg, int rc, const struct proto_err *e));
+
+/* Start committing the queued writes now, rather than after this turn of the loop. */
 void rl_api_flush(struct rl_api *a);
 
 /* Writes acknowledged so far (for the log and the change trigger). */
 uint64_t rl_api_writes(const struct rl_api *a);
 
-/* Flush, then close the handles; done is called once closed. */
-void rl_api_close(struct rl_api *a);
+/*
+ * Stop taking writes (503), commit and answer the queued ones, close the handles; drained (may
+ * be NULL) is called on the loop once every queued write is committed and answered.
+ */
+void rl_api_close(struct rl_api *a, void (*drained)(void *arg), void *arg);
 
 #endif

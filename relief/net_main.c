@@ -46,6 +46,7 @@ struct peer {
     char url[512];
     struct node_srv *srv;
     int running;
+    struct sync_run *run; /* while running */
     uint64_t due_ms;     /* the next sync */
     unsigned failures;   /* in a row, for back-off */
     uint64_t synced_sum; /* the VV sum at the last successful sync */
@@ -110,13 +111,52 @@ static uint64_t vv_sum(struct node_srv *ns)
     return sum;
 }
 
+/* How a sync went, recorded in the API's group commit (off the loop). */
+struct report {
+    char url[512];
+    int rc;
+    char err[sizeof((struct sync_run_result *)0)->err];
+    uint64_t lacks;
+};
+
+static int report_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct report *r = arg;
+    return rl_peer_report_in(t, r->url, r->rc, r->err, r->lacks, e);
+}
+
+static void report_done(void *arg, int rc, const struct proto_err *e)
+{
+    struct report *r = arg;
+    if (rc)
+        log_line("cannot record the sync with %s: %s", r->url, e ? e->msg : "");
+    free(r);
+}
+
+static void peer_report(struct node_srv *ns, struct peer *p, const struct sync_run_result *res)
+{
+    struct proto_err e;
+    struct report *r = calloc(1, sizeof *r);
+    if (r) {
+        snprintf(r->url, sizeof r->url, "%s", p->url);
+        r->rc = res->rc;
+        snprintf(r->err, sizeof r->err, "%s", res->err);
+        r->lacks = res->peer_lacks;
+        if (rl_api_write_later(ns->net.api, report_fn, r, report_done) == 0)
+            return;
+        free(r);
+    }
+    proto_err_clear(&e); /* stopping: written here */
+    rl_peer_report(&ns->c->store, p->url, res->rc, res->err, res->peer_lacks, &e);
+}
+
 static void peer_done(void *arg, const struct sync_run_result *r)
 {
     struct peer *p = arg;
     struct node_srv *ns = p->srv;
-    struct proto_err e;
     uint64_t now = rl_now_ms();
     p->running = 0;
+    p->run = NULL;
     if (r->rc == 0) {
         p->failures = 0;
         p->synced_sum = vv_sum(ns);
@@ -138,8 +178,7 @@ static void peer_done(void *arg, const struct sync_run_result *r)
         p->due_ms = now + wait;
         log_line("sync with %s failed: %s (next try in %.1f s)", p->url, r->err, wait / 1000.0);
     }
-    proto_err_clear(&e);
-    rl_peer_report(&ns->c->store, p->url, r->rc, r->err, r->peer_lacks, &e);
+    peer_report(ns, p, r);
 }
 
 static void peer_start(struct node_srv *ns, struct peer *p)
@@ -153,7 +192,8 @@ static void peer_start(struct node_srv *ns, struct peer *p)
     o.token = token[0] ? token : NULL;
     p->running = 1;
     proto_err_clear(&e);
-    if (sync_run_start(ns->client, &ns->net.ss.iface, &o, peer_done, NULL, p, NULL, &e)) {
+    if (sync_run_start(ns->client, &ns->net.ss.iface, &o, peer_done, NULL, p, &p->run, &e)) {
+        p->run = NULL;
         struct sync_run_result r = {.rc = e.code};
         snprintf(r.err, sizeof r.err, "%s", e.msg);
         peer_done(p, &r);
@@ -199,6 +239,8 @@ static void on_signal(uv_signal_t *s, int sig)
     uv_close((uv_handle_t *)&ns->tick, NULL);
     uv_close((uv_handle_t *)&ns->sigint, NULL);
     uv_close((uv_handle_t *)&ns->sigterm, NULL);
+    for (int i = 0; i < ns->npeers; i++)
+        sync_run_cancel(ns->peers[i].run); /* one may be waiting for a page's commit */
     rl_net_node_stop(&ns->net, closed, NULL);
     sync_client_free(ns->client, closed, NULL);
 }

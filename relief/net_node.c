@@ -73,14 +73,22 @@ int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *s
     }
     int rc = sync_http_server_start(loop, host, port, lim, handle, n, &n->http, e);
     if (rc) {
-        rl_api_close(n->api);
+        rl_api_close(n->api, NULL, NULL);
         n->api = NULL;
     }
     return rc;
 }
 
+static void api_drained(void *arg)
+{
+    struct rl_net_node *n = arg;
+    sync_http_server_stop(n->http, n->stop_done, n->stop_arg);
+}
+
 void rl_net_node_stop(struct rl_net_node *n, void (*done)(void *arg), void *arg)
 {
-    rl_api_close(n->api); /* queued writes are committed and answered first */
-    sync_http_server_stop(n->http, done, arg);
+    n->stop_done = done;
+    n->stop_arg = arg;
+    /* queued writes are committed and answered first; new ones are refused meanwhile */
+    rl_api_close(n->api, api_drained, n);
 }

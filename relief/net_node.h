@@ -17,6 +17,8 @@ struct rl_net_node {
     struct sync_endpoints ep; /* set ep.on_sync for a log line per pull and push */
     struct rl_api *api;
     struct sync_http_server *http;
+    void (*stop_done)(void *arg); /* rl_net_node_stop's */
+    void *stop_arg;
 };
 
 /*
@@ -27,7 +29,10 @@ int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *s
                       const char *host, int port, const struct rl_api_opts *o, int tokens,
                       const struct sync_http_limits *lim, struct proto_err *e);
 
-/* Commit and answer the queued writes, stop listening, close every connection; done once closed. */
+/*
+ * Commit and answer the queued writes (new ones are refused meanwhile), then stop listening and
+ * close every connection; done once closed.
+ */
 void rl_net_node_stop(struct rl_net_node *n, void (*done)(void *arg), void *arg);
 
 #endif

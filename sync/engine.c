@@ -29,6 +29,8 @@ struct sync_run {
     struct proto_vv peer_vv;
     int have_peer_vv;
     uint64_t last_pushed; /* ops in the push in flight */
+    int more;             /* the pull page being applied said more */
+    int cancelled;        /* sync_run_cancel: finish at the next step */
     struct sync_run_result r;
     double t0;
     struct proto_buf body;
@@ -121,6 +123,32 @@ static void retry(struct sync_run *s, const char *fmt, ...)
     step(s);
 }
 
+/* A pulled page applied (or refused): the next page, or the push. */
+static void pull_applied(void *arg, int rc, const struct sync_apply_stats *st,
+                         const struct proto_err *e)
+{
+    struct sync_run *s = arg;
+    if (rc) {
+        finish(s, rc, "%s", e && e->msg[0] ? e->msg : proto_strerror(rc));
+        return;
+    }
+    s->r.pulled += st->applied;
+    if (s->more && st->applied == 0 && st->duplicate == 0) {
+        finish(s, PROTO_EFORK,
+               "the peer sends ops this node cannot take (a forked or gapped origin): "
+               "see relief status and relief alerts");
+        return;
+    }
+    if (!s->more)
+        s->phase = PH_PUSH;
+    /* pages grow back after a success */
+    if (s->page < s->page_max)
+        s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
+    if (s->progress)
+        s->progress(s->arg, &s->r, s->phase == PH_PULL ? "pull" : "push");
+    step(s);
+}
+
 static void on_response(void *arg, const struct sync_client_result *res)
 {
     struct sync_run *s = arg;
@@ -180,29 +208,25 @@ static void on_response(void *arg, const struct sync_client_result *res)
             retry(s, "%s (a pull response of %zu bytes)", e.msg, res->body_len);
             return;
         }
-        if (proto_msg_check_network(&m, mine, &e) ||
-            s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e)) {
+        if (proto_msg_check_network(&m, mine, &e)) {
             proto_msg_free(&m);
             finish(s, e.code, "%s", e.msg);
             return;
         }
-        s->r.pulled += st.applied;
         proto_vv_free(&s->peer_vv);
         s->peer_vv = m.vv;
         proto_vv_init(&m.vv);
-        if (m.more && st.applied == 0 && st.duplicate == 0) {
+        s->more = m.more;
+        /* off the loop where the store can (relief serve's group commit): pulled() goes on */
+        if (s->store->apply_later && s->store->apply_later(s->store->later_ctx, m.batch,
+                                                           m.batch_len, pull_applied, s) == 0) {
             proto_msg_free(&m);
-            finish(s, PROTO_EFORK,
-                   "the peer sends ops this node cannot take (a forked or gapped origin): "
-                   "see relief status and relief alerts");
             return;
         }
-        if (!m.more)
-            s->phase = PH_PUSH;
-        /* pages grow back after a success */
-        if (s->page < s->page_max)
-            s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
-        break;
+        int rc = s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e);
+        proto_msg_free(&m);
+        pull_applied(s, rc, &st, &e);
+        return;
     }
     case PH_PUSH: {
         if (proto_msg_decode(PROTO_MSG_PUSH_RESP, res->body, res->body_len, &m, &e) ||
@@ -237,6 +261,10 @@ static void step(struct sync_run *s)
     struct proto_err e;
     uint8_t net[PROTO_NETWORK_BYTES];
     proto_err_clear(&e);
+    if (s->cancelled) {
+        finish(s, -ECANCELED, "cancelled");
+        return;
+    }
     proto_buf_reset(&s->body);
     s->store->network(s->store->ctx, net);
     switch (s->phase) {
@@ -320,4 +348,10 @@ int sync_run_start(struct sync_client *client, struct sync_store *store,
         *out = s;
     step(s);
     return 0;
+}
+
+void sync_run_cancel(struct sync_run *s)
+{
+    if (s)
+        s->cancelled = 1;
 }

@@ -37,8 +37,20 @@ typedef void (*sync_run_cb)(void *arg, const struct sync_run_result *r);
 typedef void (*sync_progress_cb)(void *arg, const struct sync_run_result *so_far,
                                  const char *phase);
 
+/*
+ * Start a sync; done is called once, on the loop, and the run is freed after it (*out, when
+ * given, is valid until then). Pulled pages are applied with the store's apply_later when it
+ * has one (off the loop), else with apply.
+ */
 int sync_run_start(struct sync_client *client, struct sync_store *store,
                    const struct sync_run_opts *opts, sync_run_cb done, sync_progress_cb progress,
                    void *arg, struct sync_run **out, struct proto_err *e);
+
+/*
+ * Stop a run before it sends another request (done is called with -ECANCELED then): for a
+ * server stopping, whose client is about to be freed while a pulled page is still being
+ * applied. A request in flight is cancelled by sync_client_free.
+ */
+void sync_run_cancel(struct sync_run *s);
 
 #endif

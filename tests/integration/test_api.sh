@@ -2,7 +2,8 @@
 # The JSON API (/api/v1) of a real `relief serve` on 127.0.0.1, from the outside with curl:
 # the examples of relief/API.md, every read and write, paging and filters, bad input refused
 # with nothing written, roles and tokens, the Host check, cross-site writes, concurrent writes
-# (group-committed) all acknowledged and all there, an acknowledged write surviving kill -9,
+# (group-committed) all acknowledged and all there, reads answered while a write waits for the
+# write lock and SIGTERM answering queued writes first, an acknowledged write surviving kill -9,
 # and the dashboard's files with their security headers.
 . "$(dirname "$0")/../lib.sh"
 py() { /usr/bin/python3 -c "$@"; }
@@ -321,6 +322,52 @@ wait $cpids
 check_eq "one bad write among 30 concurrent ones: 29 acknowledged, 1 refused" \
     "$(grep -c '^201$' "$T/codes2") $(grep -c '^400$' "$T/codes2")" "29 1"
 check_eq "the 29 are there" "$(bal WH-ISH diaper-s)" $((b0 + 29))
+
+# --- the group commit waits for the disk in the thread pool, not on the loop: while another
+# process holds the node's write lock (tests/writelock), a write waits and reads go on ---
+hold_lock() { # until release_lock
+    "$BUILD_DIR/tests/writelock" "$A" >"$T/lock.out" 2>&1 &
+    lpid=$!
+    PIDS="$PIDS $lpid"
+    for _ in $(seq 200); do grep -q held "$T/lock.out" && return 0; sleep 0.05; done
+    not_ok "writelock holds the lock" "$(cat "$T/lock.out")"
+}
+release_lock() { kill -TERM "$lpid"; wait "$lpid" 2>/dev/null; }
+b0=$(bal WH-ISH diaper-s)
+hold_lock
+curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d '{"site":"WH-ISH","item":"diaper-s","qty":2}' "$R/api/v1/stock/receive" >"$T/held.code" &
+wpid=$!
+sleep 0.3
+check "a write waits while another process holds the write lock" kill -0 "$wpid"
+check_eq "/healthz is answered meanwhile" "$(code --max-time 5 "$R/healthz")" 200
+check_eq "and so are reads" "$(code --max-time 5 "$R/api/v1/stock?site=WH-ISH")" 200
+check_eq "which do not see the write yet" "$(bal WH-ISH diaper-s)" "$b0"
+release_lock
+wait "$wpid"
+check_eq "the lock released: the write is acknowledged" "$(cat "$T/held.code")" 201
+check_eq "and there" "$(bal WH-ISH diaper-s)" $((b0 + 2))
+# SIGTERM while a write waits: new writes are refused (503), the waiting one is committed and
+# answered, then serve stops
+hold_lock
+curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d '{"site":"WH-ISH","item":"diaper-s","qty":3}' "$R/api/v1/stock/receive" >"$T/held.code" &
+wpid=$!
+sleep 0.3
+kill -TERM "$SERVE_PID"
+sleep 0.3
+check "serve waits for the queued write before stopping" kill -0 "$SERVE_PID"
+check_eq "a write arriving meanwhile is refused: 503" "$(code --max-time 5 -X POST -H 'Content-Type: application/json' \
+    -d '{"site":"WH-ISH","item":"diaper-s","qty":100}' "$R/api/v1/stock/receive")" 503
+release_lock
+wait "$wpid"
+check_eq "the queued write is acknowledged" "$(cat "$T/held.code")" 201
+for _ in $(seq 100); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.05; done
+check_eq "then serve stops" "$(kill -0 "$SERVE_PID" 2>/dev/null && echo running || echo stopped)" stopped
+check_eq "with the queued write there, the refused one not" \
+    "$(relief --data "$A" --json stock --site WH-ISH --item diaper-s | json 'd[0]["balance"]')" $((b0 + 5))
+start_serve "$A" "$port"
+b0=$((b0 - 29 + 5))
 
 # --- an acknowledged write survives kill -9 ---
 r=$(post stock/receive '{"site":"WH-ISH","item":"diaper-s","qty":7}')

@@ -6,7 +6,10 @@
  * baseline measured in the same run, taking turns with it so that a burst of noise on a shared
  * machine hits both: raw LMDB random-key puts of as many ~100-byte values, committed in the same
  * chunks, in an environment of its own in the same directory; `relief status`; spawning
- * /bin/true; one raw durable LMDB commit. Figures are medians. Prints figures, never asserts.
+ * /bin/true; one raw durable LMDB commit. Figures are medians. Then every op of the node goes to
+ * new laptops: by relief bundle, by relief sync from relief serve, and by relief sync pushing
+ * into relief serve while a probe times GET /healthz on it (its 99th percentile beside the idle
+ * server's). Prints figures, never asserts.
  *
  *   bench_domain [--scale F] [--quick] [--rounds N] [--relief PATH] [--keep]
  *
@@ -662,30 +665,24 @@ static int listening(int port)
     return ok;
 }
 
-/*
- * relief sync of every op of dir into a new node of its network, from relief serve on
- * 127.0.0.1 (CLI end to end, both processes real); raw: the raw puts' rate.
- */
-static void bench_sync_new(const struct config *c, const char *dir, const char *net, uint64_t ops,
-                           struct row *r, double raw_rate)
+/* A free port on 127.0.0.1. */
+static int free_port(void)
 {
-    char to[PATH_BYTES], listen[32], url[64], log[PATH_BYTES];
-    int port = 0;
-    for (int i = 0; i < 50 && !port; i++) {
+    for (int i = 0; i < 50; i++) {
         int p = 20000 + (int)(randombytes_uniform(20000));
         if (!listening(p))
-            port = p;
+            return p;
     }
-    if (!port)
-        die("no free port on 127.0.0.1");
-    snprintf(to, sizeof to, "%s/laptop2", tmp_root);
+    die("no free port on 127.0.0.1");
+}
+
+/* relief serve of dir on 127.0.0.1:port in the background, its output to log; once listening */
+static pid_t serve_start(const struct config *c, const char *dir, int port, const char *log)
+{
+    char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/serve.log", tmp_root);
     char *serve_argv[] = {(char *)c->relief, "--data", (char *)dir, "serve",
                           "--listen",        listen,   NULL};
-    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", (char *)net, NULL};
-    char *sync_argv[] = {(char *)c->relief, "--data", to, "sync", url, NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid;
     posix_spawn_file_actions_init(&fa);
@@ -697,16 +694,166 @@ static void bench_sync_new(const struct config *c, const char *dir, const char *
         die("cannot start relief serve: %s", strerror(rc));
     for (int i = 0; i < 200 && !listening(port); i++)
         nanosleep(&(struct timespec){0, 50000000}, NULL);
-    double dt = listening(port) && spawn_wait(init_argv) >= 0 ? spawn_wait(sync_argv) : -1;
+    if (!listening(port)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        die("relief serve did not start (see %s)", log);
+    }
+    return pid;
+}
+
+static void serve_stop(pid_t pid)
+{
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+}
+
+/*
+ * relief sync of every op of dir into a new node of its network, from relief serve on
+ * 127.0.0.1 (CLI end to end, both processes real); raw: the raw puts' rate.
+ */
+static void bench_sync_new(const struct config *c, const char *dir, const char *net, uint64_t ops,
+                           struct row *r, double raw_rate)
+{
+    char to[PATH_BYTES], url[64], log[PATH_BYTES];
+    int port = free_port();
+    snprintf(to, sizeof to, "%s/laptop2", tmp_root);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%s/serve.log", tmp_root);
+    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", (char *)net, NULL};
+    char *sync_argv[] = {(char *)c->relief, "--data", to, "sync", url, NULL};
+    pid_t pid = serve_start(c, dir, port, log);
+    double dt = spawn_wait(init_argv) >= 0 ? spawn_wait(sync_argv) : -1;
+    serve_stop(pid);
     if (dt < 0)
-        die("relief serve, init or sync failed (see %s)", log);
+        die("relief init or sync failed (see %s)", log);
     one_rate(r, ops, dt, raw_rate);
     snprintf(r->note, sizeof r->note,
              "%llu ops pulled from relief serve on 127.0.0.1 in %.1f s (the whole relief sync "
              "process); baseline: the raw puts' median rate above",
              (unsigned long long)ops, dt);
+}
+
+/* --- how long relief serve takes to answer GET /healthz --- */
+
+struct probe {
+    int fd;
+    double *ms; /* one latency per request */
+    size_t n, cap;
+};
+
+static void probe_open(struct probe *p, int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    memset(p, 0, sizeof *p);
+    p->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&a, sizeof a))
+        die("cannot connect to 127.0.0.1:%d: %s", port, strerror(errno));
+}
+
+/* One GET /healthz on the kept-alive connection, its answer read whole; its time kept. */
+static void probe_once(struct probe *p)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    char buf[4096];
+    size_t got = 0;
+    double t0 = now_s();
+    if (write(p->fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
+        die("GET /healthz: cannot send: %s", strerror(errno));
+    for (;;) {
+        ssize_t k = read(p->fd, buf + got, sizeof buf - 1 - got);
+        if (k <= 0)
+            die("GET /healthz: the connection closed");
+        got += (size_t)k;
+        buf[got] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        const char *cl = strstr(buf, "Content-Length: ");
+        if (!end || !cl)
+            continue;
+        if (strncmp(buf, "HTTP/1.1 200", 12))
+            die("GET /healthz: %.40s", buf);
+        if (got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10))
+            break;
+    }
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 4096;
+        if (!(p->ms = realloc(p->ms, p->cap * sizeof *p->ms)))
+            die("out of memory");
+    }
+    p->ms[p->n++] = (now_s() - t0) * 1e3;
+}
+
+/* The q-quantile of the probe's times (sorts them). */
+static double probe_quantile(struct probe *p, double q)
+{
+    qsort(p->ms, p->n, sizeof *p->ms, cmp_double);
+    size_t i = (size_t)(q * (double)(p->n - 1) + 0.5);
+    return p->ms[i < p->n ? i : p->n - 1];
+}
+
+/*
+ * relief sync run at dir into a new node served by relief serve: dir pushes every op, serve
+ * applies them (in its group commit), while a probe asks serve for GET /healthz every 2 ms over
+ * one connection. r: the push's rate beside the raw puts'; r_lat: the probe's 99th percentile
+ * during the push beside the same probe's against the idle serve just before.
+ */
+static void bench_serve_push(const struct config *c, const char *dir, const char *net, uint64_t ops,
+                             struct row *r, struct row *r_lat, double raw_rate)
+{
+    char to[PATH_BYTES], url[64], log[PATH_BYTES];
+    int port = free_port();
+    struct probe idle, busy;
+    snprintf(to, sizeof to, "%s/laptop3", tmp_root);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%s/serve3.log", tmp_root);
+    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", (char *)net, NULL};
+    char *sync_argv[] = {(char *)c->relief, "--data", (char *)dir, "sync", url, NULL};
+    if (spawn_wait(init_argv) < 0)
+        die("relief init failed");
+    pid_t pid = serve_start(c, to, port, log);
+    const struct timespec gap = {0, 2000000};
+    probe_open(&idle, port);
+    for (double t0 = now_s(); now_s() - t0 < 1.0;) {
+        probe_once(&idle);
+        nanosleep(&gap, NULL);
+    }
+    probe_open(&busy, port);
+    posix_spawn_file_actions_t fa;
+    pid_t spid;
+    int status = 0;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    double t0 = now_s();
+    if (posix_spawn(&spid, c->relief, &fa, NULL, sync_argv, environ))
+        die("cannot start relief sync");
+    posix_spawn_file_actions_destroy(&fa);
+    while (waitpid(spid, &status, WNOHANG) == 0) {
+        probe_once(&busy);
+        nanosleep(&gap, NULL);
+    }
+    double dt = now_s() - t0;
+    serve_stop(pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status))
+        die("relief sync into relief serve failed (see %s)", log);
+    one_rate(r, ops, dt, raw_rate);
+    snprintf(r->note, sizeof r->note,
+             "%llu ops pushed by relief sync at the node into relief serve of a new one in %.1f s; "
+             "baseline: the raw puts' median rate above",
+             (unsigned long long)ops, dt);
+    r_lat->measured[0] = probe_quantile(&busy, 0.99);
+    r_lat->baseline[0] = probe_quantile(&idle, 0.99);
+    r_lat->n = 1;
+    snprintf(r_lat->note, sizeof r_lat->note,
+             "%zu GETs over one connection, one every 2 ms: median %.2f ms, max %.1f ms; "
+             "baseline: %zu GETs before, serve idle (median %.2f ms)",
+             busy.n, probe_quantile(&busy, 0.5), busy.ms[busy.n - 1], idle.n,
+             probe_quantile(&idle, 0.5));
+    close(idle.fd);
+    close(busy.fd);
+    free(idle.ms);
+    free(busy.ms);
 }
 
 static int node_fn(struct rl_txn *t, void *arg, struct proto_err *e)
@@ -727,7 +874,7 @@ static int ops_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
 /* relief bundle apply of every op of dir into a new node of its network; raw: the raw puts' rate */
 static void bench_bundle(const struct config *c, const char *dir, struct row *r, struct row *r_sync,
-                         double raw_rate)
+                         struct row *r_push, struct row *r_lat, double raw_rate)
 {
     char file[PATH_BYTES], to[PATH_BYTES], net[2 * PROTO_NETWORK_BYTES + 1];
     struct rl_store s;
@@ -759,6 +906,7 @@ static void bench_bundle(const struct config *c, const char *dir, struct row *r,
              (unsigned long long)ops, dt, dt_create);
     unlink(file);
     bench_sync_new(c, dir, net, ops, r_sync, raw_rate);
+    bench_serve_push(c, dir, net, ops, r_push, r_lat, raw_rate);
 }
 
 static void default_relief(char *out, size_t n, const char *argv0)
@@ -871,6 +1019,10 @@ int main(int argc, char **argv)
         row_new("relief bundle apply of every op, a new node", "report", "/s", 1);
     struct row *r_sync =
         row_new("relief sync of every op from relief serve, a new node", "report", "/s", 1);
+    struct row *r_push =
+        row_new("relief sync pushing every op into relief serve, a new node", "report", "/s", 1);
+    struct row *r_lat =
+        row_new("GET /healthz p99 while relief serve takes the push", "report", "ms", 0);
 
     /* the node, its sites and items */
     for (unsigned i = 0; i < N_SITES; i++)
@@ -965,8 +1117,8 @@ int main(int argc, char **argv)
     mdb_env_close(raw.env);
 
     /* every op to a new laptop on a USB stick: bundle create, then apply */
-    printf("  relief bundle create, apply; relief sync from relief serve...\n");
-    bench_bundle(&c, dir, r_bundle, r_sync, median(r_import->baseline, r_import->n));
+    printf("  relief bundle create, apply; relief sync from and into relief serve...\n");
+    bench_bundle(&c, dir, r_bundle, r_sync, r_push, r_lat, median(r_import->baseline, r_import->n));
     bench_print_table("ratio: the figure's cost in units of its baseline's (time per movement, time "
                       "per run,\nbytes per movement); 2.00x means twice as slow or as big as the "
                       "baseline.");
