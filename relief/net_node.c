@@ -63,6 +63,7 @@ int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *s
     n->ep.store = &n->ss.iface;
     n->ep.token_role = tokens ? token_role : NULL;
     n->ep.auth_ctx = n;
+    n->ep.loop = loop; /* pull pages are read and gzipped in the thread pool */
     if (rl_api_new(loop, store, o, &n->api, e))
         return e->code;
     n->ss.iface.apply_later = rl_api_apply_later; /* pushes share the API's group commit */

@@ -107,33 +107,28 @@ static void info(struct sync_endpoints *ep, struct sync_http_resp *resp)
     proto_vv_free(&vv);
 }
 
-static void pull(struct sync_endpoints *ep, const struct sync_http_req *req,
-                 struct sync_http_resp *resp)
+/*
+ * A pull's answer to a decoded request m: the page of ops past m's vv, with this node's vv;
+ * gzipped here when gzip is set (in the thread pool, the compression too stays off the loop).
+ */
+static void pull_page(struct sync_endpoints *ep, const struct proto_msg *m, int gzip,
+                      struct sync_http_resp *resp, uint32_t *nops)
 {
-    struct proto_msg m;
     struct proto_err e;
     struct proto_vv mine;
     struct proto_buf batch;
     uint8_t net[PROTO_NETWORK_BYTES];
     int more = 0;
-    uint32_t nops = 0;
-    double t0 = now_ms();
-
-    proto_msg_init(&m);
     proto_vv_init(&mine);
     proto_buf_init(&batch, PROTO_MAX_BODY_BYTES);
     proto_err_clear(&e);
-    if (proto_msg_decode(PROTO_MSG_PULL_REQ, req->body, req->body_len, &m, &e)) {
-        fail(resp, 400, proto_errname(e.code), e.msg);
-        goto out;
-    }
-    if (!network_ok(ep, &m, resp))
-        goto out;
-    uint64_t max_ops = m.max_ops && m.max_ops < SYNC_PULL_MAX_OPS ? m.max_ops : SYNC_PULL_MAX_OPS;
+    *nops = 0;
+    uint64_t max_ops =
+        m->max_ops && m->max_ops < SYNC_PULL_MAX_OPS ? m->max_ops : SYNC_PULL_MAX_OPS;
     uint64_t max_bytes =
-        m.max_bytes && m.max_bytes < SYNC_PULL_MAX_BYTES ? m.max_bytes : SYNC_PULL_MAX_BYTES;
-    if (ep->store->read_after(ep->store->ctx, &m.vv, (uint32_t)max_ops, (size_t)max_bytes,
-                              &batch, &more, &nops, &e) ||
+        m->max_bytes && m->max_bytes < SYNC_PULL_MAX_BYTES ? m->max_bytes : SYNC_PULL_MAX_BYTES;
+    if (ep->store->read_after(ep->store->ctx, &m->vv, (uint32_t)max_ops, (size_t)max_bytes, &batch,
+                              &more, nops, &e) ||
         ep->store->vv(ep->store->ctx, &mine, &e)) {
         fail(resp, 500, proto_errname(e.code), e.msg);
         goto out;
@@ -145,12 +140,81 @@ static void pull(struct sync_endpoints *ep, const struct sync_http_req *req,
         fail(resp, 500, "EMSGSIZE", "response too large");
         goto out;
     }
-    if (ep->on_sync)
-        ep->on_sync(ep->log_ctx, req->peer, "pull", 0, nops, req->body_len, resp->body.len,
-                    now_ms() - t0);
+    if (gzip && sync_http_gzip(&resp->body) == 0)
+        resp->gzipped = 1;
 out:
     proto_buf_free(&batch);
     proto_vv_free(&mine);
+}
+
+/* A pull read and encoded in the thread pool. */
+struct pooled_pull {
+    uv_work_t work;
+    struct sync_endpoints *ep;
+    struct sync_http_pending *pend;
+    struct proto_msg m;
+    struct sync_http_resp resp;
+    int gzip;
+    uint32_t nops;
+    double t0;
+    size_t body_len;
+    char peer[64];
+};
+
+static void pull_work(uv_work_t *w)
+{
+    struct pooled_pull *pp = w->data;
+    pull_page(pp->ep, &pp->m, pp->gzip, &pp->resp, &pp->nops);
+}
+
+static void pull_done(uv_work_t *w, int status)
+{
+    struct pooled_pull *pp = w->data;
+    (void)status;
+    if (pp->ep->on_sync && pp->resp.status == 200)
+        pp->ep->on_sync(pp->ep->log_ctx, pp->peer, "pull", 0, pp->nops, pp->body_len,
+                        pp->resp.body.len, now_ms() - pp->t0);
+    sync_http_complete(pp->pend, &pp->resp);
+    proto_msg_free(&pp->m);
+    free(pp);
+}
+
+static void pull(struct sync_endpoints *ep, const struct sync_http_req *req,
+                 struct sync_http_resp *resp)
+{
+    struct proto_msg m;
+    struct proto_err e;
+    uint32_t nops = 0;
+    double t0 = now_ms();
+    proto_msg_init(&m);
+    proto_err_clear(&e);
+    if (proto_msg_decode(PROTO_MSG_PULL_REQ, req->body, req->body_len, &m, &e)) {
+        fail(resp, 400, proto_errname(e.code), e.msg);
+        goto out;
+    }
+    if (!network_ok(ep, &m, resp))
+        goto out;
+    struct pooled_pull *pp = ep->loop ? calloc(1, sizeof *pp) : NULL;
+    if (pp && (pp->pend = sync_http_defer(req))) {
+        pp->ep = ep;
+        pp->m = m; /* its vv is owned by pp now */
+        pp->gzip = req->accept_gzip;
+        pp->t0 = t0;
+        pp->body_len = req->body_len;
+        snprintf(pp->peer, sizeof pp->peer, "%s", req->peer);
+        sync_http_resp_init(&pp->resp);
+        pp->work.data = pp;
+        if (uv_queue_work(ep->loop, &pp->work, pull_work, pull_done) == 0)
+            return; /* answered by pull_done */
+        proto_buf_free(&pp->resp.body);
+        sync_http_undefer(pp->pend);
+    }
+    free(pp);
+    pull_page(ep, &m, 0, resp, &nops);
+    if (ep->on_sync && resp->status == 200)
+        ep->on_sync(ep->log_ctx, req->peer, "pull", 0, nops, req->body_len, resp->body.len,
+                    now_ms() - t0);
+out:
     proto_msg_free(&m);
 }
 

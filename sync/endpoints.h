@@ -39,6 +39,9 @@ struct sync_endpoints {
     void (*on_sync)(void *ctx, const char *peer, const char *what, uint64_t ops_in,
                     uint64_t ops_out, size_t bytes_in, size_t bytes_out, double ms);
     void *log_ctx;
+    /* set: each pull's page is read, encoded and gzipped in libuv's thread pool (the store's
+     * read_after and vv must then be safe to call from another thread); NULL: on the loop */
+    uv_loop_t *loop;
 };
 
 /*

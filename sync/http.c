@@ -544,8 +544,7 @@ static void fail(struct conn *c, int status, const char *fmt, ...)
 
 /* ---- gzip ---- */
 
-/* Compress b in place as a gzip member; 0, or an error with b untouched. */
-static int gzip_buf(struct proto_buf *b)
+int sync_http_gzip(struct proto_buf *b)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
@@ -834,7 +833,7 @@ static void respond(struct conn *c, const struct sync_http_req *r, struct sync_h
     int status = resp->status;
     if (status < 100 || status > 999 || proto_buf_failed(&resp->body)) {
         status = 500;
-        resp->gzip_ok = 0;
+        resp->gzip_ok = resp->gzipped = 0;
         resp->nheaders = 0;
         resp->content_type = "text/plain; charset=utf-8";
         proto_buf_free(&resp->body);
@@ -845,9 +844,11 @@ static void respond(struct conn *c, const struct sync_http_req *r, struct sync_h
         type = "application/octet-stream";
     int body = !is_bodyless(status);
     int gz = 0, vary = 0;
-    if (body && resp->gzip_ok && resp->body.len > SYNC_HTTP_GZIP_MIN) {
+    if (body && resp->gzipped) {
+        vary = gz = 1;
+    } else if (body && resp->gzip_ok && resp->body.len > SYNC_HTTP_GZIP_MIN) {
         vary = 1;
-        if (r->accept_gzip && gzip_buf(&resp->body) == 0)
+        if (r->accept_gzip && sync_http_gzip(&resp->body) == 0)
             gz = 1;
     }
     if (!body)

@@ -62,11 +62,16 @@ struct sync_http_resp {
     const char *content_type;  /* "application/vnd.msgpack", "application/json", ... */
     struct proto_buf body;     /* the handler appends the body here */
     int gzip_ok;               /* the server may gzip the body for a client that accepts it */
+    int gzipped;               /* the body is gzip already (sync_http_gzip, done off the loop
+                                  for a request whose accept_gzip was set) */
     unsigned nheaders;         /* extra response headers (static strings or owned by handler
                                   until the handler returns: the server copies them) */
     const char *header_name[SYNC_HTTP_RESP_HEADERS];
     const char *header_value[SYNC_HTTP_RESP_HEADERS];
 };
+
+/* Compress b in place as one gzip member (for resp.gzipped); 0, or an error with b untouched. */
+int sync_http_gzip(struct proto_buf *b);
 
 /* Look up a request header by lower-case name ("" when absent). */
 const char *sync_http_header(const struct sync_http_req *req, const char *name);

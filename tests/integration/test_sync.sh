@@ -109,6 +109,24 @@ mkpush "$aorigin" 1 "$(printf '%032d' 0)" >"$T/fork.bin"
 check_eq "a forked op: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/fork.bin" "http://127.0.0.1:$base/sync/v1/push")" 200
 check_match "is kept as evidence and shown" "$(relief --data "$A" status)" "FORKED at seq 1"
 check_eq "the server still answers" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
+# a pull page (read, encoded and gzipped in the thread pool): gzip only for a client that asks
+py "
+import msgpack, json, subprocess, sys
+net = bytes.fromhex(json.loads(subprocess.check_output(['$RELIEF_BIN', '--data', '$A', '--json', 'status']))['network'])
+sys.stdout.buffer.write(msgpack.packb({1: net, 2: []}))" >"$T/pull.bin"
+pull_raw() { curl -s -D "$T/pull.h" -o "$T/pull.out" -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/pull.bin" "$@" "http://127.0.0.1:$base/sync/v1/pull"; }
+ops_in() { py "
+import msgpack, gzip, sys
+b = open('$T/pull.out', 'rb').read()
+b = gzip.decompress(b) if '$1' == 'gz' else b
+m = msgpack.unpackb(b, strict_map_key=False, raw=True)
+print(sum(len(run[4]) for run in m[2]))"; }
+pull_raw -H 'Accept-Encoding: gzip'
+check_match "a pull asking for gzip gets it" "$(tr -d '\r' <"$T/pull.h")" "Content-Encoding: gzip"
+nz=$(ops_in gz 2>&1 | tail -1)
+check_match "and its body unzips to a page of A's ops" "$nz" '^[1-9][0-9]*$'
+check_eq "the same ops as the plain page" "$nz" "$(pull_raw; ops_in plain 2>&1 | tail -1)"
+check_eq "a pull not asking for gzip gets plain msgpack" "$(grep -ci '^content-encoding' "$T/pull.h")" 0
 before=$(digest "$A")
 stop "$pa"
 

@@ -708,32 +708,6 @@ static void serve_stop(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-/*
- * relief sync of every op of dir into a new node of its network, from relief serve on
- * 127.0.0.1 (CLI end to end, both processes real); raw: the raw puts' rate.
- */
-static void bench_sync_new(const struct config *c, const char *dir, const char *net, uint64_t ops,
-                           struct row *r, double raw_rate)
-{
-    char to[PATH_BYTES], url[64], log[PATH_BYTES];
-    int port = free_port();
-    snprintf(to, sizeof to, "%s/laptop2", tmp_root);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/serve.log", tmp_root);
-    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", (char *)net, NULL};
-    char *sync_argv[] = {(char *)c->relief, "--data", to, "sync", url, NULL};
-    pid_t pid = serve_start(c, dir, port, log);
-    double dt = spawn_wait(init_argv) >= 0 ? spawn_wait(sync_argv) : -1;
-    serve_stop(pid);
-    if (dt < 0)
-        die("relief init or sync failed (see %s)", log);
-    one_rate(r, ops, dt, raw_rate);
-    snprintf(r->note, sizeof r->note,
-             "%llu ops pulled from relief serve on 127.0.0.1 in %.1f s (the whole relief sync "
-             "process); baseline: the raw puts' median rate above",
-             (unsigned long long)ops, dt);
-}
-
 /* --- how long relief serve takes to answer GET /healthz --- */
 
 struct probe {
@@ -793,26 +767,14 @@ static double probe_quantile(struct probe *p, double q)
 }
 
 /*
- * relief sync run at dir into a new node served by relief serve: dir pushes every op, serve
- * applies them (in its group commit), while a probe asks serve for GET /healthz every 2 ms over
- * one connection. r: the push's rate beside the raw puts'; r_lat: the probe's 99th percentile
- * during the push beside the same probe's against the idle serve just before.
+ * argv (a relief sync with the relief serve on port) run while a probe asks serve for
+ * GET /healthz every 2 ms over one connection, after the same probe for a second against the
+ * idle serve. r_lat: the 99th percentile during the run beside the idle one's. Seconds argv took.
  */
-static void bench_serve_push(const struct config *c, const char *dir, const char *net, uint64_t ops,
-                             struct row *r, struct row *r_lat, double raw_rate)
+static double run_probed(int port, char *const argv[], struct row *r_lat, const char *log)
 {
-    char to[PATH_BYTES], url[64], log[PATH_BYTES];
-    int port = free_port();
-    struct probe idle, busy;
-    snprintf(to, sizeof to, "%s/laptop3", tmp_root);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/serve3.log", tmp_root);
-    char *init_argv[] = {(char *)c->relief, "--data", to, "init", "--network", (char *)net, NULL};
-    char *sync_argv[] = {(char *)c->relief, "--data", (char *)dir, "sync", url, NULL};
-    if (spawn_wait(init_argv) < 0)
-        die("relief init failed");
-    pid_t pid = serve_start(c, to, port, log);
     const struct timespec gap = {0, 2000000};
+    struct probe idle, busy;
     probe_open(&idle, port);
     for (double t0 = now_s(); now_s() - t0 < 1.0;) {
         probe_once(&idle);
@@ -820,28 +782,22 @@ static void bench_serve_push(const struct config *c, const char *dir, const char
     }
     probe_open(&busy, port);
     posix_spawn_file_actions_t fa;
-    pid_t spid;
+    pid_t pid;
     int status = 0;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     double t0 = now_s();
-    if (posix_spawn(&spid, c->relief, &fa, NULL, sync_argv, environ))
-        die("cannot start relief sync");
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ))
+        die("cannot start %s", argv[0]);
     posix_spawn_file_actions_destroy(&fa);
-    while (waitpid(spid, &status, WNOHANG) == 0) {
+    while (waitpid(pid, &status, WNOHANG) == 0) {
         probe_once(&busy);
         nanosleep(&gap, NULL);
     }
     double dt = now_s() - t0;
-    serve_stop(pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status))
-        die("relief sync into relief serve failed (see %s)", log);
-    one_rate(r, ops, dt, raw_rate);
-    snprintf(r->note, sizeof r->note,
-             "%llu ops pushed by relief sync at the node into relief serve of a new one in %.1f s; "
-             "baseline: the raw puts' median rate above",
-             (unsigned long long)ops, dt);
+        die("relief sync with relief serve failed (see %s)", log);
     r_lat->measured[0] = probe_quantile(&busy, 0.99);
     r_lat->baseline[0] = probe_quantile(&idle, 0.99);
     r_lat->n = 1;
@@ -854,6 +810,41 @@ static void bench_serve_push(const struct config *c, const char *dir, const char
     close(busy.fd);
     free(idle.ms);
     free(busy.ms);
+    return dt;
+}
+
+/*
+ * Every op of dir to a new node of its network through relief sync and relief serve on
+ * 127.0.0.1 (CLI end to end, both processes real), each with a /healthz probe on the serve:
+ * pulled from serve at dir by the new node (r, r_lat), then pushed by dir into serve at
+ * another new node (r_push, r_plat). Rates beside the raw puts' rate.
+ */
+static void bench_sync_new(const struct config *c, const char *dir, const char *net, uint64_t ops,
+                           struct row *const r[4], double raw_rate)
+{
+    for (int push = 0; push < 2; push++) {
+        char to[PATH_BYTES], url[64], log[PATH_BYTES];
+        int port = free_port();
+        snprintf(to, sizeof to, "%s/laptop%d", tmp_root, 2 + push);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+        snprintf(log, sizeof log, "%s/serve%d.log", tmp_root, 2 + push);
+        char *init_argv[] = {(char *)c->relief, "--data",    to,  "init",
+                             "--network",       (char *)net, NULL};
+        char *sync_argv[] = {
+            (char *)c->relief, "--data", push ? (char *)dir : to, "sync", url, NULL};
+        if (spawn_wait(init_argv) < 0)
+            die("relief init failed");
+        pid_t pid = serve_start(c, push ? to : dir, port, log);
+        double dt = run_probed(port, sync_argv, r[2 * push + 1], log);
+        serve_stop(pid);
+        one_rate(r[2 * push], ops, dt, raw_rate);
+        snprintf(r[2 * push]->note, sizeof r[2 * push]->note,
+                 push ? "%llu ops pushed by relief sync at the node into relief serve at a new "
+                        "one in %.1f s; baseline: the raw puts' median rate above"
+                      : "%llu ops pulled from relief serve on 127.0.0.1 in %.1f s (the whole "
+                        "relief sync process); baseline: the raw puts' median rate above",
+                 (unsigned long long)ops, dt);
+    }
 }
 
 static int node_fn(struct rl_txn *t, void *arg, struct proto_err *e)
@@ -873,8 +864,8 @@ static int ops_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 }
 
 /* relief bundle apply of every op of dir into a new node of its network; raw: the raw puts' rate */
-static void bench_bundle(const struct config *c, const char *dir, struct row *r, struct row *r_sync,
-                         struct row *r_push, struct row *r_lat, double raw_rate)
+static void bench_bundle(const struct config *c, const char *dir, struct row *r,
+                         struct row *const r_sync[4], double raw_rate)
 {
     char file[PATH_BYTES], to[PATH_BYTES], net[2 * PROTO_NETWORK_BYTES + 1];
     struct rl_store s;
@@ -906,7 +897,6 @@ static void bench_bundle(const struct config *c, const char *dir, struct row *r,
              (unsigned long long)ops, dt, dt_create);
     unlink(file);
     bench_sync_new(c, dir, net, ops, r_sync, raw_rate);
-    bench_serve_push(c, dir, net, ops, r_push, r_lat, raw_rate);
 }
 
 static void default_relief(char *out, size_t n, const char *argv0)
@@ -1017,12 +1007,12 @@ int main(int argc, char **argv)
         row_new("bytes per movement, relief backup (compacted)", "<= 100 B", "B", 0);
     struct row *r_bundle =
         row_new("relief bundle apply of every op, a new node", "report", "/s", 1);
-    struct row *r_sync =
-        row_new("relief sync of every op from relief serve, a new node", "report", "/s", 1);
-    struct row *r_push =
-        row_new("relief sync pushing every op into relief serve, a new node", "report", "/s", 1);
-    struct row *r_lat =
-        row_new("GET /healthz p99 while relief serve takes the push", "report", "ms", 0);
+    struct row *r_sync[4] = {
+        row_new("relief sync of every op from relief serve, a new node", "report", "/s", 1),
+        row_new("GET /healthz p99 on that relief serve meanwhile", "report", "ms", 0),
+        row_new("relief sync pushing every op into relief serve, a new node", "report", "/s", 1),
+        row_new("GET /healthz p99 on that relief serve meanwhile", "report", "ms", 0),
+    };
 
     /* the node, its sites and items */
     for (unsigned i = 0; i < N_SITES; i++)
@@ -1118,7 +1108,7 @@ int main(int argc, char **argv)
 
     /* every op to a new laptop on a USB stick: bundle create, then apply */
     printf("  relief bundle create, apply; relief sync from and into relief serve...\n");
-    bench_bundle(&c, dir, r_bundle, r_sync, r_push, r_lat, median(r_import->baseline, r_import->n));
+    bench_bundle(&c, dir, r_bundle, r_sync, median(r_import->baseline, r_import->n));
     bench_print_table("ratio: the figure's cost in units of its baseline's (time per movement, time "
                       "per run,\nbytes per movement); 2.00x means twice as slow or as big as the "
                       "baseline.");
