@@ -1,7 +1,7 @@
 /*
  * State digest (see digest.h):
  *
- *   BLAKE2b-256( "relief-digest-9" 0x00
+ *   BLAKE2b-256( "relief-digest-10" 0x00
  *                || for each VV entry by origin: origin(8 BE) seq(8 BE) hash(16)
  *                || 0xff
  *                || for each digest database, in the order of enum rl_db:
@@ -59,7 +59,7 @@ int rl_digest(struct rl_txn *t, uint8_t out[RL_DIGEST_BYTES], struct proto_err *
     int rc;
 
     crypto_generichash_init(&st, NULL, 0, RL_DIGEST_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)"relief-digest-9", 16);
+    crypto_generichash_update(&st, (const uint8_t *)"relief-digest-10", 17);
     if ((rc = rl_cursor_open(t, RL_DB_VV, &c)))
         return proto_errf(e, rc, "digest: %s", proto_strerror(rc));
     for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {

@@ -882,14 +882,30 @@ uint32_t rl_item_hash(const char *item, size_t n)
     return h;
 }
 
+void rl_shelfmv_put_ref(uint8_t v[RL_SHELFMV_VAL], uint64_t origin, uint64_t seq)
+{
+    proto_put_be64(v, origin);
+    for (int i = 0; i < 6; i++)
+        v[8 + i] = (uint8_t)(seq >> (40 - 8 * i));
+}
+
 void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint64_t origin,
                     uint64_t seq)
 {
     uint32_t h = rl_item_hash(item, n);
     uint16_t ih = (uint16_t)(h >> 16 ^ h);
-    ref_val(v, origin, seq);
+    rl_shelfmv_put_ref(v, origin, seq);
     v[RL_SHELFMV_IH] = (uint8_t)(ih >> 8);
     v[RL_SHELFMV_IH + 1] = (uint8_t)ih;
+}
+
+void rl_shelfmv_ref(const void *v, uint64_t *origin, uint64_t *seq)
+{
+    const uint8_t *b = v;
+    *origin = proto_get_be64(b);
+    *seq = 0;
+    for (int i = 0; i < 6; i++)
+        *seq = *seq << 8 | b[8 + i];
 }
 
 static int index_shelf(struct rl_txn *t, uint64_t site, const struct rl_mv *mv)
@@ -1064,8 +1080,8 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
             }
             refs = nr;
         }
-        refs[n++] = proto_get_be64(fv.mv_data);
-        refs[n++] = proto_get_be64((const uint8_t *)fv.mv_data + 8);
+        rl_shelfmv_ref(fv.mv_data, &refs[n], &refs[n + 1]);
+        n += 2;
     }
     rl_cursor_close(&c);
     if (rc == -ENOENT)

@@ -92,16 +92,20 @@ int rl_ledger_get(struct rl_txn *t, uint64_t origin, uint64_t seq, struct rl_mv 
 
 /*
  * The shelf index (RL_DB_SHELFMV): under each site, a value per movement touching one of its
- * shelves, origin(8) seq(8) ih(2), ih the item code's 32-bit FNV-1a hash folded to 16 bits
- * (high half xor low half, big-endian). In the order of the op ids, so that a node's own
- * movements are appended (full pages); one shelf's movements are those of its site with the
- * item's hash (and those of any item hashing alike, which readers skip).
+ * shelves, origin(8) seq(6) ih(2), big-endian, ih the item code's 32-bit FNV-1a hash folded to
+ * 16 bits (high half xor low half); a seq takes 6 bytes (an origin's seqs run from 1 without a
+ * gap: 2^48 is out of reach). In the order of the op ids, so that a node's own movements are
+ * appended (full pages); one shelf's movements are those of its site with the item's hash (and
+ * those of any item hashing alike, which readers skip). rl_shelfmv_ref reads a value's op id.
  */
-#define RL_SHELFMV_VAL 18
-#define RL_SHELFMV_IH 16 /* where ih starts */
+#define RL_SHELFMV_VAL 16
+#define RL_SHELFMV_IH 14 /* where ih starts */
 uint32_t rl_item_hash(const char *item, size_t n);
 void rl_shelfmv_val(uint8_t v[RL_SHELFMV_VAL], const char *item, size_t n, uint64_t origin,
                     uint64_t seq);
+void rl_shelfmv_ref(const void *v, uint64_t *origin, uint64_t *seq);
+void rl_shelfmv_put_ref(uint8_t v[RL_SHELFMV_VAL], uint64_t origin,
+                        uint64_t seq); /* ih untouched */
 
 /* The same from an op's payload (rl_opiter), for a walk over the log. */
 int rl_ledger_decode(struct rl_txn *t, uint64_t origin, uint64_t seq, const uint8_t *payload,

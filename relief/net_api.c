@@ -894,8 +894,7 @@ static int movements_json(struct rl_txn *t, struct read_arg *r, uint64_t site, c
                 continue;
             if (item && memcmp((const uint8_t *)v.mv_data + RL_SHELFMV_IH, ih + RL_SHELFMV_IH, 2))
                 continue; /* another item's */
-            o = proto_get_be64(v.mv_data);
-            s = proto_get_be64((const uint8_t *)v.mv_data + 8);
+            rl_shelfmv_ref(v.mv_data, &o, &s);
             if (rl_ledger_get(t, o, s, mv))
                 continue;
         } else {

@@ -1733,8 +1733,8 @@ static int shelf_refs(struct rl_txn *t, uint64_t site, const char *item, uint64_
             *refs = p;
             *cap = nc;
         }
-        (*refs)[(*n)++] = proto_get_be64(v.mv_data);
-        (*refs)[(*n)++] = proto_get_be64((const uint8_t *)v.mv_data + 8);
+        rl_shelfmv_ref(v.mv_data, &(*refs)[*n], &(*refs)[*n + 1]);
+        *n += 2;
     }
     rl_cursor_close(&c);
     return rc == -ENOENT ? 0 : rc;

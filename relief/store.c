@@ -470,7 +470,7 @@ int rl_vv_write_held(struct rl_txn *t)
 /* --- shelf index values held until the end (store.h) --- */
 
 #define DUP_KEY 8u              /* RL_DB_SHELFMV's key and value sizes, the only ones held */
-#define DUP_VAL 18u             /* (ledger.h: RL_SHELFMV_VAL) */
+#define DUP_VAL 16u             /* (ledger.h: RL_SHELFMV_VAL) */
 #define DUP_HELD_MAX (1u << 18) /* values held at most: 7 MB, and 4 MB of slots */
 
 struct rl_dup_held {

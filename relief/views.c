@@ -429,10 +429,10 @@ int rl_views_node_name(struct rl_txn *t, uint64_t origin, char *out, size_t n)
 /* --- upgrading the data format --- */
 
 /*
- * The shelf index is site(8) -> origin(8) seq(8) ih(2), one key per site (ledger.h:
+ * The shelf index is site(8) -> origin(8) seq(6) ih(2), one key per site (ledger.h:
  * rl_shelfmv_val). Formats 2-4 had site(8) s(item) -> origin(8) seq(8), format 5
  * site(8) -> h(4) origin(8) seq(8), formats 6-9 site(8) -> origin(8) seq(8) h(4), h the item's
- * whole 32-bit hash (which folds to ih).
+ * whole 32-bit hash (which folds to ih), formats 10-12 site(8) -> origin(8) seq(8) ih(2).
  */
 struct reshelve {
     uint32_t fmt;
@@ -449,8 +449,12 @@ static int reshelve_one(void *arg, const MDB_val *k, const MDB_val *v, MDB_val *
 {
     struct reshelve *r = arg;
     const uint8_t *kb = k->mv_data, *vb = v->mv_data;
-    if (r->fmt >= 5 && k->mv_size == 8 && v->mv_size == 20) {
-        memcpy(r->val, vb + (r->fmt == 5 ? 4 : 0), 16);
+    if (r->fmt >= 10 && k->mv_size == 8 && v->mv_size == 18) {
+        rl_shelfmv_put_ref(r->val, proto_get_be64(vb), proto_get_be64(vb + 8));
+        memcpy(r->val + RL_SHELFMV_IH, vb + 16, 2);
+    } else if (r->fmt >= 5 && r->fmt < 10 && k->mv_size == 8 && v->mv_size == 20) {
+        const uint8_t *id = vb + (r->fmt == 5 ? 4 : 0);
+        rl_shelfmv_put_ref(r->val, proto_get_be64(id), proto_get_be64(id + 8));
         fold_ih(r->val + RL_SHELFMV_IH, vb + (r->fmt == 5 ? 0 : 16));
     } else if (r->fmt < 5 && k->mv_size >= 9 && k->mv_size == 9u + kb[8] && v->mv_size == 16) {
         rl_shelfmv_val(r->val, (const char *)kb + 9, kb[8], proto_get_be64(vb),
@@ -711,9 +715,9 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         return rc;
     if (fmt >= 4 && fmt < 8 && (rc = rl_oplog_reencode(t, nops, e)))
         return rc;
-    /* formats 2-9 had another shelf index (format 1's views were rebuilt above) */
+    /* formats 2-12 had another shelf index (format 1's views were rebuilt above) */
     struct reshelve rs = {.fmt = fmt};
-    if (fmt >= 2 && fmt < 10 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
+    if (fmt >= 2 && fmt < 13 && (rc = rl_rewrite_dups(t, RL_DB_SHELFMV, reshelve_one, &rs)))
         return proto_errf(e, rc, "cannot rewrite the shelf index: %s", proto_strerror(rc));
     /* formats 2-6 kept the lots' quantities apart from their shelves', 7-10 all in them */
     if (fmt >= 2 && fmt < 12 && (rc = relot(t)))

@@ -1,7 +1,9 @@
 /*
  * Test helper: makes a data directory look like one written in an older data format, so that
  * the upgrade (views.h: rl_views_upgrade) can be tested from the command line.
- *   oldformat DIR [1|2|3|4|5|6|7|8|9|10|11]   (default 1)
+ *   oldformat DIR [1|2|...|12]   (default 1)
+ * Formats 10-12 kept a movement's seq in 8 bytes in the shelf index, where format 13 keeps it in
+ * 6: the helper writes every value origin(8) seq(8) ih(2) again.
  * Formats 5-9 kept the item's whole 32-bit hash in the shelf index, where format 10 keeps it
  * folded to 16 bits: the helper reads each movement's item from its op and writes the values
  * of the format asked for (format 5: the hash first; 6-9: last).
@@ -59,15 +61,17 @@ static int shelves_back(struct rl_txn *t)
                 return -ENOMEM;
             all = na;
         }
-        const uint8_t *vb = v.mv_data;
-        int grc = rl_ledger_get(t, proto_get_be64(vb), proto_get_be64(vb + 8), &mv);
+        uint64_t o, s;
+        rl_shelfmv_ref(v.mv_data, &o, &s);
+        int grc = rl_ledger_get(t, o, s, &mv);
         if (grc)
             return grc;
         memcpy(all[n].key, k.mv_data, 8);
         all[n].key[8] = (uint8_t)mv.item_len;
         memcpy(all[n].key + 9, mv.item, mv.item_len);
         all[n].kn = 9 + mv.item_len;
-        memcpy(all[n].val, vb, 16);
+        proto_put_be64(all[n].val, o);
+        proto_put_be64(all[n].val + 8, s);
         n++;
     }
     rl_cursor_close(&c);
@@ -186,15 +190,17 @@ static int wide_hash(struct rl_txn *t, int format)
                 return -ENOMEM;
             all = na;
         }
-        const uint8_t *vb = v.mv_data;
-        int grc = rl_ledger_get(t, proto_get_be64(vb), proto_get_be64(vb + 8), &mv);
+        uint64_t o, s;
+        rl_shelfmv_ref(v.mv_data, &o, &s);
+        int grc = rl_ledger_get(t, o, s, &mv);
         if (grc)
             return grc;
         uint32_t h = rl_item_hash(mv.item, mv.item_len);
         uint8_t hb[4] = {(uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h};
         memcpy(all[n], k.mv_data, 8);
         memcpy(all[n] + (format == 5 ? 8 : 24), hb, 4);
-        memcpy(all[n] + (format == 5 ? 12 : 8), vb, 16);
+        proto_put_be64(all[n] + (format == 5 ? 12 : 8), o);
+        proto_put_be64(all[n] + (format == 5 ? 20 : 16), s);
         n++;
     }
     rl_cursor_close(&c);
@@ -202,6 +208,41 @@ static int wide_hash(struct rl_txn *t, int format)
         return rc ? rc : -EIO;
     for (size_t i = 0; i < n && !rc; i++)
         rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, 20);
+    free(all);
+    return rc;
+}
+
+/* the shelf index with 8-byte seqs (formats 10-12): origin(8) seq(8) ih(2) */
+static int long_seqs(struct rl_txn *t)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    size_t n = 0, cap = 0;
+    uint8_t(*all)[8 + 18] = NULL;
+    int rc = rl_cursor_open(t, RL_DB_SHELFMV, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        if (k.mv_size != 8 || v.mv_size != RL_SHELFMV_VAL)
+            return PROTO_ECORRUPT;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            void *na = realloc(all, cap * sizeof *all);
+            if (!na)
+                return -ENOMEM;
+            all = na;
+        }
+        uint64_t o, s;
+        rl_shelfmv_ref(v.mv_data, &o, &s);
+        memcpy(all[n], k.mv_data, 8);
+        proto_put_be64(all[n] + 8, o);
+        proto_put_be64(all[n] + 16, s);
+        memcpy(all[n] + 24, (const uint8_t *)v.mv_data + RL_SHELFMV_IH, 2);
+        n++;
+    }
+    rl_cursor_close(&c);
+    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_SHELFMV)))
+        return rc ? rc : -EIO;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, 18);
     free(all);
     return rc;
 }
@@ -304,10 +345,10 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     int rc = format < 8 && format >= 4 ? ops_rewrite(t, 0) : 0;
     if (!rc && format >= 2 && format < 9)
         rc = rl_put(t, RL_DB_LOTMV, "\x04item\x03lot", 9, "an old lot index", 16);
-    if (!rc)
+    if (!rc && format < 12)
         rc = lots_move(t, format);
-    if (!rc && format < 10)
-        rc = format >= 5 ? wide_hash(t, format) : shelves_back(t);
+    if (!rc && format < 13)
+        rc = format >= 10 ? long_seqs(t) : format >= 5 ? wide_hash(t, format) : shelves_back(t);
     if (rc || (format < 4 && (rc = ops_rewrite(t, 1))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
@@ -334,8 +375,8 @@ int main(int argc, char **argv)
     struct rl_store s;
     struct proto_err e;
     int format = argc == 3 ? atoi(argv[2]) : 1;
-    if (argc < 2 || argc > 3 || format < 1 || format > 11) {
-        fprintf(stderr, "usage: oldformat DIR [1|2|3|4|5|6|7|8|9|10|11]\n");
+    if (argc < 2 || argc > 3 || format < 1 || format > 12) {
+        fprintf(stderr, "usage: oldformat DIR [1|2|...|12]\n");
         return 2;
     }
     proto_err_clear(&e);

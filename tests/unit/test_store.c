@@ -1182,7 +1182,10 @@ static int dup_check_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
         assert_int_equal(k.mv_size, 8);
         assert_int_equal(v.mv_size, RL_SHELFMV_VAL);
-        assert_int_equal(proto_get_be64((const uint8_t *)v.mv_data + 8), ++n);
+        uint64_t o, seq;
+        rl_shelfmv_ref(v.mv_data, &o, &seq);
+        assert_int_equal(o, 7);
+        assert_int_equal(seq, ++n);
     }
     rl_cursor_close(&c);
     assert_int_equal(rc, -ENOENT);
@@ -1203,6 +1206,26 @@ static uint64_t dup_pages(const char *dir, const int *order, rl_txn_fn put)
     assert_int_equal(rl_store_read(&s, dup_check_fn, NULL, &e), 0);
     rl_store_close(&s);
     return (uint64_t)(after.me_last_pgno - before.me_last_pgno);
+}
+
+/* A shelf index value: origin(8) seq(6) ih(2), read back whole, in the order of the op ids. */
+static void test_store_shelfmv_values(void **state)
+{
+    uint8_t a[RL_SHELFMV_VAL], b[RL_SHELFMV_VAL];
+    uint64_t o, s;
+    (void)state;
+    assert_int_equal(RL_SHELFMV_VAL, 16);
+    rl_shelfmv_val(a, "rice", 4, 0x0123456789abcdefull, (1ull << 48) - 1);
+    rl_shelfmv_ref(a, &o, &s);
+    assert_true(o == 0x0123456789abcdefull && s == (1ull << 48) - 1);
+    uint32_t h = rl_item_hash("rice", 4);
+    assert_int_equal(a[RL_SHELFMV_IH] << 8 | a[RL_SHELFMV_IH + 1], (uint16_t)(h >> 16 ^ h));
+    /* seqs across a byte, and origins before seqs */
+    rl_shelfmv_val(a, "rice", 4, 7, 0xffff);
+    rl_shelfmv_val(b, "oil", 3, 7, 0x10000);
+    assert_true(memcmp(a, b, RL_SHELFMV_IH) < 0);
+    rl_shelfmv_val(b, "oil", 3, 6, 0xffffffffull);
+    assert_true(memcmp(a, b, RL_SHELFMV_IH) > 0);
 }
 
 static void test_store_dup_append_fills_pages(void **state)
@@ -1261,6 +1284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_hashes_from_the_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_ops_in_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_undone_nested_appends, setup, teardown),
+        cmocka_unit_test(test_store_shelfmv_values),
         cmocka_unit_test_setup_teardown(test_store_dup_append_fills_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

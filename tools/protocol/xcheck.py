@@ -143,7 +143,7 @@ def state_a123():
     shelf = u64(SITE) + s8("rice-5kg")
     st.update(
         alerts={b"u" + u64(ORIGIN_A) + struct.pack(">I", 4242): u64(1)},
-        shelfmv={u64(SITE): u64(ORIGIN_A, 3) + item_hash("rice-5kg")},
+        shelfmv={u64(SITE): u64(ORIGIN_A) + (3).to_bytes(6, "big") + item_hash("rice-5kg")},
         balance={shelf: q(120) + s8("L-0311") + q(120)},
         lots={s8("rice-5kg") + s8("L-0311"): struct.pack(">I", 20742)},
         needfill={b"D" + u64(ORIGIN_B, 9): u64(120)},
@@ -153,9 +153,9 @@ def state_a123():
 
 
 def digest(store_c, vv, state):
-    """relief-digest-9: the VV, then every digest database in enum order, keys sorted."""
+    """relief-digest-10: the VV, then every digest database in enum order, keys sorted."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(b"relief-digest-9\x00")
+    h.update(b"relief-digest-10\x00")
     for origin, seq, hsh in vv:
         h.update(u64(origin, seq) + hsh)
     h.update(b"\xff")
