@@ -433,6 +433,7 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
     struct sync_run_opts so = {.url = url, .token = token[0] ? token : NULL};
     if (sync_client_new(loop, &o.client, &e))
         return cli_fail(&e);
+    rl_syncstore_pool(&ss, loop); /* a page is written while the next one comes */
     if (sync_run_start(o.client, &ss.iface, &so, one_done, one_progress, &o, NULL, &e))
         return cli_fail(&e);
     uv_run(loop, UV_RUN_DEFAULT);

@@ -6,7 +6,9 @@
 #include "node.h"
 #include "oplog.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void network(void *ctx, uint8_t out[PROTO_NETWORK_BYTES])
@@ -71,6 +73,67 @@ static int apply(void *ctx, const uint8_t *batch, size_t n, struct sync_apply_st
     st->frozen = a.frozen;
     ss->applied += a.applied;
     return rc;
+}
+
+/* A batch applied in the thread pool. */
+struct pooled {
+    uv_work_t work;
+    struct rl_syncstore *ss;
+    uint8_t *batch;
+    size_t n;
+    int rc;
+    struct sync_apply_stats st;
+    struct proto_err e;
+    void (*done)(void *arg, int rc, const struct sync_apply_stats *st, const struct proto_err *e);
+    void *arg;
+};
+
+static void pooled_work(uv_work_t *w)
+{
+    struct pooled *p = w->data;
+    proto_err_clear(&p->e);
+    p->rc = apply(p->ss, p->batch, p->n, &p->st, &p->e);
+}
+
+static void pooled_done(uv_work_t *w, int status)
+{
+    struct pooled *p = w->data;
+    (void)status;
+    p->done(p->arg, p->rc, &p->st, &p->e);
+    free(p->batch);
+    free(p);
+}
+
+static int apply_pooled(void *later_ctx, const uint8_t *batch, size_t n,
+                        void (*done)(void *arg, int rc, const struct sync_apply_stats *st,
+                                     const struct proto_err *e),
+                        void *arg)
+{
+    struct rl_syncstore *ss = later_ctx;
+    struct pooled *p = calloc(1, sizeof *p);
+    if (!p || !(p->batch = malloc(n ? n : 1))) {
+        free(p);
+        return -ENOMEM;
+    }
+    memcpy(p->batch, batch, n);
+    p->n = n;
+    p->ss = ss;
+    p->done = done;
+    p->arg = arg;
+    p->work.data = p;
+    if (uv_queue_work(ss->loop, &p->work, pooled_work, pooled_done)) {
+        free(p->batch);
+        free(p);
+        return -EAGAIN;
+    }
+    return 0;
+}
+
+void rl_syncstore_pool(struct rl_syncstore *ss, uv_loop_t *loop)
+{
+    ss->loop = loop;
+    ss->iface.apply_later = apply_pooled;
+    ss->iface.later_ctx = ss;
 }
 
 static int meta_fn(struct rl_txn *t, void *arg, struct proto_err *e)

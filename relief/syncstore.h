@@ -7,6 +7,8 @@
 #include "store.h"
 #include "sync/store.h"
 
+#include <uv.h>
+
 struct rl_syncstore {
     struct rl_store *s;
     struct sync_store iface;
@@ -14,9 +16,17 @@ struct rl_syncstore {
     uint64_t node;
     char name[PROTO_MAX_AUTHOR_BYTES + 1];
     uint64_t applied; /* ops applied through this interface (for triggers) */
+    uv_loop_t *loop;  /* rl_syncstore_pool's */
 };
 
 /* Bind ss to an open store (reads the node's metadata). */
 int rl_syncstore_init(struct rl_syncstore *ss, struct rl_store *s, struct proto_err *e);
+
+/*
+ * Apply batches in libuv's thread pool (iface.apply_later), so that the sync engine asks for
+ * the next page while one is written (relief sync). The engine has at most one batch applying
+ * at a time, which keeps them in order.
+ */
+void rl_syncstore_pool(struct rl_syncstore *ss, uv_loop_t *loop);
 
 #endif

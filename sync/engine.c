@@ -4,6 +4,7 @@
 #include "engine.h"
 #include "endpoints.h"
 
+#include "proto/batch.h"
 #include "proto/msg.h"
 
 #include <errno.h>
@@ -29,7 +30,20 @@ struct sync_run {
     struct proto_vv peer_vv;
     int have_peer_vv;
     uint64_t last_pushed; /* ops in the push in flight */
-    int more;             /* the pull page being applied said more */
+    /*
+     * Pulled pages are applied with the store's apply_later when it has one, and while one is
+     * being applied the next one is asked for (one page ahead): its request names the version
+     * vector this node will hold once the page is in (ahead).
+     */
+    int applying;  /* a page is being applied */
+    int page_more; /* ... and its response said more */
+    int inflight;  /* a request is out */
+    int discard;   /* its answer is to be dropped: it was asked past a page not all taken */
+    struct proto_vv ahead;
+    int have_ahead;
+    uint8_t *stash; /* a pull response that came while a page was being applied */
+    size_t stash_len;
+    int stop;             /* finishing: once nothing is applying or in flight */
     int cancelled;        /* sync_run_cancel: finish at the next step */
     struct sync_run_result r;
     double t0;
@@ -46,19 +60,28 @@ static double now_s(void)
 static void finish(struct sync_run *s, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The run's outcome (the first one given wins); done once no page applies and no request is
+ * out, since both call back with s. */
 static void finish(struct sync_run *s, int rc, const char *fmt, ...)
 {
-    s->r.rc = rc;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->r.err, sizeof s->r.err, fmt, ap);
-        va_end(ap);
+    if (!s->stop) {
+        s->stop = 1;
+        s->r.rc = rc;
+        if (fmt) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(s->r.err, sizeof s->r.err, fmt, ap);
+            va_end(ap);
+        }
     }
+    if (s->applying || s->inflight)
+        return;
     s->r.seconds = now_s() - s->t0;
     s->done(s->arg, &s->r);
     proto_vv_free(&s->peer_vv);
+    proto_vv_free(&s->ahead);
     proto_buf_free(&s->body);
+    free(s->stash);
     free(s);
 }
 
@@ -85,6 +108,8 @@ static void send_req(struct sync_run *s, const char *path, const char *method)
     s->r.requests++;
     if (sync_client_request(s->client, &req, on_response, s, &e))
         finish(s, e.code ? e.code : -EIO, "%s", e.msg);
+    else
+        s->inflight = 1;
 }
 
 /* A refusal from the peer: its error body's message, or the status. */
@@ -123,30 +148,122 @@ static void retry(struct sync_run *s, const char *fmt, ...)
     step(s);
 }
 
-/* A pulled page applied (or refused): the next page, or the push. */
+/* vv advanced past the last op of each run of a page's batch: what this node holds once the
+ * page is in (the hashes are the runs' last ones; a server reads only the seqs). */
+static int advance(struct proto_vv *vv, const uint8_t *batch, size_t n)
+{
+    struct proto_batch b;
+    struct proto_err e;
+    proto_batch_init(&b);
+    int rc = proto_batch_decode_unchained(batch, n, &b, &e);
+    for (uint32_t i = 0; !rc && i < b.nruns; i++) {
+        const struct proto_run *r = &b.runs[i];
+        uint64_t last = r->first_seq + r->nops - 1;
+        if (r->nops && last > proto_vv_seq(vv, r->origin))
+            rc = proto_vv_set(vv, r->origin, last, r->last);
+    }
+    proto_batch_free(&b);
+    return rc;
+}
+
+static void pull_page(struct sync_run *s, const uint8_t *body, size_t len);
+
+/* A pulled page applied (or refused): the next page (maybe already asked for), or the push. */
 static void pull_applied(void *arg, int rc, const struct sync_apply_stats *st,
                          const struct proto_err *e)
 {
     struct sync_run *s = arg;
+    s->applying = 0;
+    if (s->stop) {
+        finish(s, s->r.rc, NULL);
+        return;
+    }
+    if (s->cancelled) {
+        finish(s, -ECANCELED, "cancelled");
+        return;
+    }
     if (rc) {
         finish(s, rc, "%s", e && e->msg[0] ? e->msg : proto_strerror(rc));
         return;
     }
     s->r.pulled += st->applied;
-    if (s->more && st->applied == 0 && st->duplicate == 0) {
+    if (st->gap || st->fork || st->frozen) {
+        /* not all of it was taken: the page asked for after it counted ops this node lacks */
+        s->have_ahead = 0;
+        s->discard = s->inflight;
+        free(s->stash);
+        s->stash = NULL;
+    }
+    if (s->page_more && st->applied == 0 && st->duplicate == 0) {
         finish(s, PROTO_EFORK,
                "the peer sends ops this node cannot take (a forked or gapped origin): "
                "see relief status and relief alerts");
         return;
     }
-    if (!s->more)
+    if (!s->page_more)
         s->phase = PH_PUSH;
     /* pages grow back after a success */
     if (s->page < s->page_max)
         s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
     if (s->progress)
         s->progress(s->arg, &s->r, s->phase == PH_PULL ? "pull" : "push");
-    step(s);
+    if (s->stash) {
+        uint8_t *body = s->stash;
+        s->stash = NULL;
+        pull_page(s, body, s->stash_len);
+        free(body);
+    } else if (!s->inflight) {
+        step(s);
+    }
+}
+
+/* A pull response: apply its page (in the background where the store can), and ask for the
+ * next one meanwhile. */
+static void pull_page(struct sync_run *s, const uint8_t *body, size_t len)
+{
+    struct proto_msg m;
+    struct proto_err e;
+    struct sync_apply_stats st = {0};
+    uint8_t mine[PROTO_NETWORK_BYTES];
+    proto_msg_init(&m);
+    proto_err_clear(&e);
+    s->store->network(s->store->ctx, mine);
+    if (proto_msg_decode(PROTO_MSG_PULL_RESP, body, len, &m, &e)) {
+        /* a garbled answer is treated like a cut one: smaller pages, try again */
+        proto_msg_free(&m);
+        retry(s, "%s (a pull response of %zu bytes)", e.msg, len);
+        return;
+    }
+    if (proto_msg_check_network(&m, mine, &e)) {
+        proto_msg_free(&m);
+        finish(s, e.code, "%s", e.msg);
+        return;
+    }
+    proto_vv_free(&s->peer_vv);
+    s->peer_vv = m.vv;
+    proto_vv_init(&m.vv);
+    s->page_more = m.more;
+    if (s->store->apply_later) {
+        if (!s->have_ahead) {
+            proto_vv_free(&s->ahead);
+            proto_vv_init(&s->ahead);
+            s->have_ahead = s->store->vv(s->store->ctx, &s->ahead, &e) == 0;
+        }
+        if (s->have_ahead && advance(&s->ahead, m.batch, m.batch_len))
+            s->have_ahead = 0;
+        if (s->store->apply_later(s->store->later_ctx, m.batch, m.batch_len, pull_applied, s) ==
+            0) {
+            s->applying = 1;
+            proto_msg_free(&m);
+            if (s->page_more && s->have_ahead)
+                step(s); /* the next page comes while this one is written */
+            return;
+        }
+        s->have_ahead = 0;
+    }
+    int rc = s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e);
+    proto_msg_free(&m);
+    pull_applied(s, rc, &st, &e);
 }
 
 static void on_response(void *arg, const struct sync_client_result *res)
@@ -155,8 +272,13 @@ static void on_response(void *arg, const struct sync_client_result *res)
     struct proto_msg m;
     struct proto_err e;
 
+    s->inflight = 0;
     s->r.bytes_in += res->bytes_in;
     s->r.bytes_out += res->bytes_out;
+    if (s->stop) {
+        finish(s, s->r.rc, NULL);
+        return;
+    }
     if (res->rc == -ECANCELED) {
         finish(s, -ECANCELED, "cancelled");
         return;
@@ -200,34 +322,23 @@ static void on_response(void *arg, const struct sync_client_result *res)
             s->o.page_bytes = m.max_bytes / 2 > 4096 ? (uint32_t)(m.max_bytes / 2) : 4096;
         s->phase = PH_PULL;
         break;
-    case PH_PULL: {
-        struct sync_apply_stats st = {0};
-        if (proto_msg_decode(PROTO_MSG_PULL_RESP, res->body, res->body_len, &m, &e)) {
-            /* a garbled answer is treated like a cut one: smaller pages, try again */
-            proto_msg_free(&m);
-            retry(s, "%s (a pull response of %zu bytes)", e.msg, res->body_len);
-            return;
-        }
-        if (proto_msg_check_network(&m, mine, &e)) {
-            proto_msg_free(&m);
-            finish(s, e.code, "%s", e.msg);
-            return;
-        }
-        proto_vv_free(&s->peer_vv);
-        s->peer_vv = m.vv;
-        proto_vv_init(&m.vv);
-        s->more = m.more;
-        /* off the loop where the store can (relief serve's group commit): pulled() goes on */
-        if (s->store->apply_later && s->store->apply_later(s->store->later_ctx, m.batch,
-                                                           m.batch_len, pull_applied, s) == 0) {
-            proto_msg_free(&m);
-            return;
-        }
-        int rc = s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e);
+    case PH_PULL:
         proto_msg_free(&m);
-        pull_applied(s, rc, &st, &e);
+        if (s->discard) { /* asked for past a page that was not all taken: again */
+            s->discard = 0;
+            step(s);
+        } else if (s->applying) { /* the page before is still being written */
+            free(s->stash);
+            if ((s->stash = malloc(res->body_len ? res->body_len : 1))) {
+                memcpy(s->stash, res->body, res->body_len);
+                s->stash_len = res->body_len;
+            } else {
+                finish(s, -ENOMEM, "out of memory");
+            }
+        } else {
+            pull_page(s, res->body, res->body_len);
+        }
         return;
-    }
     case PH_PUSH: {
         if (proto_msg_decode(PROTO_MSG_PUSH_RESP, res->body, res->body_len, &m, &e) ||
             proto_msg_check_network(&m, mine, &e)) {
@@ -274,7 +385,15 @@ static void step(struct sync_run *s)
     case PH_PULL: {
         struct proto_vv mine;
         proto_vv_init(&mine);
-        if (s->store->vv(s->store->ctx, &mine, &e)) {
+        if (s->have_ahead) {
+            for (uint32_t i = 0; i < s->ahead.n; i++)
+                if (proto_vv_set(&mine, s->ahead.e[i].origin, s->ahead.e[i].seq,
+                                 s->ahead.e[i].hash)) {
+                    proto_vv_free(&mine);
+                    finish(s, -ENOMEM, "out of memory");
+                    return;
+                }
+        } else if (s->store->vv(s->store->ctx, &mine, &e)) {
             proto_vv_free(&mine);
             finish(s, e.code, "%s", e.msg);
             return;
@@ -343,6 +462,7 @@ int sync_run_start(struct sync_client *client, struct sync_store *store,
     s->page = s->page_max = s->o.page_ops;
     s->t0 = now_s();
     proto_vv_init(&s->peer_vv);
+    proto_vv_init(&s->ahead);
     proto_buf_init(&s->body, PROTO_MAX_BODY_BYTES + 4096);
     if (out)
         *out = s;
