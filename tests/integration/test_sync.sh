@@ -3,7 +3,9 @@
 # refused; tokens and roles; a chain A-B-C of `relief serve` nodes carries a write from A to C
 # with nobody running `relief sync`; five nodes split in two groups heal; kill -9 in the middle
 # of a large pull and push loses and doubles nothing; a link that breaks every few kilobytes
-# still completes; hostile requests are refused and the server keeps answering.
+# still completes; hostile requests are refused and the server keeps answering; pulls gzip only
+# when asked; a sync over pages applied while the next comes, one of them not all taken (a fork),
+# still brings every op.
 . "$(dirname "$0")/../lib.sh"
 RELAY="$BUILD_DIR/tests/flakyrelay"
 py() { /usr/bin/python3 -c "$@"; }
@@ -234,3 +236,40 @@ for _ in $(seq 50); do grep -q ready "$T/relay.out" && break; sleep 0.05; done
 check "a large sync through a relay that cuts every ~6 KB completes" relief --data "$F" sync "http://127.0.0.1:$((base + 21))"
 check_eq "and holds every op" "$(digest "$F")" "$(digest "$K")"
 stop "$pk"
+
+# --- a page not all taken while the next one was already asked for (relief sync applies a page
+# while it asks for the next, naming the VV it will hold): origin 1 forked between the two
+# nodes, so the first page's op of it is refused; the next page must still bring the rest ---
+G="$T/g" H="$T/h"
+relief --data "$G" init --name G --network "$NET" >/dev/null
+relief --data "$H" init --name H --network "$NET" >/dev/null
+"$BUILD_DIR/tests/appender" "$G" 40000 >/dev/null
+start_serve "$G" "$((base + 30))"; pg=$SERVE_PID
+start_serve "$H" "$((base + 31))"; ph=$SERVE_PID
+forkpush() { # forkpush TAG NOPS: ops 1..NOPS of origin 1, their payloads tagged TAG
+    py "
+import msgpack, hashlib, sys
+net = bytes.fromhex('$NET')
+prev, payloads = bytes(16), []
+for s in range(1, $2 + 1):
+    p = msgpack.packb([1 << 60, 'fork', 200, {1: '$1'}])
+    prev = hashlib.blake2b((1).to_bytes(8, 'big') + s.to_bytes(8, 'big') + prev + p, digest_size=16).digest()
+    payloads.append(p)
+body = msgpack.packb({1: net, 2: [[1, 1, bytes(16), prev, [msgpack.ExtType(0, b'')]]]})
+body = body.replace(msgpack.packb([msgpack.ExtType(0, b'')]), msgpack.packb([0] * len(payloads))[:-len(payloads)] + b''.join(payloads))
+sys.stdout.buffer.write(body)"
+}
+forkpush g 2 >"$T/fork-g.bin"
+forkpush h 1 >"$T/fork-h.bin"
+pushto() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @"$2" "http://127.0.0.1:$1/sync/v1/push"; }
+check_eq "G takes ops 1-2 of origin 1" "$(pushto $((base + 30)) "$T/fork-g.bin")" 200
+check_eq "H takes another op 1 of it" "$(pushto $((base + 31)) "$T/fork-h.bin")" 200
+stop "$ph"
+relief --data "$H" --json sync "http://127.0.0.1:$((base + 30))" >"$T/gh.json" 2>"$T/gh.err"
+seq_of() { relief --data "$1" --json status | py "import json,sys; s=json.load(sys.stdin); print([o['seq'] for o in s['version_vector'] if o['origin'] == '$2'])"; }
+g_own=$(relief --data "$G" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
+check_match "the sync took G's ops" "$(cat "$T/gh.json")" '"pulled": 4000[0-9]'
+check_eq "H pulled every op of G's own, over pages that came while others were written" \
+    "$(seq_of "$H" "$g_own")" "$(seq_of "$G" "$g_own")"
+check_match "and shows origin 1 forked" "$(relief --data "$H" status)" "FORKED"
+stop "$pg"
