@@ -110,6 +110,8 @@ static int apply_pooled(void *later_ctx, const uint8_t *batch, size_t n,
                         void *arg)
 {
     struct rl_syncstore *ss = later_ctx;
+    if (n < RL_SYNCSTORE_POOL_MIN)
+        return -EAGAIN; /* the caller applies it at once: a thread would cost more than it saves */
     struct pooled *p = calloc(1, sizeof *p);
     if (!p || !(p->batch = malloc(n ? n : 1))) {
         free(p);

@@ -23,10 +23,13 @@ struct rl_syncstore {
 int rl_syncstore_init(struct rl_syncstore *ss, struct rl_store *s, struct proto_err *e);
 
 /*
- * Apply batches in libuv's thread pool (iface.apply_later), so that the sync engine asks for
- * the next page while one is written (relief sync). The engine has at most one batch applying
- * at a time, which keeps them in order.
+ * Apply batches of RL_SYNCSTORE_POOL_MIN bytes or more in libuv's thread pool
+ * (iface.apply_later), so that the sync engine asks for the next page while one is written
+ * (relief sync); smaller ones (a round with little new: one page) are applied at once by the
+ * engine, without a thread. The engine has at most one batch applying at a time, which keeps
+ * them in order.
  */
+#define RL_SYNCSTORE_POOL_MIN (256u << 10)
 void rl_syncstore_pool(struct rl_syncstore *ss, uv_loop_t *loop);
 
 #endif
