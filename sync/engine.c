@@ -87,6 +87,14 @@ static void finish(struct sync_run *s, int rc, const char *fmt, ...)
 
 static void step(struct sync_run *s);
 
+/* The peer's version vector, from a response of its (m's is taken). */
+static void keep_peer_vv(struct sync_run *s, struct proto_msg *m)
+{
+    proto_vv_free(&s->peer_vv);
+    s->peer_vv = m->vv;
+    proto_vv_init(&m->vv);
+}
+
 static void on_response(void *arg, const struct sync_client_result *res);
 
 static void send_req(struct sync_run *s, const char *path, const char *method)
@@ -239,9 +247,7 @@ static void pull_page(struct sync_run *s, const uint8_t *body, size_t len)
         finish(s, e.code, "%s", e.msg);
         return;
     }
-    proto_vv_free(&s->peer_vv);
-    s->peer_vv = m.vv;
-    proto_vv_init(&m.vv);
+    keep_peer_vv(s, &m);
     s->page_more = m.more;
     if (s->store->apply_later) {
         if (!s->have_ahead) {
@@ -308,9 +314,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
             finish(s, e.code, "%s", e.msg);
             return;
         }
-        proto_vv_free(&s->peer_vv);
-        s->peer_vv = m.vv;
-        proto_vv_init(&m.vv);
+        keep_peer_vv(s, &m);
         s->have_peer_vv = 1;
         /* pages within what the server says it takes (info keys 6 and 7): a push larger than
          * its body limit would only be refused */
@@ -353,9 +357,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
                    "the peer takes none of this node's ops (a forked origin?): see its alerts");
             return;
         }
-        proto_vv_free(&s->peer_vv);
-        s->peer_vv = m.vv;
-        proto_vv_init(&m.vv);
+        keep_peer_vv(s, &m);
         if (s->page < s->page_max)
             s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
         break;

@@ -171,13 +171,32 @@ static int lots_move(struct rl_txn *t, int format)
     return rc;
 }
 
-/* the shelf index with the item's whole 32-bit hash: first (format 5) or last (formats 6-9) */
-static int wide_hash(struct rl_txn *t, int format)
+/*
+ * The shelf index with each value (origin o, seq s, the item's hash h) written as format has it:
+ * the whole 32-bit hash first (5: h(4) origin(8) seq(8)) or last (6-9: origin(8) seq(8) h(4)),
+ * or folded (10-12: origin(8) seq(8) ih(2)). Its size.
+ */
+static size_t old_shelf_value(uint8_t *out, int format, uint64_t o, uint64_t s, uint32_t h,
+                              const uint8_t ih[2])
+{
+    uint8_t hb[4] = {(uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h};
+    proto_put_be64(out + (format == 5 ? 4 : 0), o);
+    proto_put_be64(out + (format == 5 ? 12 : 8), s);
+    if (format >= 10) {
+        memcpy(out + 16, ih, 2);
+        return 18;
+    }
+    memcpy(out + (format == 5 ? 0 : 16), hb, 4);
+    return 20;
+}
+
+/* the shelf index as formats 5-12 had it (old_shelf_value), the items read from their ops */
+static int wide_values(struct rl_txn *t, int format)
 {
     static struct rl_mv mv;
     struct rl_cursor c;
     MDB_val k, v;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, vn = 0;
     uint8_t(*all)[8 + 20] = NULL;
     int rc = rl_cursor_open(t, RL_DB_SHELFMV, &c);
     for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
@@ -191,58 +210,24 @@ static int wide_hash(struct rl_txn *t, int format)
             all = na;
         }
         uint64_t o, s;
+        uint32_t h = 0;
         rl_shelfmv_ref(v.mv_data, &o, &s);
-        int grc = rl_ledger_get(t, o, s, &mv);
-        if (grc)
-            return grc;
-        uint32_t h = rl_item_hash(mv.item, mv.item_len);
-        uint8_t hb[4] = {(uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h};
-        memcpy(all[n], k.mv_data, 8);
-        memcpy(all[n] + (format == 5 ? 8 : 24), hb, 4);
-        proto_put_be64(all[n] + (format == 5 ? 12 : 8), o);
-        proto_put_be64(all[n] + (format == 5 ? 20 : 16), s);
-        n++;
-    }
-    rl_cursor_close(&c);
-    if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_SHELFMV)))
-        return rc ? rc : -EIO;
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, 20);
-    free(all);
-    return rc;
-}
-
-/* the shelf index with 8-byte seqs (formats 10-12): origin(8) seq(8) ih(2) */
-static int long_seqs(struct rl_txn *t)
-{
-    struct rl_cursor c;
-    MDB_val k, v;
-    size_t n = 0, cap = 0;
-    uint8_t(*all)[8 + 18] = NULL;
-    int rc = rl_cursor_open(t, RL_DB_SHELFMV, &c);
-    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-        if (k.mv_size != 8 || v.mv_size != RL_SHELFMV_VAL)
-            return PROTO_ECORRUPT;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            void *na = realloc(all, cap * sizeof *all);
-            if (!na)
-                return -ENOMEM;
-            all = na;
+        if (format < 10) {
+            int grc = rl_ledger_get(t, o, s, &mv);
+            if (grc)
+                return grc;
+            h = rl_item_hash(mv.item, mv.item_len);
         }
-        uint64_t o, s;
-        rl_shelfmv_ref(v.mv_data, &o, &s);
         memcpy(all[n], k.mv_data, 8);
-        proto_put_be64(all[n] + 8, o);
-        proto_put_be64(all[n] + 16, s);
-        memcpy(all[n] + 24, (const uint8_t *)v.mv_data + RL_SHELFMV_IH, 2);
+        vn = old_shelf_value(all[n] + 8, format, o, s, h,
+                             (const uint8_t *)v.mv_data + RL_SHELFMV_IH);
         n++;
     }
     rl_cursor_close(&c);
     if (rc != -ENOENT || (rc = rl_clear(t, RL_DB_SHELFMV)))
         return rc ? rc : -EIO;
     for (size_t i = 0; i < n && !rc; i++)
-        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, 18);
+        rc = rl_put(t, RL_DB_SHELFMV, all[i], 8, all[i] + 8, vn);
     free(all);
     return rc;
 }
@@ -348,7 +333,7 @@ static int old_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     if (!rc && format < 12)
         rc = lots_move(t, format);
     if (!rc && format < 13)
-        rc = format >= 10 ? long_seqs(t) : format >= 5 ? wide_hash(t, format) : shelves_back(t);
+        rc = format >= 5 ? wide_values(t, format) : shelves_back(t);
     if (rc || (format < 4 && (rc = ops_rewrite(t, 1))) || (format < 3 && (rc = hashes_back(t))))
         return rc;
     for (int i = 0; format == 1 && i < 3; i++) {
