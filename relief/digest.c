@@ -122,6 +122,30 @@ static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     return rl_node_create(t, arg, "rebuild", e);
 }
 
+/* The fork evidence of src (ops of other chains, which the op log does not hold), into t. */
+struct forks_arg {
+    struct rl_txn *to;
+};
+
+static int forks_read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct forks_arg *a = arg;
+    struct rl_cursor c;
+    MDB_val k, v;
+    int rc = rl_cursor_open(t, RL_DB_FORKS, &c);
+    for (rc = rc ? rc : rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v))
+        if ((rc = rl_put(a->to, RL_DB_FORKS, k.mv_data, k.mv_size, v.mv_data, v.mv_size)))
+            break;
+    rl_cursor_close(&c);
+    return rc == -ENOENT ? 0 : proto_errf(e, rc, "cannot copy the fork evidence");
+}
+
+static int forks_write_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct forks_arg a = {t};
+    return rl_store_read(arg, forks_read_fn, &a, e);
+}
+
 static void rmtree(const char *dir)
 {
     char p[4200];
@@ -163,6 +187,9 @@ int rl_digest_rebuilt(struct rl_store *s, uint8_t out[RL_DIGEST_BYTES], struct p
         if ((rc = rl_store_read(&tmp, vv_fn, &a, e)))
             break;
     } while (1);
+    /* the forks last: copied first they would freeze their origins' ops before the fork */
+    if (!rc)
+        rc = rl_store_write(&tmp, forks_write_fn, s, e);
     if (!rc)
         rc = rl_store_read(&tmp, digest_fn, out, e);
     proto_vv_free(&a.have);

@@ -13,9 +13,10 @@
 int rl_digest(struct rl_txn *t, uint8_t out[RL_DIGEST_BYTES], struct proto_err *e);
 
 /*
- * The digest of the state rebuilt from this node's op log alone: every op is read back, sent
+ * The digest of the state rebuilt from this node's op log: every op is read back, sent
  * through the batch encoder and decoder, and applied to an empty store in a temporary
- * directory, which is then removed. Equal to rl_digest unless a view went wrong.
+ * directory, which is then removed; the fork evidence (ops of other chains, which the log does
+ * not hold) is copied in last. Equal to rl_digest unless a view went wrong.
  */
 int rl_digest_rebuilt(struct rl_store *s, uint8_t out[RL_DIGEST_BYTES], struct proto_err *e);
 

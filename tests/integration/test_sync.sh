@@ -272,4 +272,6 @@ check_match "the sync took G's ops" "$(cat "$T/gh.json")" '"pulled": 4000[0-9]'
 check_eq "H pulled every op of G's own, over pages that came while others were written" \
     "$(seq_of "$H" "$g_own")" "$(seq_of "$G" "$g_own")"
 check_match "and shows origin 1 forked" "$(relief --data "$H" status)" "FORKED"
+check_eq "its digest rebuilt from the op log (and the fork evidence) is the same" \
+    "$(relief --data "$H" digest --rebuild)" "$(digest "$H")"
 stop "$pg"
