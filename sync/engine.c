@@ -249,24 +249,24 @@ static void pull_page(struct sync_run *s, const uint8_t *body, size_t len)
     }
     keep_peer_vv(s, &m);
     s->page_more = m.more;
-    if (s->store->apply_later) {
-        if (!s->have_ahead) {
+    if (s->store->apply_later &&
+        s->store->apply_later(s->store->later_ctx, m.batch, m.batch_len, pull_applied, s) == 0) {
+        s->applying = 1;
+        /* the next page comes while this one is written, asked for with the VV this node holds
+         * once it is in (the VV read now holds it or not yet: advancing is the same) */
+        if (s->page_more && !s->have_ahead) {
             proto_vv_free(&s->ahead);
             proto_vv_init(&s->ahead);
             s->have_ahead = s->store->vv(s->store->ctx, &s->ahead, &e) == 0;
         }
         if (s->have_ahead && advance(&s->ahead, m.batch, m.batch_len))
             s->have_ahead = 0;
-        if (s->store->apply_later(s->store->later_ctx, m.batch, m.batch_len, pull_applied, s) ==
-            0) {
-            s->applying = 1;
-            proto_msg_free(&m);
-            if (s->page_more && s->have_ahead)
-                step(s); /* the next page comes while this one is written */
-            return;
-        }
-        s->have_ahead = 0;
+        proto_msg_free(&m);
+        if (s->page_more && s->have_ahead)
+            step(s);
+        return;
     }
+    s->have_ahead = 0;
     int rc = s->store->apply(s->store->ctx, m.batch, m.batch_len, &st, &e);
     proto_msg_free(&m);
     pull_applied(s, rc, &st, &e);
