@@ -159,6 +159,22 @@ int proto_batch_decode_unchained(const uint8_t *p, size_t n, struct proto_batch 
     return rc;
 }
 
+int proto_batch_advance_vv(struct proto_vv *vv, const uint8_t *p, size_t n)
+{
+    struct proto_batch b;
+    struct proto_err e;
+    proto_batch_init(&b);
+    int rc = proto_batch_decode_unchained(p, n, &b, &e);
+    for (uint32_t i = 0; !rc && i < b.nruns; i++) {
+        const struct proto_run *r = &b.runs[i];
+        uint64_t last = r->first_seq + r->nops - 1;
+        if (r->nops && last > proto_vv_seq(vv, r->origin))
+            rc = proto_vv_set(vv, r->origin, last, r->last);
+    }
+    proto_batch_free(&b);
+    return rc;
+}
+
 void proto_batch_enc_init(struct proto_batch_enc *w)
 {
     memset(w, 0, sizeof *w);

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "error.h"
 #include "op.h"
+#include "vv.h"
 
 #include <stdint.h>
 
@@ -56,6 +57,13 @@ int proto_batch_decode(const uint8_t *p, size_t n, struct proto_batch *b, struct
  */
 int proto_batch_decode_unchained(const uint8_t *p, size_t n, struct proto_batch *b,
                                  struct proto_err *e);
+
+/*
+ * vv advanced past the last op of each run of a batch: what a node that held vv holds once
+ * the batch is in (the entries take the runs' last hashes). Unchained: for the sync engine's
+ * pages read or asked for ahead, whose receiver checks the chain itself.
+ */
+int proto_batch_advance_vv(struct proto_vv *vv, const uint8_t *p, size_t n);
 
 /*
  * Encoder. Ops are added run by run and written at the end, so array headers are minimal.

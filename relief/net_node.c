@@ -66,6 +66,7 @@ int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *s
     n->ep.loop = loop; /* pull pages are read and gzipped in the thread pool */
     if (rl_api_new(loop, store, o, &n->api, e))
         return e->code;
+    rl_syncstore_pool(&n->ss, loop);              /* its background syncs read push pages there */
     n->ss.iface.apply_later = rl_api_apply_later; /* pushes share the API's group commit */
     n->ss.iface.later_ctx = n->api;
     if (!lim) {

@@ -6,6 +6,8 @@
 #include "node.h"
 #include "oplog.h"
 
+#include "proto/batch.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,11 +133,78 @@ static int apply_pooled(void *later_ctx, const uint8_t *batch, size_t n,
     return 0;
 }
 
+/* A page read in the thread pool. */
+struct page_read {
+    uv_work_t work;
+    struct rl_syncstore *ss;
+    uint32_t max_ops;
+    size_t max_bytes;
+    int rc;
+    struct sync_page pg; /* reach starts as the vv it is read after */
+    struct proto_err e;
+    void (*done)(void *arg, int rc, struct sync_page *pg, const struct proto_err *e);
+    void *arg;
+};
+
+static void read_work(uv_work_t *w)
+{
+    struct page_read *p = w->data;
+    proto_err_clear(&p->e);
+    p->rc = read_after(p->ss, &p->pg.reach, p->max_ops, p->max_bytes, &p->pg.batch, &p->pg.more,
+                       &p->pg.nops, &p->e);
+    if (!p->rc && p->pg.nops &&
+        (p->rc = proto_batch_advance_vv(&p->pg.reach, p->pg.batch.data, p->pg.batch.len)))
+        proto_errf(&p->e, p->rc, "cannot follow the page just read: %s", proto_strerror(p->rc));
+}
+
+static void read_done(uv_work_t *w, int status)
+{
+    struct page_read *p = w->data;
+    (void)status;
+    p->done(p->arg, p->rc, &p->pg, &p->e);
+    proto_buf_free(&p->pg.batch);
+    proto_vv_free(&p->pg.reach);
+    free(p);
+}
+
+static int
+read_pooled(void *read_ctx, const struct proto_vv *have, uint32_t max_ops, size_t max_bytes,
+            void (*done)(void *arg, int rc, struct sync_page *pg, const struct proto_err *e),
+            void *arg)
+{
+    struct rl_syncstore *ss = read_ctx;
+    struct page_read *p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    proto_buf_init(&p->pg.batch, PROTO_MAX_BODY_BYTES);
+    proto_vv_init(&p->pg.reach);
+    for (uint32_t i = 0; i < have->n; i++)
+        if (proto_vv_set(&p->pg.reach, have->e[i].origin, have->e[i].seq, have->e[i].hash)) {
+            proto_vv_free(&p->pg.reach);
+            free(p);
+            return -ENOMEM;
+        }
+    p->ss = ss;
+    p->max_ops = max_ops;
+    p->max_bytes = max_bytes;
+    p->done = done;
+    p->arg = arg;
+    p->work.data = p;
+    if (uv_queue_work(ss->loop, &p->work, read_work, read_done)) {
+        proto_vv_free(&p->pg.reach);
+        free(p);
+        return -EAGAIN;
+    }
+    return 0;
+}
+
 void rl_syncstore_pool(struct rl_syncstore *ss, uv_loop_t *loop)
 {
     ss->loop = loop;
     ss->iface.apply_later = apply_pooled;
     ss->iface.later_ctx = ss;
+    ss->iface.read_later = read_pooled;
+    ss->iface.read_ctx = ss;
 }
 
 static int meta_fn(struct rl_txn *t, void *arg, struct proto_err *e)

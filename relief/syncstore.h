@@ -27,7 +27,8 @@ int rl_syncstore_init(struct rl_syncstore *ss, struct rl_store *s, struct proto_
  * (iface.apply_later), so that the sync engine asks for the next page while one is written
  * (relief sync); smaller ones (a round with little new: one page) are applied at once by the
  * engine, without a thread. The engine has at most one batch applying at a time, which keeps
- * them in order.
+ * them in order. The pages it pushes are read in the pool too (iface.read_later), the next
+ * one while the peer takes one.
  */
 #define RL_SYNCSTORE_POOL_MIN (256u << 10)
 void rl_syncstore_pool(struct rl_syncstore *ss, uv_loop_t *loop);

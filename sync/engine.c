@@ -43,7 +43,18 @@ struct sync_run {
     int have_ahead;
     uint8_t *stash; /* a pull response that came while a page was being applied */
     size_t stash_len;
-    int stop;             /* finishing: once nothing is applying or in flight */
+    /*
+     * Pushed pages are read with the store's read_later when it has one, and while the peer
+     * takes one the next is read (one page ahead): read after the version vector the peer
+     * holds once it has taken the page (next.reach of the page before), and sent only if the
+     * peer's answer says it holds just that.
+     */
+    int reading;   /* a page is being read */
+    int want_push; /* ... and is to be sent once read */
+    int have_next; /* a page read, next */
+    struct sync_page next;
+    struct proto_vv next_after; /* what next was read after */
+    int stop;                   /* finishing: once nothing is applying, being read or in flight */
     int cancelled;        /* sync_run_cancel: finish at the next step */
     struct sync_run_result r;
     double t0;
@@ -74,12 +85,15 @@ static void finish(struct sync_run *s, int rc, const char *fmt, ...)
             va_end(ap);
         }
     }
-    if (s->applying || s->inflight)
+    if (s->applying || s->inflight || s->reading)
         return;
     s->r.seconds = now_s() - s->t0;
     s->done(s->arg, &s->r);
     proto_vv_free(&s->peer_vv);
     proto_vv_free(&s->ahead);
+    proto_buf_free(&s->next.batch);
+    proto_vv_free(&s->next.reach);
+    proto_vv_free(&s->next_after);
     proto_buf_free(&s->body);
     free(s->stash);
     free(s);
@@ -97,7 +111,8 @@ static void keep_peer_vv(struct sync_run *s, struct proto_msg *m)
 
 static void on_response(void *arg, const struct sync_client_result *res);
 
-static void send_req(struct sync_run *s, const char *path, const char *method)
+/* 0 when sent; otherwise the run is finished (and s may be gone) */
+static int send_req(struct sync_run *s, const char *path, const char *method)
 {
     char url[600];
     struct proto_err e;
@@ -114,10 +129,12 @@ static void send_req(struct sync_run *s, const char *path, const char *method)
     };
     proto_err_clear(&e);
     s->r.requests++;
-    if (sync_client_request(s->client, &req, on_response, s, &e))
+    if (sync_client_request(s->client, &req, on_response, s, &e)) {
         finish(s, e.code ? e.code : -EIO, "%s", e.msg);
-    else
-        s->inflight = 1;
+        return -1;
+    }
+    s->inflight = 1;
+    return 0;
 }
 
 /* A refusal from the peer: its error body's message, or the status. */
@@ -156,22 +173,128 @@ static void retry(struct sync_run *s, const char *fmt, ...)
     step(s);
 }
 
-/* vv advanced past the last op of each run of a page's batch: what this node holds once the
- * page is in (the hashes are the runs' last ones; a server reads only the seqs). */
-static int advance(struct proto_vv *vv, const uint8_t *batch, size_t n)
+/* Two version vectors holding the same seqs for every origin (hashes aside: a server reads
+ * only the seqs of a push's runs). */
+static int vv_same_seqs(const struct proto_vv *a, const struct proto_vv *b)
 {
-    struct proto_batch b;
-    struct proto_err e;
-    proto_batch_init(&b);
-    int rc = proto_batch_decode_unchained(batch, n, &b, &e);
-    for (uint32_t i = 0; !rc && i < b.nruns; i++) {
-        const struct proto_run *r = &b.runs[i];
-        uint64_t last = r->first_seq + r->nops - 1;
-        if (r->nops && last > proto_vv_seq(vv, r->origin))
-            rc = proto_vv_set(vv, r->origin, last, r->last);
+    uint32_t i = 0, j = 0;
+    for (;;) {
+        while (i < a->n && a->e[i].seq == 0)
+            i++;
+        while (j < b->n && b->e[j].seq == 0)
+            j++;
+        if (i == a->n || j == b->n)
+            return i == a->n && j == b->n;
+        if (a->e[i].origin != b->e[j].origin || a->e[i].seq != b->e[j].seq)
+            return 0;
+        i++, j++;
     }
-    proto_batch_free(&b);
-    return rc;
+}
+
+/* Move a page (or a vv) into the run's own, freeing what was there. */
+static void take_page(struct sync_page *to, struct sync_page *from)
+{
+    proto_buf_free(&to->batch);
+    proto_vv_free(&to->reach);
+    *to = *from;
+    proto_buf_init(&from->batch, PROTO_MAX_BODY_BYTES);
+    proto_vv_init(&from->reach);
+}
+
+static int copy_vv(struct proto_vv *to, const struct proto_vv *from)
+{
+    proto_vv_free(to);
+    proto_vv_init(to);
+    for (uint32_t i = 0; i < from->n; i++)
+        if (proto_vv_set(to, from->e[i].origin, from->e[i].seq, from->e[i].hash))
+            return -ENOMEM;
+    return 0;
+}
+
+static void push_read(void *arg, int rc, struct sync_page *pg, const struct proto_err *e);
+
+/* Read the page after have: in the background where the store can (push_read is called when
+ * it is in), else at once (and push_read called now). */
+static void read_page(struct sync_run *s, const struct proto_vv *have)
+{
+    struct proto_err e;
+    struct sync_page pg;
+    int rc;
+    proto_err_clear(&e);
+    s->have_next = 0;
+    if ((rc = copy_vv(&s->next_after, have))) {
+        finish(s, rc, "out of memory");
+        return;
+    }
+    s->reading = 1;
+    if (s->store->read_later &&
+        s->store->read_later(s->store->read_ctx, have, s->page, s->o.page_bytes, push_read, s) == 0)
+        return;
+    proto_buf_init(&pg.batch, PROTO_MAX_BODY_BYTES);
+    proto_vv_init(&pg.reach);
+    rc = s->store->read_after(s->store->ctx, have, s->page, s->o.page_bytes, &pg.batch, &pg.more,
+                              &pg.nops, &e);
+    /* where: the page after it is read ahead (a store without read_later reads each when
+     * it is to be sent) */
+    if (!rc && s->store->read_later && pg.nops &&
+        (copy_vv(&pg.reach, have) ||
+         proto_batch_advance_vv(&pg.reach, pg.batch.data, pg.batch.len)))
+        pg.more = 0;
+    push_read(s, rc, &pg, &e);
+    proto_buf_free(&pg.batch);
+    proto_vv_free(&pg.reach);
+}
+
+/* A page to push is read: sent now if the run waits for it, else kept for the peer's answer. */
+static void push_read(void *arg, int rc, struct sync_page *pg, const struct proto_err *e)
+{
+    struct sync_run *s = arg;
+    s->reading = 0;
+    if (s->stop) {
+        finish(s, s->r.rc, NULL);
+        return;
+    }
+    if (s->cancelled) {
+        finish(s, -ECANCELED, "cancelled");
+        return;
+    }
+    if (rc) {
+        finish(s, rc, "%s", e && e->msg[0] ? e->msg : proto_strerror(rc));
+        return;
+    }
+    take_page(&s->next, pg);
+    s->have_next = 1;
+    if (s->want_push) {
+        s->want_push = 0;
+        step(s);
+    }
+}
+
+/* The push phase's next request: the page read ahead when the peer holds what it was read
+ * after (and it is not larger than a page now), else the page after what the peer holds. */
+static void push_step(struct sync_run *s, const uint8_t net[PROTO_NETWORK_BYTES])
+{
+    if (s->have_next && (!vv_same_seqs(&s->next_after, &s->peer_vv) || s->next.nops > s->page))
+        s->have_next = 0;
+    if (!s->have_next) {
+        s->want_push = 1;
+        if (!s->reading)
+            read_page(s, &s->peer_vv);
+        return;
+    }
+    s->have_next = 0;
+    if (s->next.nops == 0) {
+        s->r.peer_lacks = 0;
+        finish(s, 0, NULL);
+        return;
+    }
+    s->last_pushed = s->next.nops;
+    proto_msg_push_req(&s->body, net, s->next.batch.data, s->next.batch.len);
+    if (send_req(s, "/sync/v1/push", "POST"))
+        return;
+    /* the page after it is read while the peer takes it (the request out keeps s) */
+    if (s->next.more && s->store->read_later)
+        read_page(s, &s->next.reach);
 }
 
 static void pull_page(struct sync_run *s, const uint8_t *body, size_t len);
@@ -247,6 +370,7 @@ static void pull_page(struct sync_run *s, const uint8_t *body, size_t len)
         finish(s, e.code, "%s", e.msg);
         return;
     }
+    s->fails = 0;
     keep_peer_vv(s, &m);
     s->page_more = m.more;
     if (s->store->apply_later &&
@@ -259,7 +383,7 @@ static void pull_page(struct sync_run *s, const uint8_t *body, size_t len)
             proto_vv_init(&s->ahead);
             s->have_ahead = s->store->vv(s->store->ctx, &s->ahead, &e) == 0;
         }
-        if (s->have_ahead && advance(&s->ahead, m.batch, m.batch_len))
+        if (s->have_ahead && proto_batch_advance_vv(&s->ahead, m.batch, m.batch_len))
             s->have_ahead = 0;
         proto_msg_free(&m);
         if (s->page_more && s->have_ahead)
@@ -301,7 +425,8 @@ static void on_response(void *arg, const struct sync_client_result *res)
         peer_error(s, res);
         return;
     }
-    s->fails = 0;
+    /* (failures in a row end with an answer that decodes: a peer that answers 200 with
+     * garbage fails like one that cuts the connection) */
     proto_msg_init(&m);
     proto_err_clear(&e);
     uint8_t mine[PROTO_NETWORK_BYTES];
@@ -314,6 +439,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
             finish(s, e.code, "%s", e.msg);
             return;
         }
+        s->fails = 0;
         keep_peer_vv(s, &m);
         s->have_peer_vv = 1;
         /* pages within what the server says it takes (info keys 6 and 7): a push larger than
@@ -350,6 +476,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
             finish(s, e.code, "%s", e.msg);
             return;
         }
+        s->fails = 0;
         s->r.pushed += m.stats[0];
         if (m.stats[0] == 0 && m.stats[1] == 0 && s->last_pushed > 0) {
             proto_msg_free(&m);
@@ -405,29 +532,9 @@ static void step(struct sync_run *s)
         send_req(s, "/sync/v1/pull", "POST");
         return;
     }
-    case PH_PUSH: {
-        struct proto_buf batch;
-        int more;
-        uint32_t nops;
-        proto_buf_init(&batch, PROTO_MAX_BODY_BYTES);
-        if (s->store->read_after(s->store->ctx, &s->peer_vv, s->page, s->o.page_bytes, &batch,
-                                 &more, &nops, &e)) {
-            proto_buf_free(&batch);
-            finish(s, e.code, "%s", e.msg);
-            return;
-        }
-        if (nops == 0) {
-            proto_buf_free(&batch);
-            s->r.peer_lacks = 0;
-            finish(s, 0, NULL);
-            return;
-        }
-        s->last_pushed = nops;
-        proto_msg_push_req(&s->body, net, batch.data, batch.len);
-        proto_buf_free(&batch);
-        send_req(s, "/sync/v1/push", "POST");
+    case PH_PUSH:
+        push_step(s, net);
         return;
-    }
     }
 }
 
@@ -465,6 +572,9 @@ int sync_run_start(struct sync_client *client, struct sync_store *store,
     s->t0 = now_s();
     proto_vv_init(&s->peer_vv);
     proto_vv_init(&s->ahead);
+    proto_buf_init(&s->next.batch, PROTO_MAX_BODY_BYTES);
+    proto_vv_init(&s->next.reach);
+    proto_vv_init(&s->next_after);
     proto_buf_init(&s->body, PROTO_MAX_BODY_BYTES + 4096);
     if (out)
         *out = s;

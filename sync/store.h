@@ -18,6 +18,15 @@ struct sync_apply_stats {
     uint64_t applied, duplicate, gap, fork, frozen;
 };
 
+/* A page of ops read ahead (read_later): the batch, whether ops were left out, how many it
+ * holds, and reach -- the version vector it was read after, advanced past it. */
+struct sync_page {
+    struct proto_buf batch;
+    int more;
+    uint32_t nops;
+    struct proto_vv reach;
+};
+
 struct sync_store {
     void *ctx;
     /* the network id */
@@ -43,6 +52,19 @@ struct sync_store {
                                     const struct proto_err *e),
                        void *arg);
     void *later_ctx;
+    /*
+     * Optional (NULL: read_after is used on the loop): read_after in another thread -- the
+     * engine reads the page it pushes next while the peer takes one, and a server's loop
+     * keeps answering meanwhile. have is copied. done is called on the loop with the page
+     * (which it may take apart: what it leaves is freed after it returns). 0 when queued;
+     * otherwise nothing was queued and the caller reads the page itself.
+     */
+    int (*read_later)(void *read_ctx, const struct proto_vv *have, uint32_t max_ops,
+                      size_t max_bytes,
+                      void (*done)(void *arg, int rc, struct sync_page *pg,
+                                   const struct proto_err *e),
+                      void *arg);
+    void *read_ctx;
 };
 
 #endif

@@ -28,6 +28,10 @@ relief --data "$B" peer add "http://127.0.0.1:$base" >/dev/null 2>&1
 check "B syncs with A" relief --data "$B" sync "http://127.0.0.1:$base"
 check_eq "A and B hold the same state" "$(digest "$A")" "$(digest "$B")"
 check_match "the summary line" "$(relief --data "$B" sync "http://127.0.0.1:$base" 2>&1)" "synced with .*0 ops in, 0 ops out"
+check_eq "a node without tokens refuses a sync request a proxy passed on: 401" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$base/sync/v1/info")" 401
+check_eq "(Forwarded too)" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Forwarded: for=203.0.113.9' "http://127.0.0.1:$base/sync/v1/info")" 401
 check_match "status shows the peer's last success" "$(relief --data "$B" status)" "127.0.0.1:$base +last success 20"
 
 # a new laptop joins after a long import: pages of up to 16,384 ops (each applied in one durable
@@ -235,7 +239,40 @@ PIDS="$PIDS $!"
 for _ in $(seq 50); do grep -q ready "$T/relay.out" && break; sleep 0.05; done
 check "a large sync through a relay that cuts every ~6 KB completes" relief --data "$F" sync "http://127.0.0.1:$((base + 21))"
 check_eq "and holds every op" "$(digest "$F")" "$(digest "$K")"
+# a push through it: relief sync reads the page it pushes next while the peer takes one; a cut
+# page was not taken, so the page read after it must not be sent (the peer would see a gap)
+"$BUILD_DIR/tests/appender" "$F" 20000 >/dev/null
+check "a large push through the relay completes" relief --data "$F" sync "http://127.0.0.1:$((base + 21))"
+check_eq "and the server holds every op" "$(digest "$K")" "$(digest "$F")"
 stop "$pk"
+
+# --- a peer that answers every pull "200 OK" with a body that does not decode: as many
+# failures in a row as a cut link, then relief sync stops (it used to ask forever) ---
+py "
+import msgpack, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+info = msgpack.packb({1: bytes.fromhex('$NET'), 2: 1, 3: 7, 4: 'garbage', 5: []})
+class H(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a): pass
+    def reply(self, b):
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/vnd.msgpack')
+        self.send_header('Content-Length', str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def do_GET(self): self.reply(info)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        print('pull', flush=True)
+        self.reply(b'\xc1')
+HTTPServer(('127.0.0.1', $((base + 22))), H).serve_forever()" >"$T/garbage.out" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((base + 22))/" && break; sleep 0.05; done
+timeout 20 "$BUILD_DIR/relief" --data "$F" sync "http://127.0.0.1:$((base + 22))" >/dev/null 2>"$T/garbage.err"
+check_eq "relief sync with a peer answering garbage fails (exit 1)" "$?" 1
+check_match "and says why" "$(cat "$T/garbage.err")" "after 13 failed requests in a row"
+check_eq "after 13 pulls" "$(grep -c pull "$T/garbage.out")" 13
 
 # --- a page not all taken while the next one was already asked for (relief sync applies a page
 # while it asks for the next, naming the VV it will hold): origin 1 forked between the two
@@ -275,3 +312,24 @@ check_match "and shows origin 1 forked" "$(relief --data "$H" status)" "FORKED"
 check_eq "its digest rebuilt from the op log (and the fork evidence) is the same" \
     "$(relief --data "$H" digest --rebuild)" "$(digest "$H")"
 stop "$pg"
+
+# --- the same for a push: P holds op 1 of origin 1, Q two others and 40,000 ops of its own,
+# pushed in pages, each read while the peer takes the one before; the first is not all taken
+# (P refuses Q's op 2 of origin 1), so the page read after it is read again ---
+P="$T/p" Q="$T/q"
+relief --data "$P" init --name P --network "$NET" >/dev/null
+relief --data "$Q" init --name Q --network "$NET" >/dev/null
+"$BUILD_DIR/tests/appender" "$Q" 40000 >/dev/null
+start_serve "$P" "$((base + 32))"; pp=$SERVE_PID
+start_serve "$Q" "$((base + 33))"; pq=$SERVE_PID
+forkpush p 1 >"$T/fork-p.bin"
+forkpush q 2 >"$T/fork-q.bin"
+check_eq "P takes op 1 of origin 1" "$(pushto $((base + 32)) "$T/fork-p.bin")" 200
+check_eq "Q takes ops 1-2 of another" "$(pushto $((base + 33)) "$T/fork-q.bin")" 200
+stop "$pq"
+relief --data "$Q" --json sync "http://127.0.0.1:$((base + 32))" >"$T/qp.json" 2>"$T/qp.err"
+q_own=$(relief --data "$Q" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
+check_match "the sync pushed Q's ops (its first and 40,000 more)" "$(cat "$T/qp.json")" '"pushed": 40001'
+check_match "and says the peer takes no more (the fork)" "$(cat "$T/qp.err")" "forked"
+check_eq "P holds every op of Q's own" "$(seq_of "$P" "$q_own")" "$(seq_of "$Q" "$q_own")"
+stop "$pp"
