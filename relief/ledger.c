@@ -732,8 +732,7 @@ static int covered(const struct count *c, uint64_t origin, uint64_t seq)
 
 /* --- recompute one movement --- */
 
-static int transfer_arrival(struct rl_txn *t, const struct rl_mv *mv, int *has, int64_t *qty,
-                            uint64_t *o, uint64_t *s)
+static int transfer_arrival(struct rl_txn *t, const struct rl_mv *mv, int *has, int64_t *qty)
 {
     struct rl_rid r;
     struct rl_head h;
@@ -749,9 +748,27 @@ static int transfer_arrival(struct rl_txn *t, const struct rl_mv *mv, int *has, 
         return 0;
     *has = 1;
     *qty = (int64_t)q;
-    *o = h.origin;
-    *s = h.seq;
     return 0;
+}
+
+static int version_counted(void *arg, uint64_t origin, uint64_t seq)
+{
+    return covered(arg, origin, seq);
+}
+
+/*
+ * Whether the destination's winning count saw the transfer arrive: a version of its arrived
+ * quantity (the one shown, or one an edit superseded) is within the count's VV. A count made
+ * once the goods were there counted them, so an arrival confirmed again or corrected later
+ * (on this laptop or another) changes the transfer, not the counted shelf. 1, 0, or an error.
+ */
+static int arrival_counted(struct rl_txn *t, const struct rl_mv *mv, const struct count *c)
+{
+    struct rl_rid r;
+    if (!c->present)
+        return 0;
+    rl_rid_ref(&r, RL_R_TRANSFER, mv->origin, mv->seq);
+    return rl_field_versions(t, &r, RL_TRANSFER_ARRIVED, version_counted, (void *)c);
 }
 
 static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
@@ -759,7 +776,6 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
     struct count csrc, cdst;
     int rc, voided, has_arr = 0;
     int64_t arrived = 0;
-    uint64_t ao = 0, as = 0;
 
     if ((voided = rl_ledger_voided(t, mv->origin, mv->seq)) < 0)
         return voided;
@@ -768,7 +784,7 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
     proto_vv_init(&cdst.vv);
     cdst.present = 0;
     if (mv->kind == PROTO_KIND_STOCK_DISPATCH) {
-        if ((rc = transfer_arrival(t, mv, &has_arr, &arrived, &ao, &as)) ||
+        if ((rc = transfer_arrival(t, mv, &has_arr, &arrived)) ||
             (rc = count_get(t, mv->to, mv->item, mv->item_len, &cdst)))
             goto out;
     }
@@ -778,7 +794,12 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
                                                            : -mv->qty;
     int64_t n_src = voided || covered(&csrc, mv->origin, mv->seq) ? 0 : effect;
     uint8_t n_lots_src = !voided;
-    int64_t n_dst = voided || !has_arr || covered(&cdst, ao, as) ? 0 : arrived;
+    int counted = 0;
+    if (has_arr && !voided && (counted = arrival_counted(t, mv, &cdst)) < 0) {
+        rc = counted;
+        goto out;
+    }
+    int64_t n_dst = voided || !has_arr || counted ? 0 : arrived;
     int64_t n_lots_dst = voided || !has_arr ? 0 : arrived;
     /* a need's fulfilment, or (for a receipt) a donation's delivered quantity */
     int64_t n_need = 0;
@@ -991,8 +1012,10 @@ int rl_ledger_arrive(struct rl_txn *t, const struct rl_opinfo *op, const struct 
     rc = rl_field_write(t, &r, RL_TRANSFER_ARRIVED, op, q->raw, q->raw_len,
                         seen->present ? seen->raw : NULL, seen->present ? seen->raw_len : 0,
                         &changed);
-    if (rc || !changed)
+    if (rc)
         return rc;
+    /* (even when the shown value is the same: the versions a count may have seen changed) */
+    (void)changed;
     return recompute_ref(t, tr->origin, tr->u, NULL, 0);
 }
 
@@ -1024,6 +1047,85 @@ int rl_ledger_void(struct rl_txn *t, const struct rl_opinfo *op, const struct pr
     return recompute_ref(t, m->origin, m->u, NULL, 0);
 }
 
+/* Recompute every movement of a shelf (those of the site whose item hashes alike, then only
+ * the item's). */
+static int shelf_recompute(struct rl_txn *t, uint64_t site, const char *item, uint32_t il)
+{
+    struct rl_cursor c;
+    MDB_val fk, fv;
+    uint8_t sk[8], ih[RL_SHELFMV_VAL];
+    int rc;
+    proto_put_be64(sk, site);
+    rl_shelfmv_val(ih, item, il, 0, 0);
+    if ((rc = rl_cursor_open(t, RL_DB_SHELFMV, &c)))
+        return rc;
+    /* collect first: recomputing writes to the database the cursor walks */
+    size_t n = 0, cap = 0;
+    uint64_t *refs = NULL;
+    for (rc = rl_cursor_seek(&c, sk, 8, &fk, &fv); rc == 0; rc = rl_cursor_next(&c, &fk, &fv)) {
+        if (fk.mv_size != 8 || memcmp(fk.mv_data, sk, 8))
+            break;
+        if (fv.mv_size != RL_SHELFMV_VAL ||
+            memcmp((const uint8_t *)fv.mv_data + RL_SHELFMV_IH, ih + RL_SHELFMV_IH, 2))
+            continue;
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 64;
+            uint64_t *nr = realloc(refs, cap * sizeof *refs);
+            if (!nr) {
+                rc = -ENOMEM;
+                break;
+            }
+            refs = nr;
+        }
+        rl_shelfmv_ref(fv.mv_data, &refs[n], &refs[n + 1]);
+        n += 2;
+    }
+    rl_cursor_close(&c);
+    if (rc == -ENOENT)
+        rc = 0;
+    for (size_t i = 0; !rc && i < n; i += 2)
+        rc = recompute_ref(t, refs[i], refs[i + 1], item, il);
+    free(refs);
+    return rc;
+}
+
+int rl_ledger_recount(struct rl_txn *t)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    size_t n = 0, cap = 0;
+    uint8_t *keys = NULL; /* site(8) len(1) item(255) each */
+    int rc = rl_cursor_open(t, RL_DB_COUNTS, &c);
+    if (rc)
+        return rc;
+    for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size < 9 || p[8] != k.mv_size - 9) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            uint8_t *nk = realloc(keys, cap * 264);
+            if (!nk) {
+                rc = -ENOMEM;
+                break;
+            }
+            keys = nk;
+        }
+        memcpy(keys + n++ * 264, p, k.mv_size);
+    }
+    rl_cursor_close(&c);
+    if (rc == -ENOENT)
+        rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const uint8_t *p = keys + i * 264;
+        rc = shelf_recompute(t, proto_get_be64(p), (const char *)p + 9, p[8]);
+    }
+    free(keys);
+    return rc;
+}
+
 int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
 {
     const struct proto_val *v = b->v;
@@ -1053,42 +1155,8 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
     memcpy(p + 32, vv->raw, vv->raw_len);
     if ((rc = bal_add(t, site, item, il, (int64_t)v[PROTO_F_MV_QTY].u - old.qty)))
         goto out;
-    /* every movement of the shelf (those of the site whose item hashes alike): its coverage
-     * changed */
-    struct rl_cursor c;
-    MDB_val fk, fv;
-    uint8_t sk[8], ih[RL_SHELFMV_VAL];
-    proto_put_be64(sk, site);
-    rl_shelfmv_val(ih, item, il, 0, 0);
-    if ((rc = rl_cursor_open(t, RL_DB_SHELFMV, &c)))
-        goto out;
-    /* collect first: recomputing writes to the database the cursor walks */
-    size_t n = 0, cap = 0;
-    uint64_t *refs = NULL;
-    for (rc = rl_cursor_seek(&c, sk, 8, &fk, &fv); rc == 0; rc = rl_cursor_next(&c, &fk, &fv)) {
-        if (fk.mv_size != 8 || memcmp(fk.mv_data, sk, 8))
-            break;
-        if (fv.mv_size != RL_SHELFMV_VAL ||
-            memcmp((const uint8_t *)fv.mv_data + RL_SHELFMV_IH, ih + RL_SHELFMV_IH, 2))
-            continue;
-        if (n + 2 > cap) {
-            cap = cap ? cap * 2 : 64;
-            uint64_t *nr = realloc(refs, cap * sizeof *refs);
-            if (!nr) {
-                rc = -ENOMEM;
-                break;
-            }
-            refs = nr;
-        }
-        rl_shelfmv_ref(fv.mv_data, &refs[n], &refs[n + 1]);
-        n += 2;
-    }
-    rl_cursor_close(&c);
-    if (rc == -ENOENT)
-        rc = 0;
-    for (size_t i = 0; !rc && i < n; i += 2)
-        rc = recompute_ref(t, refs[i], refs[i + 1], item, il);
-    free(refs);
+    /* every movement of the shelf: its coverage changed */
+    rc = shelf_recompute(t, site, item, il);
 out:
     proto_vv_free(&old.vv);
     return rc;

@@ -129,6 +129,33 @@ int rl_field_heads_at(struct rl_cursor *c, const struct rl_rid *r, uint8_t field
     return count;
 }
 
+int rl_field_versions(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
+                      int (*fn)(void *arg, uint64_t origin, uint64_t seq), void *arg)
+{
+    const enum rl_db dbs[2] = {RL_DB_FIELDS, RL_DB_SUPERSEDED};
+    struct rl_key k;
+    MDB_val fk, fv;
+    int rc = 0, hit = 0;
+    field_key(&k, r, field);
+    for (int i = 0; i < 2 && !hit; i++) {
+        struct rl_cursor c;
+        if ((rc = rl_cursor_open(t, dbs[i], &c)))
+            return rc;
+        for (rc = rl_cursor_seek(&c, k.b, k.n, &fk, &fv); rc == 0;
+             rc = rl_cursor_next(&c, &fk, &fv)) {
+            if (!rl_key_has_prefix(fk.mv_data, fk.mv_size, &k) || fk.mv_size != k.n + 16)
+                break;
+            const uint8_t *kp = (const uint8_t *)fk.mv_data + k.n;
+            if ((hit = fn(arg, proto_get_be64(kp), proto_get_be64(kp + 8))))
+                break;
+        }
+        rl_cursor_close(&c);
+        if (rc && rc != -ENOENT)
+            return rc;
+    }
+    return hit ? 1 : 0;
+}
+
 int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
                    int (*fn)(void *arg, const struct rl_head *h), void *arg)
 {

@@ -72,6 +72,14 @@ int rl_field_write(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
 /* The shown value: the greatest head. -ENOENT when the field has none. */
 int rl_field_get(struct rl_txn *t, const struct rl_rid *r, uint8_t field, struct rl_head *h);
 
+/*
+ * Every version of a field the node knows of: its heads, and the versions an edit saw (which
+ * it superseded, whether or not they have arrived) -- a function of the ops held. fn returns
+ * non-zero to stop; then 1, else 0 (or an error).
+ */
+int rl_field_versions(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
+                      int (*fn)(void *arg, uint64_t origin, uint64_t seq), void *arg);
+
 /* All heads of a field, in key order; fn returns non-zero to stop. Returns the head count. */
 int rl_field_heads(struct rl_txn *t, const struct rl_rid *r, uint8_t field,
                    int (*fn)(void *arg, const struct rl_head *h), void *arg);
