@@ -158,6 +158,7 @@ static const struct proto_field f_adjust[] = {
     {PROTO_F_MV_QTY, PF_INT, REQ, "qty", -QTY, QTY},
     {PROTO_F_MV_REASON, PF_UINT, REQ, "reason", 1, 6},
     {PROTO_F_MV_LOT, PF_TEXT, 0, "lot", 0, 64},
+    {PROTO_F_MV_LOTS, PF_LOTS, 0, "lots", 0, 256},
     {PROTO_F_MV_NOTE, PF_TEXT, 0, "note", 0, TXT},
     END,
 };
@@ -166,6 +167,7 @@ static const struct proto_field f_count[] = {
     {PROTO_F_MV_ITEM, PF_ICODE, REQ, "item", 1, 64},
     {PROTO_F_MV_QTY, PF_UINT, REQ, "qty", 0, QTY},
     {PROTO_F_MV_VV, PF_VV, REQ, "vv", 0, PROTO_MAX_VV_ENTRIES},
+    {PROTO_F_MV_LOTS, PF_LOTS, 0, "lots", 0, 256},
     END,
 };
 static const struct proto_field f_void[] = {

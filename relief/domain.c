@@ -1159,98 +1159,70 @@ int rl_edit_apply(struct rl_store *s, const struct rl_edit *ed, struct rl_writte
 
 /* --- stock --- */
 
-struct lot_pick {
-    char lot[65];
-    uint32_t len;
-    uint32_t expiry; /* 0: none (drawn last) */
-    int64_t qty;
+struct draw {
+    int64_t left;
+    char lot[256][65];
+    uint8_t len[256];
+    int64_t take[256];
+    uint32_t n;
 };
 
-static int lot_cmp(const void *x, const void *y)
+/* a lot drawn from (the first 256: a movement records at most that many) */
+static int draw_lot(void *arg, const char *lot, size_t ln, uint32_t expiry, int64_t qty)
 {
-    const struct lot_pick *a = x, *b = y;
-    uint32_t ea = a->expiry ? a->expiry : UINT32_MAX, eb = b->expiry ? b->expiry : UINT32_MAX;
-    if (!a->len != !b->len)
-        return a->len ? -1 : 1; /* the unnamed lot last */
-    if (ea != eb)
-        return ea < eb ? -1 : 1;
-    return strcmp(a->lot, b->lot);
+    struct draw *d = arg;
+    (void)expiry;
+    int64_t take = qty < d->left ? qty : d->left;
+    d->left -= take;
+    if (ln) { /* only named lots are recorded: what none covers comes from the unnamed one */
+        memcpy(d->lot[d->n], lot, ln);
+        d->len[d->n] = (uint8_t)ln;
+        d->take[d->n++] = take;
+    }
+    return d->left <= 0 || d->n == 256;
 }
 
-static uint32_t lot_expiry_of(struct rl_txn *t, const char *item, const char *lot, size_t ln)
+static void pack_drawn(const struct draw *d, msgpack_packer *pk)
 {
-    struct rl_key k;
-    MDB_val v;
-    rl_key_reset(&k);
-    rl_key_str(&k, item, strlen(item));
-    rl_key_str(&k, lot, ln);
-    if (rl_get(t, RL_DB_LOTS, k.b, k.n, &v) || v.mv_size != 4)
-        return 0;
-    const uint8_t *p = v.mv_data;
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    msgpack_pack_array(pk, d->n);
+    for (uint32_t i = 0; i < d->n; i++) {
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_str_with_body(pk, d->lot[i], d->len[i]);
+        msgpack_pack_uint64(pk, (uint64_t)d->take[i]);
+    }
 }
 
-struct picks {
-    struct lot_pick p[256];
-    int n;
-};
-
-/* a lot with stock to draw (the first 256 of the shelf) */
-static int pick_lot(void *arg, const char *lot, size_t ln, int64_t qty)
-{
-    struct picks *ps = arg;
-    if (qty <= 0 || ln > 64)
-        return 0;
-    struct lot_pick *p = &ps->p[ps->n];
-    memcpy(p->lot, lot, ln);
-    p->lot[ln] = '\0';
-    p->len = (uint32_t)ln;
-    p->qty = qty;
-    return ++ps->n == 256;
-}
-
-/* Draw qty from a shelf's lots, earliest expiry first; pack [[lot, qty], ...]. */
+/* Draw qty from a shelf's lots as stock leaves it (rl_shelf_lots_held: earliest expiry first);
+ * pack [[lot, qty], ...]. */
 static int draw_lots(struct rl_txn *t, uint64_t site, const char *item, int64_t qty,
                      msgpack_packer *pk)
 {
     struct rl_key k;
     MDB_val v;
-    static _Thread_local struct picks ps;
-    struct lot_pick *picks = ps.p;
+    static _Thread_local struct draw d;
     int rc;
     rl_key_reset(&k);
     rl_key_u64(&k, site);
     rl_key_str(&k, item, strlen(item));
-    ps.n = 0;
+    d.left = qty;
+    d.n = 0;
     rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
-    if (rc == 0 && (rc = rl_balance_lots(t, k.b, k.n, v.mv_data, v.mv_size, pick_lot, &ps)) == 1)
+    if (rc == 0 && (rc = rl_shelf_lots_held(t, k.b, k.n, v.mv_data, v.mv_size, draw_lot, &d)) == 1)
         rc = 0;
     if (rc && rc != -ENOENT)
         return rc;
-    int n = ps.n;
-    for (int i = 0; i < n && n > 1; i++) /* (one lot is drawn first whatever its expiry) */
-        picks[i].expiry = lot_expiry_of(t, item, picks[i].lot, picks[i].len);
-    qsort(picks, (size_t)n, sizeof *picks, lot_cmp);
-    int used = 0;
-    int64_t left = qty;
-    for (int i = 0; i < n && left > 0; i++, used++)
-        left -= picks[i].qty < left ? picks[i].qty : left;
-    /* only named lots are recorded; what no named lot covers comes from the unnamed one */
-    int named = 0;
-    for (int i = 0; i < used; i++)
-        named += picks[i].len > 0;
-    msgpack_pack_array(pk, (uint32_t)named);
-    left = qty;
-    for (int i = 0; i < used; i++) {
-        int64_t take = picks[i].qty < left ? picks[i].qty : left;
-        left -= take;
-        if (!picks[i].len)
-            continue;
-        msgpack_pack_array(pk, 2);
-        msgpack_pack_str_with_body(pk, picks[i].lot, picks[i].len);
-        msgpack_pack_uint64(pk, (uint64_t)take);
-    }
+    pack_drawn(&d, pk);
     return 0;
+}
+
+/* a lot a count finds short (the first 256) */
+static int short_lot(void *arg, const char *lot, size_t ln, int64_t q)
+{
+    struct draw *d = arg;
+    memcpy(d->lot[d->n], lot, ln);
+    d->len[d->n] = (uint8_t)ln;
+    d->take[d->n++] = q;
+    return d->n == 256;
 }
 
 /* --- shifts: sign-ups, cancellations, meals served --- */
@@ -1414,6 +1386,37 @@ static int not_movement(struct rl_txn *t, const struct rl_stock_req *r, uint64_t
     }
 }
 
+/* A need or donation a movement counts against: for its item (not a service or money) and, for
+ * a need, at the site given (where the goods are handed out, or where a transfer takes them). */
+static int names_fit(struct rl_txn *t, const struct rl_rid *rid, const char *what, const char *ref,
+                     uint8_t f_item, const char *item, uint8_t f_site, uint64_t site,
+                     struct proto_err *e)
+{
+    struct rl_head h;
+    const char *s;
+    uint32_t n;
+    uint64_t at;
+    int rc = rl_field_get(t, rid, f_item, &h);
+    if (rc && rc != -ENOENT)
+        return rc;
+    if (rc || rl_head_str(&h, &s, &n) || n == 0)
+        return proto_errf(e, -EINVAL, "%s '%s' is not for goods: no stock counts against it", what,
+                          ref);
+    if (n != strlen(item) || memcmp(s, item, n))
+        return proto_errf(e, -EINVAL, "%s '%s' is for item '%.*s', not '%s'", what, ref,
+                          (int)(n > 64 ? 64 : n), s, item);
+    if (!f_site)
+        return 0;
+    if ((rc = rl_field_get(t, rid, f_site, &h)) && rc != -ENOENT)
+        return rc;
+    if (rc == 0 && rl_head_uint(&h, &at) == 0 && at != site)
+        return proto_errf(e, -EINVAL,
+                          "%s '%s' is at another site: goods count against it where they are "
+                          "handed out, or when a transfer to its site arrives",
+                          what, ref);
+    return 0;
+}
+
 static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct stock_arg *a = arg;
@@ -1485,6 +1488,13 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         if (r->kind == PROTO_KIND_STOCK_ARRIVE) {
             struct rl_rid rid;
             struct heads_arg h = {NULL, self, 0, 0};
+            if ((rc = rl_ledger_voided(t, o, s)) != 0) {
+                if (rc > 0)
+                    rc = proto_errf(e, -EINVAL,
+                                    "transfer '%s' was voided: nothing of it is on its way",
+                                    r->target);
+                goto out;
+            }
             if (r->qty) {
                 if ((rc = rl_parse_qty(r->qty, 0, 1, &qty, e)))
                     goto out;
@@ -1551,6 +1561,9 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
                 rc = proto_errf(e, -ENOENT, "no donation '%s' on this node", r->donation);
                 goto out;
             }
+            if ((rc =
+                     names_fit(t, &rid, "donation", r->donation, PROTO_DON_ITEM, r->item, 0, 0, e)))
+                goto out;
             msgpack_pack_uint8(&extra.pk, PROTO_F_MV_DONATION);
             pack_ref(&extra.pk, self, o, s);
             nfields++;
@@ -1580,6 +1593,10 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
                 rc = proto_errf(e, -ENOENT, "no need '%s' on this node", r->need);
                 goto out;
             }
+            /* handed out where it is needed, or sent there */
+            if ((rc = names_fit(t, &rid, "need", r->need, PROTO_NEED_ITEM, r->item, PROTO_NEED_SITE,
+                                r->kind == PROTO_KIND_STOCK_DISPATCH ? to : site, e)))
+                goto out;
             msgpack_pack_uint8(&extra.pk, PROTO_F_MV_NEED);
             pack_ref(&extra.pk, self, o, s);
             nfields++;
@@ -1600,6 +1617,15 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         msgpack_pack_uint8(&extra.pk, PROTO_F_MV_REASON);
         msgpack_pack_uint8(&extra.pk, (uint8_t)reason);
         nfields++;
+        /* a loss naming no lot takes the lots stock leaves by, and says which (a later receipt
+         * without a lot would otherwise make up for it in the unnamed lot, and the lost lot
+         * stay on the shelf) */
+        if (qty < 0 && !(r->lot && *r->lot)) {
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_LOTS);
+            if ((rc = draw_lots(t, site, r->item, -qty, &extra.pk)))
+                goto out;
+            nfields++;
+        }
         if (r->note) {
             msgpack_pack_uint8(&extra.pk, PROTO_F_MV_NOTE);
             pack_str(&extra.pk, r->note);
@@ -1620,6 +1646,19 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         }
         proto_vv_free(&vv);
         nfields++;
+        /* fewer than the records say: the lots the missing ones are taken from, as stock
+         * leaves (so that a lot that is gone is not said to be there, nor drawn later) */
+        static _Thread_local struct draw d;
+        d.n = 0;
+        d.left = INT64_MAX;
+        if ((rc = rl_ledger_count_short(t, site, r->item, strlen(r->item), qty, short_lot, &d)) < 0)
+            goto out;
+        rc = 0;
+        if (d.n) {
+            msgpack_pack_uint8(&extra.pk, PROTO_F_MV_LOTS);
+            pack_drawn(&d, &extra.pk);
+            nfields++;
+        }
     }
     if ((rc = proto_buf_failed(&extra.b)))
         goto out;

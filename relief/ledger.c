@@ -134,8 +134,10 @@ static int mv_fill(struct rl_mv *mv, const struct rl_opinfo *op, uint32_t kind,
             }
         }
     }
-    if (v[PROTO_F_MV_LOTS].present && (kind == PROTO_KIND_STOCK_DISPATCH ||
-                                       kind == PROTO_KIND_STOCK_DISTRIBUTE)) {
+    /* (an adjustment's lots: those a loss naming no lot took) */
+    if (v[PROTO_F_MV_LOTS].present &&
+        (kind == PROTO_KIND_STOCK_DISPATCH || kind == PROTO_KIND_STOCK_DISTRIBUTE ||
+         (kind == PROTO_KIND_STOCK_ADJUST && mv->qty < 0 && !mv->lot_len))) {
         if (v[PROTO_F_MV_LOTS].raw_len > sizeof mv->lots)
             return PROTO_EFIELD;
         memcpy(mv->lots, v[PROTO_F_MV_LOTS].raw, v[PROTO_F_MV_LOTS].raw_len);
@@ -325,6 +327,105 @@ int rl_balance_lots(struct rl_txn *t, const void *key, size_t kn, const void *v,
     }
     rl_cursor_close(&c);
     return rc == -ENOENT ? 0 : rc;
+}
+
+/* --- the lots a shelf holds --- */
+
+struct held {
+    char lot[65];
+    uint8_t len;
+    uint32_t expiry; /* 0: none */
+    int64_t qty;
+};
+
+struct held_set {
+    struct held *h;
+    size_t n, cap;
+    int64_t sum;
+};
+
+static int held_add(void *arg, const char *lot, size_t ln, int64_t qty)
+{
+    struct held_set *hs = arg;
+    if (qty <= 0 || ln > 64)
+        return 0;
+    if (hs->n == hs->cap) {
+        size_t cap = hs->cap ? hs->cap * 2 : 16;
+        struct held *nh = realloc(hs->h, cap * sizeof *nh);
+        if (!nh)
+            return -ENOMEM;
+        hs->h = nh;
+        hs->cap = cap;
+    }
+    struct held *h = &hs->h[hs->n++];
+    memcpy(h->lot, lot, ln);
+    h->lot[ln] = '\0';
+    h->len = (uint8_t)ln;
+    h->expiry = 0;
+    h->qty = qty;
+    hs->sum += qty;
+    return 0;
+}
+
+/* the order stock leaves a shelf in: earliest expiry first, named lots without one next, the
+ * unnamed lot last */
+static int held_cmp(const void *x, const void *y)
+{
+    const struct held *a = x, *b = y;
+    uint32_t ea = a->expiry ? a->expiry : UINT32_MAX, eb = b->expiry ? b->expiry : UINT32_MAX;
+    if (!a->len != !b->len)
+        return a->len ? -1 : 1;
+    if (ea != eb)
+        return ea < eb ? -1 : 1;
+    return strcmp(a->lot, b->lot);
+}
+
+uint32_t rl_lot_expiry(struct rl_txn *t, const char *item, size_t il, const char *lot, size_t ln)
+{
+    struct rl_key k;
+    MDB_val v;
+    rl_key_reset(&k);
+    rl_key_str(&k, item, il);
+    rl_key_str(&k, lot, ln);
+    if (!ln || rl_get(t, RL_DB_LOTS, k.b, k.n, &v) || v.mv_size != 4)
+        return 0;
+    const uint8_t *p = v.mv_data;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int rl_shelf_lots_held(struct rl_txn *t, const void *key, size_t kn, const void *v, size_t n,
+                       int (*fn)(void *arg, const char *lot, size_t ln, uint32_t expiry,
+                                 int64_t qty),
+                       void *arg)
+{
+    const uint8_t *kp = key;
+    struct held_set hs = {0};
+    int64_t bal;
+    int rc;
+    if (kn < 9 || kn != 9u + kp[8])
+        return PROTO_ECORRUPT;
+    const char *item = (const char *)kp + 9;
+    size_t il = kp[8];
+    if (!rl_balance_qty(v, n, &bal))
+        return PROTO_ECORRUPT;
+    if ((rc = rl_balance_lots(t, key, kn, v, n, held_add, &hs)) < 0)
+        goto out;
+    for (size_t i = 0; i < hs.n; i++)
+        hs.h[i].expiry = rl_lot_expiry(t, item, il, hs.h[i].lot, hs.h[i].len);
+    qsort(hs.h, hs.n, sizeof *hs.h, held_cmp);
+    /* what the lots add up to beyond the shelf (a loss adjusted or a count, naming no lot) left
+     * the shelf the way stock does */
+    int64_t excess = hs.sum - (bal > 0 ? bal : 0);
+    rc = 0;
+    for (size_t i = 0; i < hs.n && !rc; i++) {
+        int64_t gone = excess > 0 ? (excess < hs.h[i].qty ? excess : hs.h[i].qty) : 0;
+        excess -= gone;
+        if (hs.h[i].qty > gone)
+            rc = fn(arg, hs.h[i].lot, hs.h[i].len, hs.h[i].expiry, hs.h[i].qty - gone);
+    }
+out:
+    free(hs.h);
+    return rc;
 }
 
 /* Shelves in the order of their keys: the site, then the item's length, then its bytes. */
@@ -682,6 +783,8 @@ struct count {
     uint64_t hlc, origin, seq;
     int64_t qty;
     struct proto_vv vv;
+    const uint8_t *lots; /* the lots it found short (msgpack LOTS; borrowed), or NULL */
+    size_t lots_len;
 };
 
 static int count_get(struct rl_txn *t, uint64_t site, const char *item, size_t n,
@@ -721,6 +824,35 @@ static int count_get(struct rl_txn *t, uint64_t site, const char *item, size_t n
         if (proto_mp_array(&m, &k2) || proto_mp_uint(&m, &o) || proto_mp_uint(&m, &s) ||
             proto_vv_set(&c->vv, o, s, zero))
             return PROTO_ECORRUPT;
+    }
+    if (m.p < m.end) {
+        c->lots = m.p;
+        c->lots_len = (size_t)(m.end - m.p);
+    }
+    return 0;
+}
+
+/* Move sign * each of a count's lots (msgpack LOTS) on a shelf; its quantity stays. */
+static int count_lots(struct rl_txn *t, uint64_t site, const char *item, size_t il,
+                      const uint8_t *lots, size_t n, int sign)
+{
+    struct proto_mp m;
+    uint32_t cnt;
+    proto_mp_init(&m, lots, n);
+    if (!n)
+        return 0;
+    if (proto_mp_array(&m, &cnt))
+        return PROTO_ECORRUPT;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t k;
+        const char *lot;
+        uint32_t ln;
+        uint64_t q;
+        int rc;
+        if (proto_mp_array(&m, &k) || proto_mp_str(&m, &lot, &ln, 64) || proto_mp_uint(&m, &q))
+            return PROTO_ECORRUPT;
+        if ((rc = shelf_move(t, site, item, il, 0, lot, ln, sign * (int64_t)q)))
+            return rc;
     }
     return 0;
 }
@@ -810,12 +942,14 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
 
     /* source shelf, balance and lots in one write (always written, so that the entry exists
      * in any arrival order) */
-    if (mv->kind == PROTO_KIND_STOCK_RECEIVE || mv->kind == PROTO_KIND_STOCK_ADJUST) {
+    if (mv->kind == PROTO_KIND_STOCK_RECEIVE ||
+        (mv->kind == PROTO_KIND_STOCK_ADJUST && !mv->lots_len)) {
         int64_t d = (int64_t)(n_lots_src - mv->a_lots_src) * effect;
         rc = shelf_move(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src, mv->lot,
                         mv->lot_len, d);
     } else if (n_lots_src != mv->a_lots_src) {
-        rc = lots_apply(t, mv->site, mv, mv->qty, n_lots_src ? -1 : 1, n_src - mv->a_src, 1);
+        rc = lots_apply(t, mv->site, mv, mv->qty < 0 ? -mv->qty : mv->qty, n_lots_src ? -1 : 1,
+                        n_src - mv->a_src, 1);
     } else {
         rc = bal_add(t, mv->site, mv->item, mv->item_len, n_src - mv->a_src);
     }
@@ -1126,6 +1260,80 @@ int rl_ledger_recount(struct rl_txn *t)
     return rc;
 }
 
+static int held_add_any(void *arg, const char *lot, size_t ln, int64_t qty)
+{
+    struct held_set *hs = arg;
+    for (size_t i = 0; i < hs->n; i++)
+        if (hs->h[i].len == ln && !memcmp(hs->h[i].lot, lot, ln)) {
+            hs->h[i].qty += qty;
+            return 0;
+        }
+    if (!qty)
+        return 0;
+    size_t n = hs->n;
+    int rc = held_add(arg, lot, ln, 1); /* (appended, then set) */
+    if (rc == 0 && hs->n > n) {
+        hs->h[n].qty = qty;
+        hs->sum += qty - 1;
+    }
+    return rc;
+}
+
+int rl_ledger_count_short(struct rl_txn *t, uint64_t site, const char *item, size_t il, int64_t qty,
+                          int (*fn)(void *arg, const char *lot, size_t ln, int64_t q), void *arg)
+{
+    struct held_set hs = {0};
+    struct count c;
+    struct rl_key k;
+    MDB_val v;
+    int rc;
+    shelf_key(&k, site, item, il);
+    rc = rl_get(t, RL_DB_BALANCE, k.b, k.n, &v);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc || (rc = rl_balance_lots(t, k.b, k.n, v.mv_data, v.mv_size, held_add_any, &hs)) < 0)
+        goto out;
+    /* the lots as the movements alone give them: the winning count's taken back */
+    if ((rc = count_get(t, site, item, il, &c)) == 0 && c.lots_len) {
+        struct proto_mp m;
+        uint32_t cnt;
+        proto_mp_init(&m, c.lots, c.lots_len);
+        rc = proto_mp_array(&m, &cnt) ? PROTO_ECORRUPT : 0;
+        for (uint32_t i = 0; !rc && i < cnt; i++) {
+            uint32_t kk, ln;
+            const char *lot;
+            uint64_t q;
+            if (proto_mp_array(&m, &kk) || proto_mp_str(&m, &lot, &ln, 64) || proto_mp_uint(&m, &q))
+                rc = PROTO_ECORRUPT;
+            else
+                rc = held_add_any(&hs, lot, ln, (int64_t)q);
+        }
+    }
+    proto_vv_free(&c.vv);
+    if (rc)
+        goto out;
+    /* those holding stock, as it leaves */
+    size_t w = 0;
+    int64_t sum = 0;
+    for (size_t i = 0; i < hs.n; i++)
+        if (hs.h[i].qty > 0) {
+            hs.h[w] = hs.h[i];
+            hs.h[w].expiry = rl_lot_expiry(t, item, il, hs.h[w].lot, hs.h[w].len);
+            sum += hs.h[w++].qty;
+        }
+    qsort(hs.h, w, sizeof *hs.h, held_cmp);
+    int64_t short_ = sum - (qty > 0 ? qty : 0);
+    for (size_t i = 0; i < w && short_ > 0 && !rc; i++) {
+        int64_t take = short_ < hs.h[i].qty ? short_ : hs.h[i].qty;
+        short_ -= take;
+        if (hs.h[i].len)
+            rc = fn(arg, hs.h[i].lot, hs.h[i].len, take);
+    }
+out:
+    free(hs.h);
+    return rc;
+}
+
 int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
 {
     const struct proto_val *v = b->v;
@@ -1142,18 +1350,28 @@ int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct p
     if (old.present && !(old.hlc < op->hlc || (old.hlc == op->hlc && old.origin < op->origin) ||
                          (old.hlc == op->hlc && old.origin == op->origin && old.seq < op->seq)))
         goto out; /* an earlier count than the one that wins */
-    /* the new winner */
+    /* the new winner: its lots found short taken from the shelf's, the old winner's given back
+     * (the lots are the movements' less the winning count's) */
+    static _Thread_local uint8_t oldlots[PROTO_MAX_OP_BYTES];
+    size_t oln = old.lots_len <= sizeof oldlots ? old.lots_len : 0;
+    if (oln)
+        memcpy(oldlots, old.lots, oln); /* (the value moves with the put) */
     uint8_t *p;
-    const struct proto_val *vv = &v[PROTO_F_MV_VV];
+    const struct proto_val *vv = &v[PROTO_F_MV_VV], *lots = &v[PROTO_F_MV_LOTS];
+    size_t ln = lots->present ? lots->raw_len : 0;
     shelf_key(&k, site, item, il);
-    if ((rc = rl_put_reserve(t, RL_DB_COUNTS, k.b, k.n, 32 + vv->raw_len, (void **)&p)))
+    if ((rc = rl_put_reserve(t, RL_DB_COUNTS, k.b, k.n, 32 + vv->raw_len + ln, (void **)&p)))
         goto out;
     proto_put_be64(p, op->hlc);
     proto_put_be64(p + 8, op->origin);
     proto_put_be64(p + 16, op->seq);
     proto_put_be64(p + 24, v[PROTO_F_MV_QTY].u);
     memcpy(p + 32, vv->raw, vv->raw_len);
-    if ((rc = bal_add(t, site, item, il, (int64_t)v[PROTO_F_MV_QTY].u - old.qty)))
+    if (ln)
+        memcpy(p + 32 + vv->raw_len, lots->raw, ln);
+    if ((rc = bal_add(t, site, item, il, (int64_t)v[PROTO_F_MV_QTY].u - old.qty)) ||
+        (rc = count_lots(t, site, item, il, oldlots, oln, 1)) ||
+        (ln && (rc = count_lots(t, site, item, il, lots->raw, ln, -1))))
         goto out;
     /* every movement of the shelf: its coverage changed */
     rc = shelf_recompute(t, site, item, il);

@@ -54,6 +54,29 @@ int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t 
 int rl_balance_lots(struct rl_txn *t, const void *key, size_t kn, const void *v, size_t n,
                     int (*fn)(void *arg, const char *lot, size_t ln, int64_t qty), void *arg);
 size_t rl_balance_qty(const void *v, size_t n, int64_t *qty);
+
+/*
+ * The lots a shelf holds (its balance entry: key, value v of n bytes), in the order stock
+ * leaves it -- earliest expiry first, named lots without an expiry next, the unnamed lot last --
+ * each with its expiry (0: none) and what it still holds: when the lots add up to more than
+ * the shelf's balance (a loss adjusted or a count lower than the records, naming no lot), the
+ * difference is taken from the first ones, as if it had left like stock does. Lots holding
+ * nothing are left out. fn returns non-zero to stop (returned).
+ */
+int rl_shelf_lots_held(struct rl_txn *t, const void *key, size_t kn, const void *v, size_t n,
+                       int (*fn)(void *arg, const char *lot, size_t ln, uint32_t expiry,
+                                 int64_t qty),
+                       void *arg);
+/*
+ * What a count of qty on a shelf finds short of the records, lot by lot, as stock leaves: from
+ * the lots the movements alone give the shelf (the winning count's shortfall taken back),
+ * earliest expiry first; fn gets each named lot short and how many (non-zero stops). A count
+ * records them (stock.count's lots), and the winning count's are taken from the shelf's lots.
+ */
+int rl_ledger_count_short(struct rl_txn *t, uint64_t site, const char *item, size_t il, int64_t qty,
+                          int (*fn)(void *arg, const char *lot, size_t ln, int64_t q), void *arg);
+/* A lot's expiry (the earliest any receipt gave it), 0 when none. */
+uint32_t rl_lot_expiry(struct rl_txn *t, const char *item, size_t il, const char *lot, size_t ln);
 /* Write q(qty) at p (at most 10 bytes): its bytes. */
 size_t rl_qty_put(uint8_t *p, int64_t qty);
 

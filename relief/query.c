@@ -516,21 +516,12 @@ struct expiring {
     size_t il;
 };
 
-static int expiring_lot(void *arg, const char *lot, size_t ln, int64_t qty)
+static int expiring_lot(void *arg, const char *lot, size_t ln, uint32_t exp, int64_t qty)
 {
     struct expiring *x = arg;
-    struct rl_key lk;
-    MDB_val ev;
     char code[80], name[600], msg[1024], day[16];
-    if (qty <= 0 || !ln)
+    if (qty <= 0 || !ln || !exp)
         return 0;
-    rl_key_reset(&lk);
-    rl_key_str(&lk, x->item, x->il);
-    rl_key_str(&lk, lot, ln);
-    if (rl_get(x->t, RL_DB_LOTS, lk.b, lk.n, &ev) || ev.mv_size != 4)
-        return 0;
-    const uint8_t *ep = ev.mv_data;
-    uint32_t exp = (uint32_t)ep[0] << 24 | (uint32_t)ep[1] << 16 | (uint32_t)ep[2] << 8 | ep[3];
     if (exp > x->today + 7)
         return 0;
     rl_format_day(exp, day, sizeof day);
@@ -771,7 +762,8 @@ json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
             x.site = proto_get_be64(kp);
             x.item = (const char *)kp + 9;
             x.il = kp[8];
-            rl_balance_lots(t, k.mv_data, k.mv_size, v.mv_data, v.mv_size, expiring_lot, &x);
+            /* (what the shelf still holds of each: a lot lost or counted away is not) */
+            rl_shelf_lots_held(t, k.mv_data, k.mv_size, v.mv_data, v.mv_size, expiring_lot, &x);
         }
         rl_cursor_close(&c);
     }
