@@ -92,6 +92,12 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char *con
 
 int cli_fail(const struct proto_err *e)
 {
+    if (!e->code && !e->msg[0]) {
+        /* a failure that lost its reason on the way up: a bug, but never "success" */
+        fputs("relief: failed for a reason that was not recorded (a bug: please report it)\n",
+              stderr);
+        return RL_EXIT_FAIL;
+    }
     fprintf(stderr, "relief: %s\n", proto_err_text(e));
     return e->code == PROTO_EUSAGE ? RL_EXIT_USAGE : RL_EXIT_FAIL;
 }

@@ -1279,6 +1279,22 @@ static int signup_match(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, 
     return 0;
 }
 
+/*
+ * A text option of an op longer than its kind's field takes, named by its option before it is
+ * packed: the schema would name only the op's field, and past PROTO_MAX_OP_BYTES the body
+ * would not be built at all.
+ */
+static int op_text_ok(uint32_t kind, uint8_t key, const char *opt, const char *s,
+                      struct proto_err *e)
+{
+    const struct proto_kind_def *def = proto_kind_def(kind);
+    for (const struct proto_field *f = def && s ? def->fields : NULL; f && f->key; f++)
+        if (f->key == key && f->type == PF_TEXT && strlen(s) > (size_t)f->max)
+            return proto_errf(e, PROTO_ELIMIT, "--%s: '%.40s...' is longer than %lld bytes", opt, s,
+                              (long long)f->max);
+    return 0;
+}
+
 static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct shift_arg *a = arg;
@@ -1295,6 +1311,10 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     rl_rid_ref(&rid, RL_R_SHIFT, o, s);
     if (rl_record_get(t, &rid, NULL))
         return proto_errf(e, -ENOENT, "no shift '%s' on this node", r->shift);
+    if ((rc = op_text_ok(r->kind, PROTO_F_SIGNUP_VOLUNTEER, "volunteer", r->volunteer, e)) ||
+        (r->kind == PROTO_KIND_SHIFT_SIGNUP &&
+         (rc = op_text_ok(r->kind, PROTO_F_SIGNUP_CONTACT, "contact", r->contact, e))))
+        return rc;
     body_init(&b);
     switch (r->kind) {
     case PROTO_KIND_SHIFT_SIGNUP: {
@@ -1428,6 +1448,11 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
     body_init(&b);
     body_init(&extra); /* the fields after the map header, counted in nfields */
+    if ((rc = op_text_ok(r->kind, PROTO_F_MV_LOT, "lot", r->lot, e)) ||
+        (rc = op_text_ok(r->kind, PROTO_F_MV_FROM_TEXT, "from", r->from_text, e)) ||
+        (rc = op_text_ok(r->kind, PROTO_F_MV_NOTE,
+                         r->kind == PROTO_KIND_STOCK_VOID ? "reason" : "note", r->note, e)))
+        goto out;
     switch (r->kind) {
     case PROTO_KIND_STOCK_RECEIVE:
     case PROTO_KIND_STOCK_DISPATCH:
@@ -1621,8 +1646,10 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         proto_vv_free(&vv);
         nfields++;
     }
-    if ((rc = proto_buf_failed(&extra.b)))
+    if ((rc = proto_buf_failed(&extra.b))) {
+        rc = proto_errf(e, rc, "the change is too large (more than %u bytes)", PROTO_MAX_OP_BYTES);
         goto out;
+    }
     msgpack_pack_map(&b.pk, nfields);
     proto_buf_add(&b.b, extra.b.data, extra.b.len);
     if (r->check_only) {

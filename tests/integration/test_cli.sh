@@ -351,3 +351,42 @@ done
 for bad in 2027-01-05T9:00 2027-01-05T09:00:3 2027-01-05T24:00 2027-01-05T09:00+9:00 2027-01-05T09:60; do
     check_status "time '$bad' is refused" 1 relief --data "$U" shift add --site KIT-MINATO --start "$bad" --end 2027-01-06T10:00Z --slots 2
 done
+
+# bad values on the command line: exit 1, one line on stderr naming the option, nothing written
+C="$T/cli"
+relief --data "$C" init --name cli >/dev/null 2>&1
+relief --data "$C" site add --kind centre --name C --code C >/dev/null 2>&1
+relief --data "$C" item add milk --name milk --unit can >/dev/null 2>&1
+c_digest=$(relief --data "$C" digest)
+# refused NAME REGEX CMD...: exits 1, says one line matching REGEX, writes nothing
+refused() {
+    r_name=$1 r_re=$2
+    shift 2
+    check_status "$r_name: exit 1" 1 "$@"
+    r_err=$("$@" 2>&1 >/dev/null)
+    check_match "$r_name: says why" "$r_err" "$r_re"
+    check_eq "$r_name: in one line" "$(printf '%s\n' "$r_err" | wc -l)" 1
+    check_eq "$r_name: writes nothing" "$(relief --data "$C" digest)" "$c_digest"
+}
+rid=$(relief --data "$C" stock receive --site C --item milk --qty 5 2>/dev/null)
+sid=$(relief --data "$C" shift add --site C --start 2027-01-01T10:00 --end 2027-01-01T12:00 --slots 2 2>/dev/null)
+c_digest=$(relief --data "$C" digest)
+for n in 600 70000; do
+    big=$(head -c $n /dev/zero | tr '\0' a)
+    refused "a $n-byte --from" "^relief: --from: 'a+\.\.\.' is longer than 512 bytes$" \
+        relief --data "$C" stock receive --site C --item milk --qty 1 --from "$big"
+    refused "a $n-byte --lot" "^relief: --lot: .* is longer than 64 bytes$" \
+        relief --data "$C" stock receive --site C --item milk --qty 1 --lot "$big"
+    refused "a $n-byte --lot of an adjustment" "^relief: --lot: .* is longer than 64 bytes$" \
+        relief --data "$C" stock adjust --site C --item milk --qty -1 --reason lost --lot "$big"
+    refused "a $n-byte shift --volunteer" "^relief: --volunteer: .* is longer than 256 bytes$" \
+        relief --data "$C" shift signup "$sid" --volunteer "$big"
+done
+big=$(head -c 70000 /dev/zero | tr '\0' a)
+refused "a 70000-byte distribute --note" "^relief: --note: .* is longer than 4096 bytes$" \
+    relief --data "$C" stock distribute --site C --item milk --qty 1 --note "$big"
+refused "a 70000-byte adjust --note" "^relief: --note: .* is longer than 4096 bytes$" \
+    relief --data "$C" stock adjust --site C --item milk --qty 1 --reason found --note "$big"
+refused "a 70000-byte void --reason" "^relief: --reason: .* is longer than 4096 bytes$" \
+    relief --data "$C" stock void "$rid" --reason "$big"
+check_eq "no refusal anywhere reads 'success'" "$(relief --data "$C" stock void "$rid" --reason "$big" 2>&1 | grep -c success)" 0
