@@ -390,3 +390,48 @@ refused "a 70000-byte adjust --note" "^relief: --note: .* is longer than 4096 by
 refused "a 70000-byte void --reason" "^relief: --reason: .* is longer than 4096 bytes$" \
     relief --data "$C" stock void "$rid" --reason "$big"
 check_eq "no refusal anywhere reads 'success'" "$(relief --data "$C" stock void "$rid" --reason "$big" 2>&1 | grep -c success)" 0
+
+# stored text reaches the terminal with its control characters shown as '?': a name can neither
+# move the cursor nor split a line (the --json outputs escape them)
+E="$T/esc"
+esc_name=$(printf 'x\033[2J\033]0;pwned\007\r\nsecond line')
+relief --data "$E" init --name "$(printf 'esc\033[2J')" >/dev/null 2>&1
+relief --data "$E" site add --kind centre --name "$esc_name" --code E >/dev/null 2>&1
+relief --data "$E" item add a --name a --unit u >/dev/null 2>&1
+relief --data "$E" stock distribute --site E --item a --qty 1 >/dev/null 2>&1
+out=$(relief --data "$E" alerts)
+check_eq "alerts: no control character from a name" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+check_eq "alerts: one line an alert, whatever the name holds" "$(printf '%s\n' "$out" | grep -vc '^high ')" 0
+check_match "alerts: the name with '?' for its control characters" "$out" 'x\?\[2J\?\]0;pwned\?\?\?second line'
+out=$(relief --data "$E" site show E)
+check_eq "site show: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+check_match "site show: the name on one line" "$out" '^name +x\?\[2J.*second line$'
+don=$(relief --data "$E" donation pledge --donor "$(printf 'd\033[31m')" --to E --item a --qty 1 2>/dev/null)
+out=$(relief --data "$E" trace "$don" | head -1)
+check_match "trace: its first line shows the donor and the site safe" "$out" "^donation $don from d\?\[31m to E x\?\[2J.*second line: 1 a"
+relief --data "$E" --by "$(printf 'ev\033[2J\nx')" item set a --name b >/dev/null 2>&1
+out=$(relief --data "$E" log -n 1)
+check_match "log: the author safe" "$out" ' ev\?\[2J\?x +item\.set '
+check_eq "log: one line an op" "$(printf '%s\n' "$out" | wc -l)" 1
+relief --data "$E" site set E --name "$(printf 'y\033[2J')" >/dev/null 2>&1
+relief --data "$E" backup "$T/esc-b" >/dev/null 2>&1
+relief --data "$T/esc-b" site set E --name "$(printf 'z\033[2J')" >/dev/null 2>&1
+relief --data "$T/esc-b" --by "$(printf 'au\033[2J')" site set E --name z2 >/dev/null 2>&1
+relief --data "$T/esc-b" bundle create "$T/esc.bundle" >/dev/null 2>&1
+relief --data "$E" --by "$(printf 'bu\033[2J')" site set E --name y2 >/dev/null 2>&1
+relief --data "$E" bundle apply "$T/esc.bundle" >/dev/null 2>&1
+out=$(relief --data "$E" conflicts)
+check_match "conflicts: there is one" "$out" 'au\?\[2J'
+check_eq "conflicts: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+out=$(relief --data "$E" site show E)
+check_eq "site show of a conflict: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+out=$(relief --data "$E" status)
+check_match "status: the node's name safe" "$out" 'esc\?\[2J'
+check_eq "status: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+
+# log: the author column lines up by display width (CJK text counts double)
+relief --data "$E" --by 佐藤 item set a --name z >/dev/null 2>&1
+relief --data "$E" --by ab item set a --name w >/dev/null 2>&1
+out=$(relief --data "$E" log -n 2)
+check_match "log pads a Japanese author by its width" "$out" ':[0-9]+ +  佐藤 {10}item\.set '
+check_match "as it pads a Latin one" "$out" ':[0-9]+ +  ab {12}item\.set '
