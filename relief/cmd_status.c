@@ -255,26 +255,35 @@ int cmd_log(struct cli *c, int argc, char **argv)
     struct proto_err e;
     int rc;
 
-    /* -n N as a short form of --count */
-    for (int i = 1; i + 1 < argc; i++)
+    /* -n N as a short form of --count (a -n without N: "'--count' needs a value") */
+    for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-n") == 0) {
             argv[i] = "--count";
         }
     if (cli_parse(argc, argv, opts, log_usage) != 0)
         return cli_usage_error(log_usage, "unexpected argument '%s'", argv[1]);
+    /* a bad value of an option it knows is a failure (1), as everywhere; a usage error is 2 */
     if (count) {
-        char *end;
-        unsigned long long v = strtoull(count, &end, 10);
-        if (!*count || *end || v == 0 || v > 1000000)
-            return cli_usage_error(log_usage, "count '%s' is not a number from 1 to 1000000",
-                                   count);
+        uint64_t v = 0;
+        size_t n = strspn(count, "0123456789");
+        for (size_t i = 0; i < n && v <= 1000000; i++)
+            v = v * 10 + (uint64_t)(count[i] - '0');
+        if (!n || count[n] || v == 0 || v > 1000000) {
+            fputs("relief: -n/--count: '", stderr);
+            cli_put_safe(stderr, count);
+            fputs("' is not a whole number from 1 to 1000000\n", stderr);
+            return RL_EXIT_FAIL;
+        }
         a.limit = v;
     }
     if (origin) {
-        char *end;
-        a.only_origin = strtoull(origin, &end, 16);
-        if (strlen(origin) != 16 || *end)
-            return cli_usage_error(log_usage, "origin '%s' is not 16 hex digits", origin);
+        if (strlen(origin) != 16 || strspn(origin, "0123456789abcdefABCDEF") != 16) {
+            fputs("relief: --origin: '", stderr);
+            cli_put_safe(stderr, origin);
+            fputs("' is not a node id of 16 hex digits\n", stderr);
+            return RL_EXIT_FAIL;
+        }
+        a.only_origin = strtoull(origin, NULL, 16);
         a.has_origin = 1;
     }
     if ((rc = cli_open(c)))

@@ -435,3 +435,15 @@ relief --data "$E" --by ab item set a --name w >/dev/null 2>&1
 out=$(relief --data "$E" log -n 2)
 check_match "log pads a Japanese author by its width" "$out" ':[0-9]+ +  佐藤 {10}item\.set '
 check_match "as it pads a Latin one" "$out" ':[0-9]+ +  ab {12}item\.set '
+
+# log: a bad value of -n or --origin is a failure (1) naming it; a missing value a usage error (2)
+for bad in abc 0 1000001 -5 ""; do
+    check_status "log -n '$bad' exits 1" 1 relief --data "$E" log -n "$bad"
+done
+check_match "and names the option and the value" "$(relief --data "$E" log -n abc 2>&1)" "^relief: -n/--count: 'abc' is not a whole number from 1 to 1000000$"
+for bad in zz 0123456789abcdeg -123456789abcdef; do
+    check_status "log --origin '$bad' exits 1" 1 relief --data "$E" log --origin "$bad"
+done
+check_match "and names the option and the value" "$(relief --data "$E" log --origin zz 2>&1)" "^relief: --origin: 'zz' is not a node id of 16 hex digits$"
+check_status "log -n without a value: usage" 2 relief --data "$E" log -n
+check_status "log with an unknown option: usage" 2 relief --data "$E" log --bogus 1
