@@ -1007,6 +1007,31 @@ static int check_donation(struct rl_txn *t, const struct rl_edit *ed, const stru
     return 0;
 }
 
+/*
+ * The texts a record cannot be without, refused empty on add and set alike (as the import
+ * refuses them): a nameless site, an item without a unit, a need for no service.
+ */
+static int check_required(const struct rl_edit *ed, struct proto_err *e)
+{
+    static const struct {
+        uint8_t rtype, key;
+        const char *why;
+    } req[] = {
+        {RL_R_SITE, PROTO_SITE_NAME, "a site needs a name"},
+        {RL_R_ITEM, PROTO_ITEM_NAME, "an item needs a name"},
+        {RL_R_ITEM, PROTO_ITEM_UNIT, "an item needs a unit"},
+        {RL_R_NEED, PROTO_NEED_SERVICE, "a need for a service names it (or give --item)"},
+        {RL_R_DONATION, PROTO_DON_DONOR, "a donation needs a donor"},
+    };
+    for (size_t i = 0; i < sizeof req / sizeof *req; i++) {
+        const struct rl_edit_field *f =
+            req[i].rtype == ed->rtype ? edit_field(ed, req[i].key) : NULL;
+        if (f && !*f->value)
+            return proto_errf(e, -EINVAL, "--%s must not be empty: %s", f->f->name, req[i].why);
+    }
+    return 0;
+}
+
 struct edit_arg {
     const struct rl_edit *ed;
     struct rl_written *out;
@@ -1026,6 +1051,8 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
     if (ed->nfields == 0 && !(ed->languages && ed->rtype == RL_R_SITE && !ed->add))
         return proto_errf(e, PROTO_EUSAGE, "nothing to change: give at least one field");
+    if ((rc = check_required(ed, e)))
+        return rc;
     uint64_t ro = 0, rs = 0;
     const char *what = ed->rtype == RL_R_NEED    ? "need"
                        : ed->rtype == RL_R_SHIFT ? "shift"
@@ -1311,6 +1338,8 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     rl_rid_ref(&rid, RL_R_SHIFT, o, s);
     if (rl_record_get(t, &rid, NULL))
         return proto_errf(e, -ENOENT, "no shift '%s' on this node", r->shift);
+    if (r->kind == PROTO_KIND_SHIFT_SIGNUP && (!r->volunteer || !*r->volunteer))
+        return proto_errf(e, -EINVAL, "--volunteer must not be empty: who signs up?");
     if ((rc = op_text_ok(r->kind, PROTO_F_SIGNUP_VOLUNTEER, "volunteer", r->volunteer, e)) ||
         (r->kind == PROTO_KIND_SHIFT_SIGNUP &&
          (rc = op_text_ok(r->kind, PROTO_F_SIGNUP_CONTACT, "contact", r->contact, e))))
@@ -1453,6 +1482,11 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         (rc = op_text_ok(r->kind, PROTO_F_MV_NOTE,
                          r->kind == PROTO_KIND_STOCK_VOID ? "reason" : "note", r->note, e)))
         goto out;
+    if (r->lot && !*r->lot) { /* (stock without a lot is stock without --lot) */
+        rc =
+            proto_errf(e, -EINVAL, "--lot must not be empty: leave it out for stock without a lot");
+        goto out;
+    }
     switch (r->kind) {
     case PROTO_KIND_STOCK_RECEIVE:
     case PROTO_KIND_STOCK_DISPATCH:

@@ -447,3 +447,25 @@ done
 check_match "and names the option and the value" "$(relief --data "$E" log --origin zz 2>&1)" "^relief: --origin: 'zz' is not a node id of 16 hex digits$"
 check_status "log -n without a value: usage" 2 relief --data "$E" log -n
 check_status "log with an unknown option: usage" 2 relief --data "$E" log --bogus 1
+
+# the texts a record cannot be without are refused empty, on add and on set (as the import does)
+c_digest=$(relief --data "$C" digest)
+refused "site add --name ''" "^relief: --name must not be empty: a site needs a name$" \
+    relief --data "$C" site add --kind centre --name ""
+refused "site set --name ''" "^relief: --name must not be empty" relief --data "$C" site set C --name ""
+refused "item add --name ''" "^relief: --name must not be empty: an item needs a name$" \
+    relief --data "$C" item add y --name "" --unit u
+refused "item add --unit ''" "^relief: --unit must not be empty: an item needs a unit$" \
+    relief --data "$C" item add y --name y --unit ""
+refused "item set --unit ''" "^relief: --unit must not be empty" relief --data "$C" item set milk --unit ""
+refused "need add --service ''" "^relief: --service must not be empty" \
+    relief --data "$C" need add --site C --service "" --qty 1
+refused "donation pledge --donor ''" "^relief: --donor must not be empty" \
+    relief --data "$C" donation pledge --donor "" --to C --item milk --qty 1
+refused "stock receive --lot ''" "^relief: --lot must not be empty" \
+    relief --data "$C" stock receive --site C --item milk --qty 1 --lot ""
+refused "stock adjust --lot ''" "^relief: --lot must not be empty" \
+    relief --data "$C" stock adjust --site C --item milk --qty 1 --reason found --lot ""
+refused "shift signup --volunteer ''" "^relief: --volunteer must not be empty" \
+    relief --data "$C" shift signup "$sid" --volunteer ""
+check "an item's category may be emptied" relief --data "$C" item set milk --category ""
