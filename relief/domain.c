@@ -707,6 +707,11 @@ static int pack_value(struct rl_txn *t, uint32_t kind, msgpack_packer *pk,
         if (pf && (pf->type == PF_TEXT || pf->type == PF_CODE) && n > (size_t)pf->max)
             return proto_errf(e, PROTO_ELIMIT, "--%s: '%.40s...' is longer than %lld bytes",
                               f->name, s, (long long)pf->max);
+        if (pf && pf->type == PF_CODE && (n < (size_t)pf->min || !proto_code_ok(s, n, 0)))
+            return proto_errf(e, -EINVAL,
+                              "--%s: '%s' may hold only letters, digits, '.', '_' and '-' (%lld "
+                              "to %lld of them)",
+                              f->name, s, (long long)pf->min, (long long)pf->max);
         pack_str(pk, s);
         return 0;
     }
@@ -844,20 +849,28 @@ static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t si
     int rc;
     while (*p) {
         size_t n = strcspn(p, ",");
+        const char *next = p + n;
         while (n && p[0] == ' ') {
             p++;
             n--;
         }
+        while (n && p[n - 1] == ' ')
+            n--;
         if (n) {
-            if (n > 35 || want.n >= 32)
-                return proto_errf(e, -EINVAL, "language '%.*s' is not a language tag like pt",
-                                  (int)(n > 40 ? 40 : n), p);
+            /* named by the option and the list, not by the site.lang.add op it would become */
+            if (n > 35 || !proto_code_ok(p, n, 0))
+                return proto_errf(e, -EINVAL,
+                                  "--languages: '%.200s' is not a list of language tags like "
+                                  "pt,tl: '%.*s' may hold only letters, digits, '.', '_' and '-' "
+                                  "(1 to 35 of them)",
+                                  list, (int)(n > 40 ? 40 : n), p);
+            if (want.n >= 32)
+                return proto_errf(e, -EINVAL, "--languages: '%.200s' holds more than 32 languages",
+                                  list);
             memcpy(want.v[want.n], p, n);
             want.v[want.n++][n] = '\0';
         }
-        p += n;
-        if (*p == ',')
-            p++;
+        p = *next == ',' ? next + 1 : next;
     }
     if ((rc = rl_set_each(t, rid, 1, lang_collect, &have)))
         return rc;

@@ -469,3 +469,15 @@ refused "stock adjust --lot ''" "^relief: --lot must not be empty" \
 refused "shift signup --volunteer ''" "^relief: --volunteer must not be empty" \
     relief --data "$C" shift signup "$sid" --volunteer ""
 check "an item's category may be emptied" relief --data "$C" item set milk --category ""
+
+# a bad --code or --languages is named by its option and value, not by the op it would become
+c_digest=$(relief --data "$C" digest)
+refused "site add --code 'A B'" "^relief: --code: 'A B' may hold only letters, digits, '\.', '_' and '-' \(1 to 32 of them\)$" \
+    relief --data "$C" site add --kind centre --name N --code "A B"
+refused "site set --code ''" "^relief: --code: '' may hold only" relief --data "$C" site set C --code ""
+refused "site set --languages 'pt;tl'" "^relief: --languages: 'pt;tl' is not a list of language tags like pt,tl" \
+    relief --data "$C" site set C --languages "pt;tl"
+refused "site add --languages 'pt;tl'" "^relief: --languages: 'pt;tl' is not a list" \
+    relief --data "$C" site add --kind centre --name N --code N1 --languages "pt;tl"
+check "languages with spaces around the commas" relief --data "$C" site set C --languages " pt , tl,zh "
+check_match "are the tags without the spaces" "$(relief --data "$C" site show C)" "^languages +pt tl zh$"
