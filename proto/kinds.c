@@ -266,9 +266,9 @@ const struct proto_field *proto_record_field(const struct proto_kind_def *def, u
     return find(def->record, key);
 }
 
-static int code_ok(const char *s, uint32_t n, int lower)
+int proto_code_ok(const char *s, size_t n, int lower)
 {
-    for (uint32_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (!lower && c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
@@ -394,9 +394,9 @@ int proto_field_read(struct proto_mp *m, const struct proto_field *f, uint64_t s
             snprintf(msg, sizeof msg, "shorter than %lld bytes", (long long)f->min);
             return fail(e, f, msg);
         }
-        if (f->type == PF_CODE && !code_ok(v->s, v->n, 0))
+        if (f->type == PF_CODE && !proto_code_ok(v->s, v->n, 0))
             return fail(e, f, "may hold only letters, digits, '.', '_' and '-'");
-        if (f->type == PF_ICODE && !code_ok(v->s, v->n, 1))
+        if (f->type == PF_ICODE && !proto_code_ok(v->s, v->n, 1))
             return fail(e, f, "may hold only lower-case letters, digits, '.', '_' and '-'");
         if (!utf8_ok(v->s, v->n))
             return fail(e, f, "not valid UTF-8");

@@ -126,6 +126,9 @@ int proto_body_parse(uint32_t kind, const uint8_t *body, size_t len, uint64_t or
 /* Read a REF at m (bare seq -> origin = self). */
 int proto_ref_read(struct proto_mp *m, uint64_t self, uint64_t *origin, uint64_t *seq);
 
+/* Whether s[0..n) holds only the characters of a PF_CODE (lower: of a PF_ICODE); not its length. */
+int proto_code_ok(const char *s, size_t n, int lower);
+
 /* The field of a record schema with this key, or NULL. */
 const struct proto_field *proto_record_field(const struct proto_kind_def *def, uint32_t key);
 

@@ -101,6 +101,14 @@ void cli_table_free(struct cli_table *t);
 /* Columns a UTF-8 string takes in a terminal. */
 size_t cli_width(const char *s);
 
+/*
+ * Stored text for a person, outside a table: control characters are shown as '?' (as tables
+ * show them), so a name can neither move the cursor nor split a line. s may be NULL.
+ */
+void cli_put_safe(FILE *f, const char *s);
+/* The same, then spaces up to cols display columns (CJK text counts double). */
+void cli_put_padded(FILE *f, const char *s, size_t cols);
+
 struct rl_edit;
 struct rl_fieldopt;
 /* Parse the field options of a record edit (one --NAME VALUE per field of the table) into ed;

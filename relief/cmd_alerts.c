@@ -37,27 +37,35 @@ static int run(struct cli *c, struct q_arg *a)
     size_t i;
     json_t *o;
     if (!a->conflicts) {
-        json_array_foreach(a->out, i, o) printf(
-            "%-6s %s\n", json_string_value(json_object_get(o, "severity")),
-            json_string_value(json_object_get(o, "message")));
+        json_array_foreach(a->out, i, o)
+        {
+            /* a message names sites and items: one line whatever their names hold */
+            printf("%-6s ", json_string_value(json_object_get(o, "severity")));
+            cli_put_safe(stdout, json_string_value(json_object_get(o, "message")));
+            putchar('\n');
+        }
         if (json_array_size(a->out) == 0)
             fprintf(stderr, "no alerts\n");
     } else {
         json_array_foreach(a->out, i, o)
         {
             const char *name = json_string_value(json_object_get(o, "name"));
-            printf("%s %s%s%s%s: %s\n", json_string_value(json_object_get(o, "type")),
-                   json_string_value(json_object_get(o, "id")), name && *name ? " (" : "",
-                   name ? name : "", name && *name ? ")" : "",
-                   json_string_value(json_object_get(o, "field")));
+            printf("%s ", json_string_value(json_object_get(o, "type")));
+            cli_put_safe(stdout, json_string_value(json_object_get(o, "id")));
+            if (name && *name) {
+                fputs(" (", stdout);
+                cli_put_safe(stdout, name);
+                putchar(')');
+            }
+            printf(": %s\n", json_string_value(json_object_get(o, "field")));
             size_t j;
             json_t *x;
             json_array_foreach(json_object_get(o, "values"), j, x)
             {
                 char *v = json_dumps(json_object_get(x, "value"), JSON_ENCODE_ANY);
-                printf("  %s  by %s at %s (%s)\n", v ? v : "?",
-                       json_string_value(json_object_get(x, "author")),
-                       json_string_value(json_object_get(x, "time")),
+                printf("  %s  by ", v ? v : "?"); /* (JSON: its control characters escaped) */
+                cli_put_safe(stdout, json_string_value(json_object_get(x, "author")));
+                printf(" at %s (%s)\n", json_string_value(json_object_get(x, "time")),
                        json_string_value(json_object_get(x, "op")));
                 free(v);
             }

@@ -6,10 +6,12 @@
 #include "import.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const usage[] = {
     "relief import sites FILE       (a header row naming columns such as name, kind, code)",
@@ -36,14 +38,24 @@ int cmd_import(struct cli *c, int argc, char **argv)
     if (rl_import_kind_parse(argv[1], &kind))
         return cli_usage_error(usage, "cannot import '%s': sites, items or movements", argv[1]);
     const char *path = argv[2];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO with no writer (or a device) would wait for ever; what is not
+     * a regular file is refused before anything reads it, and a regular file reads as always */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
         fprintf(stderr, "relief: cannot open '%s': %s\n", path, strerror(errno));
         return RL_EXIT_FAIL;
     }
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "relief: '%s' is not a regular file (it is read twice)\n", path);
-        fclose(f);
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        fprintf(stderr,
+                "relief: '%s' is not a regular file (it is read twice): copy it to a file first\n",
+                path);
+        close(fd);
+        return RL_EXIT_FAIL;
+    }
+    FILE *f = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        fprintf(stderr, "relief: cannot open '%s': %s\n", path, strerror(errno));
+        close(fd);
         return RL_EXIT_FAIL;
     }
     /* one import of a file at a time: two would both resume from the same note (import.h) */

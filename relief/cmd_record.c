@@ -148,9 +148,12 @@ static void print_trace(json_t *d)
 {
     char q[32];
     cli_jfmt(d, "qty", q, sizeof q);
-    printf("donation %s from %s to %s %s: %s %s, delivered %lld\n", js(d, "id"), js(d, "donor"),
-           js(d, "to_code"), js(d, "to_name"), q, js(d, "item"),
-           (long long)json_integer_value(json_object_get(d, "delivered")));
+    char line[2048];
+    snprintf(line, sizeof line, "donation %s from %s to %s %s: %s %s, delivered %lld", js(d, "id"),
+             js(d, "donor"), js(d, "to_code"), js(d, "to_name"), q, js(d, "item"),
+             (long long)json_integer_value(json_object_get(d, "delivered")));
+    cli_put_safe(stdout, line); /* the donor and the site as they were typed: one line */
+    putchar('\n');
     static const char *const head[] = {"time", "stage", "qty", "site", "to", "by", "op"};
     static const int right[] = {0, 0, 1, 0, 0, 0, 0};
     struct cli_table tb;

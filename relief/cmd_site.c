@@ -100,17 +100,25 @@ static int run_list(struct cli *c, struct list_arg *a)
         cli_table_print(&tb);
         cli_table_free(&tb);
     } else {
+        /* every value as one line, whatever control characters it holds */
         char v[700];
         printf("%-14s %s\n", "id", jstr(a->out, "id"));
         for (const struct rl_fieldopt *f = rl_site_fields; f->name; f++) {
             cli_jfmt(a->out, f->name, v, sizeof v);
-            if (v[0])
-                printf("%-14s %s\n", f->name, v);
+            if (!v[0])
+                continue;
+            printf("%-14s ", f->name);
+            cli_put_safe(stdout, v);
+            putchar('\n');
         }
         json_t *langs = json_object_get(a->out, "languages");
         if (json_array_size(langs)) {
             printf("%-14s", "languages");
-            json_array_foreach(langs, i, o) printf(" %s", json_string_value(o));
+            json_array_foreach(langs, i, o)
+            {
+                putchar(' ');
+                cli_put_safe(stdout, json_string_value(o));
+            }
             putchar('\n');
         }
         const char *k;
@@ -123,8 +131,9 @@ static int run_list(struct cli *c, struct list_arg *a)
             json_array_foreach(vals, j, x)
             {
                 char *val = json_dumps(json_object_get(x, "value"), JSON_ENCODE_ANY);
-                printf("  %s  by %s at %s (%s)\n", val ? val : "?", jstr(x, "author"),
-                       jstr(x, "time"), jstr(x, "op"));
+                printf("  %s  by ", val ? val : "?"); /* (JSON: control characters escaped) */
+                cli_put_safe(stdout, jstr(x, "author"));
+                printf(" at %s (%s)\n", jstr(x, "time"), jstr(x, "op"));
                 free(val);
             }
         }

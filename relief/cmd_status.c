@@ -102,7 +102,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
                                  (json_int_t)size, "version_vector", s.origins, "peers", s.peers,
                                  "imports_cut_short", s.cuts));
     } else {
-        printf("node     %s  %s\n", id, s.node.name);
+        /* names, URLs and errors come from other nodes: printed safe */
+        printf("node     %s  ", id);
+        cli_put_safe(stdout, s.node.name);
+        putchar('\n');
         printf("network  %s\n", net);
         printf("data     %s  (%s on disk)\n", c->data_dir, sz);
         printf("ops      %llu from %u origin%s\n", (unsigned long long)s.ops, s.vv.n,
@@ -116,10 +119,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
         json_array_foreach(s.origins, i, o)
         {
             json_t *f = json_object_get(o, "forked_at");
-            printf("%-16s  %10lld  %s%s", json_string_value(json_object_get(o, "origin")),
-                   (long long)json_integer_value(json_object_get(o, "seq")),
-                   json_string_value(json_object_get(o, "name")),
-                   strcmp(json_string_value(json_object_get(o, "origin")), id) ? "" : " (this node)");
+            printf("%-16s  %10lld  ", json_string_value(json_object_get(o, "origin")),
+                   (long long)json_integer_value(json_object_get(o, "seq")));
+            cli_put_safe(stdout, json_string_value(json_object_get(o, "name")));
+            if (!strcmp(json_string_value(json_object_get(o, "origin")), id))
+                fputs(" (this node)", stdout);
             if (f)
                 printf("  FORKED at seq %lld", (long long)json_integer_value(f));
             putchar('\n');
@@ -132,13 +136,16 @@ int cmd_status(struct cli *c, int argc, char **argv)
             const char *err_at = json_string_value(json_object_get(o, "last_error_at"));
             if (i == 0)
                 printf("\npeers\n");
-            printf("  %s  last success %s", json_string_value(json_object_get(o, "url")),
-                   ok && *ok ? ok : "never");
+            fputs("  ", stdout);
+            cli_put_safe(stdout, json_string_value(json_object_get(o, "url")));
+            printf("  last success %s", ok && *ok ? ok : "never");
             if (ok && *ok)
                 printf(" (it lacked %lld ops)",
                        (long long)json_integer_value(json_object_get(o, "lacks")));
-            if (err && *err)
-                printf("; last error %s: %s", err_at, err);
+            if (err && *err) {
+                printf("; last error %s: ", err_at);
+                cli_put_safe(stdout, err);
+            }
             putchar('\n');
         }
         json_decref(s.peers);
@@ -146,11 +153,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
         {
             const char *kind = json_string_value(json_object_get(o, "kind"));
             const char *file = json_string_value(json_object_get(o, "file"));
-            printf("%simport   %s from '%s' cut short: %lld of %lld rows written; import the "
-                   "same file again (relief import %s %s) to write the rest, from line %lld\n",
-                   i ? "" : "\n", kind, file,
+            printf("%simport   %s from '", i ? "" : "\n", kind);
+            cli_put_safe(stdout, file);
+            printf("' cut short: %lld of %lld rows written; import the same file again (relief "
+                   "import %s ",
                    (long long)json_integer_value(json_object_get(o, "written")),
-                   (long long)json_integer_value(json_object_get(o, "rows")), kind, file,
+                   (long long)json_integer_value(json_object_get(o, "rows")), kind);
+            cli_put_safe(stdout, file);
+            printf(") to write the rest, from line %lld\n",
                    (long long)json_integer_value(json_object_get(o, "next_line")));
         }
         json_decref(s.cuts);
@@ -245,26 +255,35 @@ int cmd_log(struct cli *c, int argc, char **argv)
     struct proto_err e;
     int rc;
 
-    /* -n N as a short form of --count */
-    for (int i = 1; i + 1 < argc; i++)
+    /* -n N as a short form of --count (a -n without N: "'--count' needs a value") */
+    for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-n") == 0) {
             argv[i] = "--count";
         }
     if (cli_parse(argc, argv, opts, log_usage) != 0)
         return cli_usage_error(log_usage, "unexpected argument '%s'", argv[1]);
+    /* a bad value of an option it knows is a failure (1), as everywhere; a usage error is 2 */
     if (count) {
-        char *end;
-        unsigned long long v = strtoull(count, &end, 10);
-        if (!*count || *end || v == 0 || v > 1000000)
-            return cli_usage_error(log_usage, "count '%s' is not a number from 1 to 1000000",
-                                   count);
+        uint64_t v = 0;
+        size_t n = strspn(count, "0123456789");
+        for (size_t i = 0; i < n && v <= 1000000; i++)
+            v = v * 10 + (uint64_t)(count[i] - '0');
+        if (!n || count[n] || v == 0 || v > 1000000) {
+            fputs("relief: -n/--count: '", stderr);
+            cli_put_safe(stderr, count);
+            fputs("' is not a whole number from 1 to 1000000\n", stderr);
+            return RL_EXIT_FAIL;
+        }
         a.limit = v;
     }
     if (origin) {
-        char *end;
-        a.only_origin = strtoull(origin, &end, 16);
-        if (strlen(origin) != 16 || *end)
-            return cli_usage_error(log_usage, "origin '%s' is not 16 hex digits", origin);
+        if (strlen(origin) != 16 || strspn(origin, "0123456789abcdefABCDEF") != 16) {
+            fputs("relief: --origin: '", stderr);
+            cli_put_safe(stderr, origin);
+            fputs("' is not a node id of 16 hex digits\n", stderr);
+            return RL_EXIT_FAIL;
+        }
+        a.only_origin = strtoull(origin, NULL, 16);
         a.has_origin = 1;
     }
     if ((rc = cli_open(c)))
@@ -289,11 +308,12 @@ int cmd_log(struct cli *c, int argc, char **argv)
                 kind = kbuf;
             }
             char *body = json_dumps(json_object_get(j, "body"), JSON_COMPACT | JSON_SORT_KEYS);
-            printf("%s  %s:%-6lld  %-12s  %-10s  %s\n",
-                   json_string_value(json_object_get(j, "time")),
+            printf("%s  %s:%-6lld  ", json_string_value(json_object_get(j, "time")),
                    json_string_value(json_object_get(j, "origin")),
-                   (long long)json_integer_value(json_object_get(j, "seq")),
-                   json_string_value(json_object_get(j, "author")), kind, body ? body : "");
+                   (long long)json_integer_value(json_object_get(j, "seq")));
+            /* the author as typed on some node: safe, and padded by display width */
+            cli_put_padded(stdout, json_string_value(json_object_get(j, "author")), 12);
+            printf("  %-10s  %s\n", kind, body ? body : "");
             free(body);
         }
         if (arr)

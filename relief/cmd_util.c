@@ -92,7 +92,16 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char *con
 
 int cli_fail(const struct proto_err *e)
 {
-    fprintf(stderr, "relief: %s\n", proto_err_text(e));
+    if (!e->code && !e->msg[0]) {
+        /* a failure that lost its reason on the way up: a bug, but never "success" */
+        fputs("relief: failed for a reason that was not recorded (a bug: please report it)\n",
+              stderr);
+        return RL_EXIT_FAIL;
+    }
+    /* (a message may quote stored text) */
+    fputs("relief: ", stderr);
+    cli_put_safe(stderr, proto_err_text(e));
+    fputc('\n', stderr);
     return e->code == PROTO_EUSAGE ? RL_EXIT_USAGE : RL_EXIT_FAIL;
 }
 
@@ -311,15 +320,33 @@ static void pad(struct line *l, size_t n)
 }
 
 /* Control characters from the data are shown as '?', so a name cannot move the cursor. */
+static char safe_char(char ch)
+{
+    unsigned char u = (unsigned char)ch;
+    return u < 0x20 || u == 0x7f ? '?' : ch;
+}
+
 static void put_safe(struct line *l, const char *s)
 {
     size_t n = strlen(s);
     if (!line_room(l, n))
         return;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        l->p[l->n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-    }
+    for (size_t i = 0; i < n; i++)
+        l->p[l->n++] = safe_char(s[i]);
+}
+
+void cli_put_safe(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        putc(safe_char(*s), f);
+}
+
+void cli_put_padded(FILE *f, const char *s, size_t cols)
+{
+    size_t w = s ? cli_width(s) : 0;
+    cli_put_safe(f, s);
+    for (; w < cols; w++)
+        putc(' ', f);
 }
 
 void cli_table_print(struct cli_table *t)

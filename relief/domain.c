@@ -707,6 +707,11 @@ static int pack_value(struct rl_txn *t, uint32_t kind, msgpack_packer *pk,
         if (pf && (pf->type == PF_TEXT || pf->type == PF_CODE) && n > (size_t)pf->max)
             return proto_errf(e, PROTO_ELIMIT, "--%s: '%.40s...' is longer than %lld bytes",
                               f->name, s, (long long)pf->max);
+        if (pf && pf->type == PF_CODE && (n < (size_t)pf->min || !proto_code_ok(s, n, 0)))
+            return proto_errf(e, -EINVAL,
+                              "--%s: '%s' may hold only letters, digits, '.', '_' and '-' (%lld "
+                              "to %lld of them)",
+                              f->name, s, (long long)pf->min, (long long)pf->max);
         pack_str(pk, s);
         return 0;
     }
@@ -844,20 +849,28 @@ static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t si
     int rc;
     while (*p) {
         size_t n = strcspn(p, ",");
+        const char *next = p + n;
         while (n && p[0] == ' ') {
             p++;
             n--;
         }
+        while (n && p[n - 1] == ' ')
+            n--;
         if (n) {
-            if (n > 35 || want.n >= 32)
-                return proto_errf(e, -EINVAL, "language '%.*s' is not a language tag like pt",
-                                  (int)(n > 40 ? 40 : n), p);
+            /* named by the option and the list, not by the site.lang.add op it would become */
+            if (n > 35 || !proto_code_ok(p, n, 0))
+                return proto_errf(e, -EINVAL,
+                                  "--languages: '%.200s' is not a list of language tags like "
+                                  "pt,tl: '%.*s' may hold only letters, digits, '.', '_' and '-' "
+                                  "(1 to 35 of them)",
+                                  list, (int)(n > 40 ? 40 : n), p);
+            if (want.n >= 32)
+                return proto_errf(e, -EINVAL, "--languages: '%.200s' holds more than 32 languages",
+                                  list);
             memcpy(want.v[want.n], p, n);
             want.v[want.n++][n] = '\0';
         }
-        p += n;
-        if (*p == ',')
-            p++;
+        p = *next == ',' ? next + 1 : next;
     }
     if ((rc = rl_set_each(t, rid, 1, lang_collect, &have)))
         return rc;
@@ -1007,6 +1020,31 @@ static int check_donation(struct rl_txn *t, const struct rl_edit *ed, const stru
     return 0;
 }
 
+/*
+ * The texts a record cannot be without, refused empty on add and set alike (as the import
+ * refuses them): a nameless site, an item without a unit, a need for no service.
+ */
+static int check_required(const struct rl_edit *ed, struct proto_err *e)
+{
+    static const struct {
+        uint8_t rtype, key;
+        const char *why;
+    } req[] = {
+        {RL_R_SITE, PROTO_SITE_NAME, "a site needs a name"},
+        {RL_R_ITEM, PROTO_ITEM_NAME, "an item needs a name"},
+        {RL_R_ITEM, PROTO_ITEM_UNIT, "an item needs a unit"},
+        {RL_R_NEED, PROTO_NEED_SERVICE, "a need for a service names it (or give --item)"},
+        {RL_R_DONATION, PROTO_DON_DONOR, "a donation needs a donor"},
+    };
+    for (size_t i = 0; i < sizeof req / sizeof *req; i++) {
+        const struct rl_edit_field *f =
+            req[i].rtype == ed->rtype ? edit_field(ed, req[i].key) : NULL;
+        if (f && !*f->value)
+            return proto_errf(e, -EINVAL, "--%s must not be empty: %s", f->f->name, req[i].why);
+    }
+    return 0;
+}
+
 struct edit_arg {
     const struct rl_edit *ed;
     struct rl_written *out;
@@ -1026,6 +1064,8 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
     if (ed->nfields == 0 && !(ed->languages && ed->rtype == RL_R_SITE && !ed->add))
         return proto_errf(e, PROTO_EUSAGE, "nothing to change: give at least one field");
+    if ((rc = check_required(ed, e)))
+        return rc;
     uint64_t ro = 0, rs = 0;
     const char *what = ed->rtype == RL_R_NEED    ? "need"
                        : ed->rtype == RL_R_SHIFT ? "shift"
@@ -1251,6 +1291,22 @@ static int signup_match(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, 
     return 0;
 }
 
+/*
+ * A text option of an op longer than its kind's field takes, named by its option before it is
+ * packed: the schema would name only the op's field, and past PROTO_MAX_OP_BYTES the body
+ * would not be built at all.
+ */
+static int op_text_ok(uint32_t kind, uint8_t key, const char *opt, const char *s,
+                      struct proto_err *e)
+{
+    const struct proto_kind_def *def = proto_kind_def(kind);
+    for (const struct proto_field *f = def && s ? def->fields : NULL; f && f->key; f++)
+        if (f->key == key && f->type == PF_TEXT && strlen(s) > (size_t)f->max)
+            return proto_errf(e, PROTO_ELIMIT, "--%s: '%.40s...' is longer than %lld bytes", opt, s,
+                              (long long)f->max);
+    return 0;
+}
+
 static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct shift_arg *a = arg;
@@ -1267,6 +1323,12 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     rl_rid_ref(&rid, RL_R_SHIFT, o, s);
     if (rl_record_get(t, &rid, NULL))
         return proto_errf(e, -ENOENT, "no shift '%s' on this node", r->shift);
+    if (r->kind == PROTO_KIND_SHIFT_SIGNUP && (!r->volunteer || !*r->volunteer))
+        return proto_errf(e, -EINVAL, "--volunteer must not be empty: who signs up?");
+    if ((rc = op_text_ok(r->kind, PROTO_F_SIGNUP_VOLUNTEER, "volunteer", r->volunteer, e)) ||
+        (r->kind == PROTO_KIND_SHIFT_SIGNUP &&
+         (rc = op_text_ok(r->kind, PROTO_F_SIGNUP_CONTACT, "contact", r->contact, e))))
+        return rc;
     body_init(&b);
     switch (r->kind) {
     case PROTO_KIND_SHIFT_SIGNUP: {
@@ -1431,6 +1493,16 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
     body_init(&b);
     body_init(&extra); /* the fields after the map header, counted in nfields */
+    if ((rc = op_text_ok(r->kind, PROTO_F_MV_LOT, "lot", r->lot, e)) ||
+        (rc = op_text_ok(r->kind, PROTO_F_MV_FROM_TEXT, "from", r->from_text, e)) ||
+        (rc = op_text_ok(r->kind, PROTO_F_MV_NOTE,
+                         r->kind == PROTO_KIND_STOCK_VOID ? "reason" : "note", r->note, e)))
+        goto out;
+    if (r->lot && !*r->lot) { /* (stock without a lot is stock without --lot) */
+        rc =
+            proto_errf(e, -EINVAL, "--lot must not be empty: leave it out for stock without a lot");
+        goto out;
+    }
     switch (r->kind) {
     case PROTO_KIND_STOCK_RECEIVE:
     case PROTO_KIND_STOCK_DISPATCH:
@@ -1660,8 +1732,10 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             nfields++;
         }
     }
-    if ((rc = proto_buf_failed(&extra.b)))
+    if ((rc = proto_buf_failed(&extra.b))) {
+        rc = proto_errf(e, rc, "the change is too large (more than %u bytes)", PROTO_MAX_OP_BYTES);
         goto out;
+    }
     msgpack_pack_map(&b.pk, nfields);
     proto_buf_add(&b.b, extra.b.data, extra.b.len);
     if (r->check_only) {

@@ -1721,8 +1721,10 @@ static const char *error_field(const struct job *j)
     const char *msg = j->e.msg;
     json_object_foreach(j->body, k, v)
     {
+        /* "qty ..." or the CLI's option: "--name must not be empty", "--lot: '...' is longer" */
+        const char *m = strncmp(msg, "--", 2) ? msg : msg + 2;
         size_t n = strlen(k);
-        if (!strncmp(msg, k, n) && (msg[n] == ' ' || msg[n] == ':'))
+        if (!strncmp(m, k, n) && (m[n] == ' ' || m[n] == ':'))
             return k;
     }
     return NULL;

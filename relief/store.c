@@ -589,6 +589,17 @@ static int before(struct rl_txn *t, enum rl_db db)
     return db == RL_DB_VV ? vv_write(t) : db == RL_DB_SHELFMV ? dups_write(t) : 0;
 }
 
+/*
+ * A transaction's function that failed without saying why (an error code passed up from a
+ * buffer or a lookup) still leaves its code in e, so no caller reports a failure as "success".
+ */
+static int fn_failed(struct proto_err *e, int rc)
+{
+    if (rc && e && !e->code)
+        e->code = rc;
+    return rc;
+}
+
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e)
 {
     for (;;) {
@@ -607,7 +618,7 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
         t.top = t.txn;
         rc = upgraded_under_us(&t, e);
         if (!rc)
-            rc = fn(&t, arg, e);
+            rc = fn_failed(e, fn(&t, arg, e));
         if (!rc && ((rc = dups_write(&t)) || (rc = vv_write(&t))))
             rc = rc == MDB_MAP_FULL ? PROTO_EMAPFULL : lmdb_fail(e, rc, "cannot write to", s->dir);
         dups_free(&t.dups);
@@ -646,7 +657,7 @@ int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e
     struct rl_vv_held vv = t->vv;
     memcpy(saved, t->unknown, sizeof saved);
     t->txn = child;
-    rc = fn(t, arg, e);
+    rc = fn_failed(e, fn(t, arg, e));
     t->txn = parent;
     if (rc) {
         mdb_txn_abort(child);
@@ -679,7 +690,7 @@ int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err 
     t.top = t.txn;
     rc = upgraded_under_us(&t, e);
     if (!rc)
-        rc = fn(&t, arg, e);
+        rc = fn_failed(e, fn(&t, arg, e));
     txn_cursors_close(&t);
     mdb_txn_abort(t.txn);
     pthread_rwlock_unlock(&s->maplock);

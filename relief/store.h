@@ -187,7 +187,8 @@ typedef int (*rl_txn_fn)(struct rl_txn *t, void *arg, struct proto_err *e);
 
 /*
  * Run fn in a write transaction and commit it durably; on a full map grow and run fn again.
- * fn returns 0 to commit or an error to abort; that error is returned.
+ * fn returns 0 to commit or an error to abort; that error is returned, and is e->code also when
+ * fn left e empty (so a message never reads "success").
  */
 int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
 
@@ -198,7 +199,7 @@ int rl_store_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err
  */
 int rl_txn_nested(struct rl_txn *t, rl_txn_fn fn, void *arg, struct proto_err *e);
 
-/* Run fn in a read transaction. */
+/* Run fn in a read transaction; fn's error is returned and left in e as rl_store_write does. */
 int rl_store_read(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
 
 /* Write a consistent, compacted copy of the environment into dir (made if missing). */

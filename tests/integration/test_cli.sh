@@ -361,3 +361,133 @@ done
 for bad in 2027-01-05T9:00 2027-01-05T09:00:3 2027-01-05T24:00 2027-01-05T09:00+9:00 2027-01-05T09:60; do
     check_status "time '$bad' is refused" 1 relief --data "$U" shift add --site KIT-MINATO --start "$bad" --end 2027-01-06T10:00Z --slots 2
 done
+
+# bad values on the command line: exit 1, one line on stderr naming the option, nothing written
+C="$T/cli"
+relief --data "$C" init --name cli >/dev/null 2>&1
+relief --data "$C" site add --kind centre --name C --code C >/dev/null 2>&1
+relief --data "$C" item add milk --name milk --unit can >/dev/null 2>&1
+c_digest=$(relief --data "$C" digest)
+# refused NAME REGEX CMD...: exits 1, says one line matching REGEX, writes nothing
+refused() {
+    r_name=$1 r_re=$2
+    shift 2
+    check_status "$r_name: exit 1" 1 "$@"
+    r_err=$("$@" 2>&1 >/dev/null)
+    check_match "$r_name: says why" "$r_err" "$r_re"
+    check_eq "$r_name: in one line" "$(printf '%s\n' "$r_err" | wc -l)" 1
+    check_eq "$r_name: writes nothing" "$(relief --data "$C" digest)" "$c_digest"
+}
+rid=$(relief --data "$C" stock receive --site C --item milk --qty 5 2>/dev/null)
+sid=$(relief --data "$C" shift add --site C --start 2027-01-01T10:00 --end 2027-01-01T12:00 --slots 2 2>/dev/null)
+c_digest=$(relief --data "$C" digest)
+for n in 600 70000; do
+    big=$(head -c $n /dev/zero | tr '\0' a)
+    refused "a $n-byte --from" "^relief: --from: 'a+\.\.\.' is longer than 512 bytes$" \
+        relief --data "$C" stock receive --site C --item milk --qty 1 --from "$big"
+    refused "a $n-byte --lot" "^relief: --lot: .* is longer than 64 bytes$" \
+        relief --data "$C" stock receive --site C --item milk --qty 1 --lot "$big"
+    refused "a $n-byte --lot of an adjustment" "^relief: --lot: .* is longer than 64 bytes$" \
+        relief --data "$C" stock adjust --site C --item milk --qty -1 --reason lost --lot "$big"
+    refused "a $n-byte shift --volunteer" "^relief: --volunteer: .* is longer than 256 bytes$" \
+        relief --data "$C" shift signup "$sid" --volunteer "$big"
+done
+big=$(head -c 70000 /dev/zero | tr '\0' a)
+refused "a 70000-byte distribute --note" "^relief: --note: .* is longer than 4096 bytes$" \
+    relief --data "$C" stock distribute --site C --item milk --qty 1 --note "$big"
+refused "a 70000-byte adjust --note" "^relief: --note: .* is longer than 4096 bytes$" \
+    relief --data "$C" stock adjust --site C --item milk --qty 1 --reason found --note "$big"
+refused "a 70000-byte void --reason" "^relief: --reason: .* is longer than 4096 bytes$" \
+    relief --data "$C" stock void "$rid" --reason "$big"
+check_eq "no refusal anywhere reads 'success'" "$(relief --data "$C" stock void "$rid" --reason "$big" 2>&1 | grep -c success)" 0
+
+# stored text reaches the terminal with its control characters shown as '?': a name can neither
+# move the cursor nor split a line (the --json outputs escape them)
+E="$T/esc"
+esc_name=$(printf 'x\033[2J\033]0;pwned\007\r\nsecond line')
+relief --data "$E" init --name "$(printf 'esc\033[2J')" >/dev/null 2>&1
+relief --data "$E" site add --kind centre --name "$esc_name" --code E >/dev/null 2>&1
+relief --data "$E" item add a --name a --unit u >/dev/null 2>&1
+relief --data "$E" stock distribute --site E --item a --qty 1 >/dev/null 2>&1
+out=$(relief --data "$E" alerts)
+check_eq "alerts: no control character from a name" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+check_eq "alerts: one line an alert, whatever the name holds" "$(printf '%s\n' "$out" | grep -vc '^high ')" 0
+check_match "alerts: the name with '?' for its control characters" "$out" 'x\?\[2J\?\]0;pwned\?\?\?second line'
+out=$(relief --data "$E" site show E)
+check_eq "site show: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+check_match "site show: the name on one line" "$out" '^name +x\?\[2J.*second line$'
+don=$(relief --data "$E" donation pledge --donor "$(printf 'd\033[31m')" --to E --item a --qty 1 2>/dev/null)
+out=$(relief --data "$E" trace "$don" | head -1)
+check_match "trace: its first line shows the donor and the site safe" "$out" "^donation $don from d\?\[31m to E x\?\[2J.*second line: 1 a"
+relief --data "$E" --by "$(printf 'ev\033[2J\nx')" item set a --name b >/dev/null 2>&1
+out=$(relief --data "$E" log -n 1)
+check_match "log: the author safe" "$out" ' ev\?\[2J\?x +item\.set '
+check_eq "log: one line an op" "$(printf '%s\n' "$out" | wc -l)" 1
+relief --data "$E" site set E --name "$(printf 'y\033[2J')" >/dev/null 2>&1
+relief --data "$E" backup "$T/esc-b" >/dev/null 2>&1
+relief --data "$T/esc-b" site set E --name "$(printf 'z\033[2J')" >/dev/null 2>&1
+relief --data "$T/esc-b" --by "$(printf 'au\033[2J')" site set E --name z2 >/dev/null 2>&1
+relief --data "$T/esc-b" bundle create "$T/esc.bundle" >/dev/null 2>&1
+relief --data "$E" --by "$(printf 'bu\033[2J')" site set E --name y2 >/dev/null 2>&1
+relief --data "$E" bundle apply "$T/esc.bundle" >/dev/null 2>&1
+out=$(relief --data "$E" conflicts)
+check_match "conflicts: there is one" "$out" 'au\?\[2J'
+check_eq "conflicts: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+out=$(relief --data "$E" site show E)
+check_eq "site show of a conflict: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+out=$(relief --data "$E" status)
+check_match "status: the node's name safe" "$out" 'esc\?\[2J'
+check_eq "status: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+
+# log: the author column lines up by display width (CJK text counts double)
+relief --data "$E" --by 佐藤 item set a --name z >/dev/null 2>&1
+relief --data "$E" --by ab item set a --name w >/dev/null 2>&1
+out=$(relief --data "$E" log -n 2)
+check_match "log pads a Japanese author by its width" "$out" ':[0-9]+ +  佐藤 {10}item\.set '
+check_match "as it pads a Latin one" "$out" ':[0-9]+ +  ab {12}item\.set '
+
+# log: a bad value of -n or --origin is a failure (1) naming it; a missing value a usage error (2)
+for bad in abc 0 1000001 -5 ""; do
+    check_status "log -n '$bad' exits 1" 1 relief --data "$E" log -n "$bad"
+done
+check_match "and names the option and the value" "$(relief --data "$E" log -n abc 2>&1)" "^relief: -n/--count: 'abc' is not a whole number from 1 to 1000000$"
+for bad in zz 0123456789abcdeg -123456789abcdef; do
+    check_status "log --origin '$bad' exits 1" 1 relief --data "$E" log --origin "$bad"
+done
+check_match "and names the option and the value" "$(relief --data "$E" log --origin zz 2>&1)" "^relief: --origin: 'zz' is not a node id of 16 hex digits$"
+check_status "log -n without a value: usage" 2 relief --data "$E" log -n
+check_status "log with an unknown option: usage" 2 relief --data "$E" log --bogus 1
+
+# the texts a record cannot be without are refused empty, on add and on set (as the import does)
+c_digest=$(relief --data "$C" digest)
+refused "site add --name ''" "^relief: --name must not be empty: a site needs a name$" \
+    relief --data "$C" site add --kind centre --name ""
+refused "site set --name ''" "^relief: --name must not be empty" relief --data "$C" site set C --name ""
+refused "item add --name ''" "^relief: --name must not be empty: an item needs a name$" \
+    relief --data "$C" item add y --name "" --unit u
+refused "item add --unit ''" "^relief: --unit must not be empty: an item needs a unit$" \
+    relief --data "$C" item add y --name y --unit ""
+refused "item set --unit ''" "^relief: --unit must not be empty" relief --data "$C" item set milk --unit ""
+refused "need add --service ''" "^relief: --service must not be empty" \
+    relief --data "$C" need add --site C --service "" --qty 1
+refused "donation pledge --donor ''" "^relief: --donor must not be empty" \
+    relief --data "$C" donation pledge --donor "" --to C --item milk --qty 1
+refused "stock receive --lot ''" "^relief: --lot must not be empty" \
+    relief --data "$C" stock receive --site C --item milk --qty 1 --lot ""
+refused "stock adjust --lot ''" "^relief: --lot must not be empty" \
+    relief --data "$C" stock adjust --site C --item milk --qty 1 --reason found --lot ""
+refused "shift signup --volunteer ''" "^relief: --volunteer must not be empty" \
+    relief --data "$C" shift signup "$sid" --volunteer ""
+check "an item's category may be emptied" relief --data "$C" item set milk --category ""
+
+# a bad --code or --languages is named by its option and value, not by the op it would become
+c_digest=$(relief --data "$C" digest)
+refused "site add --code 'A B'" "^relief: --code: 'A B' may hold only letters, digits, '\.', '_' and '-' \(1 to 32 of them\)$" \
+    relief --data "$C" site add --kind centre --name N --code "A B"
+refused "site set --code ''" "^relief: --code: '' may hold only" relief --data "$C" site set C --code ""
+refused "site set --languages 'pt;tl'" "^relief: --languages: 'pt;tl' is not a list of language tags like pt,tl" \
+    relief --data "$C" site set C --languages "pt;tl"
+refused "site add --languages 'pt;tl'" "^relief: --languages: 'pt;tl' is not a list" \
+    relief --data "$C" site add --kind centre --name N --code N1 --languages "pt;tl"
+check "languages with spaces around the commas" relief --data "$C" site set C --languages " pt , tl,zh "
+check_match "are the tags without the spaces" "$(relief --data "$C" site show C)" "^languages +pt tl zh$"

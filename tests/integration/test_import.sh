@@ -124,6 +124,12 @@ check_status "import of an unknown kind: usage" 2 relief import needs "$D/items.
 check_status "import with an extra argument: usage" 2 relief import items "$D/items.csv" more
 check_status "import of a missing file" 1 relief import items "$D/nope.csv"
 check_status "import of a directory" 1 relief import items "$D"
+# a named pipe with no writer: refused at once (it must be a regular file), not waited on
+mkfifo "$D/fifo"
+d_fifo=$(relief digest)
+check_status "import of a FIFO with no writer: refused, not waited on" 1 timeout 10 "$RELIEF_BIN" import sites "$D/fifo"
+check_match "saying it is not a regular file" "$(timeout 10 "$RELIEF_BIN" import sites "$D/fifo" 2>&1)" "^relief: '.*/fifo' is not a regular file"
+check_eq "a FIFO: digest unchanged" "$(relief digest)" "$d_fifo"
 
 # --- a file longer than one transaction: checked whole, then written in chunks ---
 /usr/bin/python3 -c '
