@@ -1,6 +1,7 @@
 /*
- * relief stock receive|dispatch|arrive|distribute|adjust|count|void  and  relief stock
- * [--site S] [--item I] (balances and what is in transit).
+ * relief stock receive|dispatch|arrive|distribute|adjust|count|void, relief stock
+ * [--site S] [--item I] (balances and what is in transit) and relief stock transit (the
+ * transfers on their way).
  */
 #include "cli.h"
 #include "domain.h"
@@ -22,6 +23,7 @@ static const char *const usage[] = {
     "relief stock count --site S --item I --qty N",
     "relief stock void MOVEMENT --reason TEXT",
     "relief stock [--site S] [--item I]",
+    "relief stock transit [--site S] [--item I]   (transfers on their way, with their ids)",
     NULL,
 };
 
@@ -79,6 +81,66 @@ static int show(struct cli *c, const char *site, const char *item)
     return RL_EXIT_OK;
 }
 
+struct transit_arg {
+    const char *site, *item;
+    json_t *out;
+};
+
+static int transit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct transit_arg *a = arg;
+    uint64_t site = 0;
+    int rc;
+    if (a->site && (rc = rl_resolve_site(t, a->site, &site, e)))
+        return rc;
+    if (a->item && (rc = rl_resolve_item(t, a->item, e)))
+        return rc;
+    a->out = rl_q_transit(t, site, a->item, e);
+    return a->out ? 0 : -EIO;
+}
+
+/* relief stock transit: the transfers still on their way, each with the id an arrival takes */
+static int transit(struct cli *c, const char *site, const char *item)
+{
+    static const char *const head[] = {"transfer", "sent", "from", "to", "item", "qty", "by"};
+    static const int right[] = {0, 0, 0, 0, 0, 1, 0};
+    struct transit_arg a = {site, item, NULL};
+    int rc;
+    if ((rc = cli_read(c, transit_fn, &a)))
+        return rc;
+    if (c->json) {
+        cli_json_print(a.out); /* (takes it) */
+        return RL_EXIT_OK;
+    }
+    struct cli_table tb;
+    size_t i;
+    json_t *o;
+    cli_table_init(&tb, 7, head, right);
+    json_array_foreach(a.out, i, o)
+    {
+        char qty[24], when[20];
+        const char *fc = json_string_value(json_object_get(o, "from_code"));
+        const char *tc = json_string_value(json_object_get(o, "to_code"));
+        snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(o, "qty")));
+        snprintf(when, sizeof when, "%.16s", json_string_value(json_object_get(o, "time")));
+        const char *row[] = {json_string_value(json_object_get(o, "transfer")),
+                             when,
+                             *fc ? fc : json_string_value(json_object_get(o, "from")),
+                             *tc ? tc : json_string_value(json_object_get(o, "to")),
+                             json_string_value(json_object_get(o, "item")),
+                             qty,
+                             json_string_value(json_object_get(o, "author"))};
+        cli_table_row(&tb, row);
+    }
+    if (json_array_size(a.out))
+        cli_table_print(&tb);
+    else
+        fprintf(stderr, "nothing in transit\n");
+    cli_table_free(&tb);
+    json_decref(a.out);
+    return RL_EXIT_OK;
+}
+
 int cmd_stock(struct cli *c, int argc, char **argv)
 {
     struct rl_stock_req r;
@@ -98,6 +160,14 @@ int cmd_stock(struct cli *c, int argc, char **argv)
         return show(c, r.site, r.item);
     }
     const char *sub = argv[1];
+    if (!strcmp(sub, "transit")) {
+        if (cli_parse(argc - 1, argv + 1, opts, usage) != 0)
+            return cli_usage_error(usage, "stock transit takes no argument");
+        if (r.to || r.qty || r.lot || r.expiry || r.donation || r.need || r.reason || r.note ||
+            from)
+            return cli_usage_error(usage, "stock transit takes --site and --item only");
+        return transit(c, r.site, r.item);
+    }
     for (const struct rl_stock_op *op = rl_stock_ops; op->name; op++) {
         if (strcmp(op->name, sub))
             continue;

@@ -569,7 +569,8 @@ void rl_ref_format(uint64_t origin, uint64_t seq, char out[40])
 int rl_resolve_ref(struct rl_txn *t, const char *s, uint64_t *origin, uint64_t *seq,
                    struct proto_err *e)
 {
-    const char *dash = strrchr(s, '-');
+    /* (relief log prints origin:seq) */
+    const char *dash = strrchr(s, '-') ? strrchr(s, '-') : strrchr(s, ':');
     char prefix[17];
     struct proto_vv vv;
     if (!dash || dash - s < 4 || dash - s > 16)

@@ -35,6 +35,13 @@ static void handle(void *arg, const struct sync_http_req *req, struct sync_http_
         proto_buf_printf(&resp->body, "ok\n");
         return;
     }
+    /* RFC 9112 3.2: an HTTP/1.1 request names its host, once */
+    if (req->nhost > 1 || (req->nhost == 0 && req->http_minor >= 1)) {
+        resp->status = 400;
+        proto_buf_printf(&resp->body, "%s\n",
+                         req->nhost ? "more than one Host header" : "HTTP/1.1 needs a Host header");
+        return;
+    }
     /* DNS rebinding: a hostile page's own name pointed at this node is not answered */
     if (!rl_api_host_ok(nn->api, req->host)) {
         resp->status = 421;

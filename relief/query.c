@@ -538,6 +538,81 @@ static int expiring_lot(void *arg, const char *lot, size_t ln, uint32_t exp, int
     return 0;
 }
 
+struct transit_ref {
+    uint64_t hlc, o, s;
+};
+
+static int transit_cmp(const void *x, const void *y)
+{
+    const struct transit_ref *a = x, *b = y;
+    if (a->hlc != b->hlc)
+        return a->hlc < b->hlc ? -1 : 1;
+    if (a->o != b->o)
+        return a->o < b->o ? -1 : 1;
+    return a->s < b->s ? -1 : a->s > b->s;
+}
+
+json_t *rl_q_transit(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e)
+{
+    static _Thread_local struct rl_mv mv;
+    struct rl_cursor c;
+    MDB_val k, v;
+    struct transit_ref *refs = NULL;
+    size_t n = 0, cap = 0, il = item ? strlen(item) : 0;
+    int rc = rl_cursor_open(t, RL_DB_TRANSIT, &c);
+    if (rc) {
+        proto_errf(e, rc, "cannot read what is in transit: %s", proto_strerror(rc));
+        return NULL;
+    }
+    /* to(8) s(item) origin(8) seq(8) -> qty: just the transfers still open */
+    for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size < 25 || k.mv_size != 25u + kb[8])
+            continue;
+        if (item && (kb[8] != il || memcmp(kb + 9, item, il)))
+            continue;
+        uint64_t o = proto_get_be64(kb + k.mv_size - 16), s = proto_get_be64(kb + k.mv_size - 8);
+        if (rl_ledger_get(t, o, s, &mv) || (site && mv.site != site && mv.to != site))
+            continue;
+        if (n == cap) {
+            struct transit_ref *nr = realloc(refs, (cap = cap ? cap * 2 : 64) * sizeof *nr);
+            if (!nr) {
+                rc = -ENOMEM;
+                break;
+            }
+            refs = nr;
+        }
+        refs[n++] = (struct transit_ref){mv.hlc, o, s};
+    }
+    rl_cursor_close(&c);
+    if (rc && rc != -ENOENT) {
+        free(refs);
+        proto_errf(e, rc, "cannot read what is in transit: %s", proto_strerror(rc));
+        return NULL;
+    }
+    if (n)
+        qsort(refs, n, sizeof *refs, transit_cmp);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char ref[40], when[40], from[17], to[17], fcode[80], fname[600], tcode[80], tname[600];
+        if (rl_ledger_get(t, refs[i].o, refs[i].s, &mv))
+            continue;
+        rl_ref_format(mv.origin, mv.seq, ref);
+        rl_hlc_format(mv.hlc, when, sizeof when);
+        snprintf(from, sizeof from, "%016llx", (unsigned long long)mv.site);
+        snprintf(to, sizeof to, "%016llx", (unsigned long long)mv.to);
+        site_label(t, mv.site, fcode, sizeof fcode, fname, sizeof fname);
+        site_label(t, mv.to, tcode, sizeof tcode, tname, sizeof tname);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s%, s:I, s:s}", "transfer",
+                           ref, "time", when, "from", from, "from_code", fcode, "from_name", fname,
+                           "to", to, "to_code", tcode, "to_name", tname, "item", mv.item,
+                           (size_t)mv.item_len, "qty", (json_int_t)mv.qty, "author", mv.author));
+    }
+    free(refs);
+    return arr;
+}
+
 json_t *rl_q_alerts(struct rl_txn *t, uint64_t now_ms, struct proto_err *e)
 {
     struct rl_cursor c;

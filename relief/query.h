@@ -17,6 +17,13 @@ json_t *rl_q_items(struct rl_txn *t, struct proto_err *e);
 /* Balances (and what is in transit to each shelf); site 0 = every site, item NULL = all. */
 json_t *rl_q_stock(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e);
 
+/*
+ * Transfers in transit (dispatched, neither arrived nor voided), oldest first: a site (0: any)
+ * at either end, an item (NULL: any). Each: transfer (the id `relief stock arrive` takes),
+ * time, from, from_code, from_name, to, to_code, to_name, item, qty, author.
+ */
+json_t *rl_q_transit(struct rl_txn *t, uint64_t site, const char *item, struct proto_err *e);
+
 /* One shelf of rl_q_stock: the strings are borrowed until the callback returns. */
 struct rl_stock_row {
     uint64_t site;

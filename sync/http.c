@@ -745,6 +745,9 @@ static void build_request(const struct conn *c, struct sync_http_req *r)
         r->header_value[i] = hb_str(c, c->val_off[i]);
     }
     r->host = sync_http_header(r, "host");
+    for (unsigned i = 0; i < c->nh; i++)
+        r->nhost += !strcmp(r->header_name[i], "host");
+    r->http_minor = c->parser.http_minor;
     r->content_type = sync_http_header(r, "content-type");
     r->content_encoding = sync_http_header(r, "content-encoding");
     r->authorization = sync_http_header(r, "authorization");

@@ -42,6 +42,8 @@ struct sync_http_req {
     const char *path;         /* without the query, e.g. "/sync/v1/pull" */
     const char *query;        /* after '?', or "" */
     const char *host;         /* the Host header, or "" */
+    unsigned nhost;           /* how many Host headers it had */
+    unsigned http_minor;      /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
     const char *content_type; /* or "" */
     const char *content_encoding; /* or "" */
     const char *authorization;    /* the whole Authorization header, or "" */

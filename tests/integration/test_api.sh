@@ -428,6 +428,10 @@ check_match "tokens never reach the log" "$(grep -c "$wtok\|$rtok\|$dtok" "$A.lo
 
 # --- Host (DNS rebinding) and cross-site writes ---
 check_eq "another host name: 421" "$(code -H 'Host: attacker.example' -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 421
+raw_status() { (exec 3<>"/dev/tcp/127.0.0.1/$port"; printf "$1" >&3; timeout 5 head -c 12 <&3); }
+check_match "an HTTP/1.1 request without Host: 400" "$(raw_status 'GET /api/v1/status HTTP/1.1\r\nConnection: close\r\n\r\n')" "^HTTP/1.1 400"
+check_match "two Host headers, the first one right: 400" "$(raw_status "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nHost: attacker.example\r\nAuthorization: Bearer $rtok\r\nConnection: close\r\n\r\n")" "^HTTP/1.1 400"
+check_match "HTTP/1.0 without Host is still answered" "$(raw_status "GET /api/v1/status HTTP/1.0\r\nAuthorization: Bearer $rtok\r\n\r\n")" "^HTTP/1.1 200"
 check_eq "also for the dashboard" "$(code -H 'Host: attacker.example' "$R/")" 421
 check_eq "localhost is fine" "$(code -H "Host: localhost:$port" -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 200
 stop "$pa"

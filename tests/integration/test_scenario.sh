@@ -279,3 +279,15 @@ check_status "an arrival of a voided transfer" 1 relief stock arrive "$TV"
 check_match "says so" "$(relief stock arrive "$TV" 2>&1)" "was voided"
 check_eq "nothing refused was written (only a pledge, a transfer and its void)" "$(relief --json log -n 3 | jget '[e["kind_name"] for e in d]')" \
     "['stock.void', 'stock.dispatch', 'donation.pledge']"
+
+# transfers on their way, with the ids an arrival takes (a dispatch imported, or made on another
+# laptop, printed none here); relief log's origin:seq is taken as an id too
+printf 'type,site,to,item,qty\ndispatch,WH-1,FAR-1,rice-5kg,3\n' >"$T/sent.csv"
+relief import movements "$T/sent.csv" >/dev/null 2>&1
+tr_json=$(relief --json stock transit --site FAR-1)
+check_eq "relief stock transit lists the imported dispatch" "$(echo "$tr_json" | jget '[(e["from_code"], e["to_code"], e["item"], e["qty"]) for e in d]')" "[('WH-1', 'FAR-1', 'rice-5kg', 3)]"
+check_match "as a table with its id" "$(relief stock transit --site FAR-1)" "$(echo "$tr_json" | jget 'd[0]["transfer"]') +20[0-9-]+T[0-9:]+ +WH-1 +FAR-1 +rice-5kg +3"
+tr_log=$(relief --json log -n 1 | jget 'd[0]["origin"] + ":" + str(d[0]["seq"])')
+check "the arrival recorded by relief log's id" relief stock arrive "$tr_log"
+check_eq "and it is no longer on its way" "$(relief --json stock transit --site FAR-1)" "[]"
+check_status "stock transit takes no id" 2 relief stock transit "$tr_log"
