@@ -755,7 +755,8 @@ static int lots_apply(struct rl_txn *t, uint64_t site, const struct rl_mv *mv, i
     return 0;
 }
 
-/* Add to a sum: prefix 0 for a need's fulfilment, 'D' for a donation's delivered quantity. */
+/* Add to a sum: prefix 0 for what was handed out against a need, 'A' for what arrived against
+ * it, 'D' for a donation's delivered quantity. */
 static int need_add(struct rl_txn *t, uint8_t prefix, uint64_t o, uint64_t s, int64_t delta)
 {
     uint8_t k[17], v[8];
@@ -987,7 +988,11 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
         if ((is_short || !fresh) && (rc = alert_put(t, &a, is_short)))
             goto out;
     }
-    if (mv->need_s && (rc = need_add(t, 0, mv->need_o, mv->need_s, n_need - mv->a_need)))
+    /* what arrived against a need and what was handed out against it apart: the need's
+     * fulfilment is the larger (goods sent to a centre against it and handed out there
+     * against it count once) */
+    if (mv->need_s && (rc = need_add(t, mv->kind == PROTO_KIND_STOCK_DISPATCH ? 'A' : 0, mv->need_o,
+                                     mv->need_s, n_need - mv->a_need)))
         goto out;
     if (mv->kind == PROTO_KIND_STOCK_RECEIVE && mv->don_s &&
         (rc = need_add(t, 'D', mv->don_o, mv->don_s, n_need - mv->a_need)))
@@ -1220,43 +1225,6 @@ static int shelf_recompute(struct rl_txn *t, uint64_t site, const char *item, ui
     for (size_t i = 0; !rc && i < n; i += 2)
         rc = recompute_ref(t, refs[i], refs[i + 1], item, il);
     free(refs);
-    return rc;
-}
-
-int rl_ledger_recount(struct rl_txn *t)
-{
-    struct rl_cursor c;
-    MDB_val k, v;
-    size_t n = 0, cap = 0;
-    uint8_t *keys = NULL; /* site(8) len(1) item(255) each */
-    int rc = rl_cursor_open(t, RL_DB_COUNTS, &c);
-    if (rc)
-        return rc;
-    for (rc = rl_cursor_first(&c, &k, &v); rc == 0; rc = rl_cursor_next(&c, &k, &v)) {
-        const uint8_t *p = k.mv_data;
-        if (k.mv_size < 9 || p[8] != k.mv_size - 9) {
-            rc = PROTO_ECORRUPT;
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            uint8_t *nk = realloc(keys, cap * 264);
-            if (!nk) {
-                rc = -ENOMEM;
-                break;
-            }
-            keys = nk;
-        }
-        memcpy(keys + n++ * 264, p, k.mv_size);
-    }
-    rl_cursor_close(&c);
-    if (rc == -ENOENT)
-        rc = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        const uint8_t *p = keys + i * 264;
-        rc = shelf_recompute(t, proto_get_be64(p), (const char *)p + 9, p[8]);
-    }
-    free(keys);
     return rc;
 }
 

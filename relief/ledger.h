@@ -29,10 +29,6 @@ int rl_ledger_void(struct rl_txn *t, const struct rl_opinfo *op, const struct pr
 /* stock.count: the shelf's quantity against a version vector. */
 int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b);
 
-/* Recompute every movement of every counted shelf (upgrading from format 13, whose counts
- * covered a transfer only through the arrival shown). */
-int rl_ledger_recount(struct rl_txn *t);
-
 /* Balance of a shelf (0 with -ENOENT when nothing ever touched it). */
 int rl_ledger_balance(struct rl_txn *t, uint64_t site, const char *item, size_t item_len,
                       int64_t *qty);

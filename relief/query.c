@@ -944,6 +944,14 @@ static int64_t sum_of(struct rl_txn *t, uint8_t prefix, uint64_t o, uint64_t s)
     return (int64_t)proto_get_be64(v.mv_data);
 }
 
+/* A need's fulfilment: what arrived against it or what was handed out against it, whichever is
+ * more (goods sent to a centre against a need and handed out there against it count once). */
+static int64_t fulfilled_of(struct rl_txn *t, uint64_t o, uint64_t s)
+{
+    int64_t out = sum_of(t, 0, o, s), in = sum_of(t, 'A', o, s);
+    return in > out ? in : out;
+}
+
 /* Walk the records of one type: fn(t, origin, seq, arg). */
 static int each_record(struct rl_txn *t, enum rl_rtype type,
                        int (*fn)(struct rl_txn *t, uint64_t o, uint64_t s, void *arg), void *arg)
@@ -1002,7 +1010,7 @@ static int need_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
 {
     json_t *j = ref_record(t, RL_R_NEED, o, s, rl_need_fields);
     int64_t needed = json_integer_value(json_object_get(j, "qty"));
-    int64_t fulfilled = sum_of(t, 0, o, s);
+    int64_t fulfilled = fulfilled_of(t, o, s);
     int64_t gap = needed - fulfilled;
     json_object_set_new(j, "fulfilled", json_integer((json_int_t)fulfilled));
     json_object_set_new(j, "gap", json_integer((json_int_t)(gap > 0 ? gap : 0)));
@@ -1308,7 +1316,7 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
     rl_record_fields_at(&a->fields, &r, need_field, a);
     struct need_line *l = &a->v[a->n];
     rl_ref_format(o, s, l->id);
-    int64_t fulfilled = sum_of(t, 0, o, s), gap = a->qty - fulfilled;
+    int64_t fulfilled = fulfilled_of(t, o, s), gap = a->qty - fulfilled;
     l->gap = gap > 0 ? gap : 0;
     int64_t transit = 0;
     const struct area *ar = NULL;
