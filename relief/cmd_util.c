@@ -326,19 +326,38 @@ static char safe_char(char ch)
     return u < 0x20 || u == 0x7f ? '?' : ch;
 }
 
+/* A C1 control (U+0080..U+009F, CSI among them) in UTF-8: some terminals act on it too. */
+static int c1_at(const char *s)
+{
+    return (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+           (unsigned char)s[1] <= 0x9f;
+}
+
 static void put_safe(struct line *l, const char *s)
 {
     size_t n = strlen(s);
     if (!line_room(l, n))
         return;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (c1_at(s + i)) {
+            l->p[l->n++] = '?';
+            i++;
+            continue;
+        }
         l->p[l->n++] = safe_char(s[i]);
+    }
 }
 
 void cli_put_safe(FILE *f, const char *s)
 {
-    for (; s && *s; s++)
+    for (; s && *s; s++) {
+        if (c1_at(s)) {
+            putc('?', f);
+            s++;
+            continue;
+        }
         putc(safe_char(*s), f);
+    }
 }
 
 void cli_put_padded(FILE *f, const char *s, size_t cols)

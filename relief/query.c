@@ -1014,6 +1014,8 @@ static int need_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
     int64_t gap = needed - fulfilled;
     json_object_set_new(j, "fulfilled", json_integer((json_int_t)fulfilled));
     json_object_set_new(j, "gap", json_integer((json_int_t)(gap > 0 ? gap : 0)));
+    if (!json_object_get(j, "status"))
+        json_object_set_new(j, "status", json_string("open"));
     add_site_label(t, j, "site");
     const char *item = json_string_value(json_object_get(j, "item"));
     const char *site = json_string_value(json_object_get(j, "site"));
@@ -1032,6 +1034,11 @@ static int need_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
 static int gap_cmp(const void *a, const void *b)
 {
     json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    const char *sx = json_string_value(json_object_get(x, "status"));
+    const char *sy = json_string_value(json_object_get(y, "status"));
+    int cx = sx && !strcmp(sx, "closed"), cy = sy && !strcmp(sy, "closed");
+    if (cx != cy) /* closed needs after the open ones */
+        return cx ? 1 : -1;
     json_int_t gx = json_integer_value(json_object_get(x, "gap"));
     json_int_t gy = json_integer_value(json_object_get(y, "gap"));
     if (gx != gy)
@@ -1137,6 +1144,7 @@ enum {
 
 struct need_line {
     int64_t gap;
+    int closed;    /* listed after the open ones */
     uint64_t site; /* with has_site: its stock is read after the walk */
     int has_site;
     char id[40];
@@ -1318,6 +1326,7 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
     rl_ref_format(o, s, l->id);
     int64_t fulfilled = fulfilled_of(t, o, s), gap = a->qty - fulfilled;
     l->gap = gap > 0 ? gap : 0;
+    l->closed = !strcmp(a->text[NC_STATUS], "closed");
     int64_t transit = 0;
     const struct area *ar = NULL;
     l->site = a->site;
@@ -1341,6 +1350,9 @@ static int need_cells_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
         case NC_GAP: v = fmt_num(num, l->gap); break;
         case NC_STOCK: v = "0"; break; /* see need_stock */
         case NC_TRANSIT: v = fmt_num(num, transit); break;
+        case NC_STATUS:
+            v = a->text[c][0] ? a->text[c] : "open";
+            break;
         default: v = a->text[c]; break;
         }
         l->cell[c] = a->arena.len;
@@ -1382,6 +1394,8 @@ static int need_stock(struct rl_txn *t, struct needs_cells_arg *a)
 static int need_line_cmp(const void *x, const void *y)
 {
     const struct need_line *a = x, *b = y;
+    if (a->closed != b->closed)
+        return a->closed ? 1 : -1;
     if (a->gap != b->gap)
         return a->gap < b->gap ? 1 : -1;
     return strcmp(a->id, b->id);

@@ -435,6 +435,8 @@ check_match "conflicts: there is one" "$out" 'au\?\[2J'
 check_eq "conflicts: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
 out=$(relief --data "$E" site show E)
 check_eq "site show of a conflict: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+relief --data "$E" site add --kind centre --name "$(printf 'c1\302\2332J')" --code C1 >/dev/null 2>&1
+check_match "a C1 control (U+009B, CSI) shown as '?' too" "$(relief --data "$E" site list | grep C1)" 'c1\?2J'
 out=$(relief --data "$E" status)
 check_match "status: the node's name safe" "$out" 'esc\?\[2J'
 check_eq "status: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0

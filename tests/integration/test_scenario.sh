@@ -296,3 +296,10 @@ tr_log=$(relief --json log -n 1 | jget 'd[0]["origin"] + ":" + str(d[0]["seq"])'
 check "the arrival recorded by relief log's id" relief stock arrive "$tr_log"
 check_eq "and it is no longer on its way" "$(relief --json stock transit --site FAR-1)" "[]"
 check_status "stock transit takes no id" 2 relief stock transit "$tr_log"
+
+# a need is open until it is set otherwise; closed needs come after the open ones
+NB=$(relief need add --site FAR-1 --item blanket --qty 500)
+check_eq "a new need is open" "$(relief --json need list | jget '[n["status"] for n in d if n["id"] == "'"$NB"'"][0]')" open
+check "closed" relief need set "$NB" --status closed
+check_eq "and listed after every open one, its gap the largest" "$(relief --json need list | jget 'd[-1]["id"]')" "$NB"
+check_eq "the report too" "$(relief report needs --format csv | tail -1 | cut -d, -f1)" "$NB"
