@@ -412,7 +412,8 @@ int rl_shelf_lots_held(struct rl_txn *t, const void *key, size_t kn, const void 
         goto out;
     for (size_t i = 0; i < hs.n; i++)
         hs.h[i].expiry = rl_lot_expiry(t, item, il, hs.h[i].lot, hs.h[i].len);
-    qsort(hs.h, hs.n, sizeof *hs.h, held_cmp);
+    if (hs.n > 1)
+        qsort(hs.h, hs.n, sizeof *hs.h, held_cmp);
     /* what the lots add up to beyond the shelf (a loss adjusted or a count, naming no lot) left
      * the shelf the way stock does */
     int64_t excess = hs.sum - (bal > 0 ? bal : 0);
@@ -1289,7 +1290,8 @@ int rl_ledger_count_short(struct rl_txn *t, uint64_t site, const char *item, siz
             hs.h[w].expiry = rl_lot_expiry(t, item, il, hs.h[w].lot, hs.h[w].len);
             sum += hs.h[w++].qty;
         }
-    qsort(hs.h, w, sizeof *hs.h, held_cmp);
+    if (w > 1)
+        qsort(hs.h, w, sizeof *hs.h, held_cmp);
     int64_t short_ = sum - (qty > 0 ? qty : 0);
     for (size_t i = 0; i < w && short_ > 0 && !rc; i++) {
         int64_t take = short_ < hs.h[i].qty ? short_ : hs.h[i].qty;
