@@ -6,7 +6,9 @@
 #include "key.h"
 #include "oplog.h"
 #include "proto/buf.h"
+#include "proto/kinds.h"
 #include "proto/mp.h"
+#include "proto/op.h"
 #include "proto/vv.h"
 
 #include <errno.h>
@@ -885,24 +887,68 @@ static int transfer_arrival(struct rl_txn *t, const struct rl_mv *mv, int *has, 
     return 0;
 }
 
-static int version_counted(void *arg, uint64_t origin, uint64_t seq)
+/* The arrival a count saw: of the versions of a transfer's arrived quantity inside its VV
+ * (held here), the greatest by (hlc, origin, seq) -- the one shown where it was counted, since
+ * an edit is later than what it saw. */
+struct seen {
+    struct rl_txn *t;
+    const struct count *c;
+    int have, rc;
+    uint64_t hlc, o, s;
+    int64_t qty;
+};
+
+static int version_seen(void *arg, uint64_t o, uint64_t s)
 {
-    return covered(arg, origin, seq);
+    static _Thread_local struct proto_body b;
+    struct seen *a = arg;
+    const uint8_t *p;
+    size_t n;
+    struct proto_op op;
+    struct proto_err pe;
+    if (!covered(a->c, o, s))
+        return 0;
+    int rc = rl_oplog_payload(a->t, o, s, &p, &n);
+    if (rc == -ENOENT)
+        return 0; /* not here yet: its arrival recomputes the transfer */
+    if (rc) {
+        a->rc = rc;
+        return 1;
+    }
+    proto_err_clear(&pe);
+    if (proto_op_parse(p, n, &op, &pe) || op.kind != PROTO_KIND_STOCK_ARRIVE ||
+        proto_body_parse(op.kind, op.body, op.body_len, o, &b, &pe))
+        return 0;
+    if (!a->have || op.hlc > a->hlc ||
+        (op.hlc == a->hlc && (o > a->o || (o == a->o && s > a->s)))) {
+        a->have = 1;
+        a->hlc = op.hlc;
+        a->o = o;
+        a->s = s;
+        a->qty = (int64_t)b.v[PROTO_F_MV_QTY].u;
+    }
+    return 0;
 }
 
 /*
- * Whether the destination's winning count saw the transfer arrive: a version of its arrived
- * quantity (the one shown, or one an edit superseded) is within the count's VV. A count made
- * once the goods were there counted them, so an arrival confirmed again or corrected later
- * (on this laptop or another) changes the transfer, not the counted shelf. 1, 0, or an error.
+ * What the destination's winning count saw of a transfer: the arrived quantity it counted
+ * (*qty; 1), or nothing (0: no version of the arrival inside its VV). A count made once the
+ * goods were there counted them, so the shelf gets only what the arrived quantity changed
+ * after it: a confirmation again adds nothing, the rest of a partial delivery its rest.
  */
-static int arrival_counted(struct rl_txn *t, const struct rl_mv *mv, const struct count *c)
+static int arrival_seen(struct rl_txn *t, const struct rl_mv *mv, const struct count *c,
+                        int64_t *qty)
 {
     struct rl_rid r;
+    struct seen a = {.t = t, .c = c};
     if (!c->present)
         return 0;
     rl_rid_ref(&r, RL_R_TRANSFER, mv->origin, mv->seq);
-    return rl_field_versions(t, &r, RL_TRANSFER_ARRIVED, version_counted, (void *)c);
+    int rc = rl_field_versions(t, &r, RL_TRANSFER_ARRIVED, version_seen, &a);
+    if (rc < 0 || a.rc)
+        return rc < 0 ? rc : a.rc;
+    *qty = a.qty;
+    return a.have;
 }
 
 static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
@@ -929,11 +975,12 @@ static int recompute(struct rl_txn *t, struct rl_mv *mv, int fresh)
     int64_t n_src = voided || covered(&csrc, mv->origin, mv->seq) ? 0 : effect;
     uint8_t n_lots_src = !voided;
     int counted = 0;
-    if (has_arr && !voided && (counted = arrival_counted(t, mv, &cdst)) < 0) {
+    int64_t seen = 0;
+    if (has_arr && !voided && (counted = arrival_seen(t, mv, &cdst, &seen)) < 0) {
         rc = counted;
         goto out;
     }
-    int64_t n_dst = voided || !has_arr || counted ? 0 : arrived;
+    int64_t n_dst = voided || !has_arr ? 0 : counted ? arrived - seen : arrived;
     int64_t n_lots_dst = voided || !has_arr ? 0 : arrived;
     /* a need's fulfilment, or (for a receipt) a donation's delivered quantity */
     int64_t n_need = 0;

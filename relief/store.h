@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* Version of the on-disk layout. A node refuses a data directory of a newer one. */
-#define RL_FORMAT_VERSION 14u
+#define RL_FORMAT_VERSION 15u
 
 /* Map size a new environment starts with, and the most it may grow to. */
 #define RL_MAP_INITIAL (64ull << 20)

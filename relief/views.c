@@ -725,10 +725,11 @@ static int upgrade_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     /* formats 2-8 kept an index of the movements of each lot: a trace walks the shelves */
     if (fmt >= 2 && fmt < 9 && (rc = rl_clear(t, RL_DB_LOTMV)))
         return proto_errf(e, rc, "cannot empty lotmv: %s", proto_strerror(rc));
-    /* format 13's rules differed (a count covered a transfer only when it saw the arrival
-     * shown; a need's fulfilment summed what arrived and what was handed out against it): the
-     * views again, from the op log as it now is */
-    if (fmt >= 2 && fmt < 14 && (rc = rebuild_views(t, &rebuilt, e)))
+    /* formats 13 and 14 had other rules (a count covered a transfer only through the arrival
+     * shown, then through any it saw; a need's fulfilment summed what arrived and what was
+     * handed out against it; a loss or a count took no lots): the views again, from the op
+     * log as it now is */
+    if (fmt >= 2 && fmt < 15 && (rc = rebuild_views(t, &rebuilt, e)))
         return rc;
     if (rebuilt > *nops)
         *nops = rebuilt;

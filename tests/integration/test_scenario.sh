@@ -303,3 +303,16 @@ check_eq "a new need is open" "$(relief --json need list | jget '[n["status"] fo
 check "closed" relief need set "$NB" --status closed
 check_eq "and listed after every open one, its gap the largest" "$(relief --json need list | jget 'd[-1]["id"]')" "$NB"
 check_eq "the report too" "$(relief report needs --format csv | tail -1 | cut -d, -f1)" "$NB"
+
+# a partial delivery counted, then the rest: the shelf gets the rest (a count covers the arrival
+# it saw, not what arrived after it)
+TP=$(relief stock dispatch --from WH-1 --to FAR-1 --item rice-5kg --qty 5)
+relief stock arrive "$TP" --qty 2 >/dev/null
+far_rice() { relief --json stock --site FAR-1 --item rice-5kg | jget 'd[0]["balance"]'; }
+check "FAR-1 counted" relief stock count --site FAR-1 --item rice-5kg --qty "$(far_rice)"
+before_rest=$(far_rice)
+check "the other 3 arrive" relief stock arrive "$TP" --qty 5
+check_eq "the shelf gets them" "$(far_rice)" "$((before_rest + 3))"
+check "the arrival confirmed again" relief stock arrive "$TP" --qty 5
+check_eq "adds nothing" "$(far_rice)" "$((before_rest + 3))"
+check_eq "the state rebuilt from the log agrees" "$(relief digest --rebuild)" "$(relief digest)"

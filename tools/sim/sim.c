@@ -855,11 +855,40 @@ static int stock(struct sim *m, int x, struct rl_stock_req *r, struct rl_stock_r
     return write_done(m, x, rc, &e, what);
 }
 
+/* A need's site (its id, as refs name sites) and item, as the writing node shows them. */
+struct need_fit {
+    const char *ref;
+    int ok;
+    char site[17], item[65];
+};
+
+static int need_fit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct need_fit *nf = arg;
+    struct rl_rid r;
+    struct rl_head h;
+    uint64_t o, sq, site;
+    const char *item;
+    uint32_t il;
+    if (rl_resolve_ref(t, nf->ref, &o, &sq, e))
+        return 0;
+    rl_rid_ref(&r, RL_R_NEED, o, sq);
+    if (rl_field_get(t, &r, PROTO_NEED_SITE, &h) || rl_head_uint(&h, &site))
+        return 0;
+    snprintf(nf->site, sizeof nf->site, "%016llx", (unsigned long long)site);
+    if (rl_field_get(t, &r, PROTO_NEED_ITEM, &h) || rl_head_str(&h, &item, &il) || !il || il > 64)
+        return 0;
+    memcpy(nf->item, item, il);
+    nf->item[il] = '\0';
+    nf->ok = 1;
+    return 0;
+}
+
 static void w_stock(struct sim *m, struct view *w, uint32_t kind)
 {
     struct rl_stock_req r;
     struct rl_stock_result res;
-    char qty[24], lot[16], exp[16], what[300];
+    char qty[24], lot[16], exp[16], what[300], need_item[65];
     int s = -1, to = -1, it = -1, t = -1, d = -1, nd = -1;
     memset(&r, 0, sizeof r);
     r.kind = kind;
@@ -915,8 +944,22 @@ static void w_stock(struct sim *m, struct view *w, uint32_t kind)
             r.donation = m->ent[d].ref;
     }
     if ((kind == PROTO_KIND_STOCK_DISPATCH || kind == PROTO_KIND_STOCK_DISTRIBUTE) &&
-        chance(&m->r, 30) && (nd = pick(m, &w->vv, E_NEED, -1)) >= 0)
+        chance(&m->r, 30) && (nd = pick(m, &w->vv, E_NEED, -1)) >= 0) {
+        /* goods count against a need at its site, of its item (else refused): mostly a
+         * movement that fits, now and then one that does not */
+        struct need_fit nf = {.ref = m->ent[nd].ref};
+        struct proto_err ne;
+        if (chance(&m->r, 85) && rl_store_read(&m->node[w->x].s, need_fit_fn, &nf, &ne) == 0 &&
+            nf.ok && (kind == PROTO_KIND_STOCK_DISTRIBUTE || strcmp(nf.site, r.site))) {
+            snprintf(need_item, sizeof need_item, "%s", nf.item);
+            r.item = need_item;
+            if (kind == PROTO_KIND_STOCK_DISTRIBUTE)
+                r.site = nf.site;
+            else
+                r.to = nf.site;
+        }
         r.need = m->ent[nd].ref;
+    }
     if (kind == PROTO_KIND_STOCK_ADJUST) {
         r.reason = rl_reasons[rnd(&m->r, (uint32_t)count_names(rl_reasons))];
         if (chance(&m->r, 30))
