@@ -1719,6 +1719,11 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         }
         proto_vv_free(&vv);
         nfields++;
+        /* the count it saw is overwritten, whatever the other node's clock said */
+        uint64_t seen_hlc = 0;
+        if ((rc = rl_ledger_count_hlc(t, site, r->item, strlen(r->item), &seen_hlc)))
+            goto out;
+        min_hlc = seen_hlc ? seen_hlc + 1 : 0;
         /* fewer than the records say: the lots the missing ones are taken from, as stock
          * leaves (so that a lot that is gone is not said to be there, nor drawn later) */
         static _Thread_local struct draw d;

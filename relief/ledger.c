@@ -1351,6 +1351,15 @@ out:
     return rc;
 }
 
+int rl_ledger_count_hlc(struct rl_txn *t, uint64_t site, const char *item, size_t il, uint64_t *hlc)
+{
+    struct count c;
+    int rc = count_get(t, site, item, il, &c);
+    *hlc = rc == 0 && c.present ? c.hlc : 0;
+    proto_vv_free(&c.vv);
+    return rc;
+}
+
 int rl_ledger_count(struct rl_txn *t, const struct rl_opinfo *op, const struct proto_body *b)
 {
     const struct proto_val *v = b->v;

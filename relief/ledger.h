@@ -71,6 +71,10 @@ int rl_shelf_lots_held(struct rl_txn *t, const void *key, size_t kn, const void 
  */
 int rl_ledger_count_short(struct rl_txn *t, uint64_t site, const char *item, size_t il, int64_t qty,
                           int (*fn)(void *arg, const char *lot, size_t ln, int64_t q), void *arg);
+/* The hlc of a shelf's winning count (0: none): a count made after seeing it is stamped later,
+ * so that it wins even when that one came from a clock running ahead. */
+int rl_ledger_count_hlc(struct rl_txn *t, uint64_t site, const char *item, size_t il,
+                        uint64_t *hlc);
 /* A lot's expiry (the earliest any receipt gave it), 0 when none. */
 uint32_t rl_lot_expiry(struct rl_txn *t, const char *item, size_t il, const char *lot, size_t ln);
 /* Write q(qty) at p (at most 10 bytes): its bytes. */

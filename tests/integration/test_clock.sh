@@ -78,3 +78,17 @@ check_eq "a clock that ran ahead and was set right is not called behind" \
     "$(printf '%s\n' "$al" | grep -c 'clock of this node')" 0
 check_eq "and its lots are judged by its clock: none expired" "$(printf '%s\n' "$al" | grep -c 'L9')" 0
 check_match "its own year-ahead change is what is called ahead" "$al" "clock of node [0-9a-f]+ node-e is far ahead"
+
+# a count made after seeing one stamped by a clock running ahead wins over it (it is stamped
+# past it, as an edit is past what it saw): B counts what is on the shelf now
+AHEAD="faketime -f +2290000000"
+$AHEAD "$RELIEF_BIN" --data "$A" item add rice --name Rice --unit bag >/dev/null 2>&1
+$AHEAD "$RELIEF_BIN" --data "$A" stock receive --site S --item rice --qty 10 >/dev/null 2>&1
+$AHEAD "$RELIEF_BIN" --data "$A" stock count --site S --item rice --qty 8 >/dev/null 2>&1
+$AHEAD "$RELIEF_BIN" --data "$A" bundle create "$T/a2.bundle" >/dev/null 2>&1
+relief --data "$B" bundle apply "$T/a2.bundle" >/dev/null 2>&1
+check "B counts the shelf after seeing A's 2099 count" relief --data "$B" stock count --site S --item rice --qty 6
+check_eq "B's count wins" "$(relief --data "$B" --json stock --site S --item rice | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" 6
+relief --data "$B" bundle create "$T/b2.bundle" >/dev/null 2>&1
+$AHEAD "$RELIEF_BIN" --data "$A" bundle apply "$T/b2.bundle" >/dev/null 2>&1
+check_eq "on A too" "$($AHEAD "$RELIEF_BIN" --data "$A" --json stock --site S --item rice | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" 6
