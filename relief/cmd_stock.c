@@ -46,14 +46,23 @@ static int table_row(void *arg, const struct rl_stock_row *r)
     return 0;
 }
 
+/* --site and --item, when given, named as the node knows them (site: its id, else 0) */
+static int filters(struct rl_txn *t, const char *site, const char *item, uint64_t *id,
+                   struct proto_err *e)
+{
+    int rc;
+    *id = 0;
+    if (site && (rc = rl_resolve_site(t, site, id, e)))
+        return rc;
+    return item ? rl_resolve_item(t, item, e) : 0;
+}
+
 static int show_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct show_arg *a = arg;
-    uint64_t site = 0;
+    uint64_t site;
     int rc;
-    if (a->site && (rc = rl_resolve_site(t, a->site, &site, e)))
-        return rc;
-    if (a->item && (rc = rl_resolve_item(t, a->item, e)))
+    if ((rc = filters(t, a->site, a->item, &site, e)))
         return rc;
     if (!a->json)
         return rl_q_stock_rows(t, site, a->item, table_row, a->tb, e);
@@ -89,11 +98,9 @@ struct transit_arg {
 static int transit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct transit_arg *a = arg;
-    uint64_t site = 0;
+    uint64_t site;
     int rc;
-    if (a->site && (rc = rl_resolve_site(t, a->site, &site, e)))
-        return rc;
-    if (a->item && (rc = rl_resolve_item(t, a->item, e)))
+    if ((rc = filters(t, a->site, a->item, &site, e)))
         return rc;
     a->out = rl_q_transit(t, site, a->item, e);
     return a->out ? 0 : -EIO;

@@ -101,6 +101,21 @@ static void finish(struct sync_run *s, int rc, const char *fmt, ...)
 
 static void step(struct sync_run *s);
 
+/* After a page was applied or read in the background: whether the run ends here (finishing, or
+ * cancelled, or the work failed with rc) -- then finish is called, and s may be gone. */
+static int ended(struct sync_run *s, int rc, const struct proto_err *e)
+{
+    if (s->stop)
+        finish(s, s->r.rc, NULL);
+    else if (s->cancelled)
+        finish(s, -ECANCELED, "cancelled");
+    else if (rc)
+        finish(s, rc, "%s", e && e->msg[0] ? e->msg : proto_strerror(rc));
+    else
+        return 0;
+    return 1;
+}
+
 /* The peer's version vector, from a response of its (m's is taken). */
 static void keep_peer_vv(struct sync_run *s, struct proto_msg *m)
 {
@@ -250,18 +265,8 @@ static void push_read(void *arg, int rc, struct sync_page *pg, const struct prot
 {
     struct sync_run *s = arg;
     s->reading = 0;
-    if (s->stop) {
-        finish(s, s->r.rc, NULL);
+    if (ended(s, rc, e))
         return;
-    }
-    if (s->cancelled) {
-        finish(s, -ECANCELED, "cancelled");
-        return;
-    }
-    if (rc) {
-        finish(s, rc, "%s", e && e->msg[0] ? e->msg : proto_strerror(rc));
-        return;
-    }
     take_page(&s->next, pg);
     s->have_next = 1;
     if (s->want_push) {
@@ -305,18 +310,8 @@ static void pull_applied(void *arg, int rc, const struct sync_apply_stats *st,
 {
     struct sync_run *s = arg;
     s->applying = 0;
-    if (s->stop) {
-        finish(s, s->r.rc, NULL);
+    if (ended(s, rc, e))
         return;
-    }
-    if (s->cancelled) {
-        finish(s, -ECANCELED, "cancelled");
-        return;
-    }
-    if (rc) {
-        finish(s, rc, "%s", e && e->msg[0] ? e->msg : proto_strerror(rc));
-        return;
-    }
     s->r.pulled += st->applied;
     if (st->gap || st->fork || st->frozen) {
         /* not all of it was taken: the page asked for after it counted ops this node lacks */
