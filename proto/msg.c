@@ -98,6 +98,10 @@ int proto_msg_decode(enum proto_msg_type type, const uint8_t *p, size_t n, struc
             if ((rc = proto_vv_read(&mp, &m->vv, &ve)))
                 return proto_errf(e, rc, "%s: %s", tn, ve.msg);
             m->has_vv = 1;
+        } else if ((type == PROTO_MSG_INFO && key == 8) ||
+                   (type == PROTO_MSG_PULL_REQ && key == 5) ||
+                   (type == PROTO_MSG_PUSH_RESP && key == 4)) {
+            rc = proto_origins_read(&mp, &m->frozen);
         } else if (type == PROTO_MSG_PULL_REQ && (key == 3 || key == 4)) {
             rc = proto_mp_uint(&mp, key == 3 ? &m->max_ops : &m->max_bytes);
         } else if ((type == PROTO_MSG_PULL_RESP || type == PROTO_MSG_PUSH_REQ) && key == 2) {
@@ -172,11 +176,26 @@ static void net(msgpack_packer *pk, const uint8_t network[PROTO_NETWORK_BYTES])
     msgpack_pack_bin_with_body(pk, network, PROTO_NETWORK_BYTES);
 }
 
-int proto_msg_info(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
-                   uint64_t node, const char *name, const struct proto_vv *vv)
+static int has(const struct proto_origins *f)
+{
+    return f && f->n > 0;
+}
+
+/* key k: the origins, when there are any */
+static void origins(msgpack_packer *pk, struct proto_buf *out, unsigned k,
+                    const struct proto_origins *f)
+{
+    if (has(f)) {
+        msgpack_pack_uint8(pk, (uint8_t)k);
+        proto_origins_encode(f, out);
+    }
+}
+
+int proto_msg_info(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES], uint64_t node,
+                   const char *name, const struct proto_vv *vv, const struct proto_origins *frozen)
 {
     msgpack_packer pk;
-    start(&pk, out, 7);
+    start(&pk, out, 7 + has(frozen));
     net(&pk, network);
     msgpack_pack_uint8(&pk, 2);
     msgpack_pack_uint32(&pk, PROTO_VERSION);
@@ -190,14 +209,16 @@ int proto_msg_info(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BY
     msgpack_pack_uint32(&pk, PROTO_MAX_BODY_BYTES);
     msgpack_pack_uint8(&pk, 7);
     msgpack_pack_uint32(&pk, PROTO_MAX_BATCH_OPS);
+    origins(&pk, out, 8, frozen);
     return proto_buf_failed(out);
 }
 
 int proto_msg_pull_req(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
-                       const struct proto_vv *vv, uint64_t max_ops, uint64_t max_bytes)
+                       const struct proto_vv *vv, uint64_t max_ops, uint64_t max_bytes,
+                       const struct proto_origins *frozen)
 {
     msgpack_packer pk;
-    start(&pk, out, 2 + (max_ops != 0) + (max_bytes != 0));
+    start(&pk, out, 2 + (max_ops != 0) + (max_bytes != 0) + has(frozen));
     net(&pk, network);
     msgpack_pack_uint8(&pk, 2);
     proto_vv_encode(vv, out);
@@ -209,6 +230,7 @@ int proto_msg_pull_req(struct proto_buf *out, const uint8_t network[PROTO_NETWOR
         msgpack_pack_uint8(&pk, 4);
         msgpack_pack_uint64(&pk, max_bytes);
     }
+    origins(&pk, out, 5, frozen);
     return proto_buf_failed(out);
 }
 
@@ -243,10 +265,11 @@ int proto_msg_push_req(struct proto_buf *out, const uint8_t network[PROTO_NETWOR
 }
 
 int proto_msg_push_resp(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
-                        const struct proto_vv *vv, const uint64_t stats[5])
+                        const struct proto_vv *vv, const uint64_t stats[5],
+                        const struct proto_origins *frozen)
 {
     msgpack_packer pk;
-    start(&pk, out, 3);
+    start(&pk, out, 3 + has(frozen));
     net(&pk, network);
     msgpack_pack_uint8(&pk, 2);
     proto_vv_encode(vv, out);
@@ -254,6 +277,7 @@ int proto_msg_push_resp(struct proto_buf *out, const uint8_t network[PROTO_NETWO
     msgpack_pack_array(&pk, 5);
     for (int i = 0; i < 5; i++)
         msgpack_pack_uint64(&pk, stats[i]);
+    origins(&pk, out, 4, frozen);
     return proto_buf_failed(out);
 }
 

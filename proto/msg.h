@@ -2,11 +2,14 @@
  * Sync message bodies: info, pull, push and errors (PROTOCOL.md, "Sync messages").
  *
  *   info response  {1: network, 2: version, 3: node, 4: name, 5: vv, 6: max body bytes,
- *                   7: max batch ops}
- *   pull request   {1: network, 2: vv, 3: max ops, 4: max bytes}        (3 and 4 optional)
+ *                   7: max batch ops, 8: frozen}
+ *   pull request   {1: network, 2: vv, 3: max ops, 4: max bytes, 5: frozen}   (3-5 optional)
  *   pull response  {1: network, 2: batch, 3: more, 4: vv}
  *   push request   {1: network, 2: batch}
- *   push response  {1: network, 2: vv, 3: [applied, duplicate, gap, fork, frozen]}
+ *   push response  {1: network, 2: vv, 3: [applied, duplicate, gap, fork, frozen], 4: frozen}
+ *
+ * frozen: the origins the sender of the message takes no ops of (vv.h, struct proto_origins);
+ * optional, absent when none.
  *   error          {1: code, 2: message}
  *
  * network is a bin of 16 bytes and is checked before anything else; vv and batch are as in
@@ -46,6 +49,7 @@ struct proto_msg {
     int more;
     uint64_t max_ops, max_bytes; /* pull request: 0 when absent; info: the server's limits */
     uint64_t stats[5];           /* applied, duplicate, gap, fork, frozen */
+    struct proto_origins frozen; /* info, pull request, push response: n = 0 when absent */
     const char *code, *message;  /* error: borrowed */
     uint32_t code_len, message_len;
 };
@@ -61,17 +65,20 @@ int proto_msg_decode(enum proto_msg_type type, const uint8_t *p, size_t n, struc
 int proto_msg_check_network(const struct proto_msg *m, const uint8_t mine[PROTO_NETWORK_BYTES],
                             struct proto_err *e);
 
-int proto_msg_info(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
-                   uint64_t node, const char *name, const struct proto_vv *vv);
+/* (frozen may be NULL: none) */
+int proto_msg_info(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES], uint64_t node,
+                   const char *name, const struct proto_vv *vv, const struct proto_origins *frozen);
 int proto_msg_pull_req(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
-                       const struct proto_vv *vv, uint64_t max_ops, uint64_t max_bytes);
+                       const struct proto_vv *vv, uint64_t max_ops, uint64_t max_bytes,
+                       const struct proto_origins *frozen);
 int proto_msg_pull_resp(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
                         const uint8_t *batch, size_t batch_len, int more,
                         const struct proto_vv *vv);
 int proto_msg_push_req(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
                        const uint8_t *batch, size_t batch_len);
 int proto_msg_push_resp(struct proto_buf *out, const uint8_t network[PROTO_NETWORK_BYTES],
-                        const struct proto_vv *vv, const uint64_t stats[5]);
+                        const struct proto_vv *vv, const uint64_t stats[5],
+                        const struct proto_origins *frozen);
 int proto_msg_error(struct proto_buf *out, const char *code, const char *message);
 
 #endif

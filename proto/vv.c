@@ -133,3 +133,51 @@ int proto_vv_encode(const struct proto_vv *vv, struct proto_buf *out)
     }
     return proto_buf_failed(out);
 }
+
+int proto_origins_read(struct proto_mp *m, struct proto_origins *o)
+{
+    uint32_t n;
+    uint64_t last = 0;
+    int rc;
+    o->n = 0;
+    if ((rc = proto_mp_array(m, &n)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t v;
+        if ((rc = proto_mp_uint(m, &v)))
+            return rc;
+        if (i > 0 && v <= last)
+            return PROTO_EFIELD;
+        last = v;
+        if (o->n < PROTO_MAX_FROZEN)
+            o->o[o->n++] = v;
+    }
+    return 0;
+}
+
+int proto_origins_encode(const struct proto_origins *o, struct proto_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, proto_buf_msgpack_write);
+    msgpack_pack_array(&pk, o->n);
+    for (uint32_t i = 0; i < o->n; i++)
+        msgpack_pack_uint64(&pk, o->o[i]);
+    return proto_buf_failed(out);
+}
+
+int proto_vv_mark_frozen(struct proto_vv *vv, const struct proto_origins *f, uint32_t *added)
+{
+    static const uint8_t zero[PROTO_HASH_BYTES];
+    uint32_t n = 0;
+    for (uint32_t i = 0; f && i < f->n; i++) {
+        if (proto_vv_seq(vv, f->o[i]) == PROTO_SEQ_FROZEN)
+            continue;
+        int rc = proto_vv_set(vv, f->o[i], PROTO_SEQ_FROZEN, zero);
+        if (rc)
+            return rc;
+        n++;
+    }
+    if (added)
+        *added = n;
+    return 0;
+}

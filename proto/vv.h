@@ -49,4 +49,30 @@ int proto_vv_decode(const uint8_t *p, size_t n, struct proto_vv *vv, struct prot
 /* Append the encoding of vv to out. */
 int proto_vv_encode(const struct proto_vv *vv, struct proto_buf *out);
 
+/*
+ * Origins a node takes no ops of (forked: PROTOCOL.md section 8, rule 1), as sync messages
+ * carry them: strictly ascending, at most PROTO_MAX_FROZEN (a node with more sends the first).
+ */
+#define PROTO_MAX_FROZEN 64u
+
+struct proto_origins {
+    uint32_t n;
+    uint64_t o[PROTO_MAX_FROZEN];
+};
+
+/* The seq a sender reads a peer's frozen origin at: past any, so none of its ops are read. */
+#define PROTO_SEQ_FROZEN UINT64_MAX
+
+/* Read an array of origins (strict: ascending; entries past PROTO_MAX_FROZEN are skipped). */
+int proto_origins_read(struct proto_mp *m, struct proto_origins *o);
+
+/* Append the encoding of o (an array of uint) to out. */
+int proto_origins_encode(const struct proto_origins *o, struct proto_buf *out);
+
+/*
+ * Mark each of f's origins in vv as held up to PROTO_SEQ_FROZEN (a copy of a peer's version
+ * vector, to read what it lacks and takes); *added (may be NULL): how many were not marked yet.
+ */
+int proto_vv_mark_frozen(struct proto_vv *vv, const struct proto_origins *f, uint32_t *added);
+
 #endif

@@ -442,11 +442,12 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
         fputc('\n', stderr);
     rl_peer_report(&c->store, url, o.r.rc, o.r.err, o.r.peer_lacks, &e);
     if (c->json)
-        cli_json_print(json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "ok", o.r.rc == 0,
-                                 "error", o.r.err, "pulled", (json_int_t)o.r.pulled, "pushed",
-                                 (json_int_t)o.r.pushed, "bytes_in", (json_int_t)o.r.bytes_in,
-                                 "bytes_out", (json_int_t)o.r.bytes_out, "requests",
-                                 (json_int_t)o.r.requests, "seconds", o.r.seconds));
+        cli_json_print(json_pack(
+            "{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:i, s:i}", "ok", o.r.rc == 0, "error",
+            o.r.err, "pulled", (json_int_t)o.r.pulled, "pushed", (json_int_t)o.r.pushed, "bytes_in",
+            (json_int_t)o.r.bytes_in, "bytes_out", (json_int_t)o.r.bytes_out, "requests",
+            (json_int_t)o.r.requests, "seconds", o.r.seconds, "forked_here", (int)o.r.frozen,
+            "forked_on_peer", (int)o.r.peer_frozen));
     if (o.r.rc) {
         fprintf(stderr, "relief: sync with %s failed: %s\n", url, o.r.err);
         return RL_EXIT_FAIL;
@@ -455,6 +456,12 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
                     "%.2f s\n",
             url, (unsigned long long)o.r.pulled, (unsigned long long)o.r.pushed,
             (unsigned long long)o.r.bytes_in, (unsigned long long)o.r.bytes_out, o.r.seconds);
+    if (o.r.frozen || o.r.peer_frozen)
+        fprintf(stderr,
+                "relief: left out: the ops of %u origin(s) forked on this node and %u on the "
+                "peer (two copies of a node wrote under one id): see relief status and relief "
+                "alerts\n",
+                o.r.frozen, o.r.peer_frozen);
     return RL_EXIT_OK;
 }
 

@@ -4,8 +4,9 @@
 #include "node.h"
 
 #include "hlc.h"
-#include "views.h"
+#include "oplog.h"
 #include "proto/op.h"
+#include "views.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,7 +182,11 @@ static int own_seq(struct rl_txn *t, uint64_t node, uint64_t *seq)
     return 0;
 }
 
-/* A new id when this copy of the data is not the one that wrote last. */
+/*
+ * A new id when this copy of the data is not the one that wrote last, or when another copy has
+ * written under this id (fork evidence for it is held: peers that saw it take none of its ops
+ * past the fork, so this node's next writes go under an id of its own).
+ */
 static int check_identity(struct rl_txn *t, struct rl_node *n)
 {
     uint8_t id[16];
@@ -208,6 +213,11 @@ static int check_identity(struct rl_txn *t, struct rl_node *n)
     size_t ml = strlen(t->s->machine_id);
     if (rc || v.mv_size != ml || memcmp(v.mv_data, t->s->machine_id, ml))
         same = 0;
+    if (same && (rc = rl_oplog_forked(t, n->id, NULL)) != 0) {
+        if (rc < 0)
+            return rc;
+        same = 0; /* another copy wrote under this id: its ops and ours are a fork */
+    }
     if (same)
         return 0;
     n->old_id = n->id;

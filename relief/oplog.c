@@ -538,6 +538,35 @@ int rl_oplog_forked(struct rl_txn *t, uint64_t origin, uint64_t *seq)
     return forked;
 }
 
+int rl_oplog_frozen(struct rl_txn *t, struct proto_origins *out)
+{
+    struct rl_cursor c;
+    MDB_val k, v;
+    uint8_t key[8];
+    uint64_t next = 0;
+    int rc;
+
+    out->n = 0;
+    if ((rc = rl_cursor_open(t, RL_DB_FORKS, &c)))
+        return rc;
+    while (out->n < PROTO_MAX_FROZEN) {
+        proto_put_be64(key, next);
+        if ((rc = rl_cursor_seek(&c, key, 8, &k, &v)))
+            break;
+        if (k.mv_size < 8) {
+            rc = PROTO_ECORRUPT;
+            break;
+        }
+        uint64_t origin = proto_get_be64(k.mv_data);
+        out->o[out->n++] = origin;
+        if (origin == UINT64_MAX)
+            break;
+        next = origin + 1;
+    }
+    rl_cursor_close(&c);
+    return rc == -ENOENT ? 0 : rc;
+}
+
 static int apply_ops(struct rl_txn *t, const struct proto_batch *b, const struct proto_run *run,
                      uint64_t *have, uint8_t have_hash[PROTO_HASH_BYTES],
                      struct rl_apply_stats *st, struct proto_err *e);
@@ -812,10 +841,11 @@ int rl_oplog_read_after(struct rl_txn *t, const struct proto_vv *have, uint32_t 
     it.keep = 1; /* the batch points at the payloads until it is finished */
     for (uint32_t i = 0; i < mine.n && !*more; i++) {
         const struct proto_vv_entry *me = &mine.e[i];
-        uint64_t from = proto_vv_seq(have, me->origin) + 1;
+        uint64_t held = proto_vv_seq(have, me->origin); /* PROTO_SEQ_FROZEN: takes none */
         uint8_t prev[PROTO_HASH_BYTES];
-        if (from > me->seq)
+        if (held >= me->seq)
             continue;
+        uint64_t from = held + 1;
         if (w.nops >= max_ops || w.nruns >= PROTO_MAX_BATCH_RUNS ||
             (w.nops > 0 && proto_batch_enc_size(&w) >= max_bytes)) {
             *more = 1;

@@ -168,4 +168,7 @@ int rl_oplog_count(struct rl_txn *t, uint64_t *n);
 /* Whether an origin is frozen after a fork (its first fork seq in *seq). */
 int rl_oplog_forked(struct rl_txn *t, uint64_t origin, uint64_t *seq);
 
+/* The origins with fork evidence (frozen), ascending, at most PROTO_MAX_FROZEN. */
+int rl_oplog_frozen(struct rl_txn *t, struct proto_origins *out);
+
 #endif

@@ -37,6 +37,18 @@ static int vv(void *ctx, struct proto_vv *out, struct proto_err *e)
     return rl_store_read(ss->s, vv_fn, out, e);
 }
 
+static int frozen_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    int rc = rl_oplog_frozen(t, arg);
+    return rc ? proto_errf(e, rc, "cannot read forks: %s", proto_strerror(rc)) : 0;
+}
+
+static int frozen(void *ctx, struct proto_origins *out, struct proto_err *e)
+{
+    struct rl_syncstore *ss = ctx;
+    return rl_store_read(ss->s, frozen_fn, out, e);
+}
+
 struct read_arg {
     const struct proto_vv *have;
     uint32_t max_ops;
@@ -228,6 +240,7 @@ int rl_syncstore_init(struct rl_syncstore *ss, struct rl_store *s, struct proto_
     ss->iface.network = network;
     ss->iface.node = node;
     ss->iface.vv = vv;
+    ss->iface.frozen = frozen;
     ss->iface.read_after = read_after;
     ss->iface.apply = apply;
     return rl_store_read(s, meta_fn, ss, e);

@@ -92,8 +92,19 @@ static int network_ok(struct sync_endpoints *ep, const struct proto_msg *m,
     return 1;
 }
 
+/* The origins this node takes no ops of, for a peer to leave out (none when the store cannot
+ * say: the peer then sends them and this node counts them frozen, as before). */
+static void frozen_of(struct sync_endpoints *ep, struct proto_origins *f)
+{
+    struct proto_err e;
+    f->n = 0;
+    if (ep->store->frozen && ep->store->frozen(ep->store->ctx, f, &e))
+        f->n = 0;
+}
+
 static void info(struct sync_endpoints *ep, struct sync_http_resp *resp)
 {
+    struct proto_origins f;
     struct proto_vv vv;
     struct proto_err e;
     uint8_t net[PROTO_NETWORK_BYTES];
@@ -106,7 +117,8 @@ static void info(struct sync_endpoints *ep, struct sync_http_resp *resp)
         ep->store->network(ep->store->ctx, net);
         uint64_t node = ep->store->node(ep->store->ctx, name, sizeof name);
         resp->content_type = "application/vnd.msgpack";
-        proto_msg_info(&resp->body, net, node, name, &vv);
+        frozen_of(ep, &f);
+        proto_msg_info(&resp->body, net, node, name, &vv, &f);
     }
     proto_vv_free(&vv);
 }
@@ -198,6 +210,11 @@ static void pull(struct sync_endpoints *ep, const struct sync_http_req *req,
     }
     if (!network_ok(ep, &m, resp))
         goto out;
+    /* the origins the client takes none of are read as held past any seq: none is sent */
+    if (proto_vv_mark_frozen(&m.vv, &m.frozen, NULL)) {
+        fail(resp, 400, "PROTO_ELIMIT", "pull request: too many origins");
+        goto out;
+    }
     struct pooled_pull *pp = ep->loop ? calloc(1, sizeof *pp) : NULL;
     if (pp && (pp->pend = sync_http_defer(req))) {
         pp->ep = ep;
@@ -248,8 +265,10 @@ static void push_answer(struct sync_endpoints *ep, int rc, const struct sync_app
     }
     ep->store->network(ep->store->ctx, net);
     uint64_t stats[5] = {st->applied, st->duplicate, st->gap, st->fork, st->frozen};
+    struct proto_origins f;
+    frozen_of(ep, &f);
     resp->content_type = "application/vnd.msgpack";
-    proto_msg_push_resp(&resp->body, net, &mine, stats);
+    proto_msg_push_resp(&resp->body, net, &mine, stats, &f);
     if (ep->on_sync)
         ep->on_sync(ep->log_ctx, peer, "push", st->applied, 0, body_len, resp->body.len,
                     now_ms() - t0);

@@ -27,8 +27,9 @@ struct sync_run {
     enum phase phase;
     uint32_t page, page_max;
     unsigned fails;
-    struct proto_vv peer_vv;
+    struct proto_vv peer_vv; /* its origins in peer_frozen held past any seq (none read) */
     int have_peer_vv;
+    struct proto_origins peer_frozen; /* what the peer last said it takes none of */
     uint64_t last_pushed; /* ops in the push in flight */
     /*
      * Pulled pages are applied with the store's apply_later when it has one, and while one is
@@ -116,12 +117,23 @@ static int ended(struct sync_run *s, int rc, const struct proto_err *e)
     return 1;
 }
 
-/* The peer's version vector, from a response of its (m's is taken). */
-static void keep_peer_vv(struct sync_run *s, struct proto_msg *m)
+/*
+ * The peer's version vector, from a response of its (m's is taken), with the origins it takes
+ * none of (info and push responses say which) marked past any seq, so that no page holds them.
+ * How many origins the peer froze since it last said: 0 or more, or an error (-ENOMEM).
+ */
+static int keep_peer_vv(struct sync_run *s, struct proto_msg *m, int says_frozen)
 {
+    uint32_t added = 0;
     proto_vv_free(&s->peer_vv);
     s->peer_vv = m->vv;
     proto_vv_init(&m->vv);
+    if (says_frozen) {
+        s->peer_frozen = m->frozen;
+        s->r.peer_frozen = m->frozen.n;
+    }
+    int rc = proto_vv_mark_frozen(&s->peer_vv, &s->peer_frozen, &added);
+    return rc ? rc : (int)added;
 }
 
 static void on_response(void *arg, const struct sync_client_result *res);
@@ -320,7 +332,9 @@ static void pull_applied(void *arg, int rc, const struct sync_apply_stats *st,
         free(s->stash);
         s->stash = NULL;
     }
-    if (s->page_more && st->applied == 0 && st->duplicate == 0) {
+    /* (a fork found in it freezes an origin, which the next request names: the peer leaves
+     * it out then) */
+    if (s->page_more && st->applied == 0 && st->duplicate == 0 && st->fork == 0) {
         finish(s, PROTO_EFORK,
                "the peer sends ops this node cannot take (a forked or gapped origin): "
                "see relief status and relief alerts");
@@ -366,7 +380,11 @@ static void pull_page(struct sync_run *s, const uint8_t *body, size_t len)
         return;
     }
     s->fails = 0;
-    keep_peer_vv(s, &m);
+    if (keep_peer_vv(s, &m, 0) < 0) {
+        proto_msg_free(&m);
+        finish(s, -ENOMEM, "out of memory");
+        return;
+    }
     s->page_more = m.more;
     if (s->store->apply_later &&
         s->store->apply_later(s->store->later_ctx, m.batch, m.batch_len, pull_applied, s) == 0) {
@@ -435,7 +453,11 @@ static void on_response(void *arg, const struct sync_client_result *res)
             return;
         }
         s->fails = 0;
-        keep_peer_vv(s, &m);
+        if (keep_peer_vv(s, &m, 1) < 0) {
+            proto_msg_free(&m);
+            finish(s, -ENOMEM, "out of memory");
+            return;
+        }
         s->have_peer_vv = 1;
         /* pages within what the server says it takes (info keys 6 and 7): a push larger than
          * its body limit would only be refused */
@@ -473,13 +495,20 @@ static void on_response(void *arg, const struct sync_client_result *res)
         }
         s->fails = 0;
         s->r.pushed += m.stats[0];
-        if (m.stats[0] == 0 && m.stats[1] == 0 && s->last_pushed > 0) {
+        int added = keep_peer_vv(s, &m, 1);
+        if (added < 0) {
+            proto_msg_free(&m);
+            finish(s, -ENOMEM, "out of memory");
+            return;
+        }
+        /* none taken: a fork the peer found in this page (it names the origin now, and the
+         * next page leaves it out), else the peer would refuse the same page for ever */
+        if (m.stats[0] == 0 && m.stats[1] == 0 && s->last_pushed > 0 && added == 0) {
             proto_msg_free(&m);
             finish(s, PROTO_EFORK,
                    "the peer takes none of this node's ops (a forked origin?): see its alerts");
             return;
         }
-        keep_peer_vv(s, &m);
         if (s->page < s->page_max)
             s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
         break;
@@ -508,7 +537,12 @@ static void step(struct sync_run *s)
         return;
     case PH_PULL: {
         struct proto_vv mine;
+        struct proto_origins f = {0};
         proto_vv_init(&mine);
+        /* the origins this node takes none of: the peer leaves them out */
+        if (s->store->frozen && s->store->frozen(s->store->ctx, &f, &e))
+            f.n = 0;
+        s->r.frozen = f.n;
         if (s->have_ahead) {
             for (uint32_t i = 0; i < s->ahead.n; i++)
                 if (proto_vv_set(&mine, s->ahead.e[i].origin, s->ahead.e[i].seq,
@@ -522,7 +556,7 @@ static void step(struct sync_run *s)
             finish(s, e.code, "%s", e.msg);
             return;
         }
-        proto_msg_pull_req(&s->body, net, &mine, s->page, s->o.page_bytes);
+        proto_msg_pull_req(&s->body, net, &mine, s->page, s->o.page_bytes, &f);
         proto_vv_free(&mine);
         send_req(s, "/sync/v1/pull", "POST");
         return;

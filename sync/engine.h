@@ -28,6 +28,8 @@ struct sync_run_result {
     unsigned requests, failures;
     double seconds;
     uint64_t peer_lacks; /* ops the peer still lacked at the end (0 on success) */
+    /* origins left out after a fork: those the peer said it takes none of, and this node's */
+    uint32_t peer_frozen, frozen;
 };
 
 struct sync_run;

@@ -35,6 +35,8 @@ struct sync_store {
     uint64_t (*node)(void *ctx, char *name, size_t n);
     /* the version vector (appended to an empty vv) */
     int (*vv)(void *ctx, struct proto_vv *out, struct proto_err *e);
+    /* optional (NULL: none): the origins this node takes no ops of (forked) */
+    int (*frozen)(void *ctx, struct proto_origins *out, struct proto_err *e);
     /* one page of ops past have, as a batch; *more when ops were left out */
     int (*read_after)(void *ctx, const struct proto_vv *have, uint32_t max_ops, size_t max_bytes,
                       struct proto_buf *out, int *more, uint32_t *nops, struct proto_err *e);

@@ -114,6 +114,13 @@ aorigin=$(relief --data "$A" --json status | py 'import json,sys; s=json.load(sy
 mkpush "$aorigin" 1 "$(printf '%032d' 0)" >"$T/fork.bin"
 check_eq "a forked op: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/fork.bin" "http://127.0.0.1:$base/sync/v1/push")" 200
 check_match "is kept as evidence and shown" "$(relief --data "$A" status)" "FORKED at seq 1"
+# another copy wrote under A's id: A's next write goes under a new id, which peers take
+relief --data "$A" stock receive --site WH-ISH --item soap --qty 3 >/dev/null 2>&1
+anew=$(relief --data "$A" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
+check "A writes under a new node id once its own is forked" test -n "$anew" -a "$anew" != "$aorigin"
+soap() { relief --data "$1" --json stock --site WH-ISH --item soap 2>/dev/null | py 'import json,sys; d=json.load(sys.stdin); print(d[0]["balance"] if d else 0)'; }
+check "B pulls it" relief --data "$B" sync "http://127.0.0.1:$base" --token-file "$T/tok"
+check_eq "and holds A's write" "$(soap "$B")" "$(soap "$A")"
 check_eq "the server still answers" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
 # a pull page (read, encoded and gzipped in the thread pool): gzip only for a client that asks
 py "
@@ -283,16 +290,20 @@ relief --data "$H" init --name H --network "$NET" >/dev/null
 "$BUILD_DIR/tests/appender" "$G" 40000 >/dev/null
 start_serve "$G" "$((base + 30))"; pg=$SERVE_PID
 start_serve "$H" "$((base + 31))"; ph=$SERVE_PID
-forkpush() { # forkpush TAG NOPS: ops 1..NOPS of origin 1, their payloads tagged TAG
+forkpush() { # forkpush TAG NOPS [FIRST]: ops FIRST (1)..NOPS of origin 1, payloads tagged TAG
     py "
 import msgpack, hashlib, sys
 net = bytes.fromhex('$NET')
-prev, payloads = bytes(16), []
+first = int('${3:-1}')
+prev, payloads, start = bytes(16), [], bytes(16)
 for s in range(1, $2 + 1):
     p = msgpack.packb([1 << 60, 'fork', 200, {1: '$1'}])
+    if s == first:
+        start = prev
     prev = hashlib.blake2b((1).to_bytes(8, 'big') + s.to_bytes(8, 'big') + prev + p, digest_size=16).digest()
-    payloads.append(p)
-body = msgpack.packb({1: net, 2: [[1, 1, bytes(16), prev, [msgpack.ExtType(0, b'')]]]})
+    if s >= first:
+        payloads.append(p)
+body = msgpack.packb({1: net, 2: [[1, first, start, prev, [msgpack.ExtType(0, b'')]]]})
 body = body.replace(msgpack.packb([msgpack.ExtType(0, b'')]), msgpack.packb([0] * len(payloads))[:-len(payloads)] + b''.join(payloads))
 sys.stdout.buffer.write(body)"
 }
@@ -330,6 +341,38 @@ stop "$pq"
 relief --data "$Q" --json sync "http://127.0.0.1:$((base + 32))" >"$T/qp.json" 2>"$T/qp.err"
 q_own=$(relief --data "$Q" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
 check_match "the sync pushed Q's ops (its first and 40,000 more)" "$(cat "$T/qp.json")" '"pushed": 40001'
-check_match "and says the peer takes no more (the fork)" "$(cat "$T/qp.err")" "forked"
+check_match "and says the peer found a fork (whose origin it leaves out)" "$(cat "$T/qp.err")" "0 origin\\(s\\) forked on this node and 1 on the peer"
 check_eq "P holds every op of Q's own" "$(seq_of "$P" "$q_own")" "$(seq_of "$Q" "$q_own")"
 stop "$pp"
+
+# --- a forked origin holding more ops past the fork than a page: the peer that found the fork
+# names it, and the other leaves it out (they sat first in every page, so nothing else moved:
+# the sync failed for ever). L holds ops 1-20,000 of origin 1 and 3,000 of its own; K1 and K2
+# another op 1 of origin 1. K1 pulls from L, L pushes to K2. ---
+L="$T/l" K1="$T/k1" K2="$T/k2"
+for d in "$L" "$K1" "$K2"; do relief --data "$d" init --name "${d##*/}" --network "$NET" >/dev/null; done
+"$BUILD_DIR/tests/appender" "$L" 3000 >/dev/null
+start_serve "$L" "$((base + 34))"; pl=$SERVE_PID
+start_serve "$K2" "$((base + 35))"; pk2=$SERVE_PID
+start_serve "$K1" "$((base + 36))"; pk1=$SERVE_PID
+forkpush l 10000 >"$T/fork-l1.bin"
+forkpush l 20000 10001 >"$T/fork-l2.bin"
+forkpush k 1 >"$T/fork-k.bin"
+check_eq "L takes ops 1-10,000 of origin 1" "$(pushto $((base + 34)) "$T/fork-l1.bin")" 200
+check_eq "and 10,001-20,000" "$(pushto $((base + 34)) "$T/fork-l2.bin")" 200
+check_eq "K1 takes another op 1" "$(pushto $((base + 36)) "$T/fork-k.bin")" 200
+check_eq "K2 too" "$(pushto $((base + 35)) "$T/fork-k.bin")" 200
+stop "$pk1"
+l_own=$(relief --data "$L" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
+relief --data "$K1" sync "http://127.0.0.1:$((base + 34))" 2>"$T/k1.err"
+check_eq "K1 syncs with L" "$?" 0
+check_eq "and holds every op of L's own" "$(seq_of "$K1" "$l_own")" "$(seq_of "$L" "$l_own")"
+check_match "and says it left a forked origin out" "$(cat "$T/k1.err")" "1 origin\\(s\\) forked on this node and 0"
+check_match "K1 shows origin 1 forked" "$(relief --data "$K1" status)" "FORKED"
+relief --data "$L" sync "http://127.0.0.1:$((base + 35))" 2>"$T/lk2.err"
+check_eq "L syncs with K2" "$?" 0
+check_eq "K2 holds every op of L's own" "$(seq_of "$K2" "$l_own")" "$(seq_of "$L" "$l_own")"
+check_match "and L says K2 found the fork" "$(cat "$T/lk2.err")" "0 origin\\(s\\) forked on this node and 1 on the peer"
+check_eq "K2 holds one op of origin 1 (its own chain's)" "$(seq_of "$K2" 0000000000000001)" "[1]"
+check "a sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 35))"
+stop "$pl"; stop "$pk2"

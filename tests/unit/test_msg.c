@@ -36,7 +36,7 @@ static void test_msg_round_trips(void **state)
     vv2(&vv);
 
     proto_buf_init(&b, 1 << 20);
-    assert_int_equal(proto_msg_info(&b, NET, 0x1234, "石巻", &vv), 0);
+    assert_int_equal(proto_msg_info(&b, NET, 0x1234, "石巻", &vv, NULL), 0);
     proto_msg_init(&m);
     assert_int_equal(proto_msg_decode(PROTO_MSG_INFO, b.data, b.len, &m, &e), 0);
     assert_int_equal(m.version, PROTO_VERSION);
@@ -46,11 +46,50 @@ static void test_msg_round_trips(void **state)
     assert_int_equal(m.vv.e[0].origin, 3);
     assert_int_equal(m.max_bytes, PROTO_MAX_BODY_BYTES);
     assert_int_equal(m.max_ops, PROTO_MAX_BATCH_OPS);
+    assert_int_equal(m.frozen.n, 0);
     assert_int_equal(proto_msg_check_network(&m, NET, &e), 0);
     proto_msg_free(&m);
 
+    /* the origins a node takes none of ride in info (8), pull requests (5), push responses (4) */
+    struct proto_origins f = {.n = 2, .o = {7, UINT64_MAX}};
     proto_buf_reset(&b);
-    assert_int_equal(proto_msg_pull_req(&b, NET, &vv, 500, 65536), 0);
+    assert_int_equal(proto_msg_info(&b, NET, 0x1234, "x", &vv, &f), 0);
+    proto_msg_init(&m);
+    assert_int_equal(proto_msg_decode(PROTO_MSG_INFO, b.data, b.len, &m, &e), 0);
+    assert_int_equal(m.frozen.n, 2);
+    assert_true(m.frozen.o[0] == 7 && m.frozen.o[1] == UINT64_MAX);
+    proto_msg_free(&m);
+    proto_buf_reset(&b);
+    assert_int_equal(proto_msg_pull_req(&b, NET, &vv, 0, 0, &f), 0);
+    proto_msg_init(&m);
+    assert_int_equal(proto_msg_decode(PROTO_MSG_PULL_REQ, b.data, b.len, &m, &e), 0);
+    assert_int_equal(m.frozen.n, 2);
+    /* marked in a copy of the vv: read past any seq, the other entries as they were */
+    uint32_t added = 9;
+    assert_int_equal(proto_vv_mark_frozen(&m.vv, &m.frozen, &added), 0);
+    assert_int_equal(added, 2);
+    assert_true(proto_vv_seq(&m.vv, 7) == PROTO_SEQ_FROZEN);
+    assert_int_equal(proto_vv_seq(&m.vv, 5), 10);
+    assert_int_equal(proto_vv_mark_frozen(&m.vv, &m.frozen, &added), 0);
+    assert_int_equal(added, 0);
+    proto_msg_free(&m);
+    proto_buf_reset(&b);
+    assert_int_equal(proto_msg_push_resp(&b, NET, &vv, stats, &f), 0);
+    proto_msg_init(&m);
+    assert_int_equal(proto_msg_decode(PROTO_MSG_PUSH_RESP, b.data, b.len, &m, &e), 0);
+    assert_int_equal(m.frozen.n, 2);
+    proto_msg_free(&m);
+    /* not ascending: refused */
+    static const uint8_t twice[] = {0x83, 0x01, 0xc4, 0x10, 0xaa, 0x01, 0x02, 0x03, 0,
+                                    0,    0,    0,    0,    0,    0,    0,    0,    0,
+                                    0,    0,    0x02, 0x90, 0x05, 0x92, 0x07, 0x07};
+    proto_msg_init(&m);
+    assert_int_equal(proto_msg_decode(PROTO_MSG_PULL_REQ, twice, sizeof twice, &m, &e),
+                     PROTO_EFIELD);
+    proto_msg_free(&m);
+
+    proto_buf_reset(&b);
+    assert_int_equal(proto_msg_pull_req(&b, NET, &vv, 500, 65536, NULL), 0);
     proto_msg_init(&m);
     assert_int_equal(proto_msg_decode(PROTO_MSG_PULL_REQ, b.data, b.len, &m, &e), 0);
     assert_int_equal(m.max_ops, 500);
@@ -74,7 +113,7 @@ static void test_msg_round_trips(void **state)
     proto_msg_free(&m);
 
     proto_buf_reset(&b);
-    assert_int_equal(proto_msg_push_resp(&b, NET, &vv, stats), 0);
+    assert_int_equal(proto_msg_push_resp(&b, NET, &vv, stats, NULL), 0);
     proto_msg_init(&m);
     assert_int_equal(proto_msg_decode(PROTO_MSG_PUSH_RESP, b.data, b.len, &m, &e), 0);
     assert_int_equal(m.stats[4], 5);
@@ -101,7 +140,7 @@ static void test_msg_network_checked(void **state)
     struct proto_vv vv;
     vv2(&vv);
     proto_buf_init(&b, 1 << 20);
-    proto_msg_pull_req(&b, OTHER, &vv, 0, 0);
+    proto_msg_pull_req(&b, OTHER, &vv, 0, 0, NULL);
     proto_msg_init(&m);
     assert_int_equal(proto_msg_decode(PROTO_MSG_PULL_REQ, b.data, b.len, &m, &e), 0);
     proto_err_clear(&e);

@@ -389,7 +389,7 @@ int main(void)
     struct proto_vv have;
     proto_vv_init(&have);
     proto_vv_set(&have, ORIGIN_A, 1, h_a1);
-    proto_msg_pull_req(&msg, NET, &have, 500, 65536);
+    proto_msg_pull_req(&msg, NET, &have, 500, 65536, NULL);
     hex_line("pull_req", msg.data, msg.len);
     {
         struct proto_msg m;
@@ -435,7 +435,7 @@ int main(void)
     {
         uint64_t st[5] = {1, 0, 0, 0, 0};
         proto_buf_reset(&msg);
-        proto_msg_push_resp(&msg, NET, &server, st);
+        proto_msg_push_resp(&msg, NET, &server, st, NULL);
         hex_line("push_resp", msg.data, msg.len);
         struct proto_msg m;
         proto_msg_init(&m);
@@ -446,7 +446,7 @@ int main(void)
 
     /* info */
     proto_buf_reset(&msg);
-    proto_msg_info(&msg, NET, ORIGIN_A, "sendai-3", &server);
+    proto_msg_info(&msg, NET, ORIGIN_A, "sendai-3", &server, NULL);
     hex_line("info", msg.data, msg.len);
     {
         struct proto_msg m;
