@@ -127,7 +127,7 @@ int rl_token_revoke(struct rl_store *s, const char *prefix, struct proto_err *e)
     struct revoke_arg a = {prefix};
     size_t n = strlen(prefix);
     if (n < 4 || n > 16 || strspn(prefix, "0123456789abcdef") != n)
-        return proto_errf(e, PROTO_EUSAGE, "token id '%.40s' is not 4 to 16 hex digits", prefix);
+        return proto_errf(e, -EINVAL, "token id '%.40s' is not 4 to 16 hex digits", prefix);
     return rl_store_write(s, revoke_fn, &a, e);
 }
 
@@ -256,10 +256,9 @@ int rl_peer_add(struct rl_store *s, const char *url, const char *token, struct p
     char path[4300], dir[4200];
     struct peer_arg a = {url, 0, NULL, 0, 1};
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-        return proto_errf(e, PROTO_EUSAGE, "peer '%.100s' is not an http:// or https:// URL",
-                          url);
+        return proto_errf(e, -EINVAL, "peer '%.100s' is not an http:// or https:// URL", url);
     if (strlen(url) > 400)
-        return proto_errf(e, PROTO_EUSAGE, "peer URL longer than 400 bytes");
+        return proto_errf(e, -EINVAL, "peer URL longer than 400 bytes");
     if (token) {
         snprintf(dir, sizeof dir, "%s/peers", s->dir);
         if (mkdir(dir, 0700) && errno != EEXIST)

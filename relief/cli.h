@@ -52,6 +52,13 @@ const char *cli_subcommand(int argc, char **argv, const char *const *usage, int 
 int cli_usage_error(const char *const *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * A bad value given to an option or as an argument (a usage error is a missing or unknown one):
+ * one line "relief: MESSAGE" on stderr (the value made safe for a terminal by the caller's
+ * format: quote it), returns RL_EXIT_FAIL.
+ */
+int cli_bad_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Print "relief: MESSAGE" on stderr; returns the exit status for the error (1, or 2). */
 int cli_fail(const struct proto_err *e);
 

@@ -29,7 +29,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
     if (cli_parse(argc, argv, opts, usage) != 0)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[1]);
     if (network && rl_network_parse(network, net))
-        return cli_usage_error(usage, "network id '%s' is not 32 hex digits", network);
+        return cli_bad_value("--network: '%.100s' is not a network id (32 hex digits)", network);
     if (!name) {
         if (gethostname(host, sizeof host) || !host[0])
             snprintf(host, sizeof host, "relief");

@@ -52,7 +52,7 @@ int cmd_report(struct cli *c, int argc, char **argv)
         else if (!strcmp(format, "hxl"))
             fmt = RL_REPORT_HXL;
         else
-            return cli_usage_error(usage, "unknown format '%s'", format);
+            return cli_bad_value("--format: '%.100s' is not one of table|json|csv|hxl", format);
     }
     struct rep_arg a = {argv[1], fmt == RL_REPORT_JSON, NULL, {0, 0, NULL, NULL}};
     if ((rc = cli_read(c, rep_fn, &a)))

@@ -45,8 +45,10 @@ int cmd_token(struct cli *c, int argc, char **argv)
     if (!strcmp(sub, "add")) {
         char token[RL_TOKEN_CHARS + 1], id[17];
         int r = role ? rl_role_parse(role) : 0;
-        if (npos || !r)
+        if (npos || !role)
             return cli_usage_error(token_usage, "token add needs --role sync|write|read|donor");
+        if (!r)
+            return cli_bad_value("--role: '%.100s' is not one of sync|write|read|donor", role);
         if ((rc = cli_open(c)))
             return rc;
         if (rl_token_add(&c->store, r, name, token, id, &e))

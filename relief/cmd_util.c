@@ -46,6 +46,19 @@ int cli_usage_error(const char *const *usage, const char *fmt, ...)
     return RL_EXIT_USAGE;
 }
 
+int cli_bad_value(const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fputs("relief: ", stderr);
+    cli_put_safe(stderr, msg);
+    fputc('\n', stderr);
+    return RL_EXIT_FAIL;
+}
+
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char *const *usage)
 {
     int npos = 0, only_pos = 0;

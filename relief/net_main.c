@@ -312,7 +312,7 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     long port = colon ? strtol(colon + 1, NULL, 10) : 0;
     if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host || port < 0 ||
         port > 65535)
-        return cli_usage_error(serve_usage, "--listen '%s' is not HOST:PORT", listen);
+        return cli_bad_value("--listen: '%.100s' is not HOST:PORT", listen);
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -415,7 +415,7 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
         return cli_usage_error(sync_usage, "sync needs one URL");
     const char *url = argv[1];
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-        return cli_usage_error(sync_usage, "'%s' is not an http:// or https:// URL", url);
+        return cli_bad_value("'%.100s' is not an http:// or https:// URL", url);
     proto_err_clear(&e);
     if (token_file && rl_token_read_file(token_file, token, sizeof token, &e))
         return cli_fail(&e);

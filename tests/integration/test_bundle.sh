@@ -78,7 +78,7 @@ check_match "a token is printed" "$tok" '^rlt_[A-Za-z0-9_-]{43}$'
 check "the token is not stored in clear" bash -c "! grep -qa '$tok' '$A/data.mdb'"
 id=$(relief --data "$A" --json token list | py 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 check_match "token list shows its role" "$(relief --data "$A" token list)" "$id +sync +laptop-b"
-check_status "unknown role" 2 relief --data "$A" token add --role admin
+check_status "unknown role: a bad value" 1 relief --data "$A" token add --role admin
 check "revoke" relief --data "$A" token revoke "$id"
 check_eq "revoked" "$(relief --data "$A" --json token list | py 'import json,sys; print(len(json.load(sys.stdin)))')" 0
 
@@ -90,4 +90,4 @@ check_eq "peer token file is mode 600" "$(stat -c %a "$f")" 600
 check_match "peer list" "$(relief --data "$B" peer list)" "http://127.0.0.1:9"
 chmod 644 "$T/tok"
 check_status "a token file others can read is refused" 1 relief --data "$B" peer add http://127.0.0.1:10 --token-file "$T/tok"
-check_status "a peer that is not a URL" 2 relief --data "$B" peer add ftp://x
+check_status "a peer that is not a URL: a bad value" 1 relief --data "$B" peer add ftp://x

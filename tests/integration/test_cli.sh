@@ -46,7 +46,25 @@ check "--data beats RELIEF_DATA" relief --data "$T/second" status
 check_status "no command is a usage error" 2 relief
 check_status "unknown command" 2 relief frobnicate
 check_status "unknown option" 2 relief status --bogus
-check_status "bad network id" 2 relief --data "$T/x" init --network nothex
+check_status "bad network id: a bad value" 1 relief --data "$T/x" init --network nothex
+# a bad value: one line naming the option and the value, no usage text, exit 1
+bad_value() { # NAME WANT_REGEX CMD...: exit 1, one line on stderr matching WANT
+    name=$1 want=$2
+    shift 2
+    "$@" >/dev/null 2>"$T/bv.err"
+    got=$?
+    check_eq "$name: exit 1" "$got" 1
+    check_match "$name: says which value" "$(cat "$T/bv.err")" "$want"
+    check_eq "$name: in one line" "$(wc -l <"$T/bv.err")" 1
+}
+bad_value "init --network" "^relief: --network: 'nothex'" relief --data "$T/x" init --network nothex
+bad_value "report --format" "^relief: --format: 'xml' is not one of" relief --data "$T/x" report needs --format xml
+bad_value "serve --listen" "^relief: --listen: 'nonsense'" relief --data "$T/x" serve --listen nonsense
+bad_value "sync ftp://" "'ftp://x' is not an http" relief --data "$T/x" sync ftp://x
+bad_value "token add --role" "^relief: --role: 'admin'" relief --data "$T/x" token add --role admin
+relief --data "$T/bv" init --name bv >/dev/null 2>&1
+bad_value "token revoke" "token id 'zz'" relief --data "$T/bv" token revoke zz
+bad_value "peer add" "peer 'ftp://x'" relief --data "$T/bv" peer add ftp://x
 check_status "option without value" 2 relief init --name
 check_status "status of a missing node" 1 relief --data "$T/none" status
 out=$(relief --data "$T/none" status 2>&1)

@@ -111,7 +111,7 @@ check_status "missing --qty is a usage error" 2 relief stock receive --site WH-1
 check_status "adjust without reason" 2 relief stock adjust --site WH-1 --item rice-5kg --qty -1
 check_status "bad adjust reason" 1 relief stock adjust --site WH-1 --item rice-5kg --qty -1 --reason stolen
 check_status "unknown report" 2 relief report bogus
-check_status "unknown format" 2 relief report needs --format xml
+check_status "unknown format: a bad value" 1 relief report needs --format xml
 # each whole number within its own field's range, the message saying which limit it passes
 err() { "$@" 2>&1 >/dev/null; }
 check_status "an amount past 10^15" 1 relief donation pledge --donor D --to ISH-3 --amount 1000000000000001 --currency JPY

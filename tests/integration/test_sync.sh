@@ -53,7 +53,7 @@ check_eq "and nothing moved" "$(relief --data "$T/x" --json status | py 'import 
 check_status "nobody listening" 1 relief --data "$B" sync "http://127.0.0.1:$((base + 99))"
 check_status "no token: refuses to listen beyond loopback" 1 relief --data "$T/x" serve --listen "0.0.0.0:$((base + 98))"
 check_match "and says why" "$(relief --data "$T/x" serve --listen "0.0.0.0:$((base + 98))" 2>&1)" "refusing to listen"
-check_status "a bad --listen is a usage error" 2 relief --data "$T/x" serve --listen nonsense
+check_status "a bad --listen is a bad value" 1 relief --data "$T/x" serve --listen nonsense
 kill "$pa"
 gone=0
 for _ in $(seq 100); do kill -0 "$pa" 2>/dev/null || { gone=1; break; }; sleep 0.05; done
