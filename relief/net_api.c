@@ -1349,7 +1349,7 @@ static const char *value_text(struct job *j, json_t *v)
     else if (json_is_real(v))
         snprintf(out, sizeof j->nums[0], "%.15g", json_real_value(v));
     else if (json_is_boolean(v))
-        snprintf(out, sizeof j->nums[0], "%s", json_is_true(v) ? "yes" : "no");
+        snprintf(out, sizeof j->nums[0], "%s", json_is_true(v) ? "true" : "false");
     else
         return NULL;
     j->nnums++;
@@ -1713,6 +1713,8 @@ static const char *error_field(const struct job *j)
             snprintf(q, sizeof q, "'%lld'", (long long)json_integer_value(v));
         else if (json_is_real(v))
             snprintf(q, sizeof q, "'%.15g'", json_real_value(v));
+        else if (json_is_boolean(v))
+            snprintf(q, sizeof q, "'%s'", json_is_true(v) ? "true" : "false");
         else
             continue;
         if (strstr(j->e.msg, q))

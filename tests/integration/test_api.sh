@@ -147,6 +147,7 @@ dg=$(relief --data "$A" digest)
 check_eq "qty as an object" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":{"n":1}}' | json 'd["field"]')" qty
 check_eq "an unknown site names the field" "$(post stock/receive '{"site":"NOWHERE","item":"blanket","qty":1}' | json 'd["field"]')" site
 check_eq "a zero quantity names the field" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":0}' | json 'd["field"]')" qty
+check_match "qty true: named as given" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":true}' | json 'd["field"], d["error"]')" "^qty .*'true'"
 check_eq "a bad date" "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1,"expiry":"2027-02-30"}' "$R/api/v1/stock/receive")" 400
 check_eq "a duplicate key" "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 400
 check_eq "a body that is not an object" "$(code -X POST -H 'Content-Type: application/json' -d '[1,2]' "$R/api/v1/stock/receive")" 400
