@@ -164,13 +164,78 @@ uint64_t rl_token_count(struct rl_txn *t)
 
 /* --- peers --- */
 
-static void peer_file(struct rl_store *s, const char *url, char *out, size_t n)
+/* peers/HASH.EXT: the file of url's token (ext "token") or certificates ("pem") */
+static void peer_path(struct rl_store *s, const char *url, const char *ext, char *out, size_t n)
 {
     uint8_t h[8];
     char hex[17];
     crypto_generichash(h, sizeof h, (const uint8_t *)url, strlen(url), NULL, 0);
     rl_hex(h, sizeof h, hex);
-    snprintf(out, n, "%s/peers/%s.token", s->dir, hex);
+    snprintf(out, n, "%s/peers/%s.%s", s->dir, hex, ext);
+}
+
+static void peer_file(struct rl_store *s, const char *url, char *out, size_t n)
+{
+    peer_path(s, url, "token", out, n);
+}
+
+#define CACERT_MAX (1u << 20)
+
+/* The PEM file at path, read whole into *out (malloc'd, NUL-terminated). */
+static int cacert_read(const char *path, char **out, size_t *len, struct proto_err *e)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    *out = NULL;
+    if (fd < 0)
+        return proto_errf(e, -errno, "--cacert: cannot read '%.200s': %s", path, strerror(errno));
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > CACERT_MAX) {
+        close(fd);
+        return proto_errf(e, -EINVAL, "--cacert: '%.200s' is not a file of at most 1 MiB", path);
+    }
+    char *b = malloc((size_t)st.st_size + 1);
+    ssize_t r = b ? read(fd, b, (size_t)st.st_size) : -1;
+    close(fd);
+    if (r != st.st_size) {
+        free(b);
+        return proto_errf(e, -EIO, "--cacert: cannot read '%.200s'", path);
+    }
+    b[r] = '\0';
+    if (!strstr(b, "-----BEGIN CERTIFICATE-----")) {
+        free(b);
+        return proto_errf(e, -EINVAL, "--cacert: '%.200s' holds no PEM certificate", path);
+    }
+    *out = b;
+    *len = (size_t)r;
+    return 0;
+}
+
+int rl_cacert_check(const char *path, struct proto_err *e)
+{
+    char *b;
+    size_t n;
+    int rc = cacert_read(path, &b, &n, e);
+    free(b);
+    return rc;
+}
+
+void rl_peer_cacert(struct rl_store *s, const char *url, char *out, size_t n)
+{
+    peer_path(s, url, "pem", out, n);
+    if (access(out, R_OK))
+        out[0] = '\0';
+}
+
+/* Write n bytes to path (mode 600), durably. */
+static int write_private(const char *path, const char *data, size_t n, struct proto_err *e)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return proto_errf(e, -errno, "cannot write '%s': %s", path, strerror(errno));
+    fchmod(fd, 0600);
+    int bad = write(fd, data, n) != (ssize_t)n || fsync(fd);
+    close(fd);
+    return bad ? proto_errf(e, -EIO, "cannot write '%s'", path) : 0;
 }
 
 int rl_token_read_file(const char *path, char *out, size_t n, struct proto_err *e)
@@ -251,30 +316,38 @@ static int peer_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     return rc ? proto_errf(e, rc, "cannot store the peer") : 0;
 }
 
-int rl_peer_add(struct rl_store *s, const char *url, const char *token, struct proto_err *e)
+int rl_peer_add(struct rl_store *s, const char *url, const char *token, const char *cacert,
+                struct proto_err *e)
 {
-    char path[4300], dir[4200];
+    char path[4300], dir[4200], line[600];
     struct peer_arg a = {url, 0, NULL, 0, 1};
+    char *pem = NULL;
+    size_t pem_len = 0;
+    int rc = 0;
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
         return proto_errf(e, -EINVAL, "peer '%.100s' is not an http:// or https:// URL", url);
     if (strlen(url) > 400)
         return proto_errf(e, -EINVAL, "peer URL longer than 400 bytes");
-    if (token) {
+    if (cacert && strncmp(url, "https://", 8))
+        return proto_errf(e, -EINVAL, "--cacert is for an https:// peer, not '%.100s'", url);
+    if (cacert && (rc = cacert_read(cacert, &pem, &pem_len, e)))
+        return rc;
+    if (token || cacert) {
         snprintf(dir, sizeof dir, "%s/peers", s->dir);
         if (mkdir(dir, 0700) && errno != EEXIST)
-            return proto_errf(e, -errno, "cannot create '%s': %s", dir, strerror(errno));
-        peer_file(s, url, path, sizeof path);
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return proto_errf(e, -errno, "cannot write '%s': %s", path, strerror(errno));
-        fchmod(fd, 0600);
-        size_t n = strlen(token);
-        int bad = write(fd, token, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd);
-        close(fd);
-        if (bad)
-            return proto_errf(e, -EIO, "cannot write '%s'", path);
+            rc = proto_errf(e, -errno, "cannot create '%s': %s", dir, strerror(errno));
     }
-    return rl_store_write(s, peer_fn, &a, e);
+    if (!rc && token && strlen(token) < sizeof line - 1) {
+        peer_file(s, url, path, sizeof path);
+        snprintf(line, sizeof line, "%s\n", token);
+        rc = write_private(path, line, strlen(line), e);
+    }
+    if (!rc && pem) {
+        peer_path(s, url, "pem", path, sizeof path);
+        rc = write_private(path, pem, pem_len, e);
+    }
+    free(pem);
+    return rc ? rc : rl_store_write(s, peer_fn, &a, e);
 }
 
 int rl_peer_token(struct rl_store *s, const char *url, char *out, size_t n)

@@ -29,10 +29,18 @@ int rl_token_role(struct rl_txn *t, const char *token, size_t n);
 json_t *rl_token_list(struct rl_txn *t);
 uint64_t rl_token_count(struct rl_txn *t);
 
-/* Add (or update the token of) a peer. token NULL: none. */
-int rl_peer_add(struct rl_store *s, const char *url, const char *token, struct proto_err *e);
+/*
+ * Add (or update the token of) a peer. token NULL: none. cacert (may be NULL): a PEM file of the
+ * certificates to trust for an https peer, copied into the data directory (peers/).
+ */
+int rl_peer_add(struct rl_store *s, const char *url, const char *token, const char *cacert,
+                struct proto_err *e);
 /* The token this node presents to url, copied into out ("" when none). */
 int rl_peer_token(struct rl_store *s, const char *url, char *out, size_t n);
+/* The certificates to trust for url: the path of the copy peer add kept, or "" when none. */
+void rl_peer_cacert(struct rl_store *s, const char *url, char *out, size_t n);
+/* Check that path is a readable file holding a PEM certificate (at most 1 MiB). */
+int rl_cacert_check(const char *path, struct proto_err *e);
 /* Record how a sync with url went: rc 0 with the ops it lacked after, or an error. */
 int rl_peer_report(struct rl_store *s, const char *url, int rc, const char *err,
                    uint64_t lacks, struct proto_err *e);

@@ -17,7 +17,10 @@ static const char *const token_usage[] = {
 };
 
 static const char *const peer_usage[] = {
-    "relief peer add URL [--token-file F]   (else $RELIEF_TOKEN; kept in DATA/peers, mode 600)",
+    "relief peer add URL [--token-file F] [--cacert FILE]   (else $RELIEF_TOKEN; kept in "
+    "DATA/peers, mode 600)",
+    "    --cacert: the certificates to trust for an https:// peer (a private CA's, a proxy's "
+    "own)",
     "relief peer list",
     NULL,
 };
@@ -107,8 +110,9 @@ int cmd_token(struct cli *c, int argc, char **argv)
 
 int cmd_peer(struct cli *c, int argc, char **argv)
 {
-    const char *token_file = NULL;
-    const struct cli_opt opts[] = {{"token-file", 1, &token_file}, {NULL, 0, NULL}};
+    const char *token_file = NULL, *cacert = NULL;
+    const struct cli_opt opts[] = {
+        {"token-file", 1, &token_file}, {"cacert", 1, &cacert}, {NULL, 0, NULL}};
     struct proto_err e;
     int rc;
     int sub_rc;
@@ -127,9 +131,10 @@ int cmd_peer(struct cli *c, int argc, char **argv)
             snprintf(token, sizeof token, "%s", getenv("RELIEF_TOKEN"));
         if ((rc = cli_open(c)))
             return rc;
-        if (rl_peer_add(&c->store, argv[2], token[0] ? token : NULL, &e))
+        if (rl_peer_add(&c->store, argv[2], token[0] ? token : NULL, cacert, &e))
             return cli_fail(&e);
-        fprintf(stderr, "peer %s added%s\n", argv[2], token[0] ? " with a token" : "");
+        fprintf(stderr, "peer %s added%s%s\n", argv[2], token[0] ? " with a token" : "",
+                cacert ? (token[0] ? " and its certificates" : " with its certificates") : "");
         return RL_EXIT_OK;
     }
     if (!strcmp(sub, "list")) {

@@ -39,8 +39,11 @@ static const char *const serve_usage[] = {
     "(default 127.0.0.1:8080)",
     NULL,
 };
-static const char *const sync_usage[] = {"relief sync URL [--token-file F]   (or $RELIEF_TOKEN)",
-                                         NULL};
+static const char *const sync_usage[] = {
+    "relief sync URL [--token-file F] [--cacert FILE]   (or $RELIEF_TOKEN, $RELIEF_CACERT)",
+    "    --cacert: the certificates to trust for an https:// peer (a private CA's, a proxy's "
+    "own); else those relief peer add kept for URL, else the system's",
+    NULL};
 
 struct peer {
     char url[512];
@@ -183,13 +186,18 @@ static void peer_done(void *arg, const struct sync_run_result *r)
 
 static void peer_start(struct node_srv *ns, struct peer *p)
 {
-    char token[512] = "";
+    char token[512] = "", cacert[4400];
     struct sync_run_opts o = {.url = p->url};
     struct proto_err e;
     rl_peer_token(&ns->c->store, p->url, token, sizeof token);
     if (!token[0] && getenv("RELIEF_TOKEN"))
         snprintf(token, sizeof token, "%s", getenv("RELIEF_TOKEN"));
     o.token = token[0] ? token : NULL;
+    /* the certificates peer add kept for it, else $RELIEF_CACERT, else the system's */
+    rl_peer_cacert(&ns->c->store, p->url, cacert, sizeof cacert);
+    o.cainfo = cacert[0] ? cacert : getenv("RELIEF_CACERT");
+    if (o.cainfo && !o.cainfo[0])
+        o.cainfo = NULL;
     p->running = 1;
     proto_err_clear(&e);
     if (sync_run_start(ns->client, &ns->net.ss.iface, &o, peer_done, NULL, p, &p->run, &e)) {
@@ -404,9 +412,10 @@ static void one_done(void *arg, const struct sync_run_result *r)
 
 static int cmd_sync_net(struct cli *c, int argc, char **argv)
 {
-    const char *token_file = NULL;
-    const struct cli_opt opts[] = {{"token-file", 1, &token_file}, {NULL, 0, NULL}};
-    char token[512] = "";
+    const char *token_file = NULL, *cacert = NULL;
+    const struct cli_opt opts[] = {
+        {"token-file", 1, &token_file}, {"cacert", 1, &cacert}, {NULL, 0, NULL}};
+    char token[512] = "", kept[4400];
     struct proto_err e;
     struct rl_syncstore ss;
     int rc;
@@ -425,12 +434,18 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
         snprintf(token, sizeof token, "%s", getenv("RELIEF_TOKEN"));
     if (!token[0])
         rl_peer_token(&c->store, url, token, sizeof token);
+    if (!cacert) {
+        rl_peer_cacert(&c->store, url, kept, sizeof kept);
+        cacert = kept[0] ? kept : getenv("RELIEF_CACERT");
+    }
+    if (cacert && (!cacert[0] || rl_cacert_check(cacert, &e)))
+        return cacert[0] ? cli_fail(&e) : cli_bad_value("--cacert: an empty file name");
     if (rl_syncstore_init(&ss, &c->store, &e))
         return cli_fail(&e);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
     struct one o = {.tty = isatty(2)};
-    struct sync_run_opts so = {.url = url, .token = token[0] ? token : NULL};
+    struct sync_run_opts so = {.url = url, .token = token[0] ? token : NULL, .cainfo = cacert};
     if (sync_client_new(loop, &o.client, &e))
         return cli_fail(&e);
     rl_syncstore_pool(&ss, loop); /* a page is written while the next one comes */

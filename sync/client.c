@@ -157,6 +157,10 @@ static int translate(CURLcode code, const struct client_req *r)
         return -ENOMEM;
     case CURLE_WRITE_ERROR:
         return r->write_rc ? r->write_rc : -EIO;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        return -EKEYREJECTED;
     default:
         return -EIO;
     }
@@ -504,6 +508,8 @@ int sync_client_request(struct sync_client *c, const struct sync_client_req *req
     SET(CURLOPT_WRITEDATA, (void *)r);
     if (req->accept_gzip)
         SET(CURLOPT_ACCEPT_ENCODING, "gzip");
+    if (req->cainfo)
+        SET(CURLOPT_CAINFO, req->cainfo);
     if (post) {
         SET(CURLOPT_POST, 1L);
         /* the size first: COPYPOSTFIELDS copies that many bytes, NULs included */

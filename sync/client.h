@@ -29,12 +29,16 @@ struct sync_client_req {
     size_t max_response;      /* bytes of the decoded response body */
     long timeout_ms;          /* the whole request; 0 = 60 s */
     long connect_timeout_ms;  /* 0 = 10 s */
+    const char *cainfo;       /* https: a PEM file of the certificates to trust (a private CA, a
+                               * proxy's self-signed one) instead of the system's; NULL: those */
 };
 
 /*
  * The result of a request: rc 0 with the HTTP status and body (borrowed for the callback's
  * duration), or rc < 0 for a transport failure (-ECONNREFUSED, -ETIMEDOUT, -EMSGSIZE, -EIO)
- * with a message in err. bytes_in / bytes_out count what crossed the wire.
+ * with a message in err; -EKEYREJECTED when an https peer's certificate is not trusted (or the
+ * cainfo file cannot be used): trying again cannot help. bytes_in / bytes_out count what crossed
+ * the wire.
  */
 struct sync_client_result {
     int rc;

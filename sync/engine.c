@@ -20,7 +20,7 @@ struct sync_run {
     struct sync_client *client;
     struct sync_store *store;
     struct sync_run_opts o;
-    char url[512], token[512];
+    char url[512], token[512], cainfo[4400];
     sync_run_cb done;
     sync_progress_cb progress;
     void *arg;
@@ -148,6 +148,7 @@ static int send_req(struct sync_run *s, const char *path, const char *method)
         .method = method,
         .url = url,
         .token = s->token[0] ? s->token : NULL,
+        .cainfo = s->cainfo[0] ? s->cainfo : NULL,
         .content_type = method[0] == 'P' ? "application/vnd.msgpack" : NULL,
         .body = s->body.data,
         .body_len = method[0] == 'P' ? s->body.len : 0,
@@ -426,6 +427,13 @@ static void on_response(void *arg, const struct sync_client_result *res)
         finish(s, -ECANCELED, "cancelled");
         return;
     }
+    if (res->rc == -EKEYREJECTED) { /* an untrusted certificate stays untrusted */
+        finish(s, res->rc,
+               "%s (to trust a private CA's or a proxy's own certificate: --cacert FILE, or relief "
+               "peer add URL --cacert FILE)",
+               res->err);
+        return;
+    }
     /* 507: the peer's disk is full -- retrying cannot help; say so (peer_error reads its
      * error body) */
     if (res->rc || res->status == 408 ||
@@ -584,7 +592,8 @@ int sync_run_start(struct sync_client *client, struct sync_store *store,
     if (!s->o.max_failures)
         s->o.max_failures = 12;
     size_t ul = strlen(opts->url);
-    if (ul == 0 || ul >= sizeof s->url || (opts->token && strlen(opts->token) >= sizeof s->token)) {
+    if (ul == 0 || ul >= sizeof s->url || (opts->token && strlen(opts->token) >= sizeof s->token) ||
+        (opts->cainfo && strlen(opts->cainfo) >= sizeof s->cainfo)) {
         free(s);
         return proto_errf(e, -EINVAL, "peer URL or token too long");
     }
@@ -593,6 +602,9 @@ int sync_run_start(struct sync_client *client, struct sync_store *store,
         s->url[--ul] = '\0';
     if (opts->token)
         snprintf(s->token, sizeof s->token, "%s", opts->token);
+    if (opts->cainfo)
+        snprintf(s->cainfo, sizeof s->cainfo, "%s", opts->cainfo);
+    s->o.cainfo = NULL; /* (s->cainfo is the run's copy) */
     s->o.url = s->url;
     s->done = done;
     s->progress = progress;

@@ -17,6 +17,7 @@ struct sync_run_opts {
     uint32_t page_ops;    /* ops per page at most (0: SYNC_PULL_MAX_OPS, 16384) */
     uint32_t page_bytes;  /* bytes per page at most (0: SYNC_PULL_MAX_BYTES, 4 MiB) */
     unsigned max_failures; /* failed requests in a row before giving up (0: 12) */
+    const char *cainfo;    /* https: the certificates to trust (sync_client_req), or NULL */
 };
 
 struct sync_run_result {

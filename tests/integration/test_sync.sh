@@ -376,3 +376,43 @@ check_match "and L says K2 found the fork" "$(cat "$T/lk2.err")" "0 origin\\(s\\
 check_eq "K2 holds one op of origin 1 (its own chain's)" "$(seq_of "$K2" 0000000000000001)" "[1]"
 check "a sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 35))"
 stop "$pl"; stop "$pk2"
+
+# --- https: a TLS proxy with its own (self-signed) certificate in front of relief serve, as
+# across the internet. Untrusted, the sync fails at once and says how to trust it; with
+# --cacert, or the certificate relief peer add kept, it syncs; relief serve's background sync
+# to such a peer too ---
+TLS="$(dirname "$0")/../data/tls"
+S="$T/s" U="$T/u"
+relief --data "$S" init --name S --network "$NET" >/dev/null
+relief --data "$U" init --name U --network "$NET" >/dev/null
+relief --data "$S" site add --kind warehouse --name "仙台倉庫" --code WH-TLS >/dev/null 2>&1
+relief --data "$S" item add tarp --name tarp --unit pc >/dev/null 2>&1
+relief --data "$S" stock receive --site WH-TLS --item tarp --qty 9 >/dev/null 2>&1
+start_serve "$S" "$((base + 40))"; ps_=$SERVE_PID
+/usr/bin/python3 "$TLS/tls_proxy.py" "$((base + 41))" "$((base + 40))" "$TLS/cert.pem" "$TLS/key.pem" >"$T/proxy.out" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q listening "$T/proxy.out" 2>/dev/null && break; sleep 0.05; done
+SURL="https://127.0.0.1:$((base + 41))"
+relief --data "$U" sync "$SURL" >/dev/null 2>"$T/tls1.err"
+check_eq "https to an untrusted certificate: exit 1" "$?" 1
+check_match "says the certificate is not trusted and how to trust it" "$(cat "$T/tls1.err")" "certificate.*--cacert FILE"
+check "at once, not after 13 tries" test "$(grep -c 'failed requests in a row' "$T/tls1.err")" = 0
+check "with --cacert it syncs" relief --data "$U" sync "$SURL" --cacert "$TLS/cert.pem"
+check_eq "and converges" "$(digest "$U")" "$(digest "$S")"
+check_status "--cacert of a missing file: exit 1" 1 relief --data "$U" sync "$SURL" --cacert "$T/none.pem"
+check_status "--cacert of a file without a certificate: exit 1" 1 relief --data "$U" sync "$SURL" --cacert "$TLS/README"
+check_status "--cacert for an http:// peer: exit 1" 1 relief --data "$U" peer add "http://127.0.0.1:$((base + 40))" --cacert "$TLS/cert.pem"
+check "relief peer add keeps the certificate" relief --data "$U" peer add "$SURL" --cacert "$TLS/cert.pem"
+check_eq "in DATA/peers, mode 600" "$(stat -c %a "$U"/peers/*.pem)" 600
+relief --data "$S" stock receive --site WH-TLS --item tarp --qty 1 >/dev/null 2>&1
+check "relief sync URL then trusts it without --cacert" relief --data "$U" sync "$SURL"
+check_eq "and converges again" "$(digest "$U")" "$(digest "$S")"
+start_serve "$U" "$((base + 42))" --interval 3600; pu=$SERVE_PID
+relief --data "$U" stock receive --site WH-TLS --item tarp --qty 5 >/dev/null 2>&1
+ok=0
+for _ in $(seq 100); do
+    [ "$(digest "$U")" = "$(digest "$S")" ] && { ok=1; break; }
+    sleep 0.1
+done
+check_eq "relief serve syncs a write to its https peer by itself" "$ok" 1
+stop "$pu"; stop "$ps_"
