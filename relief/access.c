@@ -8,6 +8,7 @@
 #include "proto/mp.h"
 #include "proto/op.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <msgpack.h>
@@ -210,22 +211,6 @@ static int cacert_read(const char *path, char **out, size_t *len, struct proto_e
     return 0;
 }
 
-int rl_cacert_check(const char *path, struct proto_err *e)
-{
-    char *b;
-    size_t n;
-    int rc = cacert_read(path, &b, &n, e);
-    free(b);
-    return rc;
-}
-
-void rl_peer_cacert(struct rl_store *s, const char *url, char *out, size_t n)
-{
-    peer_path(s, url, "pem", out, n);
-    if (access(out, R_OK))
-        out[0] = '\0';
-}
-
 /* Write n bytes to path (mode 600), durably. */
 static int write_private(const char *path, const char *data, size_t n, struct proto_err *e)
 {
@@ -314,6 +299,58 @@ static int peer_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     rc = proto_buf_failed(&b) ? -ENOMEM : rl_put(t, RL_DB_PEERS, a->url, strlen(a->url), b.data, b.len);
     proto_buf_free(&b);
     return rc ? proto_errf(e, rc, "cannot store the peer") : 0;
+}
+
+int rl_peer_copy(struct rl_store *s, const char *dir, struct proto_err *e)
+{
+    char from[4300], to[4300];
+    snprintf(from, sizeof from, "%s/peers", s->dir);
+    DIR *d = opendir(from);
+    if (!d)
+        return errno == ENOENT ? 0 : proto_errf(e, -errno, "cannot read '%s'", from);
+    snprintf(to, sizeof to, "%s/peers", dir);
+    int rc = 0;
+    if (mkdir(to, 0700) && errno != EEXIST)
+        rc = proto_errf(e, -errno, "cannot create '%s': %s", to, strerror(errno));
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        char src[4600], dst[4600];
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(src, sizeof src, "%s/%s", from, de->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", to, de->d_name);
+        char *b = NULL;
+        size_t n = 0;
+        FILE *f = fopen(src, "rb");
+        if (f) {
+            b = malloc(CACERT_MAX + 1);
+            n = b ? fread(b, 1, CACERT_MAX + 1, f) : 0;
+            fclose(f);
+        }
+        if (!b || n > CACERT_MAX)
+            rc = proto_errf(e, -EIO, "cannot copy '%s'", src);
+        else
+            rc = write_private(dst, b, n, e);
+        free(b);
+    }
+    closedir(d);
+    return rc;
+}
+
+int rl_cacert_check(const char *path, struct proto_err *e)
+{
+    char *b;
+    size_t n;
+    int rc = cacert_read(path, &b, &n, e);
+    free(b);
+    return rc;
+}
+
+void rl_peer_cacert(struct rl_store *s, const char *url, char *out, size_t n)
+{
+    peer_path(s, url, "pem", out, n);
+    if (access(out, R_OK))
+        out[0] = '\0';
 }
 
 int rl_peer_add(struct rl_store *s, const char *url, const char *token, const char *cacert,

@@ -39,6 +39,8 @@ int rl_peer_add(struct rl_store *s, const char *url, const char *token, const ch
 int rl_peer_token(struct rl_store *s, const char *url, char *out, size_t n);
 /* The certificates to trust for url: the path of the copy peer add kept, or "" when none. */
 void rl_peer_cacert(struct rl_store *s, const char *url, char *out, size_t n);
+/* Copy the peers' tokens and certificates (DATA/peers) into dir/peers, for a backup. */
+int rl_peer_copy(struct rl_store *s, const char *dir, struct proto_err *e);
 /* Check that path is a readable file holding a PEM certificate (at most 1 MiB). */
 int rl_cacert_check(const char *path, struct proto_err *e);
 /* Record how a sync with url went: rc 0 with the ops it lacked after, or an error. */

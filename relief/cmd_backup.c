@@ -1,7 +1,9 @@
 /*
- * relief backup DIR: a consistent, compacted copy of the data while the node runs. A node
- * started from the copy takes a new node id before it writes (node.h).
+ * relief backup DIR: a consistent, compacted copy of the data while the node runs, and of the
+ * tokens and certificates it presents to its peers. A node started from the copy takes a new
+ * node id before it writes (node.h).
  */
+#include "access.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -19,7 +21,7 @@ int cmd_backup(struct cli *c, int argc, char **argv)
     if ((rc = cli_open(c)))
         return rc;
     proto_err_clear(&e);
-    if (rl_store_backup(&c->store, argv[1], &e))
+    if (rl_store_backup(&c->store, argv[1], &e) || rl_peer_copy(&c->store, argv[1], &e))
         return cli_fail(&e);
     struct rl_store copy;
     if (rl_store_open(&copy, argv[1], NULL, &e) == 0) {

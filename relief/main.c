@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,8 +152,12 @@ int main(int argc, char **argv)
             int rc = cmd->fn(&c, argc - 1, argv + 1);
             if (c.open)
                 rl_store_close(&c.store);
-            if (fflush(stdout) != 0 && rc == RL_EXIT_OK) {
-                perror("relief: stdout");
+            /* (a write that failed earlier -- a full disk under a large report -- left the
+             * stream's error flag set, and fflush has nothing left to fail on) */
+            int werr = fflush(stdout) != 0 || ferror(stdout);
+            if (werr && rc == RL_EXIT_OK) {
+                fprintf(stderr, "relief: stdout: %s (the output is incomplete)\n",
+                        strerror(errno ? errno : EIO));
                 rc = RL_EXIT_FAIL;
             }
             return rc;

@@ -243,6 +243,25 @@ static int env_open(struct rl_store *s, const char *dir, const struct rl_store_o
         goto lmdb;
     /* adopt a larger size recorded in the file */
     mdb_env_set_mapsize(s->env, 0);
+    /* a file shorter than its pages (a copy cut short) would fault the map on first read */
+    {
+        MDB_envinfo info;
+        MDB_stat est;
+        struct stat fst;
+        char *dp = path_join(dir, "data.mdb");
+        int cut = dp && mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &est) == 0 &&
+                  stat(dp, &fst) == 0 &&
+                  (uint64_t)fst.st_size < ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
+        free(dp);
+        if (cut) {
+            rl_store_close(s);
+            return proto_errf(e, PROTO_ECORRUPT,
+                              "'%s/data.mdb' is cut short (%llu bytes; its pages reach %llu): "
+                              "a copy that did not finish? Start from an intact backup",
+                              dir, (unsigned long long)fst.st_size,
+                              (unsigned long long)((info.me_last_pgno + 1) * est.ms_psize));
+        }
+    }
 
     if ((rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn)))
         goto lmdb;
@@ -708,6 +727,39 @@ static int forget_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     return 0;
 }
 
+/* Remove a backup's work directory and what is in it (files only: it holds no others). */
+static void remove_work(const char *work)
+{
+    DIR *d = opendir(work);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *p = path_join(work, de->d_name);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(work);
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/*
+ * The copy is made in a work directory of its own inside dir (mode 700) and moved into place by
+ * a rename once it is whole and durable: a copy cut short (a full disk, kill -9) never looks
+ * like a node, and the next backup to dir is not refused because of it.
+ */
 int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
 {
     int rc;
@@ -715,20 +767,53 @@ int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
         return proto_errf(e, PROTO_EEXIST, "'%s' already holds a relief node", dir);
     if ((rc = mkdirs(dir)))
         return proto_errf(e, rc, "cannot create '%s': %s", dir, strerror(-rc));
+    char *tmpl = path_join(dir, ".relief-backup-XXXXXX");
+    char *work = tmpl ? mkdtemp(tmpl) : NULL;
+    if (!work) {
+        rc = tmpl ? -errno : -ENOMEM;
+        free(tmpl);
+        return proto_errf(e, rc, "cannot create a work directory in '%s': %s", dir, strerror(-rc));
+    }
+    char *from = path_join(work, "data.mdb"), *to = path_join(dir, "data.mdb");
+    if (!from || !to) {
+        rc = proto_errf(e, -ENOMEM, "out of memory");
+        goto out;
+    }
     pthread_rwlock_rdlock(&s->maplock); /* the copy reads through a transaction of its own */
-    rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    rc = mdb_env_copy2(s->env, work, MDB_CP_COMPACT);
     pthread_rwlock_unlock(&s->maplock);
-    if (rc)
-        return lmdb_fail(e, rc, "cannot back up to", dir);
+    if (rc) {
+        rc = lmdb_fail(e, rc, "cannot back up to", dir);
+        goto out;
+    }
+    /* the node's data is its users' contacts: readable by this user alone, as the node's is */
+    if (chmod(from, 0600)) {
+        rc = proto_errf(e, -errno, "cannot protect '%s': %s", from, strerror(errno));
+        goto out;
+    }
     /*
      * The copy forgets which file and machine wrote it last, so a node started from it --
-     * wherever it is copied to, whatever inode it gets -- takes a new node id (node.c).
+     * wherever it is copied to, whatever inode it gets -- takes a new node id (node.c). Its
+     * commit makes the whole file durable.
      */
     struct rl_store copy;
-    if ((rc = rl_store_open(&copy, dir, NULL, e)))
-        return rc;
+    if ((rc = rl_store_open(&copy, work, NULL, e)))
+        goto out;
     rc = rl_store_write(&copy, forget_fn, NULL, e);
     rl_store_close(&copy);
+    if (rc)
+        goto out;
+    if (rename(from, to)) {
+        rc = proto_errf(e, -errno, "cannot move the copy into '%s': %s", dir, strerror(errno));
+        goto out;
+    }
+    if ((rc = fsync_dir(dir)))
+        rc = proto_errf(e, rc, "cannot sync '%s': %s", dir, strerror(-rc));
+out:
+    remove_work(work);
+    free(from);
+    free(to);
+    free(tmpl);
     return rc;
 }
 

@@ -29,6 +29,25 @@ check "backup while the node exists" relief backup "$T/backup"
 check_eq "the backup has the same digest" "$(relief --data "$T/backup" digest)" "$d"
 check_status "a backup into an existing node refuses" 1 relief backup "$T/backup"
 check_status "a backup to an empty path refuses" 1 relief backup ''
+check_eq "the backup is readable by its user alone" "$(stat -c %a "$T/backup/data.mdb")" 600
+mkdir -m 755 "$T/usb"
+printf 'rlt_peer\n' >"$T/ptok"; chmod 600 "$T/ptok"
+relief peer add http://192.0.2.1:8080 --token-file "$T/ptok" >/dev/null 2>&1
+# a copy cut short (the file may grow no larger than 64 KiB): refused, and nothing left that
+# looks like a node, so the next backup goes ahead
+(ulimit -f 64; trap '' XFSZ; "$RELIEF_BIN" backup "$T/usb" >/dev/null 2>"$T/cut.err")
+check_eq "a backup that cannot be written whole fails" "$?" 1
+check "and leaves no data.mdb" test ! -e "$T/usb/data.mdb"
+check_eq "nor its work directory" "$(ls -A "$T/usb" | wc -l)" 0
+check "a backup into an existing world-readable directory" relief backup "$T/usb"
+check_eq "is readable by its user alone" "$(stat -c %a "$T/usb/data.mdb")" 600
+check_eq "it holds the tokens this node presents to its peers" "$(cat "$T"/usb/peers/*.token)" rlt_peer
+check_eq "readable by its user alone" "$(stat -c %a "$T"/usb/peers/*.token)" 600
+# a data file cut short (copied by hand, and the copy stopped): a clear error, not SIGBUS
+mkdir -m 700 "$T/cut"
+head -c $(( $(stat -c %s "$T/backup/data.mdb") / 2 )) "$T/backup/data.mdb" >"$T/cut/data.mdb"
+check_status "a data file cut short: exit 1" 1 relief --data "$T/cut" status
+check_match "and says so" "$(relief --data "$T/cut" status 2>&1)" "cut short"
 
 # joining a network
 check "init --network joins a network" relief --data "$T/second" init --name second --network "$net"
@@ -65,6 +84,15 @@ bad_value "token add --role" "^relief: --role: 'admin'" relief --data "$T/x" tok
 relief --data "$T/bv" init --name bv >/dev/null 2>&1
 bad_value "token revoke" "token id 'zz'" relief --data "$T/bv" token revoke zz
 bad_value "peer add" "peer 'ftp://x'" relief --data "$T/bv" peer add ftp://x
+# output that cannot be written whole (a full disk): exit 1 and say so, large or small
+relief --data "$T/bv" demo >/dev/null 2>&1
+for i in $(seq 30); do relief --data "$T/bv" need add --site ISH-MINATO --service "interpreter $i" --qty "$i" >/dev/null 2>&1; done
+if [ -w /dev/full ]; then
+    check_status "a 12 KB JSON report to a full disk: exit 1" 1 sh -c "'$RELIEF_BIN' --data '$T/bv' report needs --format json >/dev/full"
+    check_status "--json need list to a full disk: exit 1" 1 sh -c "'$RELIEF_BIN' --data '$T/bv' --json need list >/dev/full"
+    check_status "relief status to a full disk: exit 1" 1 sh -c "'$RELIEF_BIN' --data '$T/bv' status >/dev/full"
+    check_match "and says the output is incomplete" "$("$RELIEF_BIN" --data "$T/bv" report needs --format json 2>&1 >/dev/full)" "incomplete"
+fi
 check_status "option without value" 2 relief init --name
 check_status "status of a missing node" 1 relief --data "$T/none" status
 out=$(relief --data "$T/none" status 2>&1)
