@@ -841,8 +841,11 @@ static int lang_collect(void *arg, uint64_t o, uint64_t s, const uint8_t *elem, 
     return 0;
 }
 
+/* The site's languages made the list's: adds and removes; *last: the last op written (origin 0
+ * when none: the list was the site's already). */
 static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t site,
-                         const char *list, const char *author, struct proto_err *e)
+                         const char *list, const char *author, struct rl_op_ref *last,
+                         struct proto_err *e)
 {
     struct lang_list want = {0}, have = {0};
     const char *p = list;
@@ -893,6 +896,7 @@ static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t si
         proto_buf_free(&b.b);
         if (rc)
             return rc;
+        *last = ref;
     }
     for (int j = 0; j < have.n; j++) {
         int wanted = 0;
@@ -917,6 +921,7 @@ static int set_languages(struct rl_txn *t, const struct rl_rid *rid, uint64_t si
         proto_buf_free(&b.b);
         if (rc)
             return rc;
+        *last = ref;
     }
     return 0;
 }
@@ -1177,8 +1182,15 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         rc = 0;
         a->out->site = id;
     }
-    if (!rc && ed->rtype == RL_R_SITE && ed->languages)
-        rc = set_languages(t, &rid, id, ed->languages, ed->author, e);
+    if (!rc && ed->rtype == RL_R_SITE && ed->languages) {
+        struct rl_op_ref last = {0};
+        rc = set_languages(t, &rid, id, ed->languages, ed->author, &last, e);
+        /* the languages alone changed: the op is the last one that recorded them */
+        if (!rc && ed->nfields == 0 && last.origin) {
+            a->out->origin = last.origin;
+            a->out->seq = last.seq;
+        }
+    }
 out:
     proto_buf_free(&b.b);
     return rc < 0 ? rc : 0;

@@ -505,8 +505,7 @@ static int request_role(struct rl_api *a, const struct sync_http_req *req, const
         }
         return ra.role;
     }
-    if (is_loopback_peer(req->peer) && !*sync_http_header(req, "forwarded") &&
-        !*sync_http_header(req, "x-forwarded-for")) {
+    if (is_loopback_peer(req->peer) && !req->proxied) {
         size_t txn = last_txnid(a->store);
         if (local_txnid != txn) {
             struct role_arg ra = {NULL, 0, RL_ROLE_NONE, 0};
@@ -759,7 +758,8 @@ static int keep_site_item(json_t *o, const void *arg)
         return 0;
     if (f->item && strcmp(jstr(o, "item"), f->item))
         return 0;
-    if (f->open && json_integer_value(json_object_get(o, "gap")) <= 0)
+    if (f->open && (json_integer_value(json_object_get(o, "gap")) <= 0 ||
+                    !strcmp(jstr(o, "status"), "closed")))
         return 0;
     if (f->short_ && json_integer_value(json_object_get(o, "confirmed")) >=
                          json_integer_value(json_object_get(o, "slots")))
@@ -1821,7 +1821,8 @@ static void answer_job(struct rl_store *store, struct job *j, int commit_rc,
                 json_object_set_new(o, "balance", json_integer((json_int_t)j->sr.balance));
         } else {
             rl_ref_format(j->w.origin, j->w.seq, ref);
-            o = json_pack("{s:s}", "op", ref);
+            /* (no op: languages given as the site held them already) */
+            o = j->w.origin ? json_pack("{s:s}", "op", ref) : json_pack("{s:n}", "op");
             if (j->kind == J_EDIT && j->ed.rtype == RL_R_SITE) {
                 char id[17];
                 snprintf(id, sizeof id, "%016llx", (unsigned long long)j->w.site);

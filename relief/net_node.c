@@ -42,6 +42,12 @@ static void handle(void *arg, const struct sync_http_req *req, struct sync_http_
                          req->nhost ? "more than one Host header" : "HTTP/1.1 needs a Host header");
         return;
     }
+    /* two credentials: which one a proxy and this node would each take is not the same */
+    if (req->nauth > 1) {
+        resp->status = 400;
+        proto_buf_printf(&resp->body, "more than one Authorization header\n");
+        return;
+    }
     /* DNS rebinding: a hostile page's own name pointed at this node is not answered */
     if (!rl_api_host_ok(nn->api, req->host)) {
         resp->status = 421;

@@ -33,9 +33,7 @@ int sync_request_role(struct sync_endpoints *ep, const struct sync_http_req *req
     /* a node with no tokens listens on loopback alone: its local clients need none, but a
      * request a proxy on this machine passed on from elsewhere is not local */
     if (!ep->token_role)
-        return *sync_http_header(req, "forwarded") || *sync_http_header(req, "x-forwarded-for")
-                   ? SYNC_ROLE_NONE
-                   : SYNC_ROLE_SYNC;
+        return req->proxied ? SYNC_ROLE_NONE : SYNC_ROLE_SYNC;
     /* the scheme is case-insensitive (RFC 9110) */
     if (strncasecmp(a, "Bearer ", 7) != 0 || !a[7])
         return SYNC_ROLE_NONE;

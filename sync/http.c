@@ -745,8 +745,14 @@ static void build_request(const struct conn *c, struct sync_http_req *r)
         r->header_value[i] = hb_str(c, c->val_off[i]);
     }
     r->host = sync_http_header(r, "host");
-    for (unsigned i = 0; i < c->nh; i++)
+    static const char *const proxy_headers[] = {"forwarded", "x-forwarded-for", "x-real-ip",
+                                                "x-forwarded-host", "via"};
+    for (unsigned i = 0; i < c->nh; i++) {
         r->nhost += !strcmp(r->header_name[i], "host");
+        r->nauth += !strcmp(r->header_name[i], "authorization");
+        for (size_t j = 0; j < sizeof proxy_headers / sizeof *proxy_headers; j++)
+            r->proxied |= !strcmp(r->header_name[i], proxy_headers[j]);
+    }
     r->http_minor = c->parser.http_minor;
     r->content_type = sync_http_header(r, "content-type");
     r->content_encoding = sync_http_header(r, "content-encoding");

@@ -43,6 +43,9 @@ struct sync_http_req {
     const char *query;        /* after '?', or "" */
     const char *host;         /* the Host header, or "" */
     unsigned nhost;           /* how many Host headers it had */
+    unsigned nauth;           /* how many Authorization headers it had */
+    int proxied;              /* it names a client a proxy passed it on for (Forwarded,
+                               * X-Forwarded-For, X-Real-IP, X-Forwarded-Host, Via) */
     unsigned http_minor;      /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
     const char *content_type; /* or "" */
     const char *content_encoding; /* or "" */

@@ -114,6 +114,10 @@ check_match "a need added" "$need" '^[0-9a-f]{8}-[0-9]+$'
 check_eq "distribute against it" "$(code -X POST -H 'Content-Type: application/json' -d "{\"site\":\"ISH-MINATO\",\"item\":\"blanket\",\"qty\":12,\"need\":\"$need\"}" "$R/api/v1/stock/distribute")" 201
 check_eq "the gap shrinks" "$(get "$R/api/v1/needs?site=ISH-MINATO&item=blanket" | json '[x["gap"] for x in d["items"] if x["id"] == "'"$need"'"][0]')" 38
 check_eq "a need changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"qty":40}' "$R/api/v1/needs/$need")" 200
+n2=$(post needs '{"site":"ISH-MINATO","item":"blanket","qty":7}' | json 'd["id"]')
+check_match "open=1 lists an open need" "$(get "$R/api/v1/needs?open=1" | json '[x["id"] for x in d["items"]]')" "$n2"
+patch "needs/$n2" '{"status":"closed"}' >/dev/null
+check_eq "but not once it is closed, gap or no gap" "$(get "$R/api/v1/needs?open=1" | json '"'"$n2"'" in [x["id"] for x in d["items"]]')" False
 check_eq "count the shelf" "$(post stock/count '{"site":"ISH-MINATO","item":"blanket","qty":5}' | json 'd["balance"]')" 5
 mv=$(get "$R/api/v1/movements?site=WH-ISH&limit=1" | json 'd["items"][0]["op"]')
 check_eq "void a movement" "$(code -X POST -H 'Content-Type: application/json' -d "{\"movement\":\"$mv\",\"reason\":\"typed twice\"}" "$R/api/v1/stock/void")" 201
@@ -127,6 +131,10 @@ check_match "over capacity is an alert" "$(get "$R/api/v1/alerts")" "ISH-MINATO.
 sid=$(post sites '{"kind":"point","name":"<img src=x onerror=alert(1)>","code":"PT-X","lat":38.4,"lon":141.3,"languages":["pt","tl"]}' | json 'd["id"]')
 check_eq "a site added keeps its name as text" "$(get "$R/api/v1/sites/$sid" | json 'd["name"]')" "<img src=x onerror=alert(1)>"
 check_eq "with its languages" "$(get "$R/api/v1/sites/PT-X" | json '",".join(sorted(d["languages"]))')" "pt,tl"
+lop=$(patch sites/PT-X '{"languages":["pt","tl","ja"]}' | json 'd["op"]')
+check_match "languages alone changed: the op that recorded them" "$lop" '^[0-9a-f]{8}-[1-9][0-9]*$'
+check_match "written by this node" "$lop" "^$(relief --data "$A" --json status | json 'd["node"][:8]')-"
+check_eq "the same languages again: no op" "$(patch sites/PT-X '{"languages":["pt","tl","ja"]}' | json 'd["op"]')" None
 check_match "its latitude as it was given, not 38.399999999999999" "$(get "$R/api/v1/sites/PT-X")" '"lat": ?38\.4,'
 check_eq "an item changed" "$(code -X PATCH -H 'Content-Type: application/json' -d '{"category":"bedding, winter"}' "$R/api/v1/items/blanket")" 200
 sh=$(post shifts '{"site":"KIT-MINATO","start":"2026-12-02T06:00","end":"2026-12-02T09:00","slots":1,"role":"serving"}' | json 'd["id"]')
@@ -423,6 +431,9 @@ relief --data "$T/p" init --name P >/dev/null
 start_serve "$T/p" $((port + 1))
 check_eq "a local request behind a proxy header needs a token even without API tokens" \
     "$(code -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$((port + 1))/api/v1/status")" 401
+for h in 'X-Real-IP: 203.0.113.9' 'Via: 1.1 nginx' 'X-Forwarded-Host: relief.example.org'; do
+    check_eq "nor with ${h%%:*}" "$(code -H "$h" "http://127.0.0.1:$((port + 1))/api/v1/status")" 401
+done
 check_eq "without the header it does not" "$(code "http://127.0.0.1:$((port + 1))/api/v1/status")" 200
 stop "$SERVE_PID"
 check_match "tokens never reach the log" "$(grep -c "$wtok\|$rtok\|$dtok" "$A.log")" '^0$'
@@ -432,6 +443,7 @@ check_eq "another host name: 421" "$(code -H 'Host: attacker.example' -H "Author
 raw_status() { (exec 3<>"/dev/tcp/127.0.0.1/$port"; printf "$1" >&3; timeout 5 head -c 12 <&3); }
 check_match "an HTTP/1.1 request without Host: 400" "$(raw_status 'GET /api/v1/status HTTP/1.1\r\nConnection: close\r\n\r\n')" "^HTTP/1.1 400"
 check_match "two Host headers, the first one right: 400" "$(raw_status "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nHost: attacker.example\r\nAuthorization: Bearer $rtok\r\nConnection: close\r\n\r\n")" "^HTTP/1.1 400"
+check_match "two Authorization headers: 400" "$(raw_status "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nAuthorization: Bearer $rtok\r\nAuthorization: Bearer $wtok\r\nConnection: close\r\n\r\n")" "^HTTP/1.1 400"
 check_match "HTTP/1.0 without Host is still answered" "$(raw_status "GET /api/v1/status HTTP/1.0\r\nAuthorization: Bearer $rtok\r\n\r\n")" "^HTTP/1.1 200"
 check_eq "also for the dashboard" "$(code -H 'Host: attacker.example' "$R/")" 421
 check_eq "localhost is fine" "$(code -H "Host: localhost:$port" -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 200
