@@ -1026,9 +1026,50 @@ static int check_donation(struct rl_txn *t, const struct rl_edit *ed, const stru
     return 0;
 }
 
+/* Nothing but spaces: ASCII, tab, no-break (U+00A0) and ideographic (U+3000, a Japanese IME's). */
+static int blank_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p == ' ' || *p == '\t')
+            p++;
+        else if (p[0] == 0xc2 && p[1] == 0xa0)
+            p += 2;
+        else if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
+            p += 3;
+        else
+            return 0;
+    }
+    return 1;
+}
+
+/* A control character (a line break, a tab is allowed): not in a one-line text. */
+static int has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* A name-like text (one line, not blank): 0 or the error, named by its option. */
+static int one_line_ok(const char *opt, const char *v, const char *why, struct proto_err *e)
+{
+    if (blank_text(v))
+        return proto_errf(e, -EINVAL, "--%s must not be empty%s%s", opt, why ? ": " : "",
+                          why ? why : "");
+    if (has_control(v))
+        return proto_errf(e, -EINVAL,
+                          "--%s: '%.80s' holds a line break or another control character: it "
+                          "is one line of text",
+                          opt, v);
+    return 0;
+}
+
 /*
- * The texts a record cannot be without, refused empty on add and set alike (as the import
- * refuses them): a nameless site, an item without a unit, a need for no service.
+ * The texts a record cannot be without, refused empty (or blank, or more than one line) on add
+ * and set alike (as the import refuses them): a nameless site, an item without a unit, a need
+ * for no service.
  */
 static int check_required(const struct rl_edit *ed, struct proto_err *e)
 {
@@ -1045,8 +1086,9 @@ static int check_required(const struct rl_edit *ed, struct proto_err *e)
     for (size_t i = 0; i < sizeof req / sizeof *req; i++) {
         const struct rl_edit_field *f =
             req[i].rtype == ed->rtype ? edit_field(ed, req[i].key) : NULL;
-        if (f && !*f->value)
-            return proto_errf(e, -EINVAL, "--%s must not be empty: %s", f->f->name, req[i].why);
+        int rc = f ? one_line_ok(f->f->name, f->value, req[i].why, e) : 0;
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -1336,8 +1378,9 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     rl_rid_ref(&rid, RL_R_SHIFT, o, s);
     if (rl_record_get(t, &rid, NULL))
         return proto_errf(e, -ENOENT, "no shift '%s' on this node", r->shift);
-    if (r->kind == PROTO_KIND_SHIFT_SIGNUP && (!r->volunteer || !*r->volunteer))
-        return proto_errf(e, -EINVAL, "--volunteer must not be empty: who signs up?");
+    if (r->kind == PROTO_KIND_SHIFT_SIGNUP &&
+        (rc = one_line_ok("volunteer", r->volunteer ? r->volunteer : "", "who signs up?", e)))
+        return rc;
     if ((rc = op_text_ok(r->kind, PROTO_F_SIGNUP_VOLUNTEER, "volunteer", r->volunteer, e)) ||
         (r->kind == PROTO_KIND_SHIFT_SIGNUP &&
          (rc = op_text_ok(r->kind, PROTO_F_SIGNUP_CONTACT, "contact", r->contact, e))))

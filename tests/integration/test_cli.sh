@@ -452,7 +452,26 @@ check_eq "no refusal anywhere reads 'success'" "$(relief --data "$C" stock void 
 E="$T/esc"
 esc_name=$(printf 'x\033[2J\033]0;pwned\007\r\nsecond line')
 relief --data "$E" init --name "$(printf 'esc\033[2J')" >/dev/null 2>&1
-relief --data "$E" site add --kind centre --name "$esc_name" --code E >/dev/null 2>&1
+check_status "such a name is refused on the command line" 1 relief --data "$E" site add --kind centre --name "$esc_name"
+# ... but may come from another node (an older version, a hostile peer): a site.add op of
+# origin 0x4242 pushed into relief serve
+esc_port=$(free_port)
+start_serve "$E" "$esc_port"
+/usr/bin/python3 - "$esc_name" "$(relief --data "$E" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')" >"$T/esc.bin" <<'PY'
+import hashlib, msgpack, sys, time
+name, net = sys.argv[1], bytes.fromhex(sys.argv[2])
+hlc = int(time.time() * 1000) << 16
+payloads = [msgpack.packb([hlc, "mallory", 10, {1: 0x4242, 2: {1: name, 2: "E", 3: 1}}]),
+            msgpack.packb([hlc + 1, "mallory", 60, {2: {1: "d\033[31m", 2: 0x4242, 3: "a", 4: 1}}])]
+h = bytes(16)
+for seq, p in enumerate(payloads, 1):
+    h = hashlib.blake2b((0x4242).to_bytes(8, "big") + seq.to_bytes(8, "big") + h + p, digest_size=16).digest()
+mark = msgpack.ExtType(0, b"")
+body = msgpack.packb({1: net, 2: [[0x4242, 1, bytes(16), h, [mark, mark]]]})
+sys.stdout.buffer.write(body.replace(msgpack.packb([mark, mark]), msgpack.packb([0, 0])[:1] + b"".join(payloads)))
+PY
+check_eq "and is taken from a peer" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/esc.bin" "http://127.0.0.1:$esc_port/sync/v1/push")" 200
+stop "$SERVE_PID"
 relief --data "$E" item add a --name a --unit u >/dev/null 2>&1
 relief --data "$E" stock distribute --site E --item a --qty 1 >/dev/null 2>&1
 out=$(relief --data "$E" alerts)
@@ -462,9 +481,9 @@ check_match "alerts: the name with '?' for its control characters" "$out" 'x\?\[
 out=$(relief --data "$E" site show E)
 check_eq "site show: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
 check_match "site show: the name on one line" "$out" '^name +x\?\[2J.*second line$'
-don=$(relief --data "$E" donation pledge --donor "$(printf 'd\033[31m')" --to E --item a --qty 1 2>/dev/null)
+don=0000000000004242:2
 out=$(relief --data "$E" trace "$don" | head -1)
-check_match "trace: its first line shows the donor and the site safe" "$out" "^donation $don from d\?\[31m to E x\?\[2J.*second line: 1 a"
+check_match "trace: its first line shows the donor and the site safe" "$out" "^donation 00000000-2 from d\?\[31m to E x\?\[2J.*second line: 1 a"
 relief --data "$E" --by "$(printf 'ev\033[2J\nx')" item set a --name b >/dev/null 2>&1
 out=$(relief --data "$E" log -n 1)
 check_match "log: the author safe" "$out" ' ev\?\[2J\?x +item\.set '
@@ -526,6 +545,14 @@ refused "stock adjust --lot ''" "^relief: --lot must not be empty" \
     relief --data "$C" stock adjust --site C --item milk --qty 1 --reason found --lot ""
 refused "shift signup --volunteer ''" "^relief: --volunteer must not be empty" \
     relief --data "$C" shift signup "$sid" --volunteer ""
+refused "site add --name of spaces" "^relief: --name must not be empty: a site needs a name$" \
+    relief --data "$C" site add --kind centre --name "   "
+refused "site set --name of an ideographic space" "^relief: --name must not be empty" \
+    relief --data "$C" site set C --name "　"
+refused "a name of two lines" "^relief: --name: 'x\\?y' holds a line break" \
+    relief --data "$C" site add --kind centre --name "$(printf 'x\ny')"
+refused "shift signup --volunteer of spaces" "^relief: --volunteer must not be empty" \
+    relief --data "$C" shift signup "$sid" --volunteer "  "
 check "an item's category may be emptied" relief --data "$C" item set milk --category ""
 
 # a bad --code or --languages is named by its option and value, not by the op it would become
