@@ -1730,6 +1730,8 @@ static int donation_row(struct rl_txn *t, uint64_t o, uint64_t s, void *arg)
 {
     json_t *j = ref_record(t, RL_R_DONATION, o, s, rl_donation_fields);
     json_object_set_new(j, "delivered", json_integer((json_int_t)sum_of(t, 'D', o, s)));
+    if (!json_object_get(j, "status"))
+        json_object_set_new(j, "status", json_string("open")); /* as a need's */
     add_site_label(t, j, "to");
     json_array_append_new(arg, j);
     return 0;
