@@ -111,6 +111,24 @@ static void add_header(struct sync_http_resp *r, const char *n, const char *v)
     }
 }
 
+/* A report's download name: relief-needs.csv, relief-needs-hxl.csv ... (static strings: the
+ * response keeps the pointer) */
+static const char *report_disposition(const char *name, int hxl)
+{
+#define RD(n)                                                                                      \
+    {                                                                                              \
+        n, "attachment; filename=\"relief-" n ".csv\"",                                            \
+            "attachment; filename=\"relief-" n "-hxl.csv\""                                        \
+    }
+    static const char *const t[][3] = {RD("needs"), RD("stock"), RD("shifts"), RD("donations")};
+#undef RD
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (!strcmp(t[i][0], name))
+            return t[i][hxl ? 2 : 1];
+    return hxl ? "attachment; filename=\"relief-report-hxl.csv\""
+               : "attachment; filename=\"relief-report.csv\"";
+}
+
 static void common_headers(struct sync_http_resp *r)
 {
     add_header(r, "X-Content-Type-Options", "nosniff");
@@ -1219,9 +1237,7 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
         resp->content_type = "text/csv; charset=utf-8";
         resp->gzip_ok = 1;
         add_header(resp, "Cache-Control", "no-store");
-        add_header(resp, "Content-Disposition", fmt == RL_REPORT_HXL
-                                                    ? "attachment; filename=\"report-hxl.csv\""
-                                                    : "attachment; filename=\"report.csv\"");
+        add_header(resp, "Content-Disposition", report_disposition(id, fmt == RL_REPORT_HXL));
         common_headers(resp);
         if (rl_report_write_cells(cols, &r.cells, fmt, &resp->body, NULL))
             resp->status = 500;

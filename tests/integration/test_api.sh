@@ -68,6 +68,8 @@ check_eq "stock totals sum the sites" \
 check_match "movements newest first, with kind and author" \
     "$(get "$R/api/v1/movements?limit=1" | json 'd["items"][0]["kind"], d["items"][0]["author"]')" "receive|dispatch|distribute|adjust"
 check_eq "reports as CSV" "$(curl -s -o /dev/null -w '%{content_type}' "$R/api/v1/reports/stock?format=csv")" "text/csv; charset=utf-8"
+check_match "downloaded under the report's name" "$(curl -s -D - -o /dev/null "$R/api/v1/reports/stock?format=csv" | grep -i '^content-disposition')" 'filename="relief-stock.csv"'
+check_match "its HXL too" "$(curl -s -D - -o /dev/null "$R/api/v1/reports/needs?format=hxl" | grep -i '^content-disposition')" 'filename="relief-needs-hxl.csv"'
 check_match "HXL: the second row is hashtags" "$(get "$R/api/v1/reports/needs?format=hxl" | sed -n 2p)" '^#'
 check_eq "an unknown report is a 404" "$(code "$R/api/v1/reports/weather")" 404
 trace_id=$(get "$R/api/v1/donations" | json '[x for x in d["items"] if x.get("item")][0]["id"]')
