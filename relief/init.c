@@ -4,10 +4,8 @@
 #include "init.h"
 
 #include "oplog.h"
-#include "proto/kinds.h"
 
 #include <errno.h>
-#include <msgpack.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,23 +27,9 @@ static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 static int announce_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct init_arg *a = arg;
-    struct proto_buf body;
-    msgpack_packer pk;
-    int rc;
-
-    proto_buf_init(&body, PROTO_MAX_OP_BYTES);
-    msgpack_packer_init(&pk, &body, proto_buf_msgpack_write);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_uint32(&pk, PROTO_F_NODE_NAME);
-    msgpack_pack_str_with_body(&pk, a->name, strlen(a->name));
-    rc = proto_buf_failed(&body);
-    if (rc)
-        rc = proto_errf(e, rc, "cannot encode the node's name");
-    else
-        rc = rl_oplog_append(t, PROTO_KIND_NODE, body.data, body.len, 0, a->author, NULL, e);
+    int rc = rl_node_announce(t, a->author, e);
     if (!rc && a->out)
         *a->out = *rl_txn_node(t);
-    proto_buf_free(&body);
     return rc;
 }
 

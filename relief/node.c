@@ -5,11 +5,13 @@
 
 #include "hlc.h"
 #include "oplog.h"
+#include "proto/kinds.h"
 #include "proto/op.h"
 #include "views.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <msgpack.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -227,6 +229,25 @@ static int check_identity(struct rl_txn *t, struct rl_node *n)
     return record_identity(t);
 }
 
+int rl_node_announce(struct rl_txn *t, const char *author, struct proto_err *e)
+{
+    struct proto_buf body;
+    msgpack_packer pk;
+    const char *name = rl_txn_node(t)->name;
+    proto_buf_init(&body, PROTO_MAX_OP_BYTES);
+    msgpack_packer_init(&pk, &body, proto_buf_msgpack_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_uint32(&pk, PROTO_F_NODE_NAME);
+    msgpack_pack_str_with_body(&pk, name, strlen(name));
+    int rc = proto_buf_failed(&body);
+    if (rc)
+        rc = proto_errf(e, rc, "cannot encode the node's name");
+    else
+        rc = rl_oplog_append(t, PROTO_KIND_NODE, body.data, body.len, 0, author, NULL, e);
+    proto_buf_free(&body);
+    return rc;
+}
+
 struct wrap {
     rl_txn_fn fn;
     void *arg;
@@ -245,6 +266,9 @@ static int wrapped(struct rl_txn *t, void *arg, struct proto_err *e)
     if ((rc = check_identity(t, &w->node)))
         return proto_errf(e, rc, "cannot renew the node id: %s", proto_strerror(rc));
     t->node = &w->node;
+    /* a new id says whose it is first, as a new node does (peers list origins by name) */
+    if (w->node.renewed && (rc = rl_node_announce(t, w->node.name, e)))
+        return rc;
     uint64_t before = 0;
     if ((rc = own_seq(t, w->node.id, &before)))
         return proto_errf(e, rc, "cannot read the version vector");

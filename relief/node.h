@@ -38,6 +38,9 @@ int rl_node_load(struct rl_txn *t, struct rl_node *n, struct proto_err *e);
  */
 int rl_node_write(struct rl_store *s, rl_txn_fn fn, void *arg, struct proto_err *e);
 
+/* Record the node's name under its id (a node op), as init does and a renewed id does. */
+int rl_node_announce(struct rl_txn *t, const char *author, struct proto_err *e);
+
 /* The node of a write transaction run by rl_node_write. */
 static inline struct rl_node *rl_txn_node(struct rl_txn *t)
 {

@@ -27,6 +27,12 @@ check_eq "digest rebuilt from the op log is equal" "$(relief digest --rebuild)" 
 
 check "backup while the node exists" relief backup "$T/backup"
 check_eq "the backup has the same digest" "$(relief --data "$T/backup" digest)" "$d"
+relief --data "$T/bk2" init --name bk2 >/dev/null 2>&1 && relief --data "$T/bk2" backup "$T/bk2copy" >/dev/null 2>&1
+relief --data "$T/bk2copy" item add bk --name bk --unit u >/dev/null 2>&1
+bk2_id=$(relief --data "$T/bk2" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["node"])')
+check_eq "a node started from a backup writes under a new id, named as the node" \
+    "$(relief --data "$T/bk2copy" --json status | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["node"] != "'"$bk2_id"'", sorted(o["name"] for o in d["version_vector"]))')" \
+    "True ['bk2', 'bk2']"
 check_status "a backup into an existing node refuses" 1 relief backup "$T/backup"
 check_status "a backup to an empty path refuses" 1 relief backup ''
 check_eq "the backup is readable by its user alone" "$(stat -c %a "$T/backup/data.mdb")" 600
