@@ -1824,7 +1824,9 @@ static void answer_job(struct rl_store *store, struct job *j, int commit_rc,
             status = 404; /* the record the path names */
         /* a site, item or record the write names that does not exist: not_found, even as 400 */
         send_error(&resp, status, j->rc == -ENOENT ? "not_found" : NULL, field, "%s",
-                   j->e.msg[0] ? j->e.msg : proto_strerror(j->rc));
+                   /* the domain names the CLI's options: "--lat: ..." reads "lat: ..." here */
+                   j->e.msg[0] ? j->e.msg + (strncmp(j->e.msg, "--", 2) ? 0 : 2)
+                               : proto_strerror(j->rc));
     } else {
         char ref[40];
         json_t *o;

@@ -210,11 +210,11 @@ check_eq "a need for an empty service" "$(post needs '{"site":"KIT-MINATO","serv
 check_eq "an empty donor" "$(post donations '{"donor":"","to":"SCH-SOL","item":"blanket","qty":1}' | json 'd["code"], d["field"]')" "invalid donor"
 check_eq "an empty lot" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":1,"lot":""}' | json 'd["code"], d["field"]')" "invalid lot"
 check_eq "an empty volunteer" "$(post "shifts/$sh/signup" '{"volunteer":""}' | json 'd["code"], d["field"]')" "invalid volunteer"
-check_match "the message names the field" "$(post items '{"code":"e1","name":"n","unit":""}' | json 'd["error"]')" "^--unit must not be empty"
+check_match "the message names the field" "$(post items '{"code":"e1","name":"n","unit":""}' | json 'd["error"]')" "^unit must not be empty"
 check_eq "a 600-byte from names its field" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":1,"from":"'"$(head -c 600 /dev/zero | tr '\0' f)"'"}' | json 'd["code"], d["field"]')" "invalid from"
 check_eq "a short code with a space" "$(post sites '{"kind":"centre","name":"N","code":"A B"}' | json 'd["code"], d["field"]')" "invalid code"
 check_eq "a language tag with a semicolon" "$(patch sites/WH-ISH '{"languages":"pt;tl"}' | json 'd["code"], d["field"]')" "invalid languages"
-check_match "named by its field, not by the op" "$(patch sites/WH-ISH '{"languages":["pt;tl"]}' | json 'd["error"]')" "^--languages: 'pt;tl' is not a list of language tags"
+check_match "named by its field, not by the op" "$(patch sites/WH-ISH '{"languages":["pt;tl"]}' | json 'd["error"]')" "^languages: 'pt;tl' is not a list of language tags"
 check_eq "none of it was written" "$(relief --data "$A" digest)" "$dg"
 check_match "the server still answers" "$(get "$R/healthz")" ok
 
