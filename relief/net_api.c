@@ -612,10 +612,14 @@ static int contains_ci(const char *hay, const char *needle)
 }
 
 /* Remove personal contacts (every "contact" key, at any depth), for donors. */
+/* What a donor is not shown: contacts, free-text notes (which hold phone numbers as often as
+ * not) and the names of the volunteers who recorded each step. */
 static void strip_contacts(json_t *v)
 {
     if (json_is_object(v)) {
         json_object_del(v, "contact");
+        json_object_del(v, "note");
+        json_object_del(v, "author");
         const char *k;
         json_t *x;
         json_object_foreach(v, k, x) strip_contacts(x);

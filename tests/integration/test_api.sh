@@ -425,6 +425,8 @@ check_eq "a sync token may not use the API" "$(code -H "Authorization: Bearer $s
 check_eq "a donor reads donations" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/donations")" 200
 check_eq "without contacts" "$(get -H "Authorization: Bearer $dtok" "$R/api/v1/donations" | grep -c '@example.org')" 0
 check_eq "a donor reads a trace, without contacts" "$(get -H "Authorization: Bearer $dtok" "$R/api/v1/donations/$trace_id/trace" | json '"contact" in d, d["events"][0]["stage"]')" "False pledged"
+check_eq "nor notes, nor who recorded each step" "$(get -H "Authorization: Bearer $dtok" "$R/api/v1/donations/$trace_id/trace" | json '"note" in d, any("author" in e or "note" in e for e in d["events"])')" "False False"
+check_eq "which a coordinator sees" "$(get -H "Authorization: Bearer $rtok" "$R/api/v1/donations/$trace_id/trace" | json 'all("author" in e for e in d["events"])')" True
 check_eq "and stock totals" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/stock/totals")" 200
 check_eq "but not the sites (contacts)" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/sites")" 403
 check_eq "nor shifts (volunteers)" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/shifts")" 403
