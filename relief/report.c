@@ -132,6 +132,43 @@ static void add_site(struct rl_txn *t, json_t *row, const char *idkey, json_t *c
     json_object_update(row, area);
 }
 
+static const char *str_of(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* stock rows: by site code (then id, for two sites given one code offline), then item */
+static int stock_row_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(str_of(x, "site_code"), str_of(y, "site_code"));
+    if (!c)
+        c = strcmp(str_of(x, "site"), str_of(y, "site"));
+    return c ? c : strcmp(str_of(x, "item"), str_of(y, "item"));
+}
+
+/* rows sorted by cmp (a new array; takes rows), or rows as they were when out of memory */
+static json_t *sorted_rows(json_t *rows, int (*cmp)(const void *, const void *))
+{
+    size_t n = json_array_size(rows);
+    json_t **v = n ? malloc(n * sizeof *v) : NULL;
+    json_t *out = json_array();
+    if ((n && !v) || !out) {
+        free(v);
+        json_decref(out);
+        return rows;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(rows, i);
+    qsort(v, n, sizeof *v, cmp);
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, v[i]);
+    free(v);
+    json_decref(rows);
+    return out;
+}
+
 json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e)
 {
     json_t *rows;
@@ -157,6 +194,7 @@ json_t *rl_report_rows(struct rl_txn *t, const char *name, struct proto_err *e)
                     json_object_set_new(o, "item_name", json_string(buf));
             }
         }
+        rows = sorted_rows(rows, stock_row_cmp);
     } else if (!strcmp(name, "shifts")) {
         if (!(rows = rl_q_shifts(t, e)))
             goto fail;

@@ -184,6 +184,10 @@ check_match "JSON prints it as typed" "$(relief --json site show ISH-3)" '"lat":
 check_match "and the longitude" "$(relief --json site show ISH-3)" '"lon": -141.302918,'
 check_match "the report's JSON too" "$(relief report stock --format json)" '"lat": 38.4262,'
 check_match "CSV the same" "$(relief report stock --format csv | grep ISH-3 | head -1)" ',38.4262,-141.302918,'
+check_eq "stock report rows by site code, then item" "$(relief report stock --format csv | py '
+import csv, sys
+rows = [(r[0], r[6]) for r in list(csv.reader(sys.stdin))[1:]]
+print(len(rows) > 2 and rows == sorted(rows))')" True
 
 # Japanese text lines up in tables
 out=$(relief site list)
