@@ -3,7 +3,8 @@
 // One line per check ("ok - ..." / "not ok - ..."), then "N passed, M failed".
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,6 +69,24 @@ async function apiPost(path, body, token) {
   if (token) headers.Authorization = `Bearer ${token}`;
   const res = await fetch(`${BASE}/api/v1/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/* every item of a list endpoint, page by page (1000 at most at once) */
+async function apiAll(path, token) {
+  const out = [];
+  const sep = path.includes('?') ? '&' : '?';
+  for (;;) {
+    const r = await apiGet(`${path}${sep}limit=1000&offset=${out.length}`, token);
+    if (r.status !== 200) throw new Error(`GET ${path} answered ${r.status}`);
+    out.push(...r.body.items);
+    if (!r.body.items.length || out.length >= r.body.total) return out;
+  }
+}
+
+/* the coordinator's summary tiles: {label: number shown} */
+async function tiles(p) {
+  const l = await p.$$eval('.tiles .tile', (t) => t.map((x) => [x.querySelector('.tile-label').textContent.trim(), x.querySelector('.tile-value').textContent.trim()]));
+  return Object.fromEntries(l.map(([k, v]) => [k, Number(v.replace(/[^0-9]/g, ''))]));
 }
 
 /* the alerts panel, one entry per alert: type, text, link */
@@ -776,6 +795,61 @@ await check('volunteer and donor views in Japanese', async () => {
 });
 await check('signed-in pages: no console errors or CSP violations', () => clean(wp));
 await wp.context().close();
+
+// --- a page signed in with a token (every API request needs one from here on)
+async function signedIn(token, opts) {
+  const p = await newPage(opts);
+  p.allowed = [/status of 401/];
+  await p.goto(`${BASE}/#/coordinator`);
+  await p.waitForSelector('#signin-form');
+  await p.fill('#token', token);
+  await p.press('#token', 'Enter');
+  await p.waitForSelector('#p-occupancy .occ-row');
+  await settle(p);
+  return p;
+}
+
+// --- more sites than one page of the API (a list answers at most 1000 at once)
+const shown = (x) => !x.archived && x.status !== 'closed';
+await check('1,010 more centres are imported from a CSV file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relief-browser-'));
+  const file = join(dir, 'sites.csv');
+  const rows = ['name,kind,code,capacity,occupancy'];
+  for (let i = 1; i <= 1010; i += 1) rows.push(`Bulk centre ${i},centre,BULK-${String(i).padStart(4, '0')},100,1`);
+  writeFileSync(file, `${rows.join('\n')}\n`);
+  try {
+    relief('import', 'sites', file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return true;
+});
+const bp = await signedIn(writeToken);
+await check('past 1,000 sites: the coordinator counts every site and lists every centre', async () => {
+  const sites = await apiAll('sites', writeToken);
+  if (sites.length < 1010) return `only ${sites.length} sites in the API`;
+  const t = await tiles(bp);
+  const want = sites.filter((x) => !x.archived).length;
+  if (t.Sites !== want) return `the Sites tile says ${t.Sites}, the API has ${want}`;
+  const rows = await bp.$$eval('#p-occupancy .occ-row', (r) => r.length);
+  const centres = sites.filter((x) => (x.kind === 'centre' || x.capacity) && shown(x)).length;
+  if (rows !== centres) return `${rows} occupancy rows, ${centres} centres`;
+  const last = await bp.$$eval('#p-occupancy .occ-name a', (l) => l.some((a) => a.textContent.includes('BULK-1010')));
+  return last || 'BULK-1010 is not in the occupancy list';
+});
+await check('past 1,000 sites: the volunteer view offers every open site', async () => {
+  await bp.goto(`${BASE}/#/volunteer`);
+  await settle(bp);
+  await bp.waitForSelector('#distribute-site option', { state: 'attached' });
+  const sites = (await apiAll('sites', writeToken)).filter(shown);
+  const opts = await bp.$$eval('#distribute-site option', (o) => o.map((x) => x.value));
+  if (opts.length !== sites.length) return `${opts.length} options, ${sites.length} open sites`;
+  const ids = new Set(opts);
+  const lost = sites.filter((x) => !ids.has(x.id));
+  return !lost.length || `not offered: ${lost.slice(0, 3).map((x) => x.code).join(', ')}`;
+});
+await check('past 1,000 sites: no console errors', () => clean(bp));
+await bp.context().close();
 
 await browser.close();
 finish();

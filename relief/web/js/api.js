@@ -70,10 +70,25 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
 
-/* A list endpoint's items (the first page of up to 1000). */
+const PAGE = 1000; /* the most a list endpoint answers at once */
+const AT_ONCE = 4; /* pages asked for together */
+
+/* A list endpoint's items, every page of them: the first page says how many there are
+   (total), the rest are asked for a few at a time. */
 export async function list(path) {
   const sep = path.includes('?') ? '&' : '?';
-  const data = await get(`${path}${sep}limit=1000`);
-  if (Array.isArray(data)) return data;
-  return (data && data.items) || [];
+  const page = (offset) => get(`${path}${sep}limit=${PAGE}&offset=${offset}`);
+  const first = await page(0);
+  if (Array.isArray(first)) return first;
+  const items = (first && first.items) || [];
+  const total = first && Number.isFinite(first.total) ? first.total : items.length;
+  const step = items.length; /* the page size the node answers */
+  if (!step || step >= total) return items;
+  const offsets = [];
+  for (let o = step; o < total; o += step) offsets.push(o);
+  for (let i = 0; i < offsets.length; i += AT_ONCE) {
+    const pages = await Promise.all(offsets.slice(i, i + AT_ONCE).map(page));
+    for (const p of pages) items.push(...((p && p.items) || []));
+  }
+  return items;
 }
