@@ -809,8 +809,35 @@ async function signedIn(token, opts) {
   return p;
 }
 
-// --- more sites than one page of the API (a list answers at most 1000 at once)
+// --- closed and archived centres shelter nobody: not in the people sheltered, not in the occupancy list
 const shown = (x) => !x.archived && x.status !== 'closed';
+await check('a closed and an archived centre are recorded', () => {
+  relief('site', 'add', '--kind', 'centre', '--name', 'Closed hall', '--code', 'SHUT-1', '--capacity', '6000', '--occupancy', '5000', '--status', 'closed');
+  relief('site', 'add', '--kind', 'centre', '--name', 'Archived hall', '--code', 'GONE-1', '--capacity', '8000', '--occupancy', '7000');
+  relief('site', 'set', 'GONE-1', '--archived', 'yes');
+  return true;
+});
+const cp = await signedIn(writeToken);
+await check('people sheltered and places count open centres only', async () => {
+  const sites = await apiAll('sites', writeToken);
+  if (!sites.some((x) => x.code === 'SHUT-1' && x.status === 'closed') || !sites.some((x) => x.code === 'GONE-1' && x.archived)) return 'SHUT-1 closed and GONE-1 archived are not in GET /api/v1/sites';
+  const centres = sites.filter((x) => x.kind === 'centre' && shown(x));
+  const people = centres.reduce((a, x) => a + (x.occupancy || 0), 0);
+  const cap = centres.reduce((a, x) => a + (x.capacity || 0), 0);
+  const t = await tiles(cp);
+  if (t['People sheltered'] !== people) return `People sheltered says ${t['People sheltered']}, the open centres shelter ${people}`;
+  const note = await cp.$eval('.tiles .tile', (x) => x.querySelector('.tile-note').textContent);
+  return note.includes(`of ${cap.toLocaleString('en-US')} places`) || `'${note}', the open centres have ${cap} places`;
+});
+await check('the occupancy list leaves out closed and archived centres', async () => {
+  const text = await cp.textContent('#p-occupancy');
+  for (const code of ['SHUT-1', 'GONE-1']) if (text.includes(code)) return `${code} is listed`;
+  return true;
+});
+await check('closed and archived centres: no console errors', () => clean(cp));
+await cp.context().close();
+
+// --- more sites than one page of the API (a list answers at most 1000 at once)
 await check('1,010 more centres are imported from a CSV file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'relief-browser-'));
   const file = join(dir, 'sites.csv');

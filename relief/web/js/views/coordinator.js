@@ -24,8 +24,13 @@ function needWhat(n) {
   return n.item ? itemName(n.item) : n.service || '';
 }
 
+/* a site that is not archived (retired) */
+const current = (x) => !x.archived;
+/* a site that is neither archived nor closed: the ones that shelter people now */
+const sheltering = (x) => current(x) && x.status !== 'closed';
+
 function summary(sites, needs, alerts, shortShifts) {
-  const centres = sites.filter((x) => x.kind === 'centre');
+  const centres = sites.filter((x) => x.kind === 'centre' && sheltering(x));
   const people = centres.reduce((a, x) => a + (x.occupancy || 0), 0);
   const cap = centres.reduce((a, x) => a + (x.capacity || 0), 0);
   const gaps = needs.filter((n) => n.gap > 0).length;
@@ -36,7 +41,7 @@ function summary(sites, needs, alerts, shortShifts) {
     'div',
     { class: 'tiles' },
     tile('sum.sheltered', num(people), cap ? t('sum.of_capacity', { capacity: num(cap), pct: pct(people / cap) }) : '', cap && people > cap),
-    tile('sum.sites', num(sites.length), t('sum.centres', { n: num(centres.length) })),
+    tile('sum.sites', num(sites.filter(current).length), t('sum.centres', { n: num(centres.length) })),
     tile('sum.gaps', num(gaps), '', gaps > 0),
     tile('sum.alerts', num(alerts.length), high ? t('sum.high', { n: num(high) }) : '', high > 0),
     tile('sum.short_shifts', num(shortShifts.length), t('sum.next24'), shortShifts.length > 0),
@@ -54,7 +59,7 @@ function jumpToConflicts(ev) {
 
 function occupancy(sites) {
   const rows = sites
-    .filter((x) => x.kind === 'centre' || x.capacity)
+    .filter((x) => (x.kind === 'centre' || x.capacity) && sheltering(x))
     .map((x) => ({ ...x, ratio: x.capacity ? (x.occupancy || 0) / x.capacity : 0 }))
     .sort((a, b) => b.ratio - a.ratio);
   if (!rows.length) return empty('occ.none');
@@ -75,7 +80,6 @@ function occupancy(sites) {
           'div',
           { class: 'occ-name' },
           siteLink(x.id, x.name, x.code),
-          x.status === 'closed' ? h('span', { class: 'badge' }, t('status.closed')) : null,
           x.conflicts && x.conflicts.length ? h('a', { class: 'badge badge-medium', href: '#p-conflicts-title', on: { click: jumpToConflicts } }, t('site.conflict')) : null,
           over ? h('span', { class: 'badge badge-high' }, t('occ.over')) : null,
         ),
@@ -333,7 +337,8 @@ function peersTable(peers) {
   );
 }
 
-function mapPanel(sites) {
+function mapPanel(all) {
+  const sites = all.filter(current);
   const pts = sites.map((x) => ({
     ...x,
     href: `#/site/${encodeURIComponent(x.id)}`,
