@@ -809,6 +809,61 @@ async function signedIn(token, opts) {
   return p;
 }
 
+/* a table of the page as rows of {column heading: cell text} */
+async function tableRows(p, sel) {
+  return p.$eval(sel, (tbl) => {
+    const heads = [...tbl.querySelectorAll('thead th')].map((x) => x.textContent.trim());
+    return [...tbl.querySelectorAll('tbody tr')].map((tr) => Object.fromEntries([...tr.children].map((x, i) => [heads[i], x.textContent.trim()])));
+  });
+}
+const count = (text) => Number(String(text).replace(/[^0-9]/g, '') || 0);
+
+// --- a closed need is met or dropped: not open, not against the stock
+let closedNeed = null;
+await check('a need is closed (relief need set ID --status closed)', async () => {
+  const needs = await apiAll('needs', writeToken);
+  closedNeed = needs.find((n) => n.item === 'blanket' && n.status !== 'closed' && n.gap > 0);
+  if (!closedNeed) return 'no open blanket need in the demo';
+  relief('need', 'set', closedNeed.id, '--status', 'closed');
+  return true;
+});
+const np = await signedIn(writeToken);
+await check('a closed need is not counted among the open needs', async () => {
+  const needs = await apiAll('needs', writeToken);
+  if (!needs.some((n) => n.id === closedNeed.id && n.status === 'closed')) return 'the need is not closed in GET /api/v1/needs';
+  const want = needs.filter((n) => n.status !== 'closed' && n.gap > 0).length;
+  const t = await tiles(np);
+  return t['Open needs'] === want || `Open needs says ${t['Open needs']}, the API has ${want} open with a gap`;
+});
+await check('the needs table lists the closed need last, marked closed; the chart leaves it out', async () => {
+  const rows = await tableRows(np, '#p-needs table');
+  const i = rows.findIndex((r) => r.Site.includes(closedNeed.site_code) && r['Item or service'].startsWith('Blanket'));
+  if (i < 0) return 'the closed need is not in the table';
+  if (!/closed/.test(rows[i]['Item or service'])) return `not marked closed: ${JSON.stringify(rows[i])}`;
+  const later = rows.slice(i + 1).find((r) => !/closed/.test(r['Item or service']));
+  if (later) return `an open need is listed after it: ${JSON.stringify(later)}`;
+  const bars = await np.$$eval('#p-needs svg .bar-row title', (l) => l.map((x) => x.textContent));
+  return !bars.some((b) => b.includes(closedNeed.site_code) && b.includes('Blanket')) || 'the closed need has a bar in the chart';
+});
+await check('the stock panel counts only open needs against an item', async () => {
+  const needs = await apiAll('needs', writeToken);
+  const want = needs.filter((n) => n.item === 'blanket' && n.status !== 'closed' && n.gap > 0).reduce((a, n) => a + n.gap, 0);
+  const row = (await tableRows(np, '#p-stock table')).find((r) => r.Item.startsWith('Blanket'));
+  if (!row) return 'no Blanket row';
+  return count(row['Open needs']) === want || `Open needs of blankets: '${row['Open needs']}', expected ${want}`;
+});
+await check('the volunteer\'s distribution form does not offer a closed need', async () => {
+  await np.goto(`${BASE}/#/volunteer`);
+  await settle(np);
+  await np.waitForSelector('#distribute-site option', { state: 'attached' });
+  await np.selectOption('#distribute-site', closedNeed.site);
+  await np.selectOption('#distribute-item', closedNeed.item);
+  const opts = await np.$$eval('#distribute-need option', (o) => o.map((x) => x.value));
+  return !opts.includes(closedNeed.id) || 'the closed need is offered';
+});
+await check('closed needs: no console errors', () => clean(np));
+await np.context().close();
+
 // --- closed and archived centres shelter nobody: not in the people sheltered, not in the occupancy list
 const shown = (x) => !x.archived && x.status !== 'closed';
 await check('a closed and an archived centre are recorded', () => {

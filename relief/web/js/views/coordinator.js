@@ -20,6 +20,9 @@ function fill(sec, result, draw) {
   return sec;
 }
 
+/* a need still to be met (the node lists closed ones last; the API's open=1 is not relied on) */
+const openNeed = (n) => n.status !== 'closed';
+
 function needWhat(n) {
   return n.item ? itemName(n.item) : n.service || '';
 }
@@ -33,7 +36,7 @@ function summary(sites, needs, alerts, shortShifts) {
   const centres = sites.filter((x) => x.kind === 'centre' && sheltering(x));
   const people = centres.reduce((a, x) => a + (x.occupancy || 0), 0);
   const cap = centres.reduce((a, x) => a + (x.capacity || 0), 0);
-  const gaps = needs.filter((n) => n.gap > 0).length;
+  const gaps = needs.filter((n) => openNeed(n) && n.gap > 0).length;
   const high = alerts.filter((a) => a.severity === 'high').length;
   const tile = (key, value, note, warn) =>
     h('div', { class: ['tile', warn && 'tile-warn'] }, h('p', { class: 'tile-value' }, value), h('p', { class: 'tile-label' }, t(key)), note ? h('p', { class: 'tile-note' }, note) : null);
@@ -143,30 +146,32 @@ function needsTable(needs) {
     'needs.title',
     [
       { key: 'col.site', cell: (n) => siteLink(n.site, n.site_name, n.site_code) },
-      { key: 'col.what', cell: (n) => needWhat(n) },
+      { key: 'col.what', cell: (n) => (openNeed(n) ? needWhat(n) : [needWhat(n), ' ', h('span', { class: 'badge' }, t('needs.closed'))]) },
       { key: 'col.needed', num: true, cell: (n) => num(n.qty) },
       { key: 'col.fulfilled', num: true, cell: (n) => num(n.fulfilled) },
       { key: 'col.in_stock', num: true, cell: (n) => (n.item ? num(n.in_stock) : '–') },
       { key: 'col.in_transit', num: true, cell: (n) => (n.item ? num(n.in_transit) : '–') },
-      { key: 'col.gap', num: true, cell: (n) => h('strong', null, num(n.gap)) },
+      { key: 'col.gap', num: true, cell: (n) => (openNeed(n) ? h('strong', null, num(n.gap)) : num(n.gap)) },
       { key: 'col.priority', cell: (n) => priorityBadge(n.priority) },
       { key: 'col.due', cell: (n) => (n.due ? date(n.due) : '') },
     ],
     needs,
-    { rowClass: (n) => (n.gap > 0 ? 'row-gap' : 'row-ok') },
+    { rowClass: (n) => (!openNeed(n) ? 'row-closed' : n.gap > 0 ? 'row-gap' : 'row-ok') },
   );
 }
 
 function needsPanel(needs) {
   if (!needs.length) return empty('needs.none');
-  const sorted = needs.slice().sort((a, b) => (b.gap > 0) - (a.gap > 0) || b.gap - a.gap);
-  return [needsChart(sorted), needsTable(sorted)];
+  // open needs first, largest gap first; closed ones last, in the table only
+  const sorted = needs.slice().sort((a, b) => openNeed(b) - openNeed(a) || (b.gap > 0) - (a.gap > 0) || b.gap - a.gap);
+  const open = sorted.filter(openNeed);
+  return [open.length ? needsChart(open) : empty('needs.none_open'), needsTable(sorted)];
 }
 
 function stockChart(totals, needs) {
   if (!totals.length) return empty('stock.none');
   const open = new Map();
-  for (const n of needs || []) if (n.item && n.gap > 0) open.set(n.item, (open.get(n.item) || 0) + n.gap);
+  for (const n of needs || []) if (n.item && openNeed(n) && n.gap > 0) open.set(n.item, (open.get(n.item) || 0) + n.gap);
   const rows = totals
     .map((x) => {
       const balance = x.balance || 0;
