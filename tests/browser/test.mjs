@@ -818,13 +818,15 @@ async function tableRows(p, sel) {
 }
 const count = (text) => Number(String(text).replace(/[^0-9]/g, '') || 0);
 
-// --- a closed need is met or dropped: not open, not against the stock
+// --- a closed need is met or dropped: not open, not against the stock; an item needed and held nowhere
 let closedNeed = null;
-await check('a need is closed (relief need set ID --status closed)', async () => {
+await check('a need is closed, and one is added for an item no site holds', async () => {
   const needs = await apiAll('needs', writeToken);
   closedNeed = needs.find((n) => n.item === 'blanket' && n.status !== 'closed' && n.gap > 0);
   if (!closedNeed) return 'no open blanket need in the demo';
   relief('need', 'set', closedNeed.id, '--status', 'closed');
+  relief('item', 'add', 'tarp', '--name', 'Tarpaulin', '--unit', 'piece');
+  relief('need', 'add', '--site', 'ISH-MINATO', '--item', 'tarp', '--qty', '30');
   return true;
 });
 const np = await signedIn(writeToken);
@@ -852,6 +854,26 @@ await check('the stock panel counts only open needs against an item', async () =
   if (!row) return 'no Blanket row';
   return count(row['Open needs']) === want || `Open needs of blankets: '${row['Open needs']}', expected ${want}`;
 });
+await check('an item needed but held nowhere has a stock row, short by its need', async () => {
+  const row = (await tableRows(np, '#p-stock table')).find((r) => r.Item === 'Tarpaulin');
+  if (!row) return 'no Tarpaulin row in the stock panel';
+  if (count(row['On hand']) !== 0 || count(row['Open needs']) !== 30 || count(row['Short by']) !== 30) return JSON.stringify(row);
+  const bars = await np.$$eval('#p-stock svg .bar-row title', (l) => l.map((x) => x.textContent));
+  return bars.some((b) => b.includes('Tarpaulin')) || 'no Tarpaulin bar';
+});
+await check('with no stock anywhere, the stock panel still shows what the open needs lack', async () => {
+  const empty = JSON.stringify({ items: [], total: 0, offset: 0, limit: 1000 });
+  await np.route('**/api/v1/stock/totals*', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: empty }));
+  await np.click('#refresh');
+  await np.waitForFunction(() => /No stock recorded/.test(document.getElementById('p-stock').textContent));
+  await settle(np);
+  await np.unroute('**/api/v1/stock/totals*');
+  const needs = await apiAll('needs', writeToken);
+  const items = new Map((await apiAll('items', writeToken)).map((x) => [x.code, x.name]));
+  const want = [...new Set(needs.filter((n) => n.item && n.status !== 'closed' && n.gap > 0).map((n) => items.get(n.item)))].sort();
+  const rows = await np.$$eval('#p-stock table tbody tr', (l) => l.map((tr) => tr.firstElementChild.textContent.trim()));
+  return JSON.stringify(rows.slice().sort()) === JSON.stringify(want) || `rows ${JSON.stringify(rows)}, open needs of ${JSON.stringify(want)}`;
+});
 await check('the volunteer\'s distribution form does not offer a closed need', async () => {
   await np.goto(`${BASE}/#/volunteer`);
   await settle(np);
@@ -861,7 +883,7 @@ await check('the volunteer\'s distribution form does not offer a closed need', a
   const opts = await np.$$eval('#distribute-need option', (o) => o.map((x) => x.value));
   return !opts.includes(closedNeed.id) || 'the closed need is offered';
 });
-await check('closed needs: no console errors', () => clean(np));
+await check('closed needs and stock: no console errors', () => clean(np));
 await np.context().close();
 
 // --- closed and archived centres shelter nobody: not in the people sheltered, not in the occupancy list

@@ -169,10 +169,14 @@ function needsPanel(needs) {
 }
 
 function stockChart(totals, needs) {
-  if (!totals.length) return empty('stock.none');
   const open = new Map();
   for (const n of needs || []) if (n.item && openNeed(n) && n.gap > 0) open.set(n.item, (open.get(n.item) || 0) + n.gap);
+  // items needed that no site holds have no stock row: they are short by all of their gap
+  const held = new Set(totals.map((x) => x.item));
+  const none = [...open.keys()].filter((item) => !held.has(item)).map((item) => ({ item, unit: (state.items.get(item) || {}).unit, balance: 0, in_transit: 0 }));
+  if (!totals.length && !none.length) return empty('stock.none');
   const rows = totals
+    .concat(none)
     .map((x) => {
       const balance = x.balance || 0;
       const transit = x.in_transit || 0;
@@ -193,6 +197,7 @@ function stockChart(totals, needs) {
     })
     .sort((a, b) => b.short - a.short || b.gap - a.gap || a.label.localeCompare(b.label));
   return [
+    totals.length ? null : empty('stock.none'),
     stackedBars(rows, {
       title: t('stock.chart_title'),
       desc: t('stock.chart_desc'),
