@@ -797,9 +797,10 @@ await check('signed-in pages: no console errors or CSP violations', () => clean(
 await wp.context().close();
 
 // --- a page signed in with a token (every API request needs one from here on)
-async function signedIn(token, opts) {
+async function signedIn(token, opts, setup) {
   const p = await newPage(opts);
   p.allowed = [/status of 401/];
+  if (setup) await setup(p);
   await p.goto(`${BASE}/#/coordinator`);
   await p.waitForSelector('#signin-form');
   await p.fill('#token', token);
@@ -885,6 +886,30 @@ await check('the volunteer\'s distribution form does not offer a closed need', a
 });
 await check('closed needs and stock: no console errors', () => clean(np));
 await np.context().close();
+
+// --- the coordinator's time moves on: each refresh is of now (the shift window too)
+const shiftWindows = [];
+const tp = await signedIn(writeToken, {}, async (p) => {
+  await p.clock.install();
+  p.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/v1/shifts' && u.searchParams.get('short') === '1') shiftWindows.push(u.searchParams.get('from'));
+  });
+});
+await check('a refresh shows the time it was made and asks for the shifts of the next 24 hours from then', async () => {
+  const before = (await tp.textContent('#main .updated')).replace('Refresh', '').trim();
+  const from0 = Date.parse(shiftWindows[shiftWindows.length - 1]);
+  await tp.clock.fastForward('02:30:00');
+  await tp.click('#refresh');
+  await tp.waitForFunction((b) => !document.getElementById('main').hasAttribute('aria-busy') && !document.querySelector('#main .updated').textContent.includes(b), before, { timeout: 5000 }).catch(() => {});
+  const after = (await tp.textContent('#main .updated')).replace('Refresh', '').trim();
+  if (after === before) return `still '${after}' 2½ hours later`;
+  const from1 = Date.parse(shiftWindows[shiftWindows.length - 1]);
+  const moved = (from1 - from0) / 60000;
+  return (moved >= 149 && moved <= 152) || `the shift window moved by ${moved} minutes (${shiftWindows.join(', ')})`;
+});
+await check('the coordinator\'s time: no console errors', () => clean(tp));
+await tp.context().close();
 
 // --- closed and archived centres shelter nobody: not in the people sheltered, not in the occupancy list
 const shown = (x) => !x.archived && x.status !== 'closed';

@@ -74,6 +74,8 @@ async function loadStatus() {
   try {
     state.status = await get('status');
     state.role = state.status.role || '';
+    const at = Date.parse(state.status.now);
+    state.clock = Number.isFinite(at) ? at - Date.now() : 0;
     needSignIn = false;
     banner('');
   } catch (err) {

@@ -2,7 +2,13 @@
 import { h } from './dom.js';
 import { t, tIf, tOr, num } from './i18n.js';
 
-export const state = { status: null, role: '', items: new Map() };
+/* clock: the node's clock less this browser's (ms), taken from status.now at sign-in */
+export const state = { status: null, role: '', items: new Map(), clock: 0 };
+
+/* the time now by the node's clock */
+export function nodeNow() {
+  return new Date(Date.now() + state.clock);
+}
 
 export function errorText(err) {
   if (!err) return '';

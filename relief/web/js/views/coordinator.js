@@ -6,7 +6,7 @@ import { list, patch } from '../api.js';
 import { stackedBars, siteMap, legend, markerIcon } from '../charts.js';
 import {
   state, panel, table, errorBox, empty, siteLink, siteLabel, kindName, itemName, qty,
-  priorityBadge, errorText, canWrite,
+  priorityBadge, errorText, canWrite, nodeNow,
 } from '../ui.js';
 import { alertsList } from '../alerts.js';
 
@@ -383,7 +383,7 @@ function scheduleRefresh(main, ctx) {
 }
 
 export async function render(main, ctx) {
-  const now = new Date(state.status && state.status.now ? state.status.now : Date.now());
+  const now = nodeNow(); // at every refresh: the time shown and the next 24 hours' shifts move on
   const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const from = iso(now);
   const to = iso(new Date(now.getTime() + 24 * 3600 * 1000));
