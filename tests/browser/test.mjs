@@ -887,6 +887,49 @@ await check('the volunteer\'s distribution form does not offer a closed need', a
 await check('closed needs and stock: no console errors', () => clean(np));
 await np.context().close();
 
+// --- a write refused for a revoked token: said to be not saved, the form kept, signing in again on the page
+const rp = await signedIn(relief('token', 'add', '--role', 'write', '--name', 'browser-revoked').split('\n').pop().trim());
+let riceBefore = 0;
+await check('a distribution with a revoked token says it was not saved and keeps the form', async () => {
+  await rp.goto(`${BASE}/#/volunteer`);
+  await settle(rp);
+  await rp.waitForSelector('#distribute-site option', { state: 'attached' });
+  await rp.selectOption('#distribute-site', siteId);
+  await rp.selectOption('#distribute-item', ITEM);
+  await rp.fill('#distribute-qty', '3');
+  riceBefore = (await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`, writeToken)).body.items.find((x) => x.item === ITEM).balance;
+  const id = JSON.parse(relief('--json', 'token', 'list')).find((x) => x.name === 'browser-revoked').id;
+  relief('token', 'revoke', id);
+  await rp.click('#distribute-submit');
+  await rp.waitForSelector('#signin-again #again-token');
+  if (await rp.$('#signin-form')) return 'the page was replaced by the sign-in page';
+  const kept = [await rp.inputValue('#distribute-site'), await rp.inputValue('#distribute-item'), await rp.inputValue('#distribute-qty')];
+  if (JSON.stringify(kept) !== JSON.stringify([siteId, ITEM, '3'])) return `the form now holds ${JSON.stringify(kept)}`;
+  const result = await rp.textContent('#distribute-result');
+  if (!/NOT saved/.test(result) || !/refused your token/.test(result)) return `the form says '${result}'`;
+  const panel = await rp.textContent('#signin-again');
+  if (!/NOT saved/.test(panel) || !/refused your token/.test(panel)) return `the sign-in panel says '${panel}'`;
+  await shot(rp, 'volunteer-signin-again');
+  const bal = (await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`, writeToken)).body.items.find((x) => x.item === ITEM).balance;
+  return bal === riceBefore || `the balance changed: ${riceBefore} → ${bal}`;
+});
+await check('the sign-in panel: labels, headings and text contrast', () => a11y(rp));
+await check('signing in again on the page keeps the form, and sending it again saves it', async () => {
+  await rp.fill('#again-token', 'not-a-token');
+  await rp.click('#again-submit');
+  await rp.waitForSelector('#again-result.msg-error');
+  await rp.fill('#again-token', writeToken);
+  await rp.click('#again-submit');
+  await rp.waitForSelector('#signin-again .msg-ok');
+  if ((await rp.inputValue('#distribute-qty')) !== '3') return `the quantity is now '${await rp.inputValue('#distribute-qty')}'`;
+  await rp.click('#distribute-submit');
+  await rp.waitForSelector('#distribute-result.msg-ok, #distribute-result.msg-error');
+  const bal = (await apiGet(`stock?site=${encodeURIComponent(siteId)}&item=${ITEM}`, writeToken)).body.items.find((x) => x.item === ITEM).balance;
+  return bal === riceBefore - 3 || `balance ${riceBefore} → ${bal}; the form says '${await rp.textContent('#distribute-result')}'`;
+});
+await check('a revoked token\'s write: no console errors but the refusals', () => clean(rp));
+await rp.context().close();
+
 // --- the coordinator's time moves on: each refresh is of now (the shift window too)
 const shiftWindows = [];
 const tp = await signedIn(writeToken, {}, async (p) => {

@@ -29,7 +29,7 @@ export class ApiError extends Error {
 }
 
 const listeners = new Set();
-/* fn(status) is called when the node answers 401 */
+/* fn(err) is called when the node answers 401 (err.write: the refused request was a write) */
 export function onUnauthorized(fn) {
   listeners.add(fn);
 }
@@ -59,9 +59,11 @@ export async function api(method, path, body) {
     }
   }
   if (!res.ok) {
-    if (res.status === 401) for (const fn of listeners) fn(res.status);
     const msg = data && typeof data.error === 'string' ? data.error : '';
-    throw new ApiError(res.status, msg, data && data.field, data && typeof data.code === 'string' ? data.code : null);
+    const err = new ApiError(res.status, msg, data && data.field, data && typeof data.code === 'string' ? data.code : null);
+    err.write = method !== 'GET' && method !== 'HEAD';
+    if (res.status === 401) for (const fn of listeners) fn(err);
+    throw err;
   }
   return data;
 }
