@@ -982,6 +982,44 @@ await check('the occupancy list leaves out closed and archived centres', async (
 await check('closed and archived centres: no console errors', () => clean(cp));
 await cp.context().close();
 
+// --- a long name without a space wraps: the page stays as wide as the window
+let longId = '';
+await check('a site named with 500 letters and no space is added', () => {
+  longId = JSON.parse(relief('--json', 'site', 'add', '--kind', 'centre', '--name', 'A'.repeat(500), '--code', 'LONG-1', '--capacity', '50', '--occupancy', '10')).id;
+  relief('need', 'add', '--site', 'LONG-1', '--item', 'blanket', '--qty', '5');
+  return longId.length > 0;
+});
+const lp = await signedIn(writeToken);
+for (const [view, ready] of [
+  ['coordinator', '#p-occupancy .occ-row'],
+  ['site/LONG', '#p-site-stock'],
+  ['volunteer', '#distribute-site option'],
+]) {
+  await check(`a 500-letter name: the ${view.split('/')[0]} view fits 375 and 1280 px wide`, async () => {
+    const widths = [];
+    for (const width of [375, 1280]) {
+      await lp.setViewportSize({ width, height: 800 });
+      await lp.goto(`${BASE}/#/${view.replace('LONG', longId)}`);
+      await settle(lp);
+      await lp.waitForSelector(ready, { state: 'attached' });
+      const w = await lp.evaluate(() => document.documentElement.scrollWidth);
+      await shot(lp, `long-name-${view.split('/')[0]}-${width}`);
+      if (w > width) widths.push(`${w} px at ${width}`);
+    }
+    return !widths.length || `the page is ${widths.join(', ')}`;
+  });
+}
+await check('a 500-letter name wraps in the needs table, which needs no sideways scrolling at 1280 px', async () => {
+  await lp.setViewportSize({ width: 1280, height: 800 });
+  await lp.goto(`${BASE}/#/coordinator`);
+  await settle(lp);
+  await lp.waitForSelector('#p-needs table');
+  const [scroll, client] = await lp.$eval('#p-needs .table-wrap', (e) => [e.scrollWidth, e.clientWidth]);
+  return scroll <= client || `the needs table is ${scroll} px wide in ${client} px`;
+});
+await check('a 500-letter name: no console errors', () => clean(lp));
+await lp.context().close();
+
 // --- more sites than one page of the API (a list answers at most 1000 at once)
 await check('1,010 more centres are imported from a CSV file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'relief-browser-'));
