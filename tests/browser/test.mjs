@@ -234,7 +234,7 @@ await check('i18n: every message key used in the code is in en.json, and ja.json
     for (const m of src.matchAll(/data-i18n="([a-z0-9_.-]+)"/g)) used.add(m[1]);
     for (const m of src.matchAll(/data-i18n-attr="[a-z-]+:([a-z0-9_.-]+)"/g)) used.add(m[1]);
   }
-  for (const v of ['coordinator', 'volunteer', 'donor']) used.add(`nav.${v}`);
+  for (const v of ['coordinator', 'volunteer', 'donor', 'site']) used.add(`nav.${v}`); // t(`nav.${view}`)
   for (const v of ['pledged', 'received', 'dispatched', 'arrived', 'distributed']) used.add(`stage.${v}`);
   const missing = [...used].filter((k) => !(k in en));
   const untranslated = Object.keys(en).filter((k) => !(k in ja));
@@ -758,6 +758,27 @@ await check('donor: the coordinator view is not offered', async () => {
   const text = await dp.textContent('#main');
   return /not available to your role/.test(text) || 'no role message';
 });
+await check('donor: a site\'s page is refused under the heading Site, and the tab says Site', async () => {
+  await dp.goto(`${BASE}/#/site/${encodeURIComponent(minatoId)}`);
+  await settle(dp);
+  const h1 = (await dp.textContent('#main .view-title')).trim();
+  const title = await dp.title();
+  return (h1 === 'Site' && title === 'Site · relief') || `heading '${h1}', title '${title}'`;
+});
+await check('a message missing from every catalogue is not shown as its key', async () => {
+  await dp.route('**/i18n/en.json', async (r) => {
+    const res = await r.fetch();
+    const cat = await res.json();
+    delete cat['nav.site'];
+    await r.fulfill({ response: res, body: JSON.stringify(cat) });
+  });
+  await dp.reload();
+  await settle(dp);
+  await dp.unroute('**/i18n/en.json');
+  const h1 = (await dp.textContent('#main .view-title')).trim();
+  const title = await dp.title();
+  return (!/nav\./.test(h1) && !/nav\./.test(title) && h1.length > 0) || `heading '${h1}', title '${title}'`;
+});
 await check('donor pages: no console errors or CSP violations', () => clean(dp));
 await check('signing out asks for a token again', async () => {
   await dp.click('#signout');
@@ -792,6 +813,13 @@ await check('volunteer and donor views in Japanese', async () => {
   await wp.waitForSelector('.timeline .step');
   await shot(wp, 'donor-trace-ja');
   return h === '物資の配布' || `heading '${h}'`;
+});
+await check('a site\'s page in Japanese: the tab says 拠点', async () => {
+  await wp.goto(`${BASE}/#/site/${encodeURIComponent(minatoId)}`);
+  await settle(wp);
+  await wp.waitForSelector('#p-site-stock');
+  const title = await wp.title();
+  return title === '拠点 · relief' || `title '${title}'`;
 });
 await check('signed-in pages: no console errors or CSP violations', () => clean(wp));
 await wp.context().close();
