@@ -903,6 +903,16 @@ await check('with no stock anywhere, the stock panel still shows what the open n
   const rows = await np.$$eval('#p-stock table tbody tr', (l) => l.map((tr) => tr.firstElementChild.textContent.trim()));
   return JSON.stringify(rows.slice().sort()) === JSON.stringify(want) || `rows ${JSON.stringify(rows)}, open needs of ${JSON.stringify(want)}`;
 });
+await check('English units agree with their number: 1 piece, 30 pieces', async () => {
+  const one = JSON.stringify({ items: [{ item: 'tarp', unit: 'piece', balance: 1, in_transit: 0, sites: 1 }], total: 1, offset: 0, limit: 1000 });
+  await np.route('**/api/v1/stock/totals*', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: one }));
+  await np.click('#refresh');
+  await np.waitForFunction(() => !/No stock recorded/.test(document.getElementById('p-stock').textContent));
+  await settle(np);
+  await np.unroute('**/api/v1/stock/totals*');
+  const row = (await tableRows(np, '#p-stock table')).find((r) => r.Item === 'Tarpaulin');
+  return (row && row['On hand'] === '1 piece' && row['Open needs'] === '30 pieces' && row['Short by'] === '29 pieces') || JSON.stringify(row);
+});
 await check('the volunteer\'s distribution form does not offer a closed need', async () => {
   await np.goto(`${BASE}/#/volunteer`);
   await settle(np);

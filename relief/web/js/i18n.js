@@ -100,6 +100,15 @@ export function applyStatic(root = document) {
   }
 }
 
+/* the plural category of n in the language ('one', 'other', ...; Japanese: always 'other') */
+export function plural(n) {
+  try {
+    return new Intl.PluralRules(lang).select(Number(n));
+  } catch {
+    return 'other';
+  }
+}
+
 export function num(n, opts) {
   if (n === undefined || n === null || n === '') return '';
   return new Intl.NumberFormat(lang, opts).format(Number(n));

@@ -1,6 +1,6 @@
 // Pieces shared by the views: panels, tables, messages, labels of records.
 import { h } from './dom.js';
-import { t, tIf, tOr, num } from './i18n.js';
+import { t, tIf, tOr, num, plural } from './i18n.js';
 
 /* clock: the node's clock less this browser's (ms), taken from status.now at sign-in */
 export const state = { status: null, role: '', items: new Map(), clock: 0 };
@@ -96,12 +96,15 @@ export function itemName(code) {
   return it && it.name ? it.name : code || '';
 }
 
-export function unitName(unit) {
-  return unit ? tOr(`unit.${unit}`, unit) : '';
+/* a unit, in the form the language uses for n when given: unit.piece.other "pieces" */
+export function unitName(unit, n) {
+  if (!unit) return '';
+  const form = n === undefined || n === null || n === '' ? null : tOr(`unit.${unit}.${plural(n)}`, null);
+  return form ?? tOr(`unit.${unit}`, unit);
 }
 
 export function qty(n, unit) {
-  const u = unitName(unit);
+  const u = unitName(unit, n);
   return u ? `${num(n)} ${u}` : num(n);
 }
 
