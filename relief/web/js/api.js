@@ -29,7 +29,7 @@ export class ApiError extends Error {
 }
 
 const listeners = new Set();
-/* fn(status) is called when the node answers 401 */
+/* fn(err) is called when the node answers 401 (err.write: the refused request was a write) */
 export function onUnauthorized(fn) {
   listeners.add(fn);
 }
@@ -59,9 +59,11 @@ export async function api(method, path, body) {
     }
   }
   if (!res.ok) {
-    if (res.status === 401) for (const fn of listeners) fn(res.status);
     const msg = data && typeof data.error === 'string' ? data.error : '';
-    throw new ApiError(res.status, msg, data && data.field, data && typeof data.code === 'string' ? data.code : null);
+    const err = new ApiError(res.status, msg, data && data.field, data && typeof data.code === 'string' ? data.code : null);
+    err.write = method !== 'GET' && method !== 'HEAD';
+    if (res.status === 401) for (const fn of listeners) fn(err);
+    throw err;
   }
   return data;
 }
@@ -70,10 +72,25 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
 
-/* A list endpoint's items (the first page of up to 1000). */
+const PAGE = 1000; /* the most a list endpoint answers at once */
+const AT_ONCE = 4; /* pages asked for together */
+
+/* A list endpoint's items, every page of them: the first page says how many there are
+   (total), the rest are asked for a few at a time. */
 export async function list(path) {
   const sep = path.includes('?') ? '&' : '?';
-  const data = await get(`${path}${sep}limit=1000`);
-  if (Array.isArray(data)) return data;
-  return (data && data.items) || [];
+  const page = (offset) => get(`${path}${sep}limit=${PAGE}&offset=${offset}`);
+  const first = await page(0);
+  if (Array.isArray(first)) return first;
+  const items = (first && first.items) || [];
+  const total = first && Number.isFinite(first.total) ? first.total : items.length;
+  const step = items.length; /* the page size the node answers */
+  if (!step || step >= total) return items;
+  const offsets = [];
+  for (let o = step; o < total; o += step) offsets.push(o);
+  for (let i = 0; i < offsets.length; i += AT_ONCE) {
+    const pages = await Promise.all(offsets.slice(i, i + AT_ONCE).map(page));
+    for (const p of pages) items.push(...((p && p.items) || []));
+  }
+  return items;
 }

@@ -74,6 +74,8 @@ async function loadStatus() {
   try {
     state.status = await get('status');
     state.role = state.status.role || '';
+    const at = Date.parse(state.status.now);
+    state.clock = Number.isFinite(at) ? at - Date.now() : 0;
     needSignIn = false;
     banner('');
   } catch (err) {
@@ -136,6 +138,73 @@ function showSignIn(refused) {
     h('div', { class: 'view-head' }, h('h1', { tabindex: '-1', class: 'view-title' }, t('signin.title'))),
     h('section', { class: 'panel signin', 'aria-labelledby': 'signin-intro' }, h('h2', { id: 'signin-intro', class: 'sr-only' }, t('signin.title')), h('p', null, t('signin.intro')), form),
   );
+}
+
+/* A write refused for its token (revoked, or tokens made since the page opened): the page stays
+   as it is, with what was typed in its forms, and a panel under its title takes a token; the
+   refused change is sent again with its own button. */
+function signInAgain() {
+  let box = $('signin-again');
+  if (box) {
+    const input = $('again-token');
+    if (input) input.focus();
+    return;
+  }
+  setToken('');
+  renderHeader();
+  const role = state.role;
+  const back = document.activeElement;
+  const input = h('input', { type: 'password', id: 'again-token', name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
+  const remember = h('input', { type: 'checkbox', id: 'again-remember' });
+  const msg = h('p', { class: 'result', id: 'again-result', role: 'status', 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    { class: 'card-form', id: 'again-form' },
+    h('div', { class: 'field' }, h('label', { for: 'again-token' }, t('signin.token')), input),
+    h('div', { class: 'field field-check' }, remember, h('label', { for: 'again-remember' }, t('signin.remember'))),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'again-submit' }, t('signin.submit'))),
+    msg,
+  );
+  box = h(
+    'section',
+    { class: 'panel signin signin-again', id: 'signin-again', 'aria-labelledby': 'again-title' },
+    h('h2', { id: 'again-title' }, t('signin.again_title')),
+    h('p', { class: 'msg msg-error', role: 'alert' }, t('signin.again_intro')),
+    form,
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const token = input.value.trim();
+    if (!token) {
+      input.focus();
+      return;
+    }
+    setToken(token, remember.checked);
+    msg.className = 'result';
+    msg.textContent = t('signin.checking');
+    await loadStatus();
+    if (needSignIn) {
+      // refused too: the page and its forms stay, the panel asks again
+      needSignIn = false;
+      setToken('');
+      renderHeader();
+      msg.className = 'result msg-error';
+      msg.textContent = t('signin.refused');
+      input.focus();
+      return;
+    }
+    if (state.role !== role) {
+      // another role: the view is drawn again for it
+      route(true);
+      return;
+    }
+    replace(box, h('p', { class: 'msg msg-ok', role: 'status' }, t('signin.again_done')));
+    if (back && back !== document.body && back.isConnected) back.focus();
+  });
+  const head = $('main').querySelector('.view-head');
+  if (head) head.after(box);
+  else $('main').prepend(box);
+  input.focus();
 }
 
 async function signOut() {
@@ -212,8 +281,11 @@ async function start() {
     const title = $('main').querySelector('.view-title') || $('main');
     title.focus();
   });
-  onUnauthorized(() => {
-    if (!needSignIn) {
+  onUnauthorized((err) => {
+    if (needSignIn) return;
+    // a refused write keeps the page and what was typed in it; so does a read once the panel is up
+    if (err.write || $('signin-again')) signInAgain();
+    else {
       if (getToken()) setToken('');
       showSignIn(false);
     }

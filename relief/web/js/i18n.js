@@ -60,11 +60,16 @@ export async function setLang(code, remember = true) {
 export const getLang = () => lang;
 export const getLanguages = () => languages.slice();
 
+/* a key no catalogue has is shown as its last part in words ('nav.site' → 'site'), never raw */
+function missing(key) {
+  return String(key).split('.').pop().replace(/_/g, ' ');
+}
+
 /* t(KEY, {name: 'x'}): the message, with {name} placeholders filled in */
 export function t(key, params) {
   let m = messages[key];
   if (m === undefined) m = fallback[key];
-  if (m === undefined) return key;
+  if (m === undefined) return missing(key);
   if (!params) return m;
   return m.replace(/\{(\w+)\}/g, (all, p) => (p in params ? String(params[p]) : all));
 }
@@ -92,6 +97,15 @@ export function applyStatic(root = document) {
       const [attr, key] = pair.split(':');
       el.setAttribute(attr.trim(), t(key.trim()));
     }
+  }
+}
+
+/* the plural category of n in the language ('one', 'other', ...; Japanese: always 'other') */
+export function plural(n) {
+  try {
+    return new Intl.PluralRules(lang).select(Number(n));
+  } catch {
+    return 'other';
   }
 }
 

@@ -1,13 +1,19 @@
 // Pieces shared by the views: panels, tables, messages, labels of records.
 import { h } from './dom.js';
-import { t, tIf, tOr, num } from './i18n.js';
+import { t, tIf, tOr, num, plural } from './i18n.js';
 
-export const state = { status: null, role: '', items: new Map() };
+/* clock: the node's clock less this browser's (ms), taken from status.now at sign-in */
+export const state = { status: null, role: '', items: new Map(), clock: 0 };
+
+/* the time now by the node's clock */
+export function nodeNow() {
+  return new Date(Date.now() + state.clock);
+}
 
 export function errorText(err) {
   if (!err) return '';
   if (err.status === 0) return t('error.network');
-  if (err.status === 401) return t('error.unauthorized');
+  if (err.status === 401) return t(err.write ? 'error.unauthorized_write' : 'error.unauthorized');
   if (err.status === 403) return t('error.forbidden', { role: roleName(state.role) });
   /* what went wrong in the reader's language (error.code.*), the node's sentence naming the value */
   const coded = typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? tIf(`error.code.${err.code}`, { message: err.message || '' }) : null;
@@ -90,12 +96,15 @@ export function itemName(code) {
   return it && it.name ? it.name : code || '';
 }
 
-export function unitName(unit) {
-  return unit ? tOr(`unit.${unit}`, unit) : '';
+/* a unit, in the form the language uses for n when given: unit.piece.other "pieces" */
+export function unitName(unit, n) {
+  if (!unit) return '';
+  const form = n === undefined || n === null || n === '' ? null : tOr(`unit.${unit}.${plural(n)}`, null);
+  return form ?? tOr(`unit.${unit}`, unit);
 }
 
 export function qty(n, unit) {
-  const u = unitName(unit);
+  const u = unitName(unit, n);
   return u ? `${num(n)} ${u}` : num(n);
 }
 

@@ -6,7 +6,7 @@ import { list, patch } from '../api.js';
 import { stackedBars, siteMap, legend, markerIcon } from '../charts.js';
 import {
   state, panel, table, errorBox, empty, siteLink, siteLabel, kindName, itemName, qty,
-  priorityBadge, errorText, canWrite,
+  priorityBadge, errorText, canWrite, nodeNow,
 } from '../ui.js';
 import { alertsList } from '../alerts.js';
 
@@ -20,15 +20,23 @@ function fill(sec, result, draw) {
   return sec;
 }
 
+/* a need still to be met (the node lists closed ones last; the API's open=1 is not relied on) */
+const openNeed = (n) => n.status !== 'closed';
+
 function needWhat(n) {
   return n.item ? itemName(n.item) : n.service || '';
 }
 
+/* a site that is not archived (retired) */
+const current = (x) => !x.archived;
+/* a site that is neither archived nor closed: the ones that shelter people now */
+const sheltering = (x) => current(x) && x.status !== 'closed';
+
 function summary(sites, needs, alerts, shortShifts) {
-  const centres = sites.filter((x) => x.kind === 'centre');
+  const centres = sites.filter((x) => x.kind === 'centre' && sheltering(x));
   const people = centres.reduce((a, x) => a + (x.occupancy || 0), 0);
   const cap = centres.reduce((a, x) => a + (x.capacity || 0), 0);
-  const gaps = needs.filter((n) => n.gap > 0).length;
+  const gaps = needs.filter((n) => openNeed(n) && n.gap > 0).length;
   const high = alerts.filter((a) => a.severity === 'high').length;
   const tile = (key, value, note, warn) =>
     h('div', { class: ['tile', warn && 'tile-warn'] }, h('p', { class: 'tile-value' }, value), h('p', { class: 'tile-label' }, t(key)), note ? h('p', { class: 'tile-note' }, note) : null);
@@ -36,7 +44,7 @@ function summary(sites, needs, alerts, shortShifts) {
     'div',
     { class: 'tiles' },
     tile('sum.sheltered', num(people), cap ? t('sum.of_capacity', { capacity: num(cap), pct: pct(people / cap) }) : '', cap && people > cap),
-    tile('sum.sites', num(sites.length), t('sum.centres', { n: num(centres.length) })),
+    tile('sum.sites', num(sites.filter(current).length), t('sum.centres', { n: num(centres.length) })),
     tile('sum.gaps', num(gaps), '', gaps > 0),
     tile('sum.alerts', num(alerts.length), high ? t('sum.high', { n: num(high) }) : '', high > 0),
     tile('sum.short_shifts', num(shortShifts.length), t('sum.next24'), shortShifts.length > 0),
@@ -54,7 +62,7 @@ function jumpToConflicts(ev) {
 
 function occupancy(sites) {
   const rows = sites
-    .filter((x) => x.kind === 'centre' || x.capacity)
+    .filter((x) => (x.kind === 'centre' || x.capacity) && sheltering(x))
     .map((x) => ({ ...x, ratio: x.capacity ? (x.occupancy || 0) / x.capacity : 0 }))
     .sort((a, b) => b.ratio - a.ratio);
   if (!rows.length) return empty('occ.none');
@@ -75,7 +83,6 @@ function occupancy(sites) {
           'div',
           { class: 'occ-name' },
           siteLink(x.id, x.name, x.code),
-          x.status === 'closed' ? h('span', { class: 'badge' }, t('status.closed')) : null,
           x.conflicts && x.conflicts.length ? h('a', { class: 'badge badge-medium', href: '#p-conflicts-title', on: { click: jumpToConflicts } }, t('site.conflict')) : null,
           over ? h('span', { class: 'badge badge-high' }, t('occ.over')) : null,
         ),
@@ -139,31 +146,37 @@ function needsTable(needs) {
     'needs.title',
     [
       { key: 'col.site', cell: (n) => siteLink(n.site, n.site_name, n.site_code) },
-      { key: 'col.what', cell: (n) => needWhat(n) },
+      { key: 'col.what', cell: (n) => (openNeed(n) ? needWhat(n) : [needWhat(n), ' ', h('span', { class: 'badge' }, t('needs.closed'))]) },
       { key: 'col.needed', num: true, cell: (n) => num(n.qty) },
       { key: 'col.fulfilled', num: true, cell: (n) => num(n.fulfilled) },
       { key: 'col.in_stock', num: true, cell: (n) => (n.item ? num(n.in_stock) : '–') },
       { key: 'col.in_transit', num: true, cell: (n) => (n.item ? num(n.in_transit) : '–') },
-      { key: 'col.gap', num: true, cell: (n) => h('strong', null, num(n.gap)) },
+      { key: 'col.gap', num: true, cell: (n) => (openNeed(n) ? h('strong', null, num(n.gap)) : num(n.gap)) },
       { key: 'col.priority', cell: (n) => priorityBadge(n.priority) },
       { key: 'col.due', cell: (n) => (n.due ? date(n.due) : '') },
     ],
     needs,
-    { rowClass: (n) => (n.gap > 0 ? 'row-gap' : 'row-ok') },
+    { rowClass: (n) => (!openNeed(n) ? 'row-closed' : n.gap > 0 ? 'row-gap' : 'row-ok') },
   );
 }
 
 function needsPanel(needs) {
   if (!needs.length) return empty('needs.none');
-  const sorted = needs.slice().sort((a, b) => (b.gap > 0) - (a.gap > 0) || b.gap - a.gap);
-  return [needsChart(sorted), needsTable(sorted)];
+  // open needs first, largest gap first; closed ones last, in the table only
+  const sorted = needs.slice().sort((a, b) => openNeed(b) - openNeed(a) || (b.gap > 0) - (a.gap > 0) || b.gap - a.gap);
+  const open = sorted.filter(openNeed);
+  return [open.length ? needsChart(open) : empty('needs.none_open'), needsTable(sorted)];
 }
 
 function stockChart(totals, needs) {
-  if (!totals.length) return empty('stock.none');
   const open = new Map();
-  for (const n of needs || []) if (n.item && n.gap > 0) open.set(n.item, (open.get(n.item) || 0) + n.gap);
+  for (const n of needs || []) if (n.item && openNeed(n) && n.gap > 0) open.set(n.item, (open.get(n.item) || 0) + n.gap);
+  // items needed that no site holds have no stock row: they are short by all of their gap
+  const held = new Set(totals.map((x) => x.item));
+  const none = [...open.keys()].filter((item) => !held.has(item)).map((item) => ({ item, unit: (state.items.get(item) || {}).unit, balance: 0, in_transit: 0 }));
+  if (!totals.length && !none.length) return empty('stock.none');
   const rows = totals
+    .concat(none)
     .map((x) => {
       const balance = x.balance || 0;
       const transit = x.in_transit || 0;
@@ -184,6 +197,7 @@ function stockChart(totals, needs) {
     })
     .sort((a, b) => b.short - a.short || b.gap - a.gap || a.label.localeCompare(b.label));
   return [
+    totals.length ? null : empty('stock.none'),
     stackedBars(rows, {
       title: t('stock.chart_title'),
       desc: t('stock.chart_desc'),
@@ -333,7 +347,8 @@ function peersTable(peers) {
   );
 }
 
-function mapPanel(sites) {
+function mapPanel(all) {
+  const sites = all.filter(current);
   const pts = sites.map((x) => ({
     ...x,
     href: `#/site/${encodeURIComponent(x.id)}`,
@@ -368,7 +383,7 @@ function scheduleRefresh(main, ctx) {
 }
 
 export async function render(main, ctx) {
-  const now = new Date(state.status && state.status.now ? state.status.now : Date.now());
+  const now = nodeNow(); // at every refresh: the time shown and the next 24 hours' shifts move on
   const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const from = iso(now);
   const to = iso(new Date(now.getTime() + 24 * 3600 * 1000));

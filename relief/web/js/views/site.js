@@ -171,7 +171,7 @@ export async function render(main, ctx, id) {
       ? table(
           'site.needs',
           [
-            { key: 'col.what', cell: (n) => (n.item ? itemName(n.item) : n.service || '') },
+            { key: 'col.what', cell: (n) => [n.item ? itemName(n.item) : n.service || '', n.status === 'closed' ? [' ', h('span', { class: 'badge' }, t('needs.closed'))] : null] },
             { key: 'col.needed', num: true, cell: (n) => num(n.qty) },
             { key: 'col.fulfilled', num: true, cell: (n) => num(n.fulfilled ?? 0) },
             { key: 'col.gap', num: true, cell: (n) => num(n.gap ?? 0) },
@@ -179,6 +179,7 @@ export async function render(main, ctx, id) {
             { key: 'col.due', cell: (n) => (n.due ? date(n.due) : '') },
           ],
           nrows,
+          { rowClass: (n) => (n.status === 'closed' ? 'row-closed' : '') },
         )
       : empty('needs.none'),
   );

@@ -288,13 +288,13 @@ export async function render(main, ctx) {
       dNeed,
       option('', t('form.none')),
       needs
-        .filter((n) => n.item && (n.site === dSite.value || n.site_code === dSite.value) && n.item === dItem.value)
+        .filter((n) => n.item && n.status !== 'closed' && (n.site === dSite.value || n.site_code === dSite.value) && n.item === dItem.value)
         .map((n) => option(n.id, t('vol.need_option', { item: itemName(n.item), qty: num(n.qty), gap: num(n.gap) }), n.id === keep)),
     );
     // the open need of this site and item, if there is one, is the usual choice
     if (!dNeed.value && dNeed.options.length === 2) dNeed.selectedIndex = 1;
   };
-  const firstNeed = needs.find((n) => n.item && n.gap > 0);
+  const firstNeed = needs.find((n) => n.item && n.status !== 'closed' && n.gap > 0);
   if (firstNeed) {
     dSite.value = firstNeed.site;
     dItem.value = firstNeed.item;
