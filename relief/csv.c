@@ -243,7 +243,10 @@ static int end_field(struct rl_csv *c, struct proto_err *e, uint32_t i)
     }
     c->row.data[c->row.len++] = '\0';
     if (!rl_utf8_valid(rl_csv_field(c, i), c->len[i]))
-        return fail(c, e, -EILSEQ, c->fline[i], i + 1, "not valid UTF-8 (save the file as UTF-8)");
+        return fail(
+            c, e, -EILSEQ, c->fline[i], i + 1,
+            "not valid UTF-8 (save the file as UTF-8, or import it with --encoding cp932 if "
+            "it is Excel's Japanese CSV)");
     return 0;
 }
 

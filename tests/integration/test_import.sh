@@ -161,3 +161,15 @@ out=$(relief import movements "$D/bigbad2.csv" 2>&1)
 check_eq "the first row past one transaction's (only checked), bad: exit 1" "$?" "1"
 check_match "its line" "$out" "line 20002, column 4 \(item\)"
 check_eq "nothing written" "$(relief digest)" "$d1"
+
+# Excel's Japanese CSV (CP932, "Shift_JIS"): refused as UTF-8 with a hint, imported with
+# --encoding; a byte sequence that is not CP932 names its line, and nothing is imported
+/usr/bin/python3 -c 'import sys; sys.stdout.buffer.write("name,kind,code\r\n石巻市立湊小学校 ①,centre,SJIS-1\r\n".encode("cp932"))' >"$D/sjis.csv"
+check_match "a CP932 file: refused with the hint" "$(relief import sites "$D/sjis.csv" 2>&1)" "not valid UTF-8 .*--encoding cp932"
+check "imported with --encoding cp932" relief import sites "$D/sjis.csv" --encoding cp932
+check_match "its Japanese name as written (① is CP932's, not Shift_JIS's)" "$(relief site show SJIS-1)" "石巻市立湊小学校 ①"
+printf 'name,kind,code\nA,centre,SJ-2\nB\202,centre,SJ-3\n' >"$D/sjis-bad.csv"
+d_sj=$(relief digest)
+check_match "a byte sequence that is not CP932: its line" "$(relief import sites "$D/sjis-bad.csv" --encoding shift_jis 2>&1)" "line 3: not valid shift_jis"
+check_eq "and nothing imported" "$(relief digest)" "$d_sj"
+check_status "an encoding the system does not know: exit 1" 1 relief import sites "$D/sjis.csv" --encoding klingon
