@@ -1,5 +1,5 @@
 /*
- * relief report needs|stock|shifts|donations [--format table|json|csv|hxl]
+ * relief report needs|stock|shifts|donations [--format table|json|csv|hxl] [--bom]
  */
 #include "cli.h"
 #include "query.h"
@@ -10,7 +10,9 @@
 #include <string.h>
 
 static const char *const usage[] = {
-    "relief report needs|stock|shifts|donations [--format table|json|csv|hxl]",
+    "relief report needs|stock|shifts|donations [--format table|json|csv|hxl] [--bom]",
+    "    --bom: csv and hxl start with a UTF-8 byte order mark, for Excel (which reads a CSV "
+    "without one in the system's code page: Shift_JIS in Japan)",
     NULL,
 };
 
@@ -32,8 +34,8 @@ static int rep_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 
 int cmd_report(struct cli *c, int argc, char **argv)
 {
-    const char *format = NULL;
-    const struct cli_opt opts[] = {{"format", 1, &format}, {NULL, 0, NULL}};
+    const char *format = NULL, *bom = NULL;
+    const struct cli_opt opts[] = {{"format", 1, &format}, {"bom", 0, &bom}, {NULL, 0, NULL}};
     enum rl_report_fmt fmt = c->json ? RL_REPORT_JSON : RL_REPORT_TABLE;
     int rc;
 
@@ -54,6 +56,8 @@ int cmd_report(struct cli *c, int argc, char **argv)
         else
             return cli_bad_value("--format: '%.100s' is not one of table|json|csv|hxl", format);
     }
+    if (bom && fmt != RL_REPORT_CSV && fmt != RL_REPORT_HXL)
+        return cli_bad_value("--bom is for --format csv and hxl");
     struct rep_arg a = {argv[1], fmt == RL_REPORT_JSON, NULL, {0, 0, NULL, NULL}};
     if ((rc = cli_read(c, rep_fn, &a)))
         return rc;
@@ -83,7 +87,8 @@ int cmd_report(struct cli *c, int argc, char **argv)
                 proto_errf(&e, rc, "report too large");
             else
                 fwrite(out.data, 1, out.len, stdout);
-        } else if ((rc = rl_report_write_cells(cols, &a.cells, fmt, &out, stdout))) {
+        } else if ((bom && fputs("\xef\xbb\xbf", stdout) < 0 && (rc = -errno)) ||
+                   (rc = rl_report_write_cells(cols, &a.cells, fmt, &out, stdout))) {
             /* as main says it when stdout fails at the end */
             proto_errf(&e, rc, "stdout: %s", strerror(-rc));
         }

@@ -184,6 +184,9 @@ check_match "JSON prints it as typed" "$(relief --json site show ISH-3)" '"lat":
 check_match "and the longitude" "$(relief --json site show ISH-3)" '"lon": -141.302918,'
 check_match "the report's JSON too" "$(relief report stock --format json)" '"lat": 38.4262,'
 check_match "CSV the same" "$(relief report stock --format csv | grep ISH-3 | head -1)" ',38.4262,-141.302918,'
+check_eq "--bom: the CSV starts with a UTF-8 byte order mark, for Excel" "$(relief report stock --format csv --bom | head -c 3 | od -An -tx1 | tr -d ' ')" efbbbf
+check_eq "then the header row" "$(relief report stock --format csv --bom | head -1 | tail -c +4 | cut -d, -f1)" "site code"
+check_status "--bom with a table: exit 1" 1 relief report stock --bom
 check_eq "stock report rows by site code, then item" "$(relief report stock --format csv | py '
 import csv, sys
 rows = [(r[0], r[6]) for r in list(csv.reader(sys.stdin))[1:]]
