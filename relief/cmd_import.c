@@ -7,10 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <iconv.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,76 +22,6 @@ static const char *const usage[] = {
     "CSV, Shift_JIS), latin1, ...",
     NULL,
 };
-
-/* iconv's name for what a user may call it: Excel's Japanese CSV is Windows-31J (CP932), a
- * superset of Shift_JIS that iconv's SHIFT_JIS refuses parts of (circled digits, NEC kanji) */
-static const char *iconv_name(const char *enc)
-{
-    static const char *const sjis[] = {"shift_jis",   "shift-jis", "sjis", "cp932",
-                                       "windows-31j", "ms932",     NULL};
-    for (int i = 0; sjis[i]; i++)
-        if (!strcasecmp(enc, sjis[i]))
-            return "CP932";
-    return enc;
-}
-
-/*
- * The file in enc, as UTF-8 in a temporary file (read twice, like the file itself); NULL after
- * printing why (the line of a byte sequence that is not enc).
- */
-static FILE *to_utf8(FILE *in, const char *path, const char *enc)
-{
-    iconv_t cd = iconv_open("UTF-8", iconv_name(enc)); /* (checked before) */
-    if (cd == (iconv_t)-1) {
-        fprintf(stderr, "relief: cannot convert from %s: %s\n", enc, strerror(errno));
-        return NULL;
-    }
-    FILE *out = tmpfile();
-    static char ib[1 << 16], ob[1 << 18];
-    size_t left = 0;
-    unsigned long long line = 1;
-    int bad = !out, eof = 0;
-    while (!bad && !eof) {
-        size_t n = fread(ib + left, 1, sizeof ib - left, in);
-        eof = n == 0;
-        left += n;
-        char *ip = ib;
-        while (left > 0) {
-            char *op = ob;
-            size_t oleft = sizeof ob;
-            size_t before = left;
-            size_t r = iconv(cd, &ip, &left, &op, &oleft);
-            for (const char *q = ip - (before - left); q < ip; q++)
-                line += *q == '\n';
-            if (fwrite(ob, 1, (size_t)(op - ob), out) != (size_t)(op - ob)) {
-                bad = 1;
-                fprintf(stderr, "relief: cannot convert '%s': %s\n", path, strerror(errno));
-                break;
-            }
-            if (r != (size_t)-1 || errno == E2BIG)
-                continue;
-            if (errno == EINVAL && !eof) { /* a character cut by the buffer: read on */
-                memmove(ib, ip, left);
-                break;
-            }
-            bad = 1;
-            fprintf(stderr, "relief: %s: line %llu: %s %s (is it in another encoding?)\n", path,
-                    line, errno == EINVAL ? "ends in the middle of a character in" : "not valid",
-                    enc);
-            break;
-        }
-    }
-    iconv_close(cd);
-    if (!bad && (ferror(in) || fflush(out) || fseeko(out, 0, SEEK_SET))) {
-        bad = 1;
-        fprintf(stderr, "relief: cannot convert '%s': %s\n", path, strerror(errno));
-    }
-    if (bad && out) {
-        fclose(out);
-        out = NULL;
-    }
-    return out;
-}
 
 int cmd_import(struct cli *c, int argc, char **argv)
 {
@@ -114,14 +42,10 @@ int cmd_import(struct cli *c, int argc, char **argv)
     if (rl_import_kind_parse(argv[1], &kind))
         return cli_usage_error(usage, "cannot import '%s': sites, items or movements", argv[1]);
     const char *path = argv[2];
-    if (encoding) {
-        iconv_t cd = iconv_open("UTF-8", iconv_name(encoding));
-        if (cd == (iconv_t)-1)
-            return cli_bad_value("--encoding: '%.60s' is not an encoding this system knows "
-                                 "(cp932, latin1, utf-16 ...)",
-                                 encoding);
-        iconv_close(cd);
-    }
+    if (encoding && rl_import_encoding_ok(encoding) == 0)
+        return cli_bad_value("--encoding: '%.60s' is not an encoding this system knows "
+                             "(cp932, latin1, utf-16 ...)",
+                             encoding);
     /* O_NONBLOCK: opening a FIFO with no writer (or a device) would wait for ever; what is not
      * a regular file is refused before anything reads it, and a regular file reads as always */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -149,11 +73,13 @@ int cmd_import(struct cli *c, int argc, char **argv)
         return RL_EXIT_FAIL;
     }
     FILE *locked = NULL; /* the file itself, held locked while its conversion is imported */
-    if (encoding && strcasecmp(encoding, "utf-8") && strcasecmp(encoding, "utf8")) {
-        FILE *u = to_utf8(f, path, encoding);
-        if (!u) {
+    if (encoding && rl_import_encoding_ok(encoding) == 2) {
+        FILE *u = NULL;
+        proto_err_clear(&e);
+        if (rl_import_utf8(f, encoding, &u, &e)) {
+            fprintf(stderr, "relief: %s: %s\nrelief: nothing was imported\n", path,
+                    proto_err_text(&e));
             fclose(f);
-            fprintf(stderr, "relief: nothing was imported\n");
             return RL_EXIT_FAIL;
         }
         locked = f;

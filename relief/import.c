@@ -17,10 +17,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Columns that are not a record field. */
 enum {
@@ -808,5 +810,78 @@ int rl_import_buf(struct rl_store *s, const void *p, size_t n, const struct rl_i
     int rc = run(s, im, r, e);
     rl_csv_close(&im->csv);
     free(im);
+    return rc;
+}
+
+/* iconv's name for what a user may call it: Excel's Japanese CSV is Windows-31J (CP932), a
+ * superset of Shift_JIS that iconv's SHIFT_JIS refuses parts of (circled digits, NEC kanji) */
+static const char *iconv_name(const char *enc)
+{
+    static const char *const sjis[] = {"shift_jis",   "shift-jis", "sjis", "cp932",
+                                       "windows-31j", "ms932",     NULL};
+    for (int i = 0; sjis[i]; i++)
+        if (!strcasecmp(enc, sjis[i]))
+            return "CP932";
+    return enc;
+}
+
+int rl_import_encoding_ok(const char *enc)
+{
+    if (!strcasecmp(enc, "utf-8") || !strcasecmp(enc, "utf8"))
+        return 1;
+    iconv_t cd = iconv_open("UTF-8", iconv_name(enc));
+    if (cd == (iconv_t)-1)
+        return 0;
+    iconv_close(cd);
+    return 2;
+}
+
+int rl_import_utf8(FILE *in, const char *enc, FILE **out, struct proto_err *e)
+{
+    *out = NULL;
+    iconv_t cd = iconv_open("UTF-8", iconv_name(enc));
+    if (cd == (iconv_t)-1)
+        return proto_errf(e, -EINVAL, "'%.60s' is not an encoding this system knows", enc);
+    FILE *o = tmpfile();
+    char *ib = malloc(1 << 16), *ob = malloc(1 << 18);
+    size_t left = 0;
+    unsigned long long line = 1;
+    int rc = o && ib && ob ? 0 : proto_errf(e, -ENOMEM, "cannot convert: %s", strerror(errno));
+    int eof = 0;
+    while (!rc && !eof) {
+        size_t n = fread(ib + left, 1, (1 << 16) - left, in);
+        eof = n == 0;
+        left += n;
+        char *ip = ib;
+        while (!rc && left > 0) {
+            char *op = ob;
+            size_t oleft = 1 << 18, before = left;
+            size_t r = iconv(cd, &ip, &left, &op, &oleft);
+            int why = errno;
+            /* (a byte of a line break is never part of another character in these encodings) */
+            for (const char *q = ip - (before - left); q < ip; q++)
+                line += *q == '\n';
+            if (fwrite(ob, 1, (size_t)(op - ob), o) != (size_t)(op - ob))
+                rc = proto_errf(e, -EIO, "cannot convert: %s", strerror(errno));
+            else if (r != (size_t)-1 || why == E2BIG)
+                continue;
+            else if (why == EINVAL && !eof) { /* a character cut by the buffer: read on */
+                memmove(ib, ip, left);
+                break;
+            } else
+                rc = proto_errf(
+                    e, -EILSEQ, "line %llu: %s %s (is it in another encoding?)", line,
+                    why == EINVAL ? "ends in the middle of a character in" : "not valid", enc);
+        }
+    }
+    iconv_close(cd);
+    free(ib);
+    free(ob);
+    if (!rc && (ferror(in) || fflush(o) || fseeko(o, 0, SEEK_SET)))
+        rc = proto_errf(e, -EIO, "cannot convert: %s", strerror(errno));
+    if (rc && o)
+        fclose(o);
+    else
+        *out = o;
     return rc;
 }

@@ -82,4 +82,12 @@ int rl_import_file(struct rl_store *s, FILE *f, const struct rl_import_opts *o,
 int rl_import_buf(struct rl_store *s, const void *p, size_t n, const struct rl_import_opts *o,
                   struct rl_import_result *r, struct proto_err *e);
 
+/* Whether the system can read an encoding: 0 no, 1 it is UTF-8, 2 yes (by rl_import_utf8).
+ * cp932, shift_jis, sjis, windows-31j all name Windows-31J, what Japanese Excel saves. */
+int rl_import_encoding_ok(const char *enc);
+
+/* The rest of in, in enc, as UTF-8 in a temporary file (*out, at its start): for
+ * rl_import_file. A byte sequence that is not enc: PROTO error naming its line. */
+int rl_import_utf8(FILE *in, const char *enc, FILE **out, struct proto_err *e);
+
 #endif
