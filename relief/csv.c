@@ -245,8 +245,8 @@ static int end_field(struct rl_csv *c, struct proto_err *e, uint32_t i)
     if (!rl_utf8_valid(rl_csv_field(c, i), c->len[i]))
         return fail(
             c, e, -EILSEQ, c->fline[i], i + 1,
-            "not valid UTF-8 (save the file as UTF-8, or import it with --encoding cp932 if "
-            "it is Excel's Japanese CSV)");
+            "not valid UTF-8 (save the file as UTF-8, or name its encoding: Excel's Japanese "
+            "CSV is cp932, --encoding cp932 on the command line, charset=cp932 in the API)");
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "csv.h"
 #include "domain.h"
 #include "hlc.h"
+#include "import.h"
 #include "ledger.h"
 #include "node.h"
 #include "oplog.h"
@@ -89,7 +90,8 @@ struct rl_api {
     struct rl_api_opts o;
     uv_check_t check;
     int check_on, closed, check_closed;
-    unsigned reads; /* reads running in the thread pool: a is freed when none is left */
+    unsigned reads; /* reads (and an import) in the thread pool: a is freed when none is left */
+    int importing;  /* an import is running: one at a time, as the CLI's (import.h) */
     struct job *head, **tail; /* queued for the next group */
     struct job *committing;   /* the group the pool is writing (NULL: none) */
     uv_work_t commit_work;
@@ -266,6 +268,8 @@ static const char *status_code(int status)
         return "method_not_allowed";
     case 413:
         return "too_large";
+    case 409:
+        return "busy";
     case 415:
         return "unsupported_media_type";
     case 503:
@@ -2098,6 +2102,168 @@ static int may_write(int role)
 }
 
 /* Cross-site write protection: a JSON body (so a browser preflights it) from our own origin. */
+/* ---- imports: POST /api/v1/import/KIND with a CSV body, run in the thread pool ---- */
+
+struct import_job {
+    uv_work_t work;
+    struct rl_api *a;
+    struct sync_http_pending *pend;
+    struct sync_http_resp resp;
+    enum rl_import_kind kind;
+    char *body;
+    size_t len;
+    char enc[64];
+    const char *by;
+    char by_buf[PROTO_MAX_AUTHOR_BYTES + 1];
+};
+
+static void import_work(uv_work_t *w)
+{
+    struct import_job *ij = w->data;
+    struct rl_import_opts o = {.kind = ij->kind, .author = ij->by};
+    struct rl_import_result r;
+    struct proto_err e;
+    FILE *f = NULL;
+    int rc;
+    proto_err_clear(&e);
+    memset(&r, 0, sizeof r);
+    if (ij->enc[0] && rl_import_encoding_ok(ij->enc) == 2) {
+        FILE *m = fmemopen(ij->body, ij->len ? ij->len : 1, "rb");
+        rc = m ? rl_import_utf8(m, ij->enc, &f, &e) : proto_errf(&e, -ENOMEM, "out of memory");
+        if (m)
+            fclose(m);
+        if (!rc) {
+            rc = rl_import_file(ij->a->store, f, &o, &r, &e);
+            fclose(f);
+        }
+    } else {
+        rc = rl_import_buf(ij->a->store, ij->body, ij->len, &o, &r, &e);
+    }
+    if (rc) {
+        int status = rc == -ENOSPC || rc == PROTO_EMAPFULL ? 507 : rc == -EIO ? 500 : 400;
+        send_error(&ij->resp, status, NULL, NULL, "%s%s", proto_err_text(&e),
+                   r.written ? "" : " (nothing was imported)");
+        return;
+    }
+    send_json(&ij->resp, 201,
+              json_pack("{s:s, s:I, s:I, s:i, s:I}", "kind", rl_import_kind_name(ij->kind), "rows",
+                        (json_int_t)r.rows, "written", (json_int_t)r.written, "transactions",
+                        (int)r.transactions, "resumed", (json_int_t)r.resumed));
+}
+
+static void import_done(uv_work_t *w, int status)
+{
+    struct import_job *ij = w->data;
+    struct rl_api *a = ij->a;
+    if (status) {
+        proto_buf_reset(&ij->resp.body);
+        ij->resp.nheaders = 0;
+        send_error(&ij->resp, 503, NULL, NULL, "the node is stopping");
+    }
+    sync_http_complete(ij->pend, &ij->resp);
+    free(ij->body);
+    free(ij);
+    a->importing = 0;
+    a->reads--;
+    maybe_free(a);
+}
+
+/*
+ * The CSV's encoding from its Content-Type (text/csv, charset optional: UTF-8 when absent):
+ * 0, or -1 with resp holding the refusal.
+ */
+static int import_charset(const struct sync_http_req *req, char enc[64],
+                          struct sync_http_resp *resp)
+{
+    const char *ct = req->content_type;
+    enc[0] = '\0';
+    if (strncasecmp(ct, "text/csv", 8) || (ct[8] && ct[8] != ';' && ct[8] != ' ')) {
+        send_error(resp, 415, NULL, NULL,
+                   "an import needs Content-Type: text/csv (with charset=cp932 for Excel's "
+                   "Japanese CSV)");
+        return -1;
+    }
+    const char *cs = NULL;
+    for (const char *q = ct + 8; *q && !cs; q++)
+        if (!strncasecmp(q, "charset=", 8))
+            cs = q;
+    if (cs) {
+        cs += 8;
+        size_t n = strcspn(cs, "; \t");
+        if (*cs == '"')
+            cs++, n = strcspn(cs, "\"");
+        if (n == 0 || n >= 64) {
+            send_error(resp, 415, NULL, NULL, "a charset of 1 to 63 characters");
+            return -1;
+        }
+        memcpy(enc, cs, n);
+        enc[n] = '\0';
+        if (!rl_import_encoding_ok(enc)) {
+            send_error(resp, 415, NULL, NULL, "charset '%s' is not one this node can read", enc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void do_import(struct rl_api *a, const char *kind_name, const char *by,
+                      const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    enum rl_import_kind kind;
+    char enc[64];
+    if (rl_import_kind_parse(kind_name, &kind)) {
+        send_error(resp, 404, "no_such_path", NULL, "no import of '%s': sites, items or movements",
+                   kind_name);
+        return;
+    }
+    if (import_charset(req, enc, resp))
+        return;
+    if (a->closed) {
+        send_error(resp, 503, NULL, NULL, "the node is stopping");
+        return;
+    }
+    if (a->importing) {
+        send_error(resp, 409, NULL, NULL, "another import is running: send this one after it");
+        return;
+    }
+    struct import_job *ij = calloc(1, sizeof *ij);
+    if (!ij || !(ij->body = malloc(req->body_len ? req->body_len : 1))) {
+        free(ij);
+        send_error(resp, 500, NULL, NULL, "out of memory");
+        return;
+    }
+    memcpy(ij->body, req->body, req->body_len);
+    ij->len = req->body_len;
+    ij->a = a;
+    ij->kind = kind;
+    snprintf(ij->enc, sizeof ij->enc, "%s", enc);
+    if (by) {
+        snprintf(ij->by_buf, sizeof ij->by_buf, "%s", by);
+        ij->by = ij->by_buf;
+    }
+    sync_http_resp_init(&ij->resp);
+    ij->work.data = ij;
+    if (!(ij->pend = sync_http_defer(req))) {
+        free(ij->body);
+        free(ij);
+        send_error(resp, 500, NULL, NULL, "cannot queue the import");
+        return;
+    }
+    a->reads++;
+    a->importing = 1;
+    if (uv_queue_work(a->loop, &ij->work, import_work, import_done)) {
+        a->reads--;
+        a->importing = 0;
+        sync_http_undefer(ij->pend);
+        proto_buf_free(&ij->resp.body);
+        free(ij->body);
+        free(ij);
+        send_error(resp, 500, NULL, NULL, "cannot queue the import");
+    }
+}
+
+static int cross_site_guard(const struct sync_http_req *req, struct sync_http_resp *resp);
+
 static int write_guard(const struct sync_http_req *req, struct sync_http_resp *resp)
 {
     const char *ct = req->content_type;
@@ -2105,6 +2271,12 @@ static int write_guard(const struct sync_http_req *req, struct sync_http_resp *r
         send_error(resp, 415, NULL, NULL, "a write needs Content-Type: application/json");
         return -1;
     }
+    return cross_site_guard(req, resp);
+}
+
+/* A write another site's page sent: refused (403). */
+static int cross_site_guard(const struct sync_http_req *req, struct sync_http_resp *resp)
+{
     const char *origin = sync_http_header(req, "origin");
     if (*origin) {
         const char *o = origin;
@@ -2233,6 +2405,32 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
         writable = 0;
     if (readable && what == R_TOTALS)
         writable = 0;
+    if (n == 2 && !strcmp(r0, "import")) {
+        if (!post) {
+            method_not_allowed(resp, "POST");
+            return;
+        }
+        if (!may_write(role)) {
+            send_error(resp, 403, NULL, NULL, "a %s token may not write", role_label(role));
+            return;
+        }
+        struct params p;
+        char qwhy[128];
+        static const char *const P_BY[] = {"by", NULL};
+        const char *bad;
+        if (parse_params(req->query, &p, qwhy, sizeof qwhy)) {
+            send_error(resp, 400, NULL, NULL, "%s", qwhy);
+            return;
+        }
+        if ((bad = unknown_param(&p, P_BY, 0)) || (bad = twice_param(&p))) {
+            send_error(resp, 400, "unknown_parameter", bad, "query parameter '%s': only by", bad);
+            return;
+        }
+        if (cross_site_guard(req, resp))
+            return;
+        do_import(a, seg[1], param(&p, "by"), req, resp);
+        return;
+    }
 
     if (!readable && !writable) {
         send_error(resp, 404, "no_such_path", NULL, "no such path: %s (see relief/API.md)",

@@ -305,6 +305,28 @@ check_eq "the largest offset and limit are taken, and leading zeros" \
     "$(get "$R/api/v1/sites?offset=1000000000&limit=1000" | json 'len(d["items"]), d["offset"], d["limit"]') $(get "$R/api/v1/movements?offset=0001&limit=0002" | json 'len(d["items"]), d["offset"], d["limit"]')" \
     "0 1000000000 1000 2 1 2"
 
+# --- imports: a CSV body, as relief import takes a file ---
+csvpost() { # csvpost KIND BODY-FILE [CONTENT-TYPE] [QUERY]
+    curl -s -X POST -H "Content-Type: ${3:-text/csv}" --data-binary @"$2" "$R/api/v1/import/$1${4:-}"
+}
+printf 'name,kind,code\n石巻市立湊中学校,centre,IMP-1\n門脇小学校,centre,IMP-2\n' >"$T/imp.csv"
+check_eq "import sites: rows written" "$(csvpost sites "$T/imp.csv" text/csv '?by=Aiko' | json 'd["kind"], d["written"]')" "sites 2"
+check_match "they are there" "$(get "$R/api/v1/sites?q=IMP" | json '[x["code"] for x in d["items"]]')" "IMP-1.*IMP-2|IMP-2.*IMP-1"
+check_match "by their author" "$(relief --data "$A" log -n 1)" " Aiko +site\.add"
+/usr/bin/python3 -c 'import sys; sys.stdout.buffer.write("name,kind,code\r\n渡波 ①,centre,IMP-3\r\n".encode("cp932"))' >"$T/imp-sjis.csv"
+check_match "Excel's Japanese CSV without its charset: refused, with the hint" "$(csvpost sites "$T/imp-sjis.csv" | json 'd["error"]')" "not valid UTF-8.*charset=cp932"
+check_eq "with charset=cp932: imported" "$(csvpost sites "$T/imp-sjis.csv" 'text/csv; charset=cp932' | json 'd["written"]')" 1
+check_match "as written" "$(get "$R/api/v1/sites/IMP-3" | json 'd["name"]')" "渡波 ①"
+printf 'type,site,item,qty\nreceive,IMP-1,blanket,5\nreceive,IMP-1,blanket,zero\n' >"$T/imp-bad.csv"
+dg_imp=$(relief --data "$A" digest)
+check_match "a bad line: 400 naming it" "$(csvpost movements "$T/imp-bad.csv" | json 'd["code"], d["error"]')" "invalid.*line 3, column 4 \(qty\).*nothing was imported"
+check_eq "and nothing written" "$(relief --data "$A" digest)" "$dg_imp"
+check_eq "JSON is not a CSV: 415" "$(code -X POST -H 'Content-Type: application/json' -d '{}' "$R/api/v1/import/sites")" 415
+check_eq "an unknown charset: 415" "$(code -X POST -H 'Content-Type: text/csv; charset=klingon' --data-binary @"$T/imp.csv" "$R/api/v1/import/sites")" 415
+check_eq "an unknown kind: 404" "$(code -X POST -H 'Content-Type: text/csv' --data-binary @"$T/imp.csv" "$R/api/v1/import/needs")" 404
+check_eq "GET: 405" "$(code "$R/api/v1/import/sites")" 405
+check_eq "another site's page may not import: 403" "$(code -X POST -H 'Origin: http://evil.example' -H 'Content-Type: text/csv' --data-binary @"$T/imp.csv" "$R/api/v1/import/sites")" 403
+
 # --- conflicts: two nodes change one field concurrently; a PATCH that saw both resolves it ---
 B="$T/b"
 NET=$(echo "$st" | json 'd["network"]')
