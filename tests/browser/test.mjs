@@ -71,6 +71,30 @@ async function apiPost(path, body, token) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
+/* a report as the API answers it (GET reports/NAME?format=...): status and text */
+async function apiReport(name, format, token) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}/api/v1/reports/${name}?format=${format}`, { headers });
+  return { status: res.status, text: await res.text() };
+}
+
+/* a report's button on the coordinator's exports panel pressed, and the file the browser saved */
+const exportButton = (report, format) => `#p-exports li[data-report="${report}"] button[data-format="${format}"]`;
+async function exportFile(p, report, format) {
+  const [dl] = await Promise.all([p.waitForEvent('download', { timeout: 5000 }), p.click(exportButton(report, format), { timeout: 5000 })]);
+  const failure = await dl.failure();
+  if (failure) throw new Error(`the download of ${report} ${format} failed: ${failure}`);
+  return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()) };
+}
+
+/* the HXL hashtags REPORTS.md gives a report's columns, in order */
+function reportTags(name) {
+  const doc = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'relief', 'REPORTS.md'), 'utf8');
+  const section = doc.split(/^## /m).find((x) => x.startsWith(`${name} `) || x.startsWith(`${name}\n`));
+  return [...section.matchAll(/^\|[^|]+\|[^|]+\| `(#[^`]+)` \|$/gm)].map((m) => m[1]);
+}
+
 /* every item of a list endpoint, page by page (1000 at most at once) */
 async function apiAll(path, token) {
   const out = [];
@@ -391,6 +415,14 @@ await check('alerts in Japanese: Japanese wording and no English message from th
   const types = await page.$$eval('#p-alerts .alert-type', (l) => l.map((x) => x.textContent));
   return types.includes('定員超過') || `alert titles: ${types.join(', ')}`;
 });
+await check('exports in Japanese: データの書き出し, with CSV（Excel）, HXL and JSON for each report', async () => {
+  const title = (await page.textContent('#p-exports-title')).trim();
+  const heads = await page.$$eval('#p-exports h3', (l) => l.map((x) => x.textContent));
+  const buttons = await page.$$eval('#p-exports li[data-report="needs"] button', (l) => l.map((x) => x.textContent));
+  if (title !== 'データの書き出し') return `title '${title}'`;
+  if (heads.join('|') !== 'ニーズ|在庫|シフト|寄付') return `reports ${heads.join('|')}`;
+  return buttons.join('|') === 'CSV（Excel）|HXL|JSON' || `buttons ${buttons.join('|')}`;
+});
 await shot(page, 'coordinator-ja');
 await check('the language choice is remembered across a reload', async () => {
   await page.reload();
@@ -411,6 +443,129 @@ await check('switching back to English', async () => {
   return title === 'Coordinator' || `title '${title}'`;
 });
 await check('Japanese and English: no console errors or CSP violations', () => clean(page));
+
+// --- exports: the reports saved as files, fetched with the page's token (none here: the laptop's node)
+/* the header rows of REPORTS.md's reports, as the node writes them */
+const REPORT_HEADERS = {
+  needs: 'need,site code,site,prefecture,municipality,item,service,needed,fulfilled,gap,in stock,in transit,priority,due,status',
+  stock: 'site code,site,prefecture,municipality,lat,lon,item,item name,unit,in stock,in transit',
+};
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+await check('exports: the coordinator offers CSV (Excel), HXL and JSON of needs, stock, shifts and donations', async () => {
+  await page.waitForSelector('#p-exports');
+  const title = (await page.textContent('#p-exports-title')).trim();
+  if (title !== 'Exports') return `panel title '${title}'`;
+  const rows = await page.$$eval('#p-exports li.export-row', (l) => l.map((li) => [li.dataset.report, li.querySelector('h3').textContent, [...li.querySelectorAll('button')].map((b) => b.textContent)]));
+  const want = [['needs', 'Needs'], ['stock', 'Stock'], ['shifts', 'Shifts'], ['donations', 'Donations']].map(([r, hd]) => [r, hd, ['CSV (Excel)', 'HXL', 'JSON']]);
+  return JSON.stringify(rows) === JSON.stringify(want) || JSON.stringify(rows);
+});
+await page.evaluate(() => {
+  // which object URLs the page makes and revokes
+  window.__urls = { made: [], revoked: [] };
+  const make = URL.createObjectURL;
+  const revoke = URL.revokeObjectURL;
+  URL.createObjectURL = (b) => {
+    const u = make.call(URL, b);
+    window.__urls.made.push(u);
+    return u;
+  };
+  URL.revokeObjectURL = (u) => {
+    window.__urls.revoked.push(u);
+    return revoke.call(URL, u);
+  };
+});
+for (const name of ['needs', 'stock']) {
+  await check(`exports: ${name} as CSV (Excel) is relief-${name}.csv, a UTF-8 BOM then the API's CSV`, async () => {
+    const f = await exportFile(page, name, 'csv');
+    if (f.name !== `relief-${name}.csv`) return `file name '${f.name}'`;
+    if (!f.bytes.subarray(0, 3).equals(BOM)) return `starts with ${[...f.bytes.subarray(0, 3)].map((x) => x.toString(16)).join(' ')}, not the BOM ef bb bf`;
+    const text = f.bytes.subarray(3).toString('utf8');
+    const header = text.split('\r\n')[0];
+    if (header !== REPORT_HEADERS[name]) return `header row '${header}'`;
+    const api = await apiReport(name, 'csv');
+    if (api.status !== 200) return `the API answered ${api.status}`;
+    if (text !== api.text) return `the file differs from the API's CSV: ${text.length} and ${api.text.length} characters`;
+    if (text.split('\r\n').filter(Boolean).length < 3) return `only ${text.split('\r\n').length} lines`;
+    if (name === 'stock' && !text.includes('石巻市総合体育館 物資倉庫')) return 'the Japanese site name of WH-ISH is not in the file as UTF-8';
+    const msg = await page.textContent('#export-result');
+    return msg.includes(`relief-${name}.csv`) || `the panel says '${msg}'`;
+  });
+  await check(`exports: ${name} as HXL is relief-${name}-hxl.csv, no BOM, REPORTS.md's hashtags in its second row`, async () => {
+    const f = await exportFile(page, name, 'hxl');
+    if (f.name !== `relief-${name}-hxl.csv`) return `file name '${f.name}'`;
+    if (f.bytes[0] === 0xef) return 'the HXL file starts with a BOM';
+    const text = f.bytes.toString('utf8');
+    const lines = text.split('\r\n');
+    if (lines[0] !== REPORT_HEADERS[name]) return `header row '${lines[0]}'`;
+    const tags = reportTags(name);
+    if (tags.length < 5) return `only ${tags.length} hashtags read from REPORTS.md`;
+    if (lines[1] !== tags.join(',')) return `second row '${lines[1]}', REPORTS.md has '${tags.join(',')}'`;
+    const api = await apiReport(name, 'hxl');
+    return text === api.text || 'the file differs from the API\'s HXL';
+  });
+  await check(`exports: ${name} as JSON is relief-${name}.json, no BOM, the API's records`, async () => {
+    const f = await exportFile(page, name, 'json');
+    if (f.name !== `relief-${name}.json`) return `file name '${f.name}'`;
+    if (f.bytes[0] === 0xef) return 'the JSON file starts with a BOM';
+    const rows = JSON.parse(f.bytes.toString('utf8'));
+    const api = await apiReport(name, 'json');
+    if (!Array.isArray(rows) || !rows.length) return `not a list of records: ${f.bytes.toString('utf8').slice(0, 80)}`;
+    if (JSON.stringify(rows) !== JSON.stringify(JSON.parse(api.text))) return 'the records differ from the API\'s';
+    const csv = (await apiReport(name, 'csv')).text.split('\r\n').filter(Boolean).length - 1;
+    return rows.length === csv || `${rows.length} records, ${csv} CSV rows`;
+  });
+}
+await check('exports: shifts and donations download too', async () => {
+  for (const [name, format, file] of [['shifts', 'csv', 'relief-shifts.csv'], ['donations', 'hxl', 'relief-donations-hxl.csv']]) {
+    const f = await exportFile(page, name, format);
+    const api = await apiReport(name, format);
+    const text = f.bytes.toString('utf8').replace(/^\ufeff/, '');
+    if (f.name !== file || text !== api.text) return `${name} ${format}: '${f.name}', ${text.length} characters, the API ${api.text.length}`;
+  }
+  return true;
+});
+await check('exports: every object URL is revoked once its download has started', async () => {
+  await page.waitForFunction(() => window.__urls.made.every((u) => window.__urls.revoked.includes(u)), null, { timeout: 5000 }).catch(() => {});
+  const u = await page.evaluate(() => window.__urls);
+  if (u.made.length !== 8) return `${u.made.length} object URLs made for 8 downloads`;
+  const left = u.made.filter((x) => !u.revoked.includes(x));
+  return !left.length || `${left.length} not revoked`;
+});
+await check('exports: a node out of reach is said in the panel, and the page stays', async () => {
+  page.allowed = [/ERR_FAILED|Failed to load resource/];
+  await page.route('**/api/v1/reports/**', (r) => r.abort('failed'));
+  let downloads = 0;
+  const count = () => (downloads += 1);
+  page.on('download', count);
+  await page.click(exportButton('needs', 'csv'));
+  await page.waitForSelector('#export-result.msg-error');
+  const msg = await page.textContent('#export-result');
+  await page.unroute('**/api/v1/reports/**');
+  page.off('download', count);
+  page.allowed = [];
+  if (!/Cannot reach the node/.test(msg)) return `the panel says '${msg}'`;
+  if (downloads) return 'a file was saved';
+  const kept = await page.$$eval('#p-needs table, #p-stock table, #p-occupancy .occ-row', (l) => l.length);
+  return kept > 2 || 'the rest of the page is gone';
+});
+await check('exports: a refusal (403) is said in the panel, and the next download works', async () => {
+  page.allowed = [/status of 403/];
+  const body = JSON.stringify({ error: 'forbidden', code: 'forbidden' });
+  await page.route('**/api/v1/reports/**', (r) => r.fulfill({ status: 403, contentType: 'application/json', body }));
+  await page.click(exportButton('stock', 'json'));
+  await page.waitForFunction(() => /may not/.test(document.getElementById('export-result').textContent));
+  const msg = await page.textContent('#export-result');
+  await page.unroute('**/api/v1/reports/**');
+  page.allowed = [];
+  if (!(await page.$('#export-result.msg-error')) || !/Your role \(.+\) may not see or do this/.test(msg)) return `the panel says '${msg}'`;
+  if (!(await page.$('#p-needs table'))) return 'the page is gone';
+  const f = await exportFile(page, 'stock', 'json');
+  if (f.name !== 'relief-stock.json') return `then '${f.name}'`;
+  return (await page.$('#export-result.msg-ok')) !== null || `then the panel says '${await page.textContent('#export-result')}'`;
+});
+await check('exports: labels, headings and text contrast', () => a11y(page));
+await check('exports: no console errors or CSP violations', () => clean(page));
+if (await page.$('#p-exports')) await page.locator('#p-exports').screenshot({ path: join(SHOTS, 'exports-en.png') });
 
 // --- site detail (reached from the map)
 await check('a site opens from the map with its stock and needs', async () => {
@@ -758,6 +913,17 @@ await check('donor: the coordinator view is not offered', async () => {
   const text = await dp.textContent('#main');
   return /not available to your role/.test(text) || 'no role message';
 });
+await check('donor: no export panel or report button anywhere, and the API refuses a donor reports (403)', async () => {
+  for (const view of ['coordinator', 'donor']) {
+    await dp.goto(`${BASE}/#/${view}`);
+    await settle(dp);
+    if (view === 'donor') await dp.waitForSelector('#p-donations a.trace-link');
+    if ((await dp.$('#p-exports')) || (await dp.$('button[data-format]'))) return `an export panel in the ${view} view`;
+    if (/CSV \(Excel\)|Exports/.test(await dp.textContent('#main'))) return `export words in the ${view} view`;
+  }
+  const r = await apiReport('needs', 'csv', donorToken);
+  return r.status === 403 || `GET reports/needs with the donor token answered ${r.status}`;
+});
 await check('donor: a site\'s page is refused under the heading Site, and the tab says Site', async () => {
   await dp.goto(`${BASE}/#/site/${encodeURIComponent(minatoId)}`);
   await settle(dp);
@@ -967,6 +1133,40 @@ await check('signing in again on the page keeps the form, and sending it again s
 });
 await check('a revoked token\'s write: no console errors but the refusals', () => clean(rp));
 await rp.context().close();
+
+// --- exports with a read token; one revoked while the page is open asks to sign in again, on the page
+const readToken = () => relief('token', 'add', '--role', 'read', '--name', 'browser-read').split('\n').pop().trim();
+const xp = await signedIn(readToken());
+await check('exports: a read token has the export panel, and its CSV is the API\'s', async () => {
+  const role = (await xp.textContent('#role')).trim();
+  if (role !== 'Role: read') return `'${role}'`;
+  const f = await exportFile(xp, 'needs', 'csv');
+  const api = await apiReport('needs', 'csv', writeToken);
+  return (f.bytes.subarray(0, 3).equals(BOM) && f.bytes.subarray(3).toString('utf8') === api.text) || `'${f.name}' is not the BOM and the API's CSV`;
+});
+await check('exports: a download with a revoked token says so, keeps the page and asks to sign in again on it', async () => {
+  relief('token', 'revoke', JSON.parse(relief('--json', 'token', 'list')).find((x) => x.name === 'browser-read').id);
+  await xp.click(exportButton('stock', 'csv'));
+  await xp.waitForSelector('#signin-again #again-token');
+  if (await xp.$('#signin-form')) return 'the page was replaced by the sign-in page';
+  if (!(await xp.$('#p-needs table')) || !(await xp.$('#p-exports'))) return 'the coordinator view is gone';
+  const msg = await xp.textContent('#export-result');
+  if (!/NOT downloaded/.test(msg) || !/refused your token/.test(msg)) return `the panel says '${msg}'`;
+  const again = await xp.textContent('#signin-again');
+  return (/NOT downloaded/.test(again) && !/saved/.test(again)) || `the sign-in panel says '${again}'`;
+});
+await check('exports: signed in again on the page, the same button downloads the report', async () => {
+  await xp.fill('#again-token', readToken());
+  await xp.click('#again-submit');
+  await xp.waitForSelector('#signin-again .msg-ok');
+  const done = await xp.textContent('#signin-again');
+  if (!/download/.test(done)) return `'${done}'`;
+  const f = await exportFile(xp, 'stock', 'csv');
+  const api = await apiReport('stock', 'csv', writeToken);
+  return (f.name === 'relief-stock.csv' && f.bytes.subarray(3).toString('utf8') === api.text) || `'${f.name}' is not the API's CSV`;
+});
+await check('exports with a read token: no console errors but the refusal', () => clean(xp));
+await xp.context().close();
 
 // --- the coordinator's time moves on: each refresh is of now (the shift window too)
 const shiftWindows = [];

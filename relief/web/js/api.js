@@ -29,13 +29,15 @@ export class ApiError extends Error {
 }
 
 const listeners = new Set();
-/* fn(err) is called when the node answers 401 (err.write: the refused request was a write) */
+/* fn(err) is called when the node answers 401 (err.write: the refused request was a write;
+   err.download: a report asked for with a button) */
 export function onUnauthorized(fn) {
   listeners.add(fn);
 }
 
-export async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
+/* one request: the answer's text, or an ApiError (worded from the node's JSON error) */
+async function request(method, path, { body, accept = 'application/json', download = false } = {}) {
+  const headers = { Accept: accept };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers, cache: 'no-store', credentials: 'same-origin' };
@@ -47,26 +49,44 @@ export async function api(method, path, body) {
   try {
     res = await fetch(`/api/v1/${path}`, init);
   } catch {
-    throw new ApiError(0, 'network');
+    const err = new ApiError(0, 'network');
+    err.download = download;
+    throw err;
   }
-  let data = null;
   const text = await res.text();
-  if (text) {
+  if (!res.ok) {
+    let data = null;
     try {
-      data = JSON.parse(text);
+      data = text ? JSON.parse(text) : null;
     } catch {
       data = null;
     }
-  }
-  if (!res.ok) {
     const msg = data && typeof data.error === 'string' ? data.error : '';
     const err = new ApiError(res.status, msg, data && data.field, data && typeof data.code === 'string' ? data.code : null);
     err.write = method !== 'GET' && method !== 'HEAD';
+    err.download = download;
     if (res.status === 401) for (const fn of listeners) fn(err);
     throw err;
   }
-  return data;
+  return text;
 }
+
+export async function api(method, path, body) {
+  const text = await request(method, path, { body });
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/* a report as the node writes it (GET reports/NAME?format=csv|hxl|json), as text, for a file */
+export const report = (name, format) =>
+  request('GET', `reports/${encodeURIComponent(name)}?format=${encodeURIComponent(format)}`, {
+    accept: format === 'json' ? 'application/json' : 'text/csv',
+    download: true,
+  });
 
 export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body);

@@ -142,8 +142,9 @@ function showSignIn(refused) {
 
 /* A write refused for its token (revoked, or tokens made since the page opened): the page stays
    as it is, with what was typed in its forms, and a panel under its title takes a token; the
-   refused change is sent again with its own button. */
-function signInAgain() {
+   refused change is sent again with its own button. So for a report refused at its download
+   button (err.download): it is asked for again with that button. */
+function signInAgain(err) {
   let box = $('signin-again');
   if (box) {
     const input = $('again-token');
@@ -154,6 +155,7 @@ function signInAgain() {
   renderHeader();
   const role = state.role;
   const back = document.activeElement;
+  const download = Boolean(err && err.download);
   const input = h('input', { type: 'password', id: 'again-token', name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
   const remember = h('input', { type: 'checkbox', id: 'again-remember' });
   const msg = h('p', { class: 'result', id: 'again-result', role: 'status', 'aria-live': 'polite' });
@@ -169,7 +171,7 @@ function signInAgain() {
     'section',
     { class: 'panel signin signin-again', id: 'signin-again', 'aria-labelledby': 'again-title' },
     h('h2', { id: 'again-title' }, t('signin.again_title')),
-    h('p', { class: 'msg msg-error', role: 'alert' }, t('signin.again_intro')),
+    h('p', { class: 'msg msg-error', role: 'alert' }, t(download ? 'signin.again_intro_download' : 'signin.again_intro')),
     form,
   );
   form.addEventListener('submit', async (ev) => {
@@ -198,7 +200,7 @@ function signInAgain() {
       route(true);
       return;
     }
-    replace(box, h('p', { class: 'msg msg-ok', role: 'status' }, t('signin.again_done')));
+    replace(box, h('p', { class: 'msg msg-ok', role: 'status' }, t(download ? 'signin.again_done_download' : 'signin.again_done')));
     if (back && back !== document.body && back.isConnected) back.focus();
   });
   const head = $('main').querySelector('.view-head');
@@ -283,8 +285,9 @@ async function start() {
   });
   onUnauthorized((err) => {
     if (needSignIn) return;
-    // a refused write keeps the page and what was typed in it; so does a read once the panel is up
-    if (err.write || $('signin-again')) signInAgain();
+    // a refused write or download keeps the page and what was typed in it; so does a read once
+    // the panel is up
+    if (err.write || err.download || $('signin-again')) signInAgain(err);
     else {
       if (getToken()) setToken('');
       showSignIn(false);

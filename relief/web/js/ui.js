@@ -13,7 +13,7 @@ export function nodeNow() {
 export function errorText(err) {
   if (!err) return '';
   if (err.status === 0) return t('error.network');
-  if (err.status === 401) return t(err.write ? 'error.unauthorized_write' : 'error.unauthorized');
+  if (err.status === 401) return t(err.write ? 'error.unauthorized_write' : err.download ? 'error.unauthorized_download' : 'error.unauthorized');
   if (err.status === 403) return t('error.forbidden', { role: roleName(state.role) });
   /* what went wrong in the reader's language (error.code.*), the node's sentence naming the value */
   const coded = typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? tIf(`error.code.${err.code}`, { message: err.message || '' }) : null;

@@ -1,12 +1,12 @@
 // The coordinator's view: centres, needs against stock, alerts and conflicts, short shifts,
-// peers, a plot of the sites and charts.
+// peers, a plot of the sites and charts, and the reports as files for spreadsheets.
 import { h, replace } from '../dom.js';
 import { t, tOr, num, pct, dateTime, date, time, ago } from '../i18n.js';
-import { list, patch } from '../api.js';
+import { list, patch, report } from '../api.js';
 import { stackedBars, siteMap, legend, markerIcon } from '../charts.js';
 import {
   state, panel, table, errorBox, empty, siteLink, siteLabel, kindName, itemName, qty,
-  priorityBadge, errorText, canWrite, nodeNow,
+  priorityBadge, errorText, canWrite, canRead, nodeNow,
 } from '../ui.js';
 import { alertsList } from '../alerts.js';
 
@@ -369,6 +369,86 @@ function mapPanel(all) {
   ];
 }
 
+/* the node's reports (GET reports/NAME, REPORTS.md), each in three forms */
+const REPORTS = [
+  { name: 'needs', key: 'export.needs', hintKey: 'export.needs_hint' },
+  { name: 'stock', key: 'export.stock', hintKey: 'export.stock_hint' },
+  { name: 'shifts', key: 'export.shifts', hintKey: 'export.shifts_hint' },
+  { name: 'donations', key: 'export.donations', hintKey: 'export.donations_hint' },
+];
+/* CSV for Excel starts with a byte order mark: without it Japanese Excel reads UTF-8 as Shift_JIS */
+const FORMATS = [
+  { format: 'csv', key: 'export.csv', file: (name) => `relief-${name}.csv`, type: 'text/csv;charset=utf-8', bom: true },
+  { format: 'hxl', key: 'export.hxl', file: (name) => `relief-${name}-hxl.csv`, type: 'text/csv;charset=utf-8' },
+  { format: 'json', key: 'export.json', file: (name) => `relief-${name}.json`, type: 'application/json' },
+];
+
+/* text saved by the browser as a file: a Blob behind an <a download>, its URL revoked once the
+   download has started (an <a href> to the API could not carry the token) */
+function saveFile(text, name, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function exportsPanel() {
+  const sec = panel('p-exports', 'export.title', { wide: true });
+  const msg = h('p', { class: 'msg', id: 'export-result', 'aria-live': 'polite' });
+  let busy = false;
+  async function download(r, f) {
+    if (busy) return; // one at a time; the button keeps the focus (a disabled one would lose it)
+    busy = true;
+    sec.setAttribute('aria-busy', 'true');
+    const file = f.file(r.name);
+    msg.className = 'msg';
+    msg.textContent = t('export.fetching', { file });
+    try {
+      const text = await report(r.name, f.format);
+      saveFile(f.bom ? `\ufeff${text}` : text, file, f.type);
+      msg.className = 'msg msg-ok';
+      msg.textContent = t('export.saved', { file });
+    } catch (err) {
+      msg.className = 'msg msg-error';
+      msg.textContent = errorText(err);
+    } finally {
+      busy = false;
+      sec.removeAttribute('aria-busy');
+    }
+  }
+  replace(
+    sec.body,
+    h('p', { class: 'hint' }, t('export.intro')),
+    h(
+      'ul',
+      { class: 'export-list' },
+      REPORTS.map((r) =>
+        h(
+          'li',
+          { class: 'export-row', dataset: { report: r.name } },
+          h('h3', { id: `export-${r.name}` }, t(r.key)),
+          h('p', { class: 'hint' }, t(r.hintKey)),
+          h(
+            'div',
+            { class: 'export-buttons', role: 'group', 'aria-labelledby': `export-${r.name}` },
+            FORMATS.map((f) =>
+              h(
+                'button',
+                { type: 'button', class: 'button-secondary', dataset: { format: f.format }, 'aria-label': t('export.button', { format: t(f.key), report: t(r.key) }), on: { click: () => download(r, f) } },
+                t(f.key),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    msg,
+  );
+  return sec;
+}
+
 const REFRESH_MS = 60000;
 let refocus = false;
 
@@ -436,6 +516,7 @@ export async function render(main, ctx) {
         fill(panel('p-peers', 'peers.title'), peers, peersTable),
       ),
       fill(panel('p-stock', 'stock.title', { wide: true }), totals, (x) => stockChart(x, needs.value)),
+      canRead() ? exportsPanel() : null, // donors are refused reports (403)
     ),
   );
   if (refocus) document.getElementById('refresh').focus();
