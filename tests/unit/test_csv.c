@@ -19,6 +19,10 @@
 #include <errno.h>
 
 /* Read all of s (as a buffer, or through a FILE when file is set) into "a|b;c|d;" form. */
+#define NOT_UTF8_HINT                                                                              \
+    " (save the file as UTF-8, or name its encoding: Excel's Japanese CSV is cp932, --encoding "   \
+    "cp932 on the command line, charset=cp932 in the API)"
+
 static int read_all(const char *s, size_t n, int file, char *out, size_t outn, struct proto_err *e)
 {
     struct rl_csv c;
@@ -157,7 +161,7 @@ static void test_csv_refuses_invalid_utf8(void **state)
         "a,caf\xE9\n", /* Latin-1 */
     };
     for (size_t i = 0; i < sizeof forms / sizeof *forms; i++)
-        bad(forms[i], -EILSEQ, "line 1, column 2: not valid UTF-8 (save the file as UTF-8)");
+        bad(forms[i], -EILSEQ, "line 1, column 2: not valid UTF-8" NOT_UTF8_HINT);
     /* a NUL byte would cut the value short */
     char out[256];
     struct proto_err e;
@@ -488,7 +492,7 @@ static void test_import_refusals(void **state)
     must_refuse(&n, RL_IMPORT_SITES, "name,kind,code\nA,centre,X\nB,centre,X\n",
                 "line 3, column 3 (code): short code 'X' already names a site");
     must_refuse(&n, RL_IMPORT_SITES, "name,kind\nA,centre\n\xE7\x9F\xB3\xE5,centre\n",
-                "line 3, column 1 (name): not valid UTF-8 (save the file as UTF-8)");
+                "line 3, column 1 (name): not valid UTF-8" NOT_UTF8_HINT);
     must_refuse(&n, RL_IMPORT_ITEMS, "code,name,unit\nwater-2l,x,y\n",
                 "line 2, column 1 (code): item 'water-2l' exists already");
     must_refuse(&n, RL_IMPORT_MOVEMENTS, "type,site,item,qty\nreceive,WH-1,water-2l,0\n",
