@@ -273,10 +273,13 @@ class H(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get('Content-Length', 0)))
         print('pull', flush=True)
         self.reply(b'\xc1')
-HTTPServer(('127.0.0.1', $((base + 22))), H).serve_forever()" >"$T/garbage.out" 2>&1 &
+srv = HTTPServer(('127.0.0.1', 0), H)  # a port of the system's choosing: never one in use
+print('port', srv.server_address[1], flush=True)
+srv.serve_forever()" >"$T/garbage.out" 2>&1 &
 PIDS="$PIDS $!"
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((base + 22))/" && break; sleep 0.05; done
-timeout 20 "$BUILD_DIR/relief" --data "$F" sync "http://127.0.0.1:$((base + 22))" >/dev/null 2>"$T/garbage.err"
+for _ in $(seq 100); do grep -q '^port ' "$T/garbage.out" 2>/dev/null && break; sleep 0.05; done
+gport=$(sed -n 's/^port //p' "$T/garbage.out")
+timeout 20 "$BUILD_DIR/relief" --data "$F" sync "http://127.0.0.1:$gport" >/dev/null 2>"$T/garbage.err"
 check_eq "relief sync with a peer answering garbage fails (exit 1)" "$?" 1
 check_match "and says why" "$(cat "$T/garbage.err")" "after 13 failed requests in a row"
 check_eq "after 13 pulls" "$(grep -c pull "$T/garbage.out")" 13
@@ -389,10 +392,10 @@ relief --data "$S" site add --kind warehouse --name "仙台倉庫" --code WH-TLS
 relief --data "$S" item add tarp --name tarp --unit pc >/dev/null 2>&1
 relief --data "$S" stock receive --site WH-TLS --item tarp --qty 9 >/dev/null 2>&1
 start_serve "$S" "$((base + 40))"; ps_=$SERVE_PID
-/usr/bin/python3 "$TLS/tls_proxy.py" "$((base + 41))" "$((base + 40))" "$TLS/cert.pem" "$TLS/key.pem" >"$T/proxy.out" 2>&1 &
+/usr/bin/python3 "$TLS/tls_proxy.py" 0 "$((base + 40))" "$TLS/cert.pem" "$TLS/key.pem" >"$T/proxy.out" 2>&1 &
 PIDS="$PIDS $!"
-for _ in $(seq 100); do grep -q listening "$T/proxy.out" 2>/dev/null && break; sleep 0.05; done
-SURL="https://127.0.0.1:$((base + 41))"
+for _ in $(seq 100); do grep -q '^listening on ' "$T/proxy.out" 2>/dev/null && break; sleep 0.05; done
+SURL="https://127.0.0.1:$(sed -n 's/^listening on //p' "$T/proxy.out")"
 relief --data "$U" sync "$SURL" >/dev/null 2>"$T/tls1.err"
 check_eq "https to an untrusted certificate: exit 1" "$?" 1
 check_match "says the certificate is not trusted and how to trust it" "$(cat "$T/tls1.err")" "certificate.*--cacert FILE"

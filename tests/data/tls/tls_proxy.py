@@ -1,4 +1,5 @@
-"""A TLS-terminating proxy for the tests: tls_proxy.py LISTEN_PORT BACKEND_PORT CERT KEY.
+"""A TLS-terminating proxy for the tests: tls_proxy.py LISTEN_PORT BACKEND_PORT CERT KEY
+(LISTEN_PORT 0: a free one, printed as "listening on PORT").
 
 Accepts TLS on 127.0.0.1:LISTEN_PORT with CERT/KEY and relays the plain bytes both ways to
 127.0.0.1:BACKEND_PORT, as a reverse proxy in front of relief serve would (no HTTP parsing)."""
@@ -40,7 +41,7 @@ srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", listen_port))
 srv.listen(64)
-print("listening", flush=True)
+print("listening on", srv.getsockname()[1], flush=True)  # (LISTEN_PORT 0: the system's choice)
 while True:
     c, _ = srv.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
