@@ -255,7 +255,7 @@ stop "$pk"
 
 # --- a peer that answers every pull "200 OK" with a body that does not decode: as many
 # failures in a row as a cut link, then relief sync stops (it used to ask forever) ---
-py "
+/usr/bin/python3 -c "
 import msgpack, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 info = msgpack.packb({1: bytes.fromhex('$NET'), 2: 1, 3: 7, 4: 'garbage', 5: []})
