@@ -88,27 +88,17 @@ async function loadStatus() {
   renderHeader();
 }
 
-function showSignIn(refused) {
-  needSignIn = true;
-  seq += 1;
-  renderHeader();
-  const cancel = state.status
-    ? h('button', { type: 'button', class: 'button-secondary', on: { click: () => { needSignIn = false; route(true); } } }, t('signin.cancel'))
-    : null;
-  const main = $('main');
-  const msg = h('p', { class: 'result', id: 'signin-result', role: 'status', 'aria-live': 'polite' });
-  if (refused) {
-    msg.className = 'result msg-error';
-    msg.textContent = t('signin.refused');
-  }
-  const input = h('input', { type: 'password', id: 'token', name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
-  const remember = h('input', { type: 'checkbox', id: 'remember' });
+/* A token form (the ids name its parts): on submit the token is kept (remembered when asked) and
+   the node's status read with it; then done() runs, needSignIn saying whether it was refused. */
+function tokenForm(ids, msg, extra, done) {
+  const input = h('input', { type: 'password', id: ids.token, name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
+  const remember = h('input', { type: 'checkbox', id: ids.remember });
   const form = h(
     'form',
-    { class: 'card-form', id: 'signin-form' },
-    h('div', { class: 'field' }, h('label', { for: 'token' }, t('signin.token')), input),
-    h('div', { class: 'field field-check' }, remember, h('label', { for: 'remember' }, t('signin.remember'))),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'signin-submit' }, t('signin.submit')), cancel),
+    { class: 'card-form', id: ids.form },
+    h('div', { class: 'field' }, h('label', { for: ids.token }, t('signin.token')), input),
+    h('div', { class: 'field field-check' }, remember, h('label', { for: ids.remember }, t('signin.remember'))),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: ids.submit }, t('signin.submit')), extra),
     msg,
   );
   form.addEventListener('submit', async (ev) => {
@@ -122,6 +112,25 @@ function showSignIn(refused) {
     msg.className = 'result';
     msg.textContent = t('signin.checking');
     await loadStatus();
+    await done();
+  });
+  return { form, input };
+}
+
+function showSignIn(refused) {
+  needSignIn = true;
+  seq += 1;
+  renderHeader();
+  const cancel = state.status
+    ? h('button', { type: 'button', class: 'button-secondary', on: { click: () => { needSignIn = false; route(true); } } }, t('signin.cancel'))
+    : null;
+  const main = $('main');
+  const msg = h('p', { class: 'result', id: 'signin-result', role: 'status', 'aria-live': 'polite' });
+  if (refused) {
+    msg.className = 'result msg-error';
+    msg.textContent = t('signin.refused');
+  }
+  const { form } = tokenForm({ token: 'token', remember: 'remember', form: 'signin-form', submit: 'signin-submit' }, msg, cancel, async () => {
     if (needSignIn) {
       setToken('');
       await loadStatus(); // without a token, the laptop's own node may still serve this page
@@ -156,35 +165,8 @@ function signInAgain(err) {
   const role = state.role;
   const back = document.activeElement;
   const download = Boolean(err && err.download);
-  const input = h('input', { type: 'password', id: 'again-token', name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
-  const remember = h('input', { type: 'checkbox', id: 'again-remember' });
   const msg = h('p', { class: 'result', id: 'again-result', role: 'status', 'aria-live': 'polite' });
-  const form = h(
-    'form',
-    { class: 'card-form', id: 'again-form' },
-    h('div', { class: 'field' }, h('label', { for: 'again-token' }, t('signin.token')), input),
-    h('div', { class: 'field field-check' }, remember, h('label', { for: 'again-remember' }, t('signin.remember'))),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'again-submit' }, t('signin.submit'))),
-    msg,
-  );
-  box = h(
-    'section',
-    { class: 'panel signin signin-again', id: 'signin-again', 'aria-labelledby': 'again-title' },
-    h('h2', { id: 'again-title' }, t('signin.again_title')),
-    h('p', { class: 'msg msg-error', role: 'alert' }, t(download ? 'signin.again_intro_download' : 'signin.again_intro')),
-    form,
-  );
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const token = input.value.trim();
-    if (!token) {
-      input.focus();
-      return;
-    }
-    setToken(token, remember.checked);
-    msg.className = 'result';
-    msg.textContent = t('signin.checking');
-    await loadStatus();
+  const { form, input } = tokenForm({ token: 'again-token', remember: 'again-remember', form: 'again-form', submit: 'again-submit' }, msg, null, () => {
     if (needSignIn) {
       // refused too: the page and its forms stay, the panel asks again
       needSignIn = false;
@@ -203,6 +185,13 @@ function signInAgain(err) {
     replace(box, h('p', { class: 'msg msg-ok', role: 'status' }, t(download ? 'signin.again_done_download' : 'signin.again_done')));
     if (back && back !== document.body && back.isConnected) back.focus();
   });
+  box = h(
+    'section',
+    { class: 'panel signin signin-again', id: 'signin-again', 'aria-labelledby': 'again-title' },
+    h('h2', { id: 'again-title' }, t('signin.again_title')),
+    h('p', { class: 'msg msg-error', role: 'alert' }, t(download ? 'signin.again_intro_download' : 'signin.again_intro')),
+    form,
+  );
   const head = $('main').querySelector('.view-head');
   if (head) head.after(box);
   else $('main').prepend(box);
