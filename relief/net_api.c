@@ -2113,8 +2113,7 @@ struct import_job {
     char *body;
     size_t len;
     char enc[64];
-    const char *by;
-    char by_buf[PROTO_MAX_AUTHOR_BYTES + 1];
+    char *by; /* or NULL: the node's name */
 };
 
 static void import_work(uv_work_t *w)
@@ -2162,6 +2161,7 @@ static void import_done(uv_work_t *w, int status)
     }
     sync_http_complete(ij->pend, &ij->resp);
     free(ij->body);
+    free(ij->by);
     free(ij);
     a->importing = 0;
     a->reads--;
@@ -2237,14 +2237,17 @@ static void do_import(struct rl_api *a, const char *kind_name, const char *by,
     ij->a = a;
     ij->kind = kind;
     snprintf(ij->enc, sizeof ij->enc, "%s", enc);
-    if (by) {
-        snprintf(ij->by_buf, sizeof ij->by_buf, "%s", by);
-        ij->by = ij->by_buf;
+    if (by && !(ij->by = strdup(by))) {
+        free(ij->body);
+        free(ij);
+        send_error(resp, 500, NULL, NULL, "out of memory");
+        return;
     }
     sync_http_resp_init(&ij->resp);
     ij->work.data = ij;
     if (!(ij->pend = sync_http_defer(req))) {
         free(ij->body);
+        free(ij->by);
         free(ij);
         send_error(resp, 500, NULL, NULL, "cannot queue the import");
         return;
@@ -2257,6 +2260,7 @@ static void do_import(struct rl_api *a, const char *kind_name, const char *by,
         sync_http_undefer(ij->pend);
         proto_buf_free(&ij->resp.body);
         free(ij->body);
+        free(ij->by);
         free(ij);
         send_error(resp, 500, NULL, NULL, "cannot queue the import");
     }
