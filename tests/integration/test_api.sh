@@ -325,7 +325,8 @@ check_eq "JSON is not a CSV: 415" "$(code -X POST -H 'Content-Type: application/
 check_eq "an unknown charset: 415" "$(code -X POST -H 'Content-Type: text/csv; charset=klingon' --data-binary @"$T/imp.csv" "$R/api/v1/import/sites")" 415
 check_eq "an unknown kind: 404" "$(code -X POST -H 'Content-Type: text/csv' --data-binary @"$T/imp.csv" "$R/api/v1/import/needs")" 404
 check_eq "GET: 405" "$(code "$R/api/v1/import/sites")" 405
-check_match "an author longer than 256 bytes: refused, nothing imported" "$(csvpost sites "$T/imp.csv" text/csv "?by=$(printf 'a%.0s' $(seq 300))" | json 'd["error"]')" "author name is longer than 256 bytes \(nothing was imported\)"
+printf 'name,kind,code\nBy,centre,IMP-9\n' >"$T/imp-by.csv"
+check_match "an author longer than 256 bytes: refused, nothing imported" "$(csvpost sites "$T/imp-by.csv" text/csv "?by=$(printf 'a%.0s' $(seq 300))" | json 'd["error"]')" "author name is longer than 256 bytes \(nothing was imported\)"
 check_eq "another site's page may not import: 403" "$(code -X POST -H 'Origin: http://evil.example' -H 'Content-Type: text/csv' --data-binary @"$T/imp.csv" "$R/api/v1/import/sites")" 403
 
 # --- conflicts: two nodes change one field concurrently; a PATCH that saw both resolves it ---
