@@ -154,10 +154,12 @@ int main(int argc, char **argv)
                 rl_store_close(&c.store);
             /* (a write that failed earlier -- a full disk under a large report -- left the
              * stream's error flag set, and fflush has nothing left to fail on) */
-            int werr = fflush(stdout) != 0 || ferror(stdout);
-            if (werr && rc == RL_EXIT_OK) {
+            errno = 0;
+            int ferr = fflush(stdout) != 0 ? errno : 0;
+            if ((ferr || ferror(stdout)) && rc == RL_EXIT_OK) {
+                /* (the errno of a write that failed earlier is gone: say what is known) */
                 fprintf(stderr, "relief: stdout: %s (the output is incomplete)\n",
-                        strerror(errno ? errno : EIO));
+                        ferr ? strerror(ferr) : "a write failed");
                 rc = RL_EXIT_FAIL;
             }
             return rc;

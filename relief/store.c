@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -745,6 +746,24 @@ static void remove_work(const char *work)
     rmdir(work);
 }
 
+/* The work directories of earlier backups to dir that were cut short (kill -9, a pulled plug);
+ * the caller holds dir's lock, so no backup is writing in one. */
+static void remove_stale_work(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, ".relief-backup-", 15) != 0)
+            continue;
+        char *p = path_join(dir, de->d_name);
+        if (p)
+            remove_work(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -763,15 +782,30 @@ static int fsync_dir(const char *dir)
 int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
 {
     int rc;
-    if (rl_store_exists(dir))
-        return proto_errf(e, PROTO_EEXIST, "'%s' already holds a relief node", dir);
     if ((rc = mkdirs(dir)))
         return proto_errf(e, rc, "cannot create '%s': %s", dir, strerror(-rc));
+    /* one backup at a time into dir (closing the descriptor lets go) */
+    int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock < 0)
+        return proto_errf(e, -errno, "cannot open '%s': %s", dir, strerror(errno));
+    if (flock(lock, LOCK_EX | LOCK_NB)) {
+        rc = -errno;
+        close(lock);
+        if (rc == -EWOULDBLOCK)
+            return proto_errf(e, rc, "another backup into '%s' is running", dir);
+        return proto_errf(e, rc, "cannot lock '%s': %s", dir, strerror(-rc));
+    }
+    if (rl_store_exists(dir)) {
+        close(lock);
+        return proto_errf(e, PROTO_EEXIST, "'%s' already holds a relief node", dir);
+    }
+    remove_stale_work(dir);
     char *tmpl = path_join(dir, ".relief-backup-XXXXXX");
     char *work = tmpl ? mkdtemp(tmpl) : NULL;
     if (!work) {
         rc = tmpl ? -errno : -ENOMEM;
         free(tmpl);
+        close(lock);
         return proto_errf(e, rc, "cannot create a work directory in '%s': %s", dir, strerror(-rc));
     }
     char *from = path_join(work, "data.mdb"), *to = path_join(dir, "data.mdb");
@@ -811,6 +845,7 @@ int rl_store_backup(struct rl_store *s, const char *dir, struct proto_err *e)
         rc = proto_errf(e, rc, "cannot sync '%s': %s", dir, strerror(-rc));
 out:
     remove_work(work);
+    close(lock);
     free(from);
     free(to);
     free(tmpl);

@@ -49,6 +49,20 @@ check "a backup into an existing world-readable directory" relief backup "$T/usb
 check_eq "is readable by its user alone" "$(stat -c %a "$T/usb/data.mdb")" 600
 check_eq "it holds the tokens this node presents to its peers" "$(cat "$T"/usb/peers/*.token)" rlt_peer
 check_eq "readable by its user alone" "$(stat -c %a "$T"/usb/peers/*.token)" 600
+# a backup killed mid-copy left its work directory: the next backup into the place clears it;
+# one into a place another backup is writing into is refused
+mkdir -p "$T/usb2/.relief-backup-AbC123" && printf 'half' >"$T/usb2/.relief-backup-AbC123/data.mdb"
+check "a backup where one was killed mid-copy" relief backup "$T/usb2"
+check_eq "clears the work directory it left" "$(ls -A "$T/usb2" | grep -c relief-backup)" 0
+mkdir -p "$T/usb3"
+(exec 9<"$T/usb3"; flock -x 9; sleep 5) &
+locker=$!
+sleep 0.3
+check_status "a backup into a place another backup is writing into: exit 1" 1 relief backup "$T/usb3"
+check_match "and says so" "$(relief backup "$T/usb3" 2>&1)" "another backup into"
+kill "$locker" 2>/dev/null
+wait "$locker" 2>/dev/null
+check "and goes ahead once it is done" relief backup "$T/usb3"
 # a data file cut short (copied by hand, and the copy stopped): a clear error, not SIGBUS
 mkdir -m 700 "$T/cut"
 head -c $(( $(stat -c %s "$T/backup/data.mdb") / 2 )) "$T/backup/data.mdb" >"$T/cut/data.mdb"
