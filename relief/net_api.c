@@ -30,12 +30,14 @@
 #include "web.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sodium.h>
+#include <time.h>
 
 #define API_BODY_MAX (1u << 20)
 #define API_PAGE_DEFAULT 100
@@ -84,6 +86,22 @@ struct job {
     struct rl_stock_result sr;
 };
 
+/*
+ * Whole lists kept for the pages that follow: a client paging through 20,000 needs asks for
+ * the same list twenty times, and each asks the node to compute it from every need. A list is
+ * kept for one snapshot of the store (any write makes a new one: the next page computes it
+ * afresh, as it would have), for what was asked (the path, its parameters but the page's, the
+ * role) and for API_LIST_MS at most (alerts and overdue needs depend on the time too).
+ */
+#define API_LISTS 4
+#define API_LIST_MS 10000
+struct list_slot {
+    uint64_t gen, snap; /* the store's generation and snapshot; snap 0: empty */
+    uint64_t at_ms;     /* when it was computed (monotonic) */
+    char *key;
+    json_t *arr;
+};
+
 struct rl_api {
     uv_loop_t *loop;
     struct rl_store *store;
@@ -101,6 +119,8 @@ struct rl_api {
     void *drained_arg;
     uint64_t writes;
     char etag[API_MAX_FILES][40]; /* of each embedded file */
+    struct list_slot lists[API_LISTS];
+    pthread_mutex_t lists_lock;
 };
 
 /* ---- responses ---- */
@@ -1178,6 +1198,96 @@ static int read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What a list is kept by: the read, the role and the parameters but limit and offset, each with
+ * its length (values may hold any byte but NUL); NULL when out of memory. */
+static char *list_key(const struct read_arg *r)
+{
+    struct proto_buf b;
+    proto_buf_init(&b, 1u << 16);
+    proto_buf_printf(&b, "%d %d", (int)r->what, r->role);
+    for (int i = 0; i < r->p->n; i++) {
+        const char *k = r->p->k[i], *v = r->p->v[i] ? r->p->v[i] : "";
+        if (strcmp(k, "limit") && strcmp(k, "offset"))
+            proto_buf_printf(&b, " %zu:%zu:%s%s", strlen(k), strlen(v), k, v);
+    }
+    if (proto_buf_failed(&b) || !b.data) {
+        proto_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data; /* NUL-terminated; the caller's now */
+}
+
+static void list_slot_clear(struct list_slot *l)
+{
+    json_decref(l->arr);
+    free(l->key);
+    memset(l, 0, sizeof *l);
+}
+
+/* The list kept for key in this snapshot (a reference of the caller's), or NULL. */
+static json_t *list_get(struct rl_api *a, struct rl_txn *t, const char *key)
+{
+    uint64_t snap = mdb_txn_id(t->txn) + 1, now = mono_ms();
+    json_t *arr = NULL;
+    pthread_mutex_lock(&a->lists_lock);
+    for (int i = 0; i < API_LISTS; i++) {
+        struct list_slot *l = &a->lists[i];
+        if (l->snap && (l->gen != t->s->gen || l->snap != snap || now - l->at_ms > API_LIST_MS))
+            list_slot_clear(l); /* a later snapshot, or too old: never asked for again */
+        else if (l->snap && !arr && !strcmp(l->key, key))
+            arr = json_incref(l->arr);
+    }
+    pthread_mutex_unlock(&a->lists_lock);
+    return arr;
+}
+
+/* Keep arr (a reference is taken) for key, in place of the oldest list; takes key. */
+static void list_put(struct rl_api *a, struct rl_txn *t, char *key, json_t *arr)
+{
+    pthread_mutex_lock(&a->lists_lock);
+    struct list_slot *l = &a->lists[0];
+    for (int i = 0; i < API_LISTS; i++) {
+        if (!a->lists[i].snap) {
+            l = &a->lists[i];
+            break;
+        }
+        if (a->lists[i].at_ms < l->at_ms)
+            l = &a->lists[i];
+    }
+    list_slot_clear(l);
+    *l = (struct list_slot){t->s->gen, mdb_txn_id(t->txn) + 1, mono_ms(), key, json_incref(arr)};
+    pthread_mutex_unlock(&a->lists_lock);
+}
+
+/*
+ * read_fn, with a donor's answer stripped of contacts, and lists kept for their next pages
+ * (a list kept is never changed again: pages share its records).
+ */
+static int cached_read_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct read_arg *r = arg;
+    char *key = paged(r->what) && r->what != R_MOVEMENTS ? list_key(r) : NULL;
+    if (key && (r->out = list_get(r->a, t, key))) {
+        free(key);
+        return 0;
+    }
+    int rc = read_fn(t, arg, e);
+    if (rc == 0 && r->role == RL_ROLE_DONOR)
+        strip_contacts(r->out);
+    if (rc == 0 && key && json_is_array(r->out))
+        list_put(r->a, t, key, r->out);
+    else
+        free(key);
+    return rc;
+}
+
 static const char *const P_SITES[] = {"kind", "q", NULL};
 static const char *const P_ITEMS[] = {"q", NULL};
 static const char *const P_SITE_ITEM[] = {"site", "item", NULL};
@@ -1232,15 +1342,13 @@ static void do_read(struct rl_api *a, enum read_what what, const char *id, const
     r.want_cells = what == R_REPORT && fmt != RL_REPORT_JSON;
     struct proto_err e;
     proto_err_clear(&e);
-    if (rl_store_read(a->store, read_fn, &r, &e)) {
+    if (rl_store_read(a->store, cached_read_fn, &r, &e)) {
         json_decref(r.out);
         rl_cells_free(&r.cells);
         send_error(resp, r.status, r.status < 500 && e.code == -ENOENT ? "not_found" : NULL,
                    r.field, "%s", e.msg[0] ? e.msg : "cannot read");
         return;
     }
-    if (role == RL_ROLE_DONOR)
-        strip_contacts(r.out);
     if (what == R_REPORT && fmt != RL_REPORT_JSON) {
         resp->content_type = "text/csv; charset=utf-8";
         resp->gzip_ok = 1;
@@ -1291,8 +1399,12 @@ static int heavy(enum read_what what, const char *query)
 
 static void maybe_free(struct rl_api *a)
 {
-    if (a->check_closed && a->reads == 0 && !a->committing && !a->head)
+    if (a->check_closed && a->reads == 0 && !a->committing && !a->head) {
+        for (int i = 0; i < API_LISTS; i++)
+            list_slot_clear(&a->lists[i]);
+        pthread_mutex_destroy(&a->lists_lock);
         free(a);
+    }
 }
 
 static void read_work(uv_work_t *w)
@@ -2494,6 +2606,7 @@ int rl_api_new(uv_loop_t *loop, struct rl_store *store, const struct rl_api_opts
     a->store = store;
     a->o = *o;
     a->tail = &a->head;
+    pthread_mutex_init(&a->lists_lock, NULL);
     uv_check_init(loop, &a->check);
     a->check.data = a;
     for (size_t i = 0; rl_web_files[i].path && i < sizeof a->etag / sizeof *a->etag; i++) {
