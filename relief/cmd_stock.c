@@ -148,6 +148,28 @@ static int transit(struct cli *c, const char *site, const char *item)
     return RL_EXIT_OK;
 }
 
+/* The options each stock command takes, as its usage lists them (" a b "). */
+static const char *stock_takes(int kind)
+{
+    switch (kind) {
+    case PROTO_KIND_STOCK_RECEIVE:
+        return " site item qty donation lot expiry from ";
+    case PROTO_KIND_STOCK_DISPATCH:
+        return " from to item qty need ";
+    case PROTO_KIND_STOCK_ARRIVE:
+        return " qty ";
+    case PROTO_KIND_STOCK_DISTRIBUTE:
+        return " site item qty need note ";
+    case PROTO_KIND_STOCK_ADJUST:
+        return " site item qty reason note lot ";
+    case PROTO_KIND_STOCK_COUNT:
+        return " site item qty ";
+    case PROTO_KIND_STOCK_VOID:
+        return " reason ";
+    }
+    return " ";
+}
+
 int cmd_stock(struct cli *c, int argc, char **argv)
 {
     struct rl_stock_req r;
@@ -164,6 +186,9 @@ int cmd_stock(struct cli *c, int argc, char **argv)
         /* relief stock [--site S] [--item I] */
         if (cli_parse(argc, argv, opts, usage) != 0)
             return cli_usage_error(usage, "unexpected argument '%s'", argv[1]);
+        if (r.to || r.qty || r.lot || r.expiry || r.donation || r.need || r.reason || r.note ||
+            from)
+            return cli_usage_error(usage, "stock takes --site and --item only");
         return show(c, r.site, r.item);
     }
     const char *sub = argv[1];
@@ -185,6 +210,15 @@ int cmd_stock(struct cli *c, int argc, char **argv)
             return cli_usage_error(usage, want_pos ? "stock %s needs one id" : "stock %s takes no "
                                                                                 "argument",
                                    sub);
+        /* an option the command does not take is refused, never ignored: a count given --lot
+         * would count the whole shelf, a distribution given --lot draw another lot */
+        const char *takes = stock_takes(r.kind);
+        for (const struct cli_opt *o = opts; o->name; o++) {
+            char word[24];
+            snprintf(word, sizeof word, " %s ", o->name);
+            if (*o->value && !strstr(takes, word))
+                return cli_usage_error(usage, "stock %s does not take --%s", sub, o->name);
+        }
         if (want_pos)
             r.target = argv[2];
         if (r.kind == PROTO_KIND_STOCK_DISPATCH) {

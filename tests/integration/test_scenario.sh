@@ -109,6 +109,25 @@ big=$(head -c 120000 /dev/zero | tr '\0' x)
 check_status "a 120 KB name" 1 relief site add --kind centre --name "$big"
 check_status "missing --qty is a usage error" 2 relief stock receive --site WH-1 --item rice-5kg
 check_status "adjust without reason" 2 relief stock adjust --site WH-1 --item rice-5kg --qty -1
+# an option a stock command does not take is a usage error, never ignored (a count given --lot
+# counted the whole shelf as that lot, wiping the others; a distribution given --lot drew another)
+while IFS='|' read -r what args; do
+    # shellcheck disable=SC2086
+    check_status "stock $what: a usage error" 2 relief stock $args
+    # shellcheck disable=SC2086
+    check_match "naming the option" "$(relief stock $args 2>&1 | head -1)" "^relief: stock (.* )?takes? "
+done <<'EOF2'
+count --lot|count --site WH-1 --item rice-5kg --qty 5 --lot L1
+distribute --lot|distribute --site WH-1 --item rice-5kg --qty 1 --lot L1
+distribute --donation|distribute --site WH-1 --item rice-5kg --qty 1 --donation x
+receive --need|receive --site WH-1 --item rice-5kg --qty 1 --need x
+void --qty|void x --reason wrong --qty 5
+arrive --site|arrive x --site WH-1
+dispatch --lot|dispatch --from WH-1 --to ISH-3 --item rice-5kg --qty 1 --lot L1
+adjust --expiry|adjust --site WH-1 --item rice-5kg --qty -1 --reason lost --expiry 2030-01-01
+balances --qty|--site WH-1 --qty 3
+transit --reason|transit --reason x
+EOF2
 check_status "bad adjust reason" 1 relief stock adjust --site WH-1 --item rice-5kg --qty -1 --reason stolen
 check_status "unknown report" 2 relief report bogus
 check_status "unknown format: a bad value" 1 relief report needs --format xml
