@@ -7,6 +7,7 @@
 #include "key.h"
 #include "node.h"
 #include "proto/kinds.h"
+#include "proto/op.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,6 +98,30 @@ static int has_sites(struct rl_txn *t)
     return found;
 }
 
+/* Whether the node is alone in its network: it did not join one (init --network), holds no
+ * other node's ops and has no peers. */
+static int in_own_network(struct rl_txn *t)
+{
+    MDB_val v;
+    struct rl_cursor c;
+    MDB_val k;
+    uint64_t self = rl_txn_node(t)->id;
+    int alone = rl_get(t, RL_DB_META, "joined", 6, &v) == -ENOENT;
+    if (alone && rl_cursor_open(t, RL_DB_VV, &c) == 0) {
+        for (int rc = rl_cursor_first(&c, &k, &v); alone && rc == 0;
+             rc = rl_cursor_next(&c, &k, &v))
+            if (k.mv_size == 8 && proto_get_be64(k.mv_data) != self)
+                alone = 0;
+        rl_cursor_close(&c);
+    }
+    if (alone && rl_cursor_open(t, RL_DB_PEERS, &c) == 0) {
+        if (rl_cursor_first(&c, &k, &v) == 0)
+            alone = 0;
+        rl_cursor_close(&c);
+    }
+    return alone;
+}
+
 static int demo_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct demo d = {t, e, 0};
@@ -105,6 +130,12 @@ static int demo_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     if (has_sites(t))
         return proto_errf(e, PROTO_EEXIST, "this node has sites already: the demo goes into a "
                                            "new node (relief --data DIR init, then demo)");
+    if (!in_own_network(t))
+        return proto_errf(e, PROTO_EEXIST,
+                          "this node is part of a network with other nodes (it joined one, "
+                          "holds their ops or has peers): the demo's made-up centres and "
+                          "supplies would reach all of them; load it into a node of its own "
+                          "(relief --data DIR init, then demo)");
     /* sites */
     rec(&d, RL_R_SITE, "佐藤 (coordinator)", NULL,
         (const char *const[]){"kind", "warehouse", "name", "石巻市総合体育館 物資倉庫", "code",

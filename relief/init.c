@@ -16,12 +16,17 @@ struct init_arg {
     const char *name;
     const char *author;
     struct rl_node *out;
+    int joined; /* the network is another node's (init --network) */
 };
 
 static int create_fn(struct rl_txn *t, void *arg, struct proto_err *e)
 {
     struct init_arg *a = arg;
-    return rl_node_create(t, a->network, a->name, e);
+    int rc = rl_node_create(t, a->network, a->name, e);
+    /* remembered so that relief demo never puts made-up data into a real network */
+    if (!rc && a->joined && (rc = rl_put(t, RL_DB_META, "joined", 6, "1", 1)))
+        return proto_errf(e, rc, "cannot write node metadata: %s", proto_strerror(rc));
+    return rc;
 }
 
 static int announce_fn(struct rl_txn *t, void *arg, struct proto_err *e)
@@ -61,7 +66,7 @@ int rl_init(const char *dir, const char *name, const uint8_t *network, const cha
         randombytes_buf(net, sizeof net);
     if ((rc = rl_store_create(&s, dir, NULL, e)))
         return rc;
-    struct init_arg a = {net, name, author ? author : name, out};
+    struct init_arg a = {net, name, author ? author : name, out, network != NULL};
     rc = rl_store_write(&s, create_fn, &a, e);
     if (!rc)
         rc = rl_node_write(&s, announce_fn, &a, e);

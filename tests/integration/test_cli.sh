@@ -73,6 +73,23 @@ check_match "and says so" "$(relief --data "$T/cut" status 2>&1)" "cut short"
 check "init --network joins a network" relief --data "$T/second" init --name second --network "$net"
 check_eq "the joined node is in the same network" \
     "$(relief --data "$T/second" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')" "$net"
+# the demo's made-up data never goes into a real network: not into a node that joined one, nor
+# one holding other nodes' ops or with peers
+sd=$(relief --data "$T/second" digest)
+check_status "relief demo in a node that joined a network: exit 1" 1 relief --data "$T/second" demo
+check_match "says why" "$(relief --data "$T/second" demo 2>&1)" "part of a network with other nodes"
+check_eq "and writes nothing" "$(relief --data "$T/second" digest)" "$sd"
+relief --data "$T/founder" init --name founder >/dev/null 2>&1
+fnet=$(relief --data "$T/founder" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')
+relief --data "$T/joiner" init --name joiner --network "$fnet" >/dev/null 2>&1
+relief --data "$T/joiner" bundle create "$T/joiner.bundle" >/dev/null 2>&1
+relief --data "$T/founder" bundle apply "$T/joiner.bundle" >/dev/null 2>&1
+check_status "nor in one holding another node's ops" 1 relief --data "$T/founder" demo
+relief --data "$T/founder2" init --name founder2 >/dev/null 2>&1
+relief --data "$T/founder2" peer add http://127.0.0.1:9 >/dev/null 2>&1
+check_status "nor in one with a peer" 1 relief --data "$T/founder2" demo
+relief --data "$T/founder3" init --name founder3 >/dev/null 2>&1
+check "a new node of a network of its own takes it" relief --data "$T/founder3" demo
 
 # data directory resolution
 RELIEF_DATA= XDG_DATA_HOME="$T/xdg" relief init --name xdg >/dev/null 2>&1
