@@ -127,6 +127,12 @@ int cli_has_field(const struct rl_edit *ed, const char *name);
 int cli_write_edit(struct cli *c, struct rl_edit *ed, const char *what);
 /* A JSON value as text for a table cell (strings as they are, numbers, yes/no). */
 void cli_jfmt(json_t *o, const char *key, char *out, size_t n);
+/*
+ * A time the node keeps in UTC (2026-11-29T20:25:00.000Z, as JSON gives it) as a person reads
+ * and types it: local time without an offset, to the minute (to the second with secs). Text
+ * that is not such a time comes back as it is. Returns out.
+ */
+const char *cli_local_time(const char *iso, char *out, size_t n, int secs);
 
 int cmd_site(struct cli *c, int argc, char **argv);
 int cmd_need(struct cli *c, int argc, char **argv);

@@ -65,7 +65,10 @@ static int run(struct cli *c, struct q_arg *a)
                 char *v = json_dumps(json_object_get(x, "value"), JSON_ENCODE_ANY);
                 printf("  %s  by ", v ? v : "?"); /* (JSON: its control characters escaped) */
                 cli_put_safe(stdout, json_string_value(json_object_get(x, "author")));
-                printf(" at %s (%s)\n", json_string_value(json_object_get(x, "time")),
+                char when[40];
+                printf(" at %s (%s)\n",
+                       cli_local_time(json_string_value(json_object_get(x, "time")), when,
+                                      sizeof when, 1),
                        json_string_value(json_object_get(x, "op")));
                 free(v);
             }

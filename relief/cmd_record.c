@@ -115,9 +115,16 @@ static void print_table(enum listing what, json_t *arr)
             const char *keys[] = {"slots", "confirmed", "waitlisted", "meals_served"};
             for (int k = 0; k < 4; k++)
                 cli_jfmt(o, keys[k], c[k], sizeof c[k]);
-            const char *row[] = {js(o, "id"),   js(o, "site_code"), js(o, "start"),
-                                 js(o, "end"),  js(o, "role"),      c[0],
-                                 c[1],          c[2],               c[3]};
+            char st[40], en[40];
+            const char *row[] = {js(o, "id"),
+                                 js(o, "site_code"),
+                                 cli_local_time(js(o, "start"), st, sizeof st, 0),
+                                 cli_local_time(js(o, "end"), en, sizeof en, 0),
+                                 js(o, "role"),
+                                 c[0],
+                                 c[1],
+                                 c[2],
+                                 c[3]};
             cli_table_row(&tb, row);
         }
     } else {
@@ -134,6 +141,8 @@ static void print_table(enum listing what, json_t *arr)
             cli_jfmt(o, "currency", cur, sizeof cur);
             if (a[0] && cur[0])
                 snprintf(a + strlen(a), sizeof a - strlen(a), " %s", cur);
+            if (a[0])
+                d[0] = '\0'; /* money: nothing is delivered through the stock ledger */
             const char *row[] = {js(o, "id"),   js(o, "donor"), js(o, "to_code"),
                                  js(o, "item"), q,              d,
                                  a,             js(o, "status")};
@@ -146,12 +155,20 @@ static void print_table(enum listing what, json_t *arr)
 
 static void print_trace(json_t *d)
 {
-    char q[32];
+    char q[32], money[48] = "";
     cli_jfmt(d, "qty", q, sizeof q);
     char line[2048];
-    snprintf(line, sizeof line, "donation %s from %s to %s %s: %s %s, delivered %lld", js(d, "id"),
-             js(d, "donor"), js(d, "to_code"), js(d, "to_name"), q, js(d, "item"),
-             (long long)json_integer_value(json_object_get(d, "delivered")));
+    if (json_is_integer(json_object_get(d, "amount"))) {
+        /* money: the amount, and its status (it is not delivered through the stock ledger) */
+        cli_jfmt(d, "amount", money, sizeof money);
+        snprintf(money + strlen(money), sizeof money - strlen(money), " %s", js(d, "currency"));
+        snprintf(line, sizeof line, "donation %s from %s to %s %s: %s, %s", js(d, "id"),
+                 js(d, "donor"), js(d, "to_code"), js(d, "to_name"), money,
+                 *js(d, "status") ? js(d, "status") : "open");
+    } else
+        snprintf(line, sizeof line, "donation %s from %s to %s %s: %s %s, delivered %lld",
+                 js(d, "id"), js(d, "donor"), js(d, "to_code"), js(d, "to_name"), q, js(d, "item"),
+                 (long long)json_integer_value(json_object_get(d, "delivered")));
     cli_put_safe(stdout, line); /* the donor and the site as they were typed: one line */
     putchar('\n');
     static const char *const head[] = {"time", "stage", "qty", "site", "to", "by", "op"};
@@ -164,10 +181,18 @@ static void print_trace(json_t *d)
     {
         char qty[32], site[700], to[700];
         cli_jfmt(o, "qty", qty, sizeof qty);
+        if (money[0] && !strcmp(js(o, "stage"), "pledged"))
+            snprintf(qty, sizeof qty, "%s", money);
         snprintf(site, sizeof site, "%s %s", js(o, "site_code"), js(o, "site_name"));
         snprintf(to, sizeof to, "%s %s", js(o, "to_code"), js(o, "to_name"));
-        const char *row[] = {js(o, "time"), js(o, "stage"), qty,         site,
-                             to,            js(o, "author"), js(o, "op")};
+        char when[40];
+        const char *row[] = {cli_local_time(js(o, "time"), when, sizeof when, 0),
+                             js(o, "stage"),
+                             qty,
+                             site,
+                             to,
+                             js(o, "author"),
+                             js(o, "op")};
         cli_table_row(&tb, row);
     }
     cli_table_print(&tb);

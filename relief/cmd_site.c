@@ -105,6 +105,10 @@ static int run_list(struct cli *c, struct list_arg *a)
         printf("%-14s %s\n", "id", jstr(a->out, "id"));
         for (const struct rl_fieldopt *f = rl_site_fields; f->name; f++) {
             cli_jfmt(a->out, f->name, v, sizeof v);
+            if (!strcmp(f->name, "counted-at") || !strcmp(f->name, "counted_at")) {
+                char lt[40];
+                snprintf(v, sizeof v, "%s", cli_local_time(v, lt, sizeof lt, 0));
+            }
             if (!v[0])
                 continue;
             printf("%-14s ", f->name);
@@ -133,7 +137,9 @@ static int run_list(struct cli *c, struct list_arg *a)
                 char *val = json_dumps(json_object_get(x, "value"), JSON_ENCODE_ANY);
                 printf("  %s  by ", val ? val : "?"); /* (JSON: control characters escaped) */
                 cli_put_safe(stdout, jstr(x, "author"));
-                printf(" at %s (%s)\n", jstr(x, "time"), jstr(x, "op"));
+                char when[40];
+                printf(" at %s (%s)\n", cli_local_time(jstr(x, "time"), when, sizeof when, 1),
+                       jstr(x, "op"));
                 free(val);
             }
         }

@@ -313,7 +313,7 @@ int cmd_log(struct cli *c, int argc, char **argv)
                    (long long)json_integer_value(json_object_get(j, "seq")));
             /* the author as typed on some node: safe, and padded by display width */
             cli_put_padded(stdout, json_string_value(json_object_get(j, "author")), 12);
-            printf("  %-10s  %s\n", kind, body ? body : "");
+            printf("  %-17s %s\n", kind, body ? body : "");
             free(body);
         }
         if (arr)

@@ -125,11 +125,11 @@ static int transit(struct cli *c, const char *site, const char *item)
     cli_table_init(&tb, 7, head, right);
     json_array_foreach(a.out, i, o)
     {
-        char qty[24], when[20];
+        char qty[24], when[40];
         const char *fc = json_string_value(json_object_get(o, "from_code"));
         const char *tc = json_string_value(json_object_get(o, "to_code"));
         snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(o, "qty")));
-        snprintf(when, sizeof when, "%.16s", json_string_value(json_object_get(o, "time")));
+        cli_local_time(json_string_value(json_object_get(o, "time")), when, sizeof when, 0);
         const char *row[] = {json_string_value(json_object_get(o, "transfer")),
                              when,
                              *fc ? fc : json_string_value(json_object_get(o, "from")),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void cli_usage(FILE *f, const char *const *usage)
 {
@@ -501,3 +502,24 @@ void cli_jfmt(json_t *o, const char *k, char *out, size_t n)
     rl_json_text(json_object_get(o, k), out, n);
 }
 
+const char *cli_local_time(const char *iso, char *out, size_t n, int secs)
+{
+    char b[24];
+    size_t l = iso ? strlen(iso) : 0;
+    uint64_t t;
+    struct proto_err e;
+    struct tm tm;
+    /* 2026-11-29T20:25:00Z, maybe with a fraction of a second before the Z */
+    if (l >= 20 && l < 32 && iso[l - 1] == 'Z' && iso[10] == 'T' &&
+        (iso[19] == 'Z' || iso[19] == '.')) {
+        memcpy(b, iso, 19);
+        b[19] = 'Z';
+        b[20] = '\0';
+        time_t tt;
+        if (rl_parse_time(b, &t, &e) == 0 && (tt = (time_t)t, localtime_r(&tt, &tm)) &&
+            strftime(out, n, secs ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%dT%H:%M", &tm))
+            return out;
+    }
+    snprintf(out, n, "%s", iso ? iso : "");
+    return out;
+}

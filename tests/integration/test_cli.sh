@@ -603,3 +603,27 @@ refused "site add --languages 'pt;tl'" "^relief: --languages: 'pt;tl' is not a l
     relief --data "$C" site add --kind centre --name N --code N1 --languages "pt;tl"
 check "languages with spaces around the commas" relief --data "$C" site set C --languages " pt , tl,zh "
 check_match "are the tags without the spaces" "$(relief --data "$C" site show C)" "^languages +pt tl zh$"
+
+# times shown to a person are the node's local time, as they are typed (JSON keeps UTC, with Z)
+TK="$T/tokyo"
+export TZ=Asia/Tokyo
+relief --data "$TK" init --name tk >/dev/null 2>&1
+relief --data "$TK" site add --kind kitchen --name 炊き出し --code K1 >/dev/null 2>&1
+relief --data "$TK" site add --kind warehouse --name 倉庫 --code W1 >/dev/null 2>&1
+relief --data "$TK" item add rice --name 米 --unit kg >/dev/null 2>&1
+relief --data "$TK" shift add --site K1 --start 2030-03-21T10:00 --end 2030-03-21T13:00 --slots 2 >/dev/null
+check_match "shift list: start and end in local time" "$(relief --data "$TK" shift list)" "2030-03-21T10:00 +2030-03-21T13:00"
+check_match "shift list --json: in UTC" "$(relief --data "$TK" --json shift list)" '"start": "2030-03-21T01:00:00Z"'
+relief --data "$TK" site set K1 --counted-at 2030-03-21T18:00 >/dev/null
+check_match "site show: counted-at in local time" "$(relief --data "$TK" site show K1)" "^counted-at +2030-03-21T18:00$"
+relief --data "$TK" stock receive --site W1 --item rice --qty 5 >/dev/null 2>&1
+relief --data "$TK" stock dispatch --from W1 --to K1 --item rice --qty 2 >/dev/null 2>&1
+sent=$(relief --data "$TK" --json stock transit | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["time"])')
+local_sent=$(/usr/bin/python3 -c 'import sys,datetime; t=datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")); print((t+datetime.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M"))' "$sent")
+check_match "stock transit: sent in local time" "$(relief --data "$TK" stock transit)" " $local_sent "
+unset TZ
+# a money donation's trace says the amount (not 'pledged 0')
+md=$(relief --data "$TK" donation pledge --donor "Rotary 大阪" --to K1 --amount 10000 --currency JPY)
+check_match "a money donation's trace: the amount" "$(relief --data "$TK" trace "$md" | head -1)" ": 10000 JPY, open$"
+check_match "and its pledge" "$(relief --data "$TK" trace "$md" | sed -n 3p)" "pledged +10000 JPY"
+check_match "donation list: no 'delivered 0' for money" "$(relief --data "$TK" donation list | grep Rotary)" "K1 +10000 JPY +open$"
