@@ -28,7 +28,7 @@ static const char *const shift_usage[] = {
     "relief shift signup SHIFT --volunteer NAME [--contact C]",
     "relief shift cancel SHIFT --volunteer NAME",
     "relief shift served SHIFT --meals N",
-    "relief shift list",
+    "relief shift list | show SHIFT   (show: the roster, confirmed and wait-listed)",
     NULL,
 };
 
@@ -289,8 +289,106 @@ int cmd_donation(struct cli *c, int argc, char **argv)
                : rc;
 }
 
+struct shift_arg {
+    const char *id;
+    json_t *out;
+};
+
+static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    struct shift_arg *a = arg;
+    uint64_t o, s;
+    int rc = rl_resolve_ref(t, a->id, &o, &s, e);
+    if (rc)
+        return rc;
+    if (!(a->out = rl_q_shift(t, o, s, e)))
+        return proto_errf(e, -ENOENT, "no shift '%s'", a->id);
+    return 0;
+}
+
+/* The shift id names, as the API gives it (with its sign-ups), or NULL (a message printed). */
+static json_t *shift_read(struct cli *c, const char *id)
+{
+    struct shift_arg a = {id, NULL};
+    if (cli_read(c, shift_fn, &a))
+        return NULL;
+    return a.out;
+}
+
+/* relief shift show SHIFT: the shift, then its roster in order, confirmed first */
+static int shift_show(struct cli *c, const char *id)
+{
+    json_t *sh = shift_read(c, id);
+    if (!sh)
+        return RL_EXIT_FAIL;
+    if (c->json) {
+        cli_json_print(sh); /* (takes it) */
+        return RL_EXIT_OK;
+    }
+    char st[40], en[40], slots[24], line[1400];
+    cli_jfmt(sh, "slots", slots, sizeof slots);
+    snprintf(line, sizeof line, "shift %s at %s %s, %s to %s%s%s, %s slot%s", js(sh, "id"),
+             js(sh, "site_code"), js(sh, "site_name"),
+             cli_local_time(js(sh, "start"), st, sizeof st, 0),
+             cli_local_time(js(sh, "end"), en, sizeof en, 0), *js(sh, "role") ? ", " : "",
+             js(sh, "role"), slots, strcmp(slots, "1") ? "s" : "");
+    cli_put_safe(stdout, line);
+    putchar('\n');
+    static const char *const head[] = {"#", "volunteer", "contact", "status", "signed up", "op"};
+    static const int right[] = {1, 0, 0, 0, 0, 0};
+    struct cli_table tb;
+    size_t i;
+    json_t *o;
+    int waiting = 0;
+    cli_table_init(&tb, 6, head, right);
+    json_array_foreach(json_object_get(sh, "signups"), i, o)
+    {
+        char n[24], when[40], status[40];
+        snprintf(n, sizeof n, "%zu", i + 1);
+        if (!strcmp(js(o, "status"), "waitlisted"))
+            snprintf(status, sizeof status, "wait-listed %d", ++waiting);
+        else
+            snprintf(status, sizeof status, "%s", js(o, "status"));
+        const char *row[] = {n,
+                             js(o, "volunteer"),
+                             js(o, "contact"),
+                             status,
+                             cli_local_time(js(o, "time"), when, sizeof when, 0),
+                             js(o, "op")};
+        cli_table_row(&tb, row);
+    }
+    if (json_array_size(json_object_get(sh, "signups")))
+        cli_table_print(&tb);
+    else
+        fprintf(stderr, "no sign-ups yet\n");
+    cli_table_free(&tb);
+    json_decref(sh);
+    return RL_EXIT_OK;
+}
+
+/* The status of the sign-up op ref made (confirmed, waitlisted), and its place on the wait list. */
+static const char *signup_status(json_t *sh, const char *ref, int *place)
+{
+    size_t i;
+    json_t *o;
+    *place = 0;
+    json_array_foreach(json_object_get(sh, "signups"), i, o)
+    {
+        int waiting = !strcmp(js(o, "status"), "waitlisted");
+        *place += waiting;
+        if (!strcmp(js(o, "op"), ref))
+            return js(o, "status");
+    }
+    return NULL;
+}
+
 int cmd_shift(struct cli *c, int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "show")) {
+        if (cli_parse(argc - 1, argv + 1, NULL, shift_usage) != 1)
+            return cli_usage_error(shift_usage, "shift show needs one SHIFT");
+        return shift_show(c, argv[2]);
+    }
     int rc = record_cmd(c, argc, argv, RL_R_SHIFT, "add", shift_usage, L_SHIFTS);
     if (rc != RL_EXIT_USAGE + 100)
         return rc;
@@ -318,20 +416,67 @@ int cmd_shift(struct cli *c, int argc, char **argv)
         return cli_usage_error(shift_usage, "shift %s needs --volunteer", sub);
     if (r.kind == PROTO_KIND_SHIFT_SERVED && !r.meals)
         return cli_usage_error(shift_usage, "shift served needs --meals");
+    if (r.kind == PROTO_KIND_SHIFT_SERVED && (r.volunteer || r.contact))
+        return cli_usage_error(shift_usage, "shift served takes --meals only");
+    if (r.kind != PROTO_KIND_SHIFT_SERVED && r.meals)
+        return cli_usage_error(shift_usage, "shift %s does not take --meals", sub);
+    if (r.kind == PROTO_KIND_SHIFT_CANCEL && r.contact)
+        return cli_usage_error(shift_usage, "shift cancel does not take --contact");
     r.author = c->by;
     struct rl_written w;
     struct proto_err e;
     char ref[40];
     if ((rc = cli_open(c)))
         return rc;
+    /* a cancellation says who moves up from the wait list: the roster before, and after */
+    json_t *before = r.kind == PROTO_KIND_SHIFT_CANCEL ? shift_read(c, r.shift) : NULL;
+    if (r.kind == PROTO_KIND_SHIFT_CANCEL && !before)
+        return RL_EXIT_FAIL;
     proto_err_clear(&e);
-    if (rl_shift_write(&c->store, &r, &w, &e))
+    if (rl_shift_write(&c->store, &r, &w, &e)) {
+        json_decref(before);
         return cli_fail(&e);
+    }
     rl_ref_format(w.origin, w.seq, ref);
-    if (c->json)
-        cli_json_print(json_pack("{s:s}", "op", ref));
-    else
+    json_t *after = r.kind != PROTO_KIND_SHIFT_SERVED ? shift_read(c, r.shift) : NULL;
+    json_t *out = json_pack("{s:s}", "op", ref), *up = json_array();
+    int place = 0;
+    const char *status =
+        after && r.kind == PROTO_KIND_SHIFT_SIGNUP ? signup_status(after, ref, &place) : NULL;
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(after, "signups"), i, o)
+    {
+        int was;
+        const char *prev = before ? signup_status(before, js(o, "op"), &was) : NULL;
+        if (prev && !strcmp(prev, "waitlisted") && !strcmp(js(o, "status"), "confirmed"))
+            json_array_append_new(up, json_string(js(o, "volunteer")));
+    }
+    if (status)
+        json_object_set_new(out, "status", json_string(status));
+    if (before)
+        json_object_set(out, "moved_up", up);
+    if (c->json) {
+        cli_json_print(out); /* (takes it) */
+    } else {
         printf("%s\n", ref);
+        if (status && !strcmp(status, "waitlisted")) {
+            cli_put_safe(stderr, r.volunteer);
+            fprintf(stderr, " is wait-listed, number %d in line: every slot is taken\n", place);
+        } else if (status) {
+            cli_put_safe(stderr, r.volunteer);
+            fprintf(stderr, " is confirmed\n");
+        }
+        json_array_foreach(up, i, o)
+        {
+            cli_put_safe(stderr, json_string_value(o));
+            fprintf(stderr, " moves up from the wait list: confirmed\n");
+        }
+        json_decref(out);
+    }
+    json_decref(up);
+    json_decref(before);
+    json_decref(after);
     return RL_EXIT_OK;
 }
 

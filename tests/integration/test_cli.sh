@@ -627,3 +627,23 @@ md=$(relief --data "$TK" donation pledge --donor "Rotary 大阪" --to K1 --amoun
 check_match "a money donation's trace: the amount" "$(relief --data "$TK" trace "$md" | head -1)" ": 10000 JPY, open$"
 check_match "and its pledge" "$(relief --data "$TK" trace "$md" | sed -n 3p)" "pledged +10000 JPY"
 check_match "donation list: no 'delivered 0' for money" "$(relief --data "$TK" donation list | grep Rotary)" "K1 +10000 JPY +open$"
+
+# a shift's roster from the CLI: who is confirmed, who waits and where, who moves up
+S1=$(relief --data "$TK" shift add --site K1 --start 2030-03-22T10:00 --end 2030-03-22T13:00 --slots 1 --role cook)
+check_eq "a sign-up within the slots says it is confirmed" \
+    "$(relief --data "$TK" shift signup "$S1" --volunteer 佐藤 2>&1 >/dev/null)" "佐藤 is confirmed"
+check_eq "one past the slots says it waits, and where" \
+    "$(relief --data "$TK" shift signup "$S1" --volunteer Maria 2>&1 >/dev/null)" \
+    "Maria is wait-listed, number 1 in line: every slot is taken"
+check_match "--json says the status" "$(relief --data "$TK" --json shift signup "$S1" --volunteer 李)" '"status": "waitlisted"'
+roster=$(relief --data "$TK" shift show "$S1")
+check_match "shift show: the shift, in local time" "$(echo "$roster" | head -1)" "2030-03-22T10:00 to 2030-03-22T13:00, cook, 1 slot$"
+check_match "and the roster in order" "$(echo "$roster" | sed -n '3,5p' | awk '{print $2, $3, $4}' | tr '\n' ';')" \
+    "^佐藤 confirmed .*;Maria wait-listed 1;李 wait-listed 2;$"
+check_eq "a cancellation says who moves up" \
+    "$(relief --data "$TK" shift cancel "$S1" --volunteer 佐藤 2>&1 >/dev/null)" \
+    "Maria moves up from the wait list: confirmed"
+check_match "and the roster shows it" "$(relief --data "$TK" shift show "$S1" | sed -n 3p)" "^1 +Maria +confirmed"
+check_status "shift show of no shift: exit 1" 1 relief --data "$TK" shift show ffffffff-1
+check_status "shift served does not take --volunteer" 2 relief --data "$TK" shift served "$S1" --meals 3 --volunteer x
+check_status "shift signup does not take --meals" 2 relief --data "$TK" shift signup "$S1" --volunteer y --meals 3
