@@ -254,7 +254,23 @@ int cmd_stock(struct cli *c, int argc, char **argv)
             json_t *o = json_pack("{s:s}", "id", ref);
             if (res.has_balance)
                 json_object_set_new(o, "balance", json_integer((json_int_t)res.balance));
+            if (res.arrival) {
+                json_object_set_new(o, "dispatched", json_integer((json_int_t)res.dispatched));
+                json_object_set_new(o, "arrived", json_integer((json_int_t)res.arrived));
+            }
             cli_json_print(o);
+        } else if (res.arrival) {
+            printf("%s\n", ref);
+            /* more than was sent is taken as said (a miscount at the dispatch), but not quietly */
+            fprintf(stderr, "%lld of %lld %s arrived%s", (long long)res.arrived,
+                    (long long)res.dispatched, res.item,
+                    res.arrived > res.dispatched ? ": MORE than was dispatched (see relief alerts)"
+                    : res.arrived < res.dispatched
+                        ? ": fewer than were dispatched (see relief alerts)"
+                        : "");
+            if (res.has_balance)
+                fprintf(stderr, "; balance there %lld", (long long)res.balance);
+            fputc('\n', stderr);
         } else {
             printf("%s\n", ref);
             if (res.has_balance)

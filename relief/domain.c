@@ -1545,6 +1545,8 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     struct body b, extra;
     struct rl_op_ref ref;
     uint64_t min_hlc = 0;
+    int64_t dispatched = 0; /* an arrival's transfer's */
+    char item[65] = "";     /* an arrival's */
     int rc;
 
     body_init(&b);
@@ -1629,6 +1631,8 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             } else {
                 qty = mv.qty;
             }
+            dispatched = mv.qty;
+            memcpy(item, mv.item, mv.item_len < sizeof item ? mv.item_len : sizeof item - 1);
             msgpack_pack_uint8(&extra.pk, PROTO_F_MV_QTY);
             msgpack_pack_int64(&extra.pk, qty);
             rl_rid_ref(&rid, RL_R_TRANSFER, o, s);
@@ -1813,6 +1817,13 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         !r->ref_only) {
         a->out->has_balance =
             rl_ledger_balance(t, site, r->item, strlen(r->item), &a->out->balance) == 0;
+    }
+    if (r->kind == PROTO_KIND_STOCK_ARRIVE && !r->ref_only) {
+        a->out->arrival = 1;
+        a->out->dispatched = dispatched;
+        a->out->arrived = qty;
+        memcpy(a->out->item, item, sizeof item);
+        a->out->has_balance = rl_ledger_balance(t, site, item, strlen(item), &a->out->balance) == 0;
     }
 out:
     proto_buf_free(&b.b);

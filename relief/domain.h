@@ -156,8 +156,13 @@ extern const struct rl_stock_op rl_stock_ops[];
 
 struct rl_stock_result {
     uint64_t origin, seq;
-    int64_t balance; /* the shelf's balance after the write (source shelf) */
+    int64_t balance; /* the shelf's balance after the write (source shelf; an arrival's: the
+                      * destination's) */
     int has_balance;
+    /* an arrival: what its transfer dispatched and what it says arrived, of item */
+    int arrival;
+    int64_t dispatched, arrived;
+    char item[65];
 };
 
 int rl_stock_write(struct rl_store *s, const struct rl_stock_req *r, struct rl_stock_result *out,

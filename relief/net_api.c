@@ -1957,6 +1957,10 @@ static void answer_job(struct rl_store *store, struct job *j, int commit_rc,
                 json_object_set_new(o, "transfer", json_string(ref));
             if (j->sr.has_balance)
                 json_object_set_new(o, "balance", json_integer((json_int_t)j->sr.balance));
+            if (j->sr.arrival) {
+                json_object_set_new(o, "dispatched", json_integer((json_int_t)j->sr.dispatched));
+                json_object_set_new(o, "arrived", json_integer((json_int_t)j->sr.arrived));
+            }
         } else {
             rl_ref_format(j->w.origin, j->w.seq, ref);
             /* (no op: languages given as the site held them already) */

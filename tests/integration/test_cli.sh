@@ -647,3 +647,12 @@ check_match "and the roster shows it" "$(relief --data "$TK" shift show "$S1" | 
 check_status "shift show of no shift: exit 1" 1 relief --data "$TK" shift show ffffffff-1
 check_status "shift served does not take --volunteer" 2 relief --data "$TK" shift served "$S1" --meals 3 --volunteer x
 check_status "shift signup does not take --meals" 2 relief --data "$TK" shift signup "$S1" --volunteer y --meals 3
+
+# an arrival says what arrived of what was sent, and more than was sent not quietly
+T2=$(relief --data "$TK" stock dispatch --from W1 --to K1 --item rice --qty 2 2>/dev/null)
+check_eq "an arrival of more than was dispatched says so" \
+    "$(relief --data "$TK" stock arrive "$T2" --qty 20 2>&1 >/dev/null)" \
+    "20 of 2 rice arrived: MORE than was dispatched (see relief alerts); balance there 20"
+check_eq "a corrected one, what it is" "$(relief --data "$TK" stock arrive "$T2" 2>&1 >/dev/null)" \
+    "2 of 2 rice arrived; balance there 2"
+check_match "--json: dispatched and arrived" "$(relief --data "$TK" --json stock arrive "$T2" --qty 1)" '"dispatched": 2,'
