@@ -37,7 +37,8 @@ int cmd_init(struct cli *c, int argc, char **argv)
         name = host;
     }
     proto_err_clear(&e);
-    if (rl_init(c->data_dir, name, network ? net : NULL, c->by, &node, &e))
+    if ((network ? rl_init_joining(c->data_dir, name, net, c->by, &node, &e)
+                 : rl_init(c->data_dir, name, NULL, c->by, &node, &e)))
         return cli_fail(&e);
     cli_id(node.id, id);
     rl_hex(node.network, PROTO_NETWORK_BYTES, nethex);

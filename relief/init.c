@@ -47,8 +47,8 @@ static void remove_env(const char *dir)
     unlink(p);
 }
 
-int rl_init(const char *dir, const char *name, const uint8_t *network, const char *author,
-            struct rl_node *out, struct proto_err *e)
+static int init(const char *dir, const char *name, const uint8_t *network, const char *author,
+                int joined, struct rl_node *out, struct proto_err *e)
 {
     struct rl_store s;
     uint8_t net[PROTO_NETWORK_BYTES];
@@ -66,7 +66,7 @@ int rl_init(const char *dir, const char *name, const uint8_t *network, const cha
         randombytes_buf(net, sizeof net);
     if ((rc = rl_store_create(&s, dir, NULL, e)))
         return rc;
-    struct init_arg a = {net, name, author ? author : name, out, network != NULL};
+    struct init_arg a = {net, name, author ? author : name, out, joined};
     rc = rl_store_write(&s, create_fn, &a, e);
     if (!rc)
         rc = rl_node_write(&s, announce_fn, &a, e);
@@ -74,4 +74,16 @@ int rl_init(const char *dir, const char *name, const uint8_t *network, const cha
     if (rc)
         remove_env(dir);
     return rc;
+}
+
+int rl_init(const char *dir, const char *name, const uint8_t *network, const char *author,
+            struct rl_node *out, struct proto_err *e)
+{
+    return init(dir, name, network, author, 0, out, e);
+}
+
+int rl_init_joining(const char *dir, const char *name, const uint8_t *network, const char *author,
+                    struct rl_node *out, struct proto_err *e)
+{
+    return init(dir, name, network, author, 1, out, e);
 }

@@ -15,4 +15,9 @@
 int rl_init(const char *dir, const char *name, const uint8_t *network, const char *author,
             struct rl_node *out, struct proto_err *e);
 
+/* The same for a node joining another node's network (relief init --network): it remembers
+ * that it joined one, so that relief demo never writes made-up data into it. */
+int rl_init_joining(const char *dir, const char *name, const uint8_t *network, const char *author,
+                    struct rl_node *out, struct proto_err *e);
+
 #endif
