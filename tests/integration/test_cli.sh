@@ -656,3 +656,9 @@ check_eq "an arrival of more than was dispatched says so" \
 check_eq "a corrected one, what it is" "$(relief --data "$TK" stock arrive "$T2" 2>&1 >/dev/null)" \
     "2 of 2 rice arrived; balance there 2"
 check_match "--json: dispatched and arrived" "$(relief --data "$TK" --json stock arrive "$T2" --qty 1)" '"dispatched": 2,'
+
+# a message quoting a long value cut to its first bytes never ends inside a character
+long_ja=$(printf '長%.0s' $(seq 200))
+check "a long Japanese name's error is whole UTF-8" \
+    /usr/bin/python3 -c 'import subprocess,sys; r=subprocess.run(sys.argv[1:], capture_output=True); r.stderr.decode("utf-8"); sys.exit(0 if r.returncode == 1 and r.stderr.count(b"\n") == 1 else 1)' \
+    "$RELIEF_BIN" --data "$TK" site add --kind centre --name "$long_ja"
