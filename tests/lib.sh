@@ -50,35 +50,41 @@ check_match() {
     if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1" "'$2' does not match '$3'"; fi
 }
 
-# A free TCP port on 127.0.0.1 from a range keyed by the script's PID.
-free_port() {
-    base=$((20000 + ($$ % 120) * 100)) # below the ephemeral range (32768 on)
-    i=0
-    while [ $i -lt 100 ]; do
-        p=$((base + i))
-        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-            echo $p
-            return 0
-        fi
-        i=$((i + 1))
-    done
-    return 1
-}
-
-# start_serve DIR PORT [ARGS...]: relief serve in the background; waits for its ready line and
-# leaves its PID in SERVE_PID (no subshell, so the cleanup at exit knows it)
+# start_serve [--port N] [--out PREFIX] DIR [ARGS...]: relief serve --data DIR in the
+# background on 127.0.0.1, on a port the system picks (never one in use, so no test talks to
+# another run's server); --port N only for a restart that must keep a URL a peer has stored.
+# Output in PREFIX.out and PREFIX.log (PREFIX: DIR). Waits for the ready line; sets SERVE_PID
+# (no subshell, so the cleanup at exit knows it), SERVE_PORT and SERVE_URL (empty if it did
+# not start).
 start_serve() {
-    local dir=$1 port=$2
-    shift 2
-    "$RELIEF_BIN" --data "$dir" serve --listen "127.0.0.1:$port" "$@" >"$dir.out" 2>"$dir.log" &
+    local port=0 out="" dir
+    while :; do
+        case $1 in
+        --port) port=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        *) break ;;
+        esac
+    done
+    dir=$1
+    shift
+    out=${out:-$dir}
+    SERVE_PORT="" SERVE_URL=""
+    "$RELIEF_BIN" --data "$dir" serve --listen "127.0.0.1:$port" "$@" >"$out.out" 2>"$out.log" &
     SERVE_PID=$!
     PIDS="$PIDS $SERVE_PID"
     for _ in $(seq 200); do
-        grep -q "^listening on http://127.0.0.1:$port" "$dir.out" 2>/dev/null && return 0
+        # the line whole (its newline written): "listening on http://127.0.0.1:PORT"
+        if [ "$(wc -l <"$out.out" 2>/dev/null)" -ge 1 ] 2>/dev/null; then
+            SERVE_PORT=$(sed -n '1s|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$out.out")
+            [ -z "$SERVE_PORT" ] || { [ "$port" != 0 ] && [ "$port" != "$SERVE_PORT" ]; } && break
+            SERVE_URL="http://127.0.0.1:$SERVE_PORT"
+            return 0
+        fi
         kill -0 "$SERVE_PID" 2>/dev/null || break
         sleep 0.05
     done
-    echo "serve on $port did not start: $(cat "$dir.log")" >&2
+    SERVE_PORT=""
+    echo "serve of $dir (port $port) did not start: $(cat "$out.out" "$out.log")" >&2
     return 1
 }
 # stop PID: SIGTERM, and wait until the process is gone (its port is free again)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Browser tests of the dashboard: headless Chromium (Debian's) driven by playwright-core.
 #   tests/browser/run.sh BUILD_DIR        (BUILD_DIR holds relief and relief-net)
-# Makes a fresh demo node in a temporary directory, serves it on a free loopback port, runs
+# Makes a fresh demo node in a temporary directory, serves it on a loopback port, runs
 # test.mjs against it, and stops it. Prints "ok - ..." / "not ok - ..." per check and ends with
 # "N passed, M failed"; exits non-zero on any failure. Screenshots go to BUILD_DIR/browser-screenshots/.
 set -u
@@ -73,29 +73,22 @@ if ! { "$RELIEF" --data "$OTHER" init --name other --network "$NET" &&
     exit 1
 fi
 
-# a free port: ask the kernel for one, then try to listen on it (again if someone took it)
-started=0
-for attempt in 1 2 3; do
-    PORT=$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
-    "$RELIEF" --data "$DATA" serve --listen "127.0.0.1:$PORT" >"$TMP/serve.log" 2>&1 &
-    SPID=$!
-    i=0
-    while [ $i -lt 100 ]; do
-        if grep -q "listening on" "$TMP/serve.log" 2>/dev/null; then
-            started=1
-            break
-        fi
-        kill -0 "$SPID" 2>/dev/null || break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ $started = 1 ] && break
-    kill "$SPID" 2>/dev/null
-    wait "$SPID" 2>/dev/null
-    SPID=""
+# on a port the system picks (never one in use), read from the ready line
+"$RELIEF" --data "$DATA" serve --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.log" &
+SPID=$!
+PORT=""
+i=0
+while [ $i -lt 100 ]; do
+    if [ "$(wc -l <"$TMP/serve.out" 2>/dev/null)" -ge 1 ] 2>/dev/null; then
+        PORT=$(sed -n '1s|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$TMP/serve.out")
+        break
+    fi
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
 done
-if [ $started != 1 ]; then
-    cat "$TMP/serve.log" >&2
+if [ -z "$PORT" ]; then
+    cat "$TMP/serve.out" "$TMP/serve.log" >&2
     echo "not ok - relief serve starts"
     echo "0 passed, 1 failed"
     exit 1

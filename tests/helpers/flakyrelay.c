@@ -2,7 +2,7 @@
  * Test helper: a TCP relay on 127.0.0.1 that cuts every connection after a few kilobytes, to
  * show that a sync over a link that keeps breaking still completes.
  *   flakyrelay LISTEN_PORT TARGET_PORT CUT_BYTES
- * Prints "relay ready" once listening. Each connection is cut after CUT_BYTES plus up to half
+ * Prints "relay ready on PORT" once listening (LISTEN_PORT 0: a port the system picks). Each connection is cut after CUT_BYTES plus up to half
  * as many again (pseudo-random), counted in both directions.
  */
 #include <arpa/inet.h>
@@ -65,7 +65,13 @@ int main(int argc, char **argv)
     int lfd = listen_on(atoi(argv[1]));
     int target = atoi(argv[2]);
     long cut = atol(argv[3]);
-    printf("relay ready\n");
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
+    if (getsockname(lfd, (struct sockaddr *)&sa, &salen)) {
+        perror("flakyrelay: getsockname");
+        return 1;
+    }
+    printf("relay ready on %d\n", ntohs(sa.sin_port));
     fflush(stdout);
     for (;;) {
         struct pollfd fds[1 + 2 * MAXC];

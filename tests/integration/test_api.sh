@@ -10,12 +10,12 @@ py() { /usr/bin/python3 -c "$@"; }
 # jq-like: json PATH-EXPRESSION (python, on stdin's JSON as d)
 json() { py "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-port=$(free_port)
 A="$T/a"
 relief --data "$A" init --name A >/dev/null
 relief --data "$A" demo 2>/dev/null
-start_serve "$A" "$port"
-R="http://127.0.0.1:$port"
+# each (re)start of A on a port of the system's choosing: R and port follow it
+serve_a() { start_serve "$A" "$@"; R=$SERVE_URL port=$SERVE_PORT; }
+serve_a
 export R
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 post() { # post PATH JSON [curl args...]
@@ -430,7 +430,7 @@ for _ in $(seq 100); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.05; d
 check_eq "then serve stops" "$(kill -0 "$SERVE_PID" 2>/dev/null && echo running || echo stopped)" stopped
 check_eq "with the queued write there, the refused one not" \
     "$(relief --data "$A" --json stock --site WH-ISH --item diaper-s | json 'd[0]["balance"]')" $((b0 + 5))
-start_serve "$A" "$port"
+serve_a
 b0=$((b0 - 29 + 5))
 
 # --- an acknowledged write survives kill -9 ---
@@ -446,7 +446,7 @@ wtok=$(relief --data "$A" token add --role write --name volunteer 2>/dev/null)
 rtok=$(relief --data "$A" token add --role read --name coordinator 2>/dev/null)
 dtok=$(relief --data "$A" token add --role donor --name rotary 2>/dev/null)
 stok=$(relief --data "$A" token add --role sync --name peer 2>/dev/null)
-start_serve "$A" "$port"
+serve_a
 pa=$SERVE_PID
 check_eq "once a token exists: no token, 401" "$(code "$R/api/v1/status")" 401
 check_eq "a wrong token: 401" "$(code -H 'Authorization: Bearer rlt_wrong' "$R/api/v1/status")" 401
@@ -475,13 +475,13 @@ check_eq "but not the sites (contacts)" "$(code -H "Authorization: Bearer $dtok"
 check_eq "nor shifts (volunteers)" "$(code -H "Authorization: Bearer $dtok" "$R/api/v1/shifts")" 403
 check_eq "and may not write" "$(code -X POST -H "Authorization: Bearer $dtok" -H 'Content-Type: application/json' -d '{"volunteer":"x"}' "$R/api/v1/shifts/$sh/signup")" 403
 relief --data "$T/p" init --name P >/dev/null
-start_serve "$T/p" $((port + 1))
+start_serve "$T/p"
 check_eq "a local request behind a proxy header needs a token even without API tokens" \
-    "$(code -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$((port + 1))/api/v1/status")" 401
+    "$(code -H 'X-Forwarded-For: 203.0.113.9' "$SERVE_URL/api/v1/status")" 401
 for h in 'X-Real-IP: 203.0.113.9' 'Via: 1.1 nginx' 'X-Forwarded-Host: relief.example.org'; do
-    check_eq "nor with ${h%%:*}" "$(code -H "$h" "http://127.0.0.1:$((port + 1))/api/v1/status")" 401
+    check_eq "nor with ${h%%:*}" "$(code -H "$h" "$SERVE_URL/api/v1/status")" 401
 done
-check_eq "without the header it does not" "$(code "http://127.0.0.1:$((port + 1))/api/v1/status")" 200
+check_eq "without the header it does not" "$(code "$SERVE_URL/api/v1/status")" 200
 stop "$SERVE_PID"
 check_match "tokens never reach the log" "$(grep -c "$wtok\|$rtok\|$dtok" "$A.log")" '^0$'
 
@@ -495,7 +495,7 @@ check_match "HTTP/1.0 without Host is still answered" "$(raw_status "GET /api/v1
 check_eq "also for the dashboard" "$(code -H 'Host: attacker.example' "$R/")" 421
 check_eq "localhost is fine" "$(code -H "Host: localhost:$port" -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 200
 stop "$pa"
-start_serve "$A" "$port" --host relief.shelter.lan
+serve_a --host relief.shelter.lan
 check_eq "--host adds a name" "$(code -H "Host: relief.shelter.lan:$port" -H "Authorization: Bearer $rtok" "$R/api/v1/status")" 200
 check_eq "a cross-site write is refused" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Origin: http://attacker.example' -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403
 check_eq "so is Sec-Fetch-Site: cross-site" "$(code -X POST -H "Authorization: Bearer $wtok" -H 'Sec-Fetch-Site: cross-site' -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1}' "$R/api/v1/stock/receive")" 403

@@ -492,8 +492,7 @@ relief --data "$E" init --name "$(printf 'esc\033[2J')" >/dev/null 2>&1
 check_status "such a name is refused on the command line" 1 relief --data "$E" site add --kind centre --name "$esc_name"
 # ... but may come from another node (an older version, a hostile peer): a site.add op of
 # origin 0x4242 pushed into relief serve
-esc_port=$(free_port)
-start_serve "$E" "$esc_port"
+start_serve "$E"
 /usr/bin/python3 - "$esc_name" "$(relief --data "$E" --json status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])')" >"$T/esc.bin" <<'PY'
 import hashlib, msgpack, sys, time
 name, net = sys.argv[1], bytes.fromhex(sys.argv[2])
@@ -507,7 +506,7 @@ mark = msgpack.ExtType(0, b"")
 body = msgpack.packb({1: net, 2: [[0x4242, 1, bytes(16), h, [mark, mark]]]})
 sys.stdout.buffer.write(body.replace(msgpack.packb([mark, mark]), msgpack.packb([0, 0])[:1] + b"".join(payloads)))
 PY
-check_eq "and is taken from a peer" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/esc.bin" "http://127.0.0.1:$esc_port/sync/v1/push")" 200
+check_eq "and is taken from a peer" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/esc.bin" "$SERVE_URL/sync/v1/push")" 200
 stop "$SERVE_PID"
 relief --data "$E" item add a --name a --unit u >/dev/null 2>&1
 relief --data "$E" stock distribute --site E --item a --qty 1 >/dev/null 2>&1

@@ -37,21 +37,17 @@ check_eq "the data is intact (digest = rebuilt digest)" "$("$RELIEF_BIN" --data 
 C="$T/client"
 NET=$("$RELIEF_BIN" --data "$N" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])')
 relief --data "$C" init --name client --network "$NET" >/dev/null 2>&1
-port=$(free_port)
 if [ -z "$LIMIT" ]; then
     relief --data "$C" site add --kind warehouse --name C --code CW >/dev/null 2>&1
     relief --data "$C" item add soap --name Soap --unit bar >/dev/null 2>&1
     py "import random; random.seed(5); print('type,site,item,qty,lot'); [print('receive,CW,soap,1,%032x' % random.getrandbits(128)) for _ in range(20000)]" >"$T/c.csv"
     relief --data "$C" import movements "$T/c.csv" >/dev/null 2>&1
-    # (start_serve would write its log beside the data, on the full filesystem)
-    "$RELIEF_BIN" --data "$N" serve --listen "127.0.0.1:$port" >"$T/serve.out" 2>"$T/serve.log" &
-    SERVE_PID=$!
-    PIDS="$PIDS $SERVE_PID"
-    for _ in $(seq 100); do grep -q '^listening' "$T/serve.out" && break; sleep 0.05; done
-    out=$(timeout 60 "$RELIEF_BIN" --data "$C" sync "http://127.0.0.1:$port" 2>&1)
+    # (its output not beside the data, on the full filesystem)
+    start_serve --out "$T/serve" "$N"
+    out=$(timeout 60 "$RELIEF_BIN" --data "$C" sync "$SERVE_URL" 2>&1)
     check_eq "a push to the full node's server fails" "$?" 1
     check_match "and says the peer's disk is full" "$out" "HTTP 507.*disk full"
-    check_match "the server still answers" "$(curl -s "http://127.0.0.1:$port/healthz")" ok
+    check_match "the server still answers" "$(curl -s "$SERVE_URL/healthz")" ok
     stop "$SERVE_PID"
 fi
 rm -f "$FS/filler"

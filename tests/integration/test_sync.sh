@@ -13,7 +13,6 @@ py() { /usr/bin/python3 -c "$@"; }
 digest() { relief --data "$1" digest; }
 net_of() { relief --data "$1" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])'; }
 
-base=$(free_port)
 A="$T/a" B="$T/b" C="$T/c"
 relief --data "$A" init --name A >/dev/null
 NET=$(net_of "$A")
@@ -23,36 +22,50 @@ relief --data "$A" demo 2>/dev/null
 relief --data "$B" item add soap --name Soap --unit bar >/dev/null 2>&1
 
 # --- two nodes, one sync ---
-start_serve "$A" "$base"; pa=$SERVE_PID
-relief --data "$B" peer add "http://127.0.0.1:$base" >/dev/null 2>&1
-check "B syncs with A" relief --data "$B" sync "http://127.0.0.1:$base"
+start_serve "$A"; pa=$SERVE_PID a_url=$SERVE_URL a_port=$SERVE_PORT
+relief --data "$B" peer add "$a_url" >/dev/null 2>&1
+check "B syncs with A" relief --data "$B" sync "$a_url"
 check_eq "A and B hold the same state" "$(digest "$A")" "$(digest "$B")"
-check_match "the summary line" "$(relief --data "$B" sync "http://127.0.0.1:$base" 2>&1)" "synced with .*0 ops in, 0 ops out"
+check_match "the summary line" "$(relief --data "$B" sync "$a_url" 2>&1)" "synced with .*0 ops in, 0 ops out"
 check_eq "a node without tokens refuses a sync request a proxy passed on: 401" \
-    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$base/sync/v1/info")" 401
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 203.0.113.9' "$a_url/sync/v1/info")" 401
 check_eq "(Forwarded too)" \
-    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Forwarded: for=203.0.113.9' "http://127.0.0.1:$base/sync/v1/info")" 401
-check_match "status shows the peer's last success" "$(relief --data "$B" status)" "127.0.0.1:$base +last success 20"
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Forwarded: for=203.0.113.9' "$a_url/sync/v1/info")" 401
+check_match "status shows the peer's last success" "$(relief --data "$B" status)" "127.0.0.1:$a_port +last success 20"
 
 # a new laptop joins after a long import: pages of up to 16,384 ops (each applied in one durable
 # transaction), not 2,000
 py 'import sys; sys.stdout.write("type,site,item,qty\n" + "receive,WH-ISH,rice-5kg,1\n" * 40000)' >"$T/many.csv"
 relief --data "$A" import movements "$T/many.csv" 2>/dev/null
 relief --data "$T/new" init --name new --network "$(relief --data "$A" --json status | py 'import json,sys; print(json.load(sys.stdin)["network"])')" >/dev/null
-out=$(relief --data "$T/new" --json sync "http://127.0.0.1:$base" | py 'import json,sys; d=json.load(sys.stdin); print(d["pulled"] > 40000, d["requests"])')
+out=$(relief --data "$T/new" --json sync "$a_url" | py 'import json,sys; d=json.load(sys.stdin); print(d["pulled"] > 40000, d["requests"])')
 check_match "a sync of 40,000 ops pulls them in a few pages" "$out" '^True [1-7]$'
 check_eq "and holds A's state" "$(relief --data "$T/new" --json stock --site WH-ISH --item rice-5kg | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" \
     "$(relief --data "$A" --json stock --site WH-ISH --item rice-5kg | py 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')"
 check_eq "its state is the one its ops rebuild" "$(relief --data "$T/new" digest --rebuild)" "$(relief --data "$T/new" digest)"
-relief --data "$B" sync "http://127.0.0.1:$base" >/dev/null 2>&1
+relief --data "$B" sync "$a_url" >/dev/null 2>&1
 
 relief --data "$T/x" init --name X >/dev/null
-check_status "a node of another network is refused" 1 relief --data "$T/x" sync "http://127.0.0.1:$base"
-check_match "with a clear message" "$(relief --data "$T/x" sync "http://127.0.0.1:$base" 2>&1)" "another relief network|belongs to relief network"
+check_status "a node of another network is refused" 1 relief --data "$T/x" sync "$a_url"
+check_match "with a clear message" "$(relief --data "$T/x" sync "$a_url" 2>&1)" "another relief network|belongs to relief network"
 check_eq "and nothing moved" "$(relief --data "$T/x" --json status | py 'import json,sys; print(json.load(sys.stdin)["ops"])')" 1
-check_status "nobody listening" 1 relief --data "$B" sync "http://127.0.0.1:$((base + 99))"
-check_status "no token: refuses to listen beyond loopback" 1 relief --data "$T/x" serve --listen "0.0.0.0:$((base + 98))"
-check_match "and says why" "$(relief --data "$T/x" serve --listen "0.0.0.0:$((base + 98))" 2>&1)" "refusing to listen"
+# a port nobody listens on: bound by a helper, not listening, so nobody else can take it
+/usr/bin/python3 -c '
+import signal, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print("port", s.getsockname()[1], flush=True)
+signal.pause()' >"$T/closed.out" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q '^port ' "$T/closed.out" 2>/dev/null && break; sleep 0.05; done
+cport=$(sed -n 's/^port //p' "$T/closed.out")
+if [ -n "$cport" ]; then
+    check_status "nobody listening" 1 relief --data "$B" sync "http://127.0.0.1:$cport"
+else
+    not_ok "nobody listening" "no port held: $(cat "$T/closed.out")"
+fi
+check_status "no token: refuses to listen beyond loopback" 1 timeout 10 "$RELIEF_BIN" --data "$T/x" serve --listen "0.0.0.0:0"
+check_match "and says why" "$(timeout 10 "$RELIEF_BIN" --data "$T/x" serve --listen "0.0.0.0:0" 2>&1)" "refusing to listen"
 check_status "a bad --listen is a bad value" 1 relief --data "$T/x" serve --listen nonsense
 kill "$pa"
 gone=0
@@ -63,35 +76,37 @@ check_match "and it says so" "$(cat "$A.log")" "stopping"
 # --- tokens: once a token exists, every request needs one with the right role ---
 tok=$(relief --data "$A" token add --role sync --name b 2>/dev/null)
 rtok=$(relief --data "$A" token add --role read --name coordinator 2>/dev/null)
-start_serve "$A" "$base"; pa=$SERVE_PID
+# A again on its port of before: B keeps its URL as a peer (there is no peer remove), and the
+# chain below needs B to reach A there
+start_serve --port "$a_port" "$A"; pa=$SERVE_PID a_url=$SERVE_URL
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-check_eq "no token: 401" "$(code -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @/dev/null "http://127.0.0.1:$base/sync/v1/pull")" 401
-check_eq "a read token may not pull: 403" "$(code -X POST -H "Authorization: Bearer $rtok" -H 'Content-Type: application/vnd.msgpack' --data-binary @/dev/null "http://127.0.0.1:$base/sync/v1/pull")" 403
-check_eq "a wrong token: 401" "$(code -H "Authorization: Bearer rlt_nope" "http://127.0.0.1:$base/sync/v1/info")" 401
-check_status "sync without a token fails" 1 relief --data "$B" sync "http://127.0.0.1:$base"
+check_eq "no token: 401" "$(code -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @/dev/null "$a_url/sync/v1/pull")" 401
+check_eq "a read token may not pull: 403" "$(code -X POST -H "Authorization: Bearer $rtok" -H 'Content-Type: application/vnd.msgpack' --data-binary @/dev/null "$a_url/sync/v1/pull")" 403
+check_eq "a wrong token: 401" "$(code -H "Authorization: Bearer rlt_nope" "$a_url/sync/v1/info")" 401
+check_status "sync without a token fails" 1 relief --data "$B" sync "$a_url"
 printf '%s\n' "$tok" >"$T/tok"; chmod 600 "$T/tok"
 relief --data "$B" stock receive --site WH-ISH --item soap --qty 10 >/dev/null 2>&1
-check "sync with --token-file" relief --data "$B" sync "http://127.0.0.1:$base" --token-file "$T/tok"
+check "sync with --token-file" relief --data "$B" sync "$a_url" --token-file "$T/tok"
 check_eq "converged again" "$(digest "$A")" "$(digest "$B")"
-check "RELIEF_TOKEN works too" env RELIEF_TOKEN="$tok" "$RELIEF_BIN" --data "$B" sync "http://127.0.0.1:$base"
-check_eq "healthz" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
+check "RELIEF_TOKEN works too" env RELIEF_TOKEN="$tok" "$RELIEF_BIN" --data "$B" sync "$a_url"
+check_eq "healthz" "$(curl -s "$a_url/healthz")" "ok"
 
 # --- hostile requests: refused, the server keeps answering, nothing changes ---
 before=$(digest "$A")
 auth=(-H "Authorization: Bearer $tok")
-check_eq "wrong content type: 415" "$(code -X POST "${auth[@]}" -H 'Content-Type: text/plain' --data 'x' "http://127.0.0.1:$base/sync/v1/push")" 415
+check_eq "wrong content type: 415" "$(code -X POST "${auth[@]}" -H 'Content-Type: text/plain' --data 'x' "$a_url/sync/v1/push")" 415
 printf '\xdd\x0f\xff\xff\xff\x01' >"$T/bomb"
-check_eq "the allocation bomb: 400" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/bomb" "http://127.0.0.1:$base/sync/v1/push")" 400
+check_eq "the allocation bomb: 400" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/bomb" "$a_url/sync/v1/push")" 400
 head -c 300 /dev/urandom >"$T/noise"
-check_eq "noise: 400" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/noise" "http://127.0.0.1:$base/sync/v1/push")" 400
+check_eq "noise: 400" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/noise" "$a_url/sync/v1/push")" 400
 printf 'x' | gzip >"$T/gz"
-check_eq "a compressed request body: 415" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' -H 'Content-Encoding: gzip' --data-binary @"$T/gz" "http://127.0.0.1:$base/sync/v1/push")" 415
-resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n' >&3; timeout 5 head -c 12 <&3)
+check_eq "a compressed request body: 415" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' -H 'Content-Encoding: gzip' --data-binary @"$T/gz" "$a_url/sync/v1/push")" 415
+resp=$(exec 3<>/dev/tcp/127.0.0.1/$a_port; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n' >&3; timeout 5 head -c 12 <&3)
 check_match "a huge Content-Length: 413" "$resp" "413"
 hdrs=$(py 'print("".join("X-H%d: y\r\n" % i for i in range(10000)))')
-resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n' "$hdrs" >&3 2>/dev/null; timeout 5 head -c 12 <&3)
+resp=$(exec 3<>/dev/tcp/127.0.0.1/$a_port; printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n' "$hdrs" >&3 2>/dev/null; timeout 5 head -c 12 <&3)
 check_match "10,000 headers: 431" "$resp" "431"
-resp=$(exec 3<>/dev/tcp/127.0.0.1/$base; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.msgpack\r\nContent-Length: 100\r\n\r\nabc' >&3; exec 3>&-; echo closed)
+resp=$(exec 3<>/dev/tcp/127.0.0.1/$a_port; printf 'POST /sync/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.msgpack\r\nContent-Length: 100\r\n\r\nabc' >&3; exec 3>&-; echo closed)
 check_eq "a truncated body then close" "$resp" "closed"
 # ops with a gap: accepted as a message, the ops past the gap are dropped (asked for again later)
 mkpush() { # ORIGIN_HEX FIRST_SEQ PREV_HEX -> a push body with one op of an unknown kind
@@ -107,27 +122,27 @@ body = body.replace(msgpack.packb(msgpack.ExtType(0, b'')), payload)
 sys.stdout.buffer.write(body)"
 }
 mkpush 7777777777777777 5 "$(printf '%032d' 0)" >"$T/gap.bin"
-check_eq "a push with a gap: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/gap.bin" "http://127.0.0.1:$base/sync/v1/push")" 200
+check_eq "a push with a gap: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/gap.bin" "$a_url/sync/v1/push")" 200
 check_eq "and its op is not taken" "$(digest "$A")" "$before"
 # a forked op: another op at a seq A already holds from its own origin
 aorigin=$(relief --data "$A" --json status | py 'import json,sys; s=json.load(sys.stdin); print(s["node"])')
 mkpush "$aorigin" 1 "$(printf '%032d' 0)" >"$T/fork.bin"
-check_eq "a forked op: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/fork.bin" "http://127.0.0.1:$base/sync/v1/push")" 200
+check_eq "a forked op: 200" "$(code -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/fork.bin" "$a_url/sync/v1/push")" 200
 check_match "is kept as evidence and shown" "$(relief --data "$A" status)" "FORKED at seq 1"
 # another copy wrote under A's id: A's next write goes under a new id, which peers take
 relief --data "$A" stock receive --site WH-ISH --item soap --qty 3 >/dev/null 2>&1
 anew=$(relief --data "$A" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
 check "A writes under a new node id once its own is forked" test -n "$anew" -a "$anew" != "$aorigin"
 soap() { relief --data "$1" --json stock --site WH-ISH --item soap 2>/dev/null | py 'import json,sys; d=json.load(sys.stdin); print(d[0]["balance"] if d else 0)'; }
-check "B pulls it" relief --data "$B" sync "http://127.0.0.1:$base" --token-file "$T/tok"
+check "B pulls it" relief --data "$B" sync "$a_url" --token-file "$T/tok"
 check_eq "and holds A's write" "$(soap "$B")" "$(soap "$A")"
-check_eq "the server still answers" "$(curl -s "http://127.0.0.1:$base/healthz")" "ok"
+check_eq "the server still answers" "$(curl -s "$a_url/healthz")" "ok"
 # a pull page (read, encoded and gzipped in the thread pool): gzip only for a client that asks
 py "
 import msgpack, json, subprocess, sys
 net = bytes.fromhex(json.loads(subprocess.check_output(['$RELIEF_BIN', '--data', '$A', '--json', 'status']))['network'])
 sys.stdout.buffer.write(msgpack.packb({1: net, 2: []}))" >"$T/pull.bin"
-pull_raw() { curl -s -D "$T/pull.h" -o "$T/pull.out" -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/pull.bin" "$@" "http://127.0.0.1:$base/sync/v1/pull"; }
+pull_raw() { curl -s -D "$T/pull.h" -o "$T/pull.out" -X POST "${auth[@]}" -H 'Content-Type: application/vnd.msgpack' --data-binary @"$T/pull.bin" "$@" "$a_url/sync/v1/pull"; }
 ops_in() { py "
 import msgpack, gzip, sys
 b = open('$T/pull.out', 'rb').read()
@@ -148,11 +163,12 @@ tokb=$(relief --data "$B" token add --role sync 2>/dev/null)
 tokc=$(relief --data "$C" token add --role sync 2>/dev/null)
 printf '%s\n' "$tokb" >"$T/tokb"; chmod 600 "$T/tokb"
 printf '%s\n' "$tokc" >"$T/tokc"; chmod 600 "$T/tokc"
-relief --data "$A" peer add "http://127.0.0.1:$((base + 1))" --token-file "$T/tokb" >/dev/null 2>&1
-relief --data "$B" peer add "http://127.0.0.1:$((base + 2))" --token-file "$T/tokc" >/dev/null 2>&1
-start_serve "$A" "$base" --interval 3600; pa=$SERVE_PID
-start_serve "$B" "$((base + 1))" --interval 3600; pb=$SERVE_PID
-start_serve "$C" "$((base + 2))" --interval 3600; pc=$SERVE_PID
+# each node's peer is added once the next one serves and its port is known
+start_serve "$C" --interval 3600; pc=$SERVE_PID
+relief --data "$B" peer add "$SERVE_URL" --token-file "$T/tokc" >/dev/null 2>&1
+start_serve "$B" --interval 3600; pb=$SERVE_PID
+relief --data "$A" peer add "$SERVE_URL" --token-file "$T/tokb" >/dev/null 2>&1
+start_serve --port "$a_port" "$A" --interval 3600; pa=$SERVE_PID
 water() { relief --data "$1" --json stock --site WH-ISH --item water-2l 2>/dev/null | py 'import json,sys; d=json.load(sys.stdin); print(d[0]["balance"] if d else 0)' 2>/dev/null; }
 want=$(( $(water "$A") + 77 ))
 relief --data "$A" stock receive --site WH-ISH --item water-2l --qty 77 >/dev/null 2>&1
@@ -177,10 +193,8 @@ for d in "${P[@]}"; do
     relief --data "$A" bundle create "$T/all.bundle" >/dev/null 2>&1
     relief --data "$d" bundle apply "$T/all.bundle" >/dev/null 2>&1
 done
-ports=()
-for i in 0 1 2 3 4; do ports+=($((base + 10 + i))); done
-pids=()
-for i in 0 1 2 3 4; do start_serve "${P[$i]}" "${ports[$i]}" --interval 3600; pids+=("$SERVE_PID"); done
+ports=() pids=()
+for i in 0 1 2 3 4; do start_serve "${P[$i]}" --interval 3600; pids+=("$SERVE_PID"); ports+=("$SERVE_PORT"); done
 # group 1: P1 P2; group 2: P3 P4 P5 -- each writes, syncs inside its group only
 relief --data "${P[0]}" stock receive --site WH-ISH --item rice-5kg --qty 11 >/dev/null 2>&1
 relief --data "${P[1]}" site set ISH-MINATO --occupancy 650 --by P2 >/dev/null 2>&1
@@ -213,43 +227,44 @@ relief --data "$K" init --name K --network "$NET" >/dev/null
 relief --data "$L" init --name L --network "$NET" >/dev/null
 relief --data "$K" bundle apply "$T/all.bundle" >/dev/null 2>&1
 "$BUILD_DIR/tests/appender" "$K" 30000 >/dev/null
-start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
-relief --data "$L" sync "http://127.0.0.1:$((base + 20))" >/dev/null 2>&1 &
+start_serve "$K"; pk=$SERVE_PID k_url=$SERVE_URL
+relief --data "$L" sync "$k_url" >/dev/null 2>&1 &
 sp=$!
 sleep 0.3
 kill -9 "$pk" 2>/dev/null
 wait "$sp" 2>/dev/null
-start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
-check "after kill -9 of the server mid-pull, sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 20))"
+start_serve "$K"; pk=$SERVE_PID k_url=$SERVE_URL
+check "after kill -9 of the server mid-pull, sync again" relief --data "$L" sync "$k_url"
 check_eq "nothing lost, nothing doubled (pull)" "$(digest "$L")" "$(digest "$K")"
 check_eq "L's state equals its own op log's" "$(relief --data "$L" digest --rebuild)" "$(digest "$L")"
 stop "$pk"
 "$BUILD_DIR/tests/appender" "$L" 30000 >/dev/null
-start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
-relief --data "$L" sync "http://127.0.0.1:$((base + 20))" >/dev/null 2>&1 &
+start_serve "$K"; pk=$SERVE_PID k_url=$SERVE_URL
+relief --data "$L" sync "$k_url" >/dev/null 2>&1 &
 sp=$!
 sleep 0.4
 kill -9 "$pk" 2>/dev/null
 wait "$sp" 2>/dev/null
 check_eq "K's state after the kill equals its op log's" "$(relief --data "$K" digest --rebuild)" "$(digest "$K")"
-start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
-check "after kill -9 of the server mid-push, sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 20))"
+start_serve "$K"; pk=$SERVE_PID k_url=$SERVE_URL
+check "after kill -9 of the server mid-push, sync again" relief --data "$L" sync "$k_url"
 check_eq "nothing lost, nothing doubled (push)" "$(digest "$L")" "$(digest "$K")"
 stop "$pk"
 
 # --- a link that breaks every few kilobytes ---
 F="$T/f"
 relief --data "$F" init --name F --network "$NET" >/dev/null
-start_serve "$K" "$((base + 20))"; pk=$SERVE_PID
-"$RELAY" "$((base + 21))" "$((base + 20))" 6000 >"$T/relay.out" 2>&1 &
+start_serve "$K"; pk=$SERVE_PID k_url=$SERVE_URL
+"$RELAY" 0 "$SERVE_PORT" 6000 >"$T/relay.out" 2>&1 &
 PIDS="$PIDS $!"
-for _ in $(seq 50); do grep -q ready "$T/relay.out" && break; sleep 0.05; done
-check "a large sync through a relay that cuts every ~6 KB completes" relief --data "$F" sync "http://127.0.0.1:$((base + 21))"
+for _ in $(seq 50); do grep -q '^relay ready on ' "$T/relay.out" && break; sleep 0.05; done
+relay_url="http://127.0.0.1:$(sed -n 's/^relay ready on //p' "$T/relay.out")"
+check "a large sync through a relay that cuts every ~6 KB completes" relief --data "$F" sync "$relay_url"
 check_eq "and holds every op" "$(digest "$F")" "$(digest "$K")"
 # a push through it: relief sync reads the page it pushes next while the peer takes one; a cut
 # page was not taken, so the page read after it must not be sent (the peer would see a gap)
 "$BUILD_DIR/tests/appender" "$F" 20000 >/dev/null
-check "a large push through the relay completes" relief --data "$F" sync "http://127.0.0.1:$((base + 21))"
+check "a large push through the relay completes" relief --data "$F" sync "$relay_url"
 check_eq "and the server holds every op" "$(digest "$K")" "$(digest "$F")"
 stop "$pk"
 
@@ -291,8 +306,8 @@ G="$T/g" H="$T/h"
 relief --data "$G" init --name G --network "$NET" >/dev/null
 relief --data "$H" init --name H --network "$NET" >/dev/null
 "$BUILD_DIR/tests/appender" "$G" 40000 >/dev/null
-start_serve "$G" "$((base + 30))"; pg=$SERVE_PID
-start_serve "$H" "$((base + 31))"; ph=$SERVE_PID
+start_serve "$G"; pg=$SERVE_PID g_url=$SERVE_URL
+start_serve "$H"; ph=$SERVE_PID h_url=$SERVE_URL
 forkpush() { # forkpush TAG NOPS [FIRST]: ops FIRST (1)..NOPS of origin 1, payloads tagged TAG
     py "
 import msgpack, hashlib, sys
@@ -312,11 +327,11 @@ sys.stdout.buffer.write(body)"
 }
 forkpush g 2 >"$T/fork-g.bin"
 forkpush h 1 >"$T/fork-h.bin"
-pushto() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @"$2" "http://127.0.0.1:$1/sync/v1/push"; }
-check_eq "G takes ops 1-2 of origin 1" "$(pushto $((base + 30)) "$T/fork-g.bin")" 200
-check_eq "H takes another op 1 of it" "$(pushto $((base + 31)) "$T/fork-h.bin")" 200
+pushto() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/vnd.msgpack' --data-binary @"$2" "$1/sync/v1/push"; }
+check_eq "G takes ops 1-2 of origin 1" "$(pushto "$g_url" "$T/fork-g.bin")" 200
+check_eq "H takes another op 1 of it" "$(pushto "$h_url" "$T/fork-h.bin")" 200
 stop "$ph"
-relief --data "$H" --json sync "http://127.0.0.1:$((base + 30))" >"$T/gh.json" 2>"$T/gh.err"
+relief --data "$H" --json sync "$g_url" >"$T/gh.json" 2>"$T/gh.err"
 seq_of() { relief --data "$1" --json status | py "import json,sys; s=json.load(sys.stdin); print([o['seq'] for o in s['version_vector'] if o['origin'] == '$2'])"; }
 g_own=$(relief --data "$G" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
 check_match "the sync took G's ops" "$(cat "$T/gh.json")" '"pulled": 4000[0-9]'
@@ -334,14 +349,14 @@ P="$T/p" Q="$T/q"
 relief --data "$P" init --name P --network "$NET" >/dev/null
 relief --data "$Q" init --name Q --network "$NET" >/dev/null
 "$BUILD_DIR/tests/appender" "$Q" 40000 >/dev/null
-start_serve "$P" "$((base + 32))"; pp=$SERVE_PID
-start_serve "$Q" "$((base + 33))"; pq=$SERVE_PID
+start_serve "$P"; pp=$SERVE_PID p_url=$SERVE_URL
+start_serve "$Q"; pq=$SERVE_PID q_url=$SERVE_URL
 forkpush p 1 >"$T/fork-p.bin"
 forkpush q 2 >"$T/fork-q.bin"
-check_eq "P takes op 1 of origin 1" "$(pushto $((base + 32)) "$T/fork-p.bin")" 200
-check_eq "Q takes ops 1-2 of another" "$(pushto $((base + 33)) "$T/fork-q.bin")" 200
+check_eq "P takes op 1 of origin 1" "$(pushto "$p_url" "$T/fork-p.bin")" 200
+check_eq "Q takes ops 1-2 of another" "$(pushto "$q_url" "$T/fork-q.bin")" 200
 stop "$pq"
-relief --data "$Q" --json sync "http://127.0.0.1:$((base + 32))" >"$T/qp.json" 2>"$T/qp.err"
+relief --data "$Q" --json sync "$p_url" >"$T/qp.json" 2>"$T/qp.err"
 q_own=$(relief --data "$Q" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
 check_match "the sync pushed Q's ops (its first and 40,000 more)" "$(cat "$T/qp.json")" '"pushed": 40001'
 check_match "and says the peer found a fork (whose origin it leaves out)" "$(cat "$T/qp.err")" "0 origin\\(s\\) forked on this node and 1 on the peer"
@@ -355,29 +370,29 @@ stop "$pp"
 L="$T/l" K1="$T/k1" K2="$T/k2"
 for d in "$L" "$K1" "$K2"; do relief --data "$d" init --name "${d##*/}" --network "$NET" >/dev/null; done
 "$BUILD_DIR/tests/appender" "$L" 3000 >/dev/null
-start_serve "$L" "$((base + 34))"; pl=$SERVE_PID
-start_serve "$K2" "$((base + 35))"; pk2=$SERVE_PID
-start_serve "$K1" "$((base + 36))"; pk1=$SERVE_PID
+start_serve "$L"; pl=$SERVE_PID l_url=$SERVE_URL
+start_serve "$K2"; pk2=$SERVE_PID k2_url=$SERVE_URL
+start_serve "$K1"; pk1=$SERVE_PID k1_url=$SERVE_URL
 forkpush l 10000 >"$T/fork-l1.bin"
 forkpush l 20000 10001 >"$T/fork-l2.bin"
 forkpush k 1 >"$T/fork-k.bin"
-check_eq "L takes ops 1-10,000 of origin 1" "$(pushto $((base + 34)) "$T/fork-l1.bin")" 200
-check_eq "and 10,001-20,000" "$(pushto $((base + 34)) "$T/fork-l2.bin")" 200
-check_eq "K1 takes another op 1" "$(pushto $((base + 36)) "$T/fork-k.bin")" 200
-check_eq "K2 too" "$(pushto $((base + 35)) "$T/fork-k.bin")" 200
+check_eq "L takes ops 1-10,000 of origin 1" "$(pushto "$l_url" "$T/fork-l1.bin")" 200
+check_eq "and 10,001-20,000" "$(pushto "$l_url" "$T/fork-l2.bin")" 200
+check_eq "K1 takes another op 1" "$(pushto "$k1_url" "$T/fork-k.bin")" 200
+check_eq "K2 too" "$(pushto "$k2_url" "$T/fork-k.bin")" 200
 stop "$pk1"
 l_own=$(relief --data "$L" --json status | py 'import json,sys; print(json.load(sys.stdin)["node"])')
-relief --data "$K1" sync "http://127.0.0.1:$((base + 34))" 2>"$T/k1.err"
+relief --data "$K1" sync "$l_url" 2>"$T/k1.err"
 check_eq "K1 syncs with L" "$?" 0
 check_eq "and holds every op of L's own" "$(seq_of "$K1" "$l_own")" "$(seq_of "$L" "$l_own")"
 check_match "and says it left a forked origin out" "$(cat "$T/k1.err")" "1 origin\\(s\\) forked on this node and 0"
 check_match "K1 shows origin 1 forked" "$(relief --data "$K1" status)" "FORKED"
-relief --data "$L" sync "http://127.0.0.1:$((base + 35))" 2>"$T/lk2.err"
+relief --data "$L" sync "$k2_url" 2>"$T/lk2.err"
 check_eq "L syncs with K2" "$?" 0
 check_eq "K2 holds every op of L's own" "$(seq_of "$K2" "$l_own")" "$(seq_of "$L" "$l_own")"
 check_match "and L says K2 found the fork" "$(cat "$T/lk2.err")" "0 origin\\(s\\) forked on this node and 1 on the peer"
 check_eq "K2 holds one op of origin 1 (its own chain's)" "$(seq_of "$K2" 0000000000000001)" "[1]"
-check "a sync again" relief --data "$L" sync "http://127.0.0.1:$((base + 35))"
+check "a sync again" relief --data "$L" sync "$k2_url"
 stop "$pl"; stop "$pk2"
 
 # --- https: a TLS proxy with its own (self-signed) certificate in front of relief serve, as
@@ -391,8 +406,8 @@ relief --data "$U" init --name U --network "$NET" >/dev/null
 relief --data "$S" site add --kind warehouse --name "仙台倉庫" --code WH-TLS >/dev/null 2>&1
 relief --data "$S" item add tarp --name tarp --unit pc >/dev/null 2>&1
 relief --data "$S" stock receive --site WH-TLS --item tarp --qty 9 >/dev/null 2>&1
-start_serve "$S" "$((base + 40))"; ps_=$SERVE_PID
-/usr/bin/python3 "$TLS/tls_proxy.py" 0 "$((base + 40))" "$TLS/cert.pem" "$TLS/key.pem" >"$T/proxy.out" 2>&1 &
+start_serve "$S"; ps_=$SERVE_PID s_url=$SERVE_URL
+/usr/bin/python3 "$TLS/tls_proxy.py" 0 "$SERVE_PORT" "$TLS/cert.pem" "$TLS/key.pem" >"$T/proxy.out" 2>&1 &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do grep -q '^listening on ' "$T/proxy.out" 2>/dev/null && break; sleep 0.05; done
 SURL="https://127.0.0.1:$(sed -n 's/^listening on //p' "$T/proxy.out")"
@@ -404,13 +419,13 @@ check "with --cacert it syncs" relief --data "$U" sync "$SURL" --cacert "$TLS/ce
 check_eq "and converges" "$(digest "$U")" "$(digest "$S")"
 check_status "--cacert of a missing file: exit 1" 1 relief --data "$U" sync "$SURL" --cacert "$T/none.pem"
 check_status "--cacert of a file without a certificate: exit 1" 1 relief --data "$U" sync "$SURL" --cacert "$TLS/README"
-check_status "--cacert for an http:// peer: exit 1" 1 relief --data "$U" peer add "http://127.0.0.1:$((base + 40))" --cacert "$TLS/cert.pem"
+check_status "--cacert for an http:// peer: exit 1" 1 relief --data "$U" peer add "$s_url" --cacert "$TLS/cert.pem"
 check "relief peer add keeps the certificate" relief --data "$U" peer add "$SURL" --cacert "$TLS/cert.pem"
 check_eq "in DATA/peers, mode 600" "$(stat -c %a "$U"/peers/*.pem)" 600
 relief --data "$S" stock receive --site WH-TLS --item tarp --qty 1 >/dev/null 2>&1
 check "relief sync URL then trusts it without --cacert" relief --data "$U" sync "$SURL"
 check_eq "and converges again" "$(digest "$U")" "$(digest "$S")"
-start_serve "$U" "$((base + 42))" --interval 3600; pu=$SERVE_PID
+start_serve "$U" --interval 3600; pu=$SERVE_PID
 relief --data "$U" stock receive --site WH-TLS --item tarp --qty 5 >/dev/null 2>&1
 ok=0
 for _ in $(seq 100); do
