@@ -509,12 +509,6 @@ static size_t last_txnid(struct rl_store *s)
     return info.me_last_txnid + 1; /* never 0 */
 }
 
-static int is_loopback_peer(const char *peer)
-{
-    return !strncmp(peer, "127.", 4) || !strncmp(peer, "[::1]", 5) ||
-           !strncmp(peer, "[::ffff:127.", 12);
-}
-
 /*
  * The request's role: its bearer token's, or write for the local laptop (loopback, no proxy
  * header, no API token made); RL_ROLE_NONE (401) otherwise. *why says what was wrong.
@@ -547,7 +541,7 @@ static int request_role(struct rl_api *a, const struct sync_http_req *req, const
         }
         return ra.role;
     }
-    if (is_loopback_peer(req->peer) && !req->proxied) {
+    if (req->loopback && !req->proxied) {
         size_t txn = last_txnid(a->store);
         if (local_txnid != txn) {
             struct role_arg ra = {NULL, 0, RL_ROLE_NONE, 0};

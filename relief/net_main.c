@@ -355,8 +355,7 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     ns.loop = uv_default_loop();
     api_opts.listen_host = host;
-    if (rl_net_node_start(&ns.net, ns.loop, &c->store, host, (int)port, &api_opts, ntokens != 0,
-                          NULL, &e))
+    if (rl_net_node_start(&ns.net, ns.loop, &c->store, host, (int)port, &api_opts, NULL, &e))
         return cli_fail(&e);
     ns.net.ep.on_sync = on_sync_log;
     if (sync_client_new(ns.loop, &ns.client, &e))

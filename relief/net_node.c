@@ -27,6 +27,22 @@ static int token_role(void *ctx, const char *token, size_t n)
     return a.role;
 }
 
+static int count_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    (void)e;
+    *(uint64_t *)arg = rl_token_count(t);
+    return 0;
+}
+
+static int any_token(void *ctx)
+{
+    struct rl_net_node *nn = ctx;
+    uint64_t n = 1; /* (a store that cannot be read: as if it had tokens) */
+    struct proto_err e;
+    rl_store_read(nn->store, count_fn, &n, &e);
+    return n != 0;
+}
+
 static void handle(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
 {
     struct rl_net_node *nn = arg;
@@ -65,7 +81,7 @@ static void handle(void *arg, const struct sync_http_req *req, struct sync_http_
 }
 
 int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *store,
-                      const char *host, int port, const struct rl_api_opts *o, int tokens,
+                      const char *host, int port, const struct rl_api_opts *o,
                       const struct sync_http_limits *lim, struct proto_err *e)
 {
     struct sync_http_limits dflt;
@@ -74,7 +90,10 @@ int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *s
     if (rl_syncstore_init(&n->ss, store, e))
         return e->code;
     n->ep.store = &n->ss.iface;
-    n->ep.token_role = tokens ? token_role : NULL;
+    /* tokens are looked up on each request: one made or revoked while the node serves
+     * counts at once (a token made after the start left the sync endpoints open) */
+    n->ep.token_role = token_role;
+    n->ep.any_token = any_token;
     n->ep.auth_ctx = n;
     n->ep.loop = loop; /* pull pages are read and gzipped in the thread pool */
     if (rl_api_new(loop, store, o, &n->api, e))

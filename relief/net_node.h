@@ -23,10 +23,12 @@ struct rl_net_node {
 
 /*
  * Serve store on host:port (0: any free port, sync_http_server_port(n->http) tells which).
- * Sync requests need a token of the node's when tokens is set; lim NULL: the defaults.
+ * Sync requests need a token of the node's while it has any (looked up on each request);
+ * with none, a request from this machine that no proxy passed on needs none. lim NULL: the
+ * defaults.
  */
 int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *store,
-                      const char *host, int port, const struct rl_api_opts *o, int tokens,
+                      const char *host, int port, const struct rl_api_opts *o,
                       const struct sync_http_limits *lim, struct proto_err *e);
 
 /*

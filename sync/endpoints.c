@@ -34,6 +34,8 @@ int sync_request_role(struct sync_endpoints *ep, const struct sync_http_req *req
      * request a proxy on this machine passed on from elsewhere is not local */
     if (!ep->token_role)
         return req->proxied ? SYNC_ROLE_NONE : SYNC_ROLE_SYNC;
+    if (ep->any_token && !ep->any_token(ep->auth_ctx))
+        return req->loopback && !req->proxied ? SYNC_ROLE_SYNC : SYNC_ROLE_NONE;
     /* the scheme is case-insensitive (RFC 9110) */
     if (strncasecmp(a, "Bearer ", 7) != 0 || !a[7])
         return SYNC_ROLE_NONE;

@@ -34,6 +34,10 @@ struct sync_endpoints {
     struct sync_store *store;
     /* the role of a bearer token (SYNC_ROLE_NONE when unknown); NULL: no token needed */
     int (*token_role)(void *ctx, const char *token, size_t n);
+    /* whether the node has any token now (asked on each request, so a token made or revoked
+     * while it serves counts at once); NULL: it has, when token_role is set. With none, a
+     * request from this machine (loopback, not through a proxy) needs no token. */
+    int (*any_token)(void *ctx);
     void *auth_ctx;
     /* after each pull or push: what moved (for the server's log line and for triggers) */
     void (*on_sync)(void *ctx, const char *peer, const char *what, uint64_t ops_in,

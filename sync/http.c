@@ -761,6 +761,8 @@ static void build_request(const struct conn *c, struct sync_http_req *r)
     r->body = c->body.data ? c->body.data : (const uint8_t *)"";
     r->body_len = c->body.len;
     r->peer = c->peer;
+    r->loopback = !strncmp(c->peer, "127.", 4) || !strncmp(c->peer, "[::1]", 5) ||
+                  !strncmp(c->peer, "[::ffff:127.", 12);
     r->conn_ = (void *)c;
 }
 

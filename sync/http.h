@@ -57,6 +57,7 @@ struct sync_http_req {
     const char *header_name[SYNC_HTTP_MAX_HEADERS]; /* lower-cased */
     const char *header_value[SYNC_HTTP_MAX_HEADERS];
     const char *peer; /* the client's address, "127.0.0.1:53122" */
+    int loopback;     /* the client's address is a loopback one (127.0.0.0/8, ::1) */
     void *conn_;      /* the server's; for sync_http_defer */
 };
 

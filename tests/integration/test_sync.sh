@@ -91,6 +91,24 @@ check_eq "converged again" "$(digest "$A")" "$(digest "$B")"
 check "RELIEF_TOKEN works too" env RELIEF_TOKEN="$tok" "$RELIEF_BIN" --data "$B" sync "$a_url"
 check_eq "healthz" "$(curl -s "$a_url/healthz")" "ok"
 
+# --- tokens made and revoked while a node serves count at once ---
+W="$T/w"
+relief --data "$W" init --name W --network "$NET" >/dev/null
+start_serve "$W"; pw=$SERVE_PID w_url=$SERVE_URL
+check_eq "a node with no token: this machine's sync needs none" "$(code "$w_url/sync/v1/info")" 200
+check_eq "but not through a proxy" "$(code -H 'X-Forwarded-For: 203.0.113.7' "$w_url/sync/v1/info")" 401
+wtok=$(relief --data "$W" token add --role sync --name later 2>/dev/null)
+wrtok=$(relief --data "$W" token add --role read --name later-read 2>/dev/null)
+check_eq "a token made while it serves: a request without one is refused at once" "$(code "$w_url/sync/v1/info")" 401
+check_eq "a read token's too (403)" "$(code -H "Authorization: Bearer $wrtok" "$w_url/sync/v1/info")" 403
+check_status "and a sync without a token fails" 1 relief --data "$B" sync "$w_url"
+check_eq "the sync token is taken" "$(code -H "Authorization: Bearer $wtok" "$w_url/sync/v1/info")" 200
+for id in $(relief --data "$W" --json token list | /usr/bin/python3 -c 'import json,sys; print(" ".join(t["id"] for t in json.load(sys.stdin)))'); do
+    relief --data "$W" token revoke "$id" >/dev/null 2>&1
+done
+check_eq "every token revoked: this machine's sync needs none again" "$(code "$w_url/sync/v1/info")" 200
+stop "$pw"
+
 # --- hostile requests: refused, the server keeps answering, nothing changes ---
 before=$(digest "$A")
 auth=(-H "Authorization: Bearer $tok")

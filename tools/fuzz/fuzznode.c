@@ -116,7 +116,7 @@ static void serve(void)
     /* inputs are at most a few hundred KiB: keep the limits reachable by the fuzzer */
     lim.body_bytes = 256u << 10;
     proto_err_clear(&e);
-    if (rl_net_node_start(&netnode, &loop, &store, "127.0.0.1", 0, &o, 0, &lim, &e))
+    if (rl_net_node_start(&netnode, &loop, &store, "127.0.0.1", 0, &o, &lim, &e))
         fail("serve", &e);
     port = sync_http_server_port(netnode.http);
 }
