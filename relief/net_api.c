@@ -2579,6 +2579,24 @@ static void route(struct rl_api *a, const struct sync_http_req *req, struct sync
     method_not_allowed(resp, allow);
 }
 
+int rl_api_early(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    if (strncmp(req->path, "/api/v1/", 8))
+        return 0;
+    const char *why = NULL;
+    int role = request_role(a, req, &why);
+    if (role == RL_ROLE_NONE) {
+        add_header(resp, "WWW-Authenticate", "Bearer realm=\"relief\"");
+        send_error(resp, 401, NULL, NULL, "%s", why);
+        return 1;
+    }
+    if (role == RL_ROLE_SYNC) {
+        send_error(resp, 403, NULL, NULL, "a sync token may only sync (/sync/v1)");
+        return 1;
+    }
+    return 0;
+}
+
 int rl_api_handle(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp)
 {
     if (!strncmp(req->path, "/api/", 5)) {

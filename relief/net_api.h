@@ -37,6 +37,9 @@ int rl_api_host_ok(const struct rl_api *a, const char *host);
 
 /* Answer /api/... and the dashboard's files: 1 when the path was ours, else 0. */
 int rl_api_handle(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp);
+/* Before a request's body is read: 1 (resp filled) when the API refuses it for its token alone
+ * (401, or 403 for a sync token), else 0. */
+int rl_api_early(struct rl_api *a, const struct sync_http_req *req, struct sync_http_resp *resp);
 
 /*
  * A sync push's batch, group-committed with the API's writes (sync_store.apply_later; ctx is

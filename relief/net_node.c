@@ -43,26 +43,22 @@ static int any_token(void *ctx)
     return n != 0;
 }
 
-static void handle(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
+/* 1 when the request is refused for its Host or Authorization headers (resp filled). */
+static int refused(struct rl_net_node *nn, const struct sync_http_req *req,
+                   struct sync_http_resp *resp)
 {
-    struct rl_net_node *nn = arg;
-    resp->content_type = "text/plain; charset=utf-8";
-    if (!strcmp(req->path, "/healthz")) {
-        proto_buf_printf(&resp->body, "ok\n");
-        return;
-    }
     /* RFC 9112 3.2: an HTTP/1.1 request names its host, once */
     if (req->nhost > 1 || (req->nhost == 0 && req->http_minor >= 1)) {
         resp->status = 400;
         proto_buf_printf(&resp->body, "%s\n",
                          req->nhost ? "more than one Host header" : "HTTP/1.1 needs a Host header");
-        return;
+        return 1;
     }
     /* two credentials: which one a proxy and this node would each take is not the same */
     if (req->nauth > 1) {
         resp->status = 400;
         proto_buf_printf(&resp->body, "more than one Authorization header\n");
-        return;
+        return 1;
     }
     /* DNS rebinding: a hostile page's own name pointed at this node is not answered */
     if (!rl_api_host_ok(nn->api, req->host)) {
@@ -70,14 +66,53 @@ static void handle(void *arg, const struct sync_http_req *req, struct sync_http_
         proto_buf_printf(&resp->body, "this node does not answer to the host name '%.200s' "
                                       "(relief serve --host NAME adds one)\n",
                          req->host);
+        return 1;
+    }
+    return 0;
+}
+
+static void handle(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    struct rl_net_node *nn = arg;
+    resp->content_type = "text/plain; charset=utf-8";
+    if (!strcmp(req->path, "/healthz")) {
+        if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+            resp->status = 405;
+            resp->header_name[resp->nheaders] = "Allow";
+            resp->header_value[resp->nheaders++] = "GET, HEAD";
+            proto_buf_printf(&resp->body, "use GET\n");
+            return;
+        }
+        proto_buf_printf(&resp->body, "ok\n");
         return;
     }
+    if (refused(nn, req, resp))
+        return;
     if (sync_endpoints_handle(&nn->ep, req, resp))
         return;
     if (rl_api_handle(nn->api, req, resp))
         return;
     resp->status = 404;
     proto_buf_printf(&resp->body, "not found\n");
+}
+
+/*
+ * A request with a body, before the body is read: refused at once when its headers alone refuse
+ * it (a path that takes no body, a host, a token), so that a client without the right to send
+ * one never makes the node hold megabytes of it.
+ */
+static int early(void *arg, const struct sync_http_req *req, struct sync_http_resp *resp)
+{
+    struct rl_net_node *nn = arg;
+    resp->content_type = "text/plain; charset=utf-8";
+    if (strncmp(req->path, "/api/", 5) && strncmp(req->path, "/sync/", 6)) {
+        resp->status = 413;
+        proto_buf_printf(&resp->body, "%s takes no request body\n",
+                         !strcmp(req->path, "/healthz") ? "/healthz" : "this path");
+        return 1;
+    }
+    return refused(nn, req, resp) || sync_endpoints_early(&nn->ep, req, resp) ||
+           rl_api_early(nn->api, req, resp);
 }
 
 int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *store,
@@ -106,6 +141,8 @@ int rl_net_node_start(struct rl_net_node *n, uv_loop_t *loop, struct rl_store *s
         lim = &dflt;
     }
     int rc = sync_http_server_start(loop, host, port, lim, handle, n, &n->http, e);
+    if (!rc)
+        sync_http_server_set_early(n->http, early);
     if (rc) {
         rl_api_close(n->api, NULL, NULL);
         n->api = NULL;

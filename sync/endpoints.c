@@ -332,6 +332,19 @@ out:
     proto_msg_free(&m);
 }
 
+int sync_endpoints_early(struct sync_endpoints *ep, const struct sync_http_req *req,
+                         struct sync_http_resp *resp)
+{
+    if (strncmp(req->path, "/sync/", 6) != 0)
+        return 0;
+    int post = !strcmp(req->path, "/sync/v1/pull") || !strcmp(req->path, "/sync/v1/push");
+    if (!post && strcmp(req->path, "/sync/v1/info")) {
+        fail(resp, 404, "not-found", "no such sync endpoint (this node speaks /sync/v1)");
+        return 1;
+    }
+    return check(ep, req, resp, post ? "POST" : "GET", post) ? 1 : 0;
+}
+
 int sync_endpoints_handle(struct sync_endpoints *ep, const struct sync_http_req *req,
                           struct sync_http_resp *resp)
 {

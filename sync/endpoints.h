@@ -48,6 +48,11 @@ struct sync_endpoints {
     uv_loop_t *loop;
 };
 
+/* Before a request's body is read: 1 (resp filled) when a /sync/ request is refused on its
+ * headers (method, token, content type, path), else 0. */
+int sync_endpoints_early(struct sync_endpoints *ep, const struct sync_http_req *req,
+                         struct sync_http_resp *resp);
+
 /*
  * Answer a request under /sync/; returns 1 when the path was one of ours (resp filled), 0
  * otherwise (resp untouched).

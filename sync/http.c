@@ -119,6 +119,7 @@ struct sync_http_server {
     uv_tcp_t listener;
     struct sync_http_limits lim;
     sync_http_handler handler;
+    sync_http_early early; /* or NULL */
     void *arg;
     http_parser_settings settings;
     int port;
@@ -766,6 +767,9 @@ static void build_request(const struct conn *c, struct sync_http_req *r)
     r->conn_ = (void *)c;
 }
 
+static void respond(struct conn *c, const struct sync_http_req *r, struct sync_http_resp *resp,
+                    int keep);
+
 static int on_headers_complete(http_parser *p)
 {
     struct conn *c = p->data;
@@ -791,6 +795,24 @@ static int on_headers_complete(http_parser *p)
     if (has_len && p->content_length > l->body_bytes) {
         fail(c, 413, "request body larger than %zu bytes", l->body_bytes);
         return -1;
+    }
+    if (has_body && c->s->early) {
+        struct sync_http_resp resp;
+        sync_http_resp_init(&resp);
+        r.body = (const uint8_t *)"";
+        r.body_len = 0;
+        if (c->s->early(c->s->arg, &r, &resp)) {
+            /* refused on its headers: answered, then closed, the body never read */
+            respond(c, &r, &resp, 0);
+            proto_buf_free(&resp.body);
+            if (!c->closing) {
+                c->want_close = 1;
+                read_stop(c);
+                arm(c, T_DRAIN, l->idle_timeout_ms);
+            }
+            return -1;
+        }
+        proto_buf_free(&resp.body);
     }
     const char *expect = sync_http_header(&r, "expect");
     if (*expect) {
@@ -1249,4 +1271,9 @@ void sync_http_server_stop(struct sync_http_server *s, void (*done)(void *arg), 
             conn_close(c);
         }
     }
+}
+
+void sync_http_server_set_early(struct sync_http_server *s, sync_http_early early)
+{
+    s->early = early;
 }

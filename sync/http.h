@@ -88,6 +88,16 @@ typedef void (*sync_http_handler)(void *arg, const struct sync_http_req *req,
 struct sync_http_server;
 
 /*
+ * Asked with a request's headers, before its body is read: 0 lets the body be read (and the
+ * handler answer), anything else refuses the request with resp (filled by it) and closes the
+ * connection, the body unread -- so that a client without the right to send one cannot make
+ * the server hold megabytes of it. req->body is empty then.
+ */
+typedef int (*sync_http_early)(void *arg, const struct sync_http_req *req,
+                               struct sync_http_resp *resp);
+void sync_http_server_set_early(struct sync_http_server *s, sync_http_early early);
+
+/*
  * Listen on host:port (port 0 picks one; sync_http_server_port tells which) and serve with
  * handler on loop. 0 or a negative errno with a message in e ("cannot listen on
  * 127.0.0.1:8080: address already in use").

@@ -109,6 +109,34 @@ done
 check_eq "every token revoked: this machine's sync needs none again" "$(code "$w_url/sync/v1/info")" 200
 stop "$pw"
 
+# --- a body is read only from a client with the right to send it ---
+# raw HTTP: REQUEST-HEAD; prints the status line the node answers before any body is sent
+early() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import socket, sys
+host, port = sys.argv[1].split("//")[1].split(":")
+s = socket.create_connection((host, int(port)), timeout=5)
+s.sendall(sys.argv[2].replace("\\n", "\r\n").encode() + b"\r\n")
+print(s.recv(200).split(b"\r\n")[0].decode())
+PY
+}
+check_eq "a push of 16 MB without a token: 401 before the body (no 100 Continue)" \
+    "$(early "$a_url" "POST /sync/v1/push HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/vnd.msgpack\nExpect: 100-continue\nContent-Length: 16000000\n")" \
+    "HTTP/1.1 401 Unauthorized"
+check_eq "a push with a read token: 403 before the body" \
+    "$(early "$a_url" "POST /sync/v1/push HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer $rtok\nContent-Type: application/vnd.msgpack\nContent-Length: 16000000\n")" \
+    "HTTP/1.1 403 Forbidden"
+check_eq "an API write without a token: 401 before the body" \
+    "$(early "$a_url" "POST /api/v1/sites HTTP/1.1\nHost: 127.0.0.1\nX-Forwarded-For: 203.0.113.7\nContent-Type: application/json\nContent-Length: 1000000\n")" \
+    "HTTP/1.1 401 Unauthorized"
+check_eq "a body to /healthz: 413 before it" \
+    "$(early "$a_url" "POST /healthz HTTP/1.1\nHost: 127.0.0.1\nContent-Length: 16000000\n")" \
+    "HTTP/1.1 413 Payload Too Large"
+check_eq "/healthz answers GET only" "$(code -X DELETE "$a_url/healthz")" 405
+check_eq "a push with the sync token is still read: 100 Continue" \
+    "$(early "$a_url" "POST /sync/v1/push HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer $tok\nContent-Type: application/vnd.msgpack\nExpect: 100-continue\nContent-Length: 10\n")" \
+    "HTTP/1.1 100 Continue"
+
 # --- hostile requests: refused, the server keeps answering, nothing changes ---
 before=$(digest "$A")
 auth=(-H "Authorization: Bearer $tok")
