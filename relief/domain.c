@@ -2,6 +2,7 @@
  * The domain's write side and lookups (see domain.h).
  */
 #include "domain.h"
+#include "hlc.h"
 
 #include "key.h"
 #include "ledger.h"
@@ -1209,8 +1210,7 @@ static int edit_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             h.n = 0;
             if ((rc = rl_field_heads(t, &rid, key, head_ref, &h)) < 0)
                 goto out;
-            if (h.max_hlc + 1 > min_hlc)
-                min_hlc = h.max_hlc + 1;
+            min_hlc = rl_hlc_overwrite(min_hlc, h.max_hlc);
         }
     }
     if (ed->nfields) {
@@ -1643,7 +1643,7 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
             h.pk = &extra.pk;
             if ((rc = rl_field_heads(t, &rid, RL_TRANSFER_ARRIVED, head_ref, &h)) < 0)
                 goto out;
-            min_hlc = h.max_hlc ? h.max_hlc + 1 : 0;
+            min_hlc = h.max_hlc ? rl_hlc_overwrite(0, h.max_hlc) : 0;
             nfields += 2;
         } else {
             if ((rc = rl_ledger_voided(t, o, s)) != 0) {
@@ -1782,7 +1782,7 @@ static int stock_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         uint64_t seen_hlc = 0;
         if ((rc = rl_ledger_count_hlc(t, site, r->item, strlen(r->item), &seen_hlc)))
             goto out;
-        min_hlc = seen_hlc ? seen_hlc + 1 : 0;
+        min_hlc = seen_hlc ? rl_hlc_overwrite(0, seen_hlc) : 0;
         /* fewer than the records say: the lots the missing ones are taken from, as stock
          * leaves (so that a lot that is gone is not said to be there, nor drawn later) */
         static _Thread_local struct draw d;

@@ -480,3 +480,29 @@ for _ in $(seq 100); do
 done
 check_eq "relief serve syncs a write to its https peer by itself" "$ok" 1
 stop "$pu"; stop "$ps_"
+
+# --- a peer's count stamped with the last hlc there is (2^64-1) does not freeze the shelf ---
+CN="$T/cn"
+relief --data "$CN" init --name CN --network "$NET" >/dev/null
+relief --data "$CN" site add --kind warehouse --name W --code W-CN >/dev/null 2>&1
+relief --data "$CN" item add tent --name tent --unit pc >/dev/null 2>&1
+cn_site=$(relief --data "$CN" --json site list | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+start_serve "$CN"; pcn=$SERVE_PID
+# a stock.count of 777 from origin 1 (the smallest) at hlc 2^64-1, pushed as a peer would
+/usr/bin/python3 - "$SERVE_URL" "$cn_site" <<'PY'
+import hashlib, struct, sys, urllib.request, msgpack
+u, site = sys.argv[1] + "/sync/v1/", int(sys.argv[2], 16)
+info = msgpack.unpackb(urllib.request.urlopen(u + "info").read(), strict_map_key=False)
+vv = [[o, s] for o, s, _ in info[5]]
+origin = 1
+op = msgpack.packb([2**64 - 1, "far", 35, {1: site, 2: "tent", 3: 777, 13: vv}])
+last = hashlib.blake2b(struct.pack(">QQ", origin, 1) + b"\0" * 16 + op, digest_size=16).digest()
+run = b"\x95" + msgpack.packb(origin) + b"\x01" + msgpack.packb(b"\0" * 16) + msgpack.packb(last) + b"\x91" + op
+body = b"\x82\x01" + msgpack.packb(info[1]) + b"\x02\x91" + run
+urllib.request.urlopen(urllib.request.Request(u + "push", body, {"Content-Type": "application/vnd.msgpack"})).read()
+PY
+stop "$pcn"
+check_eq "the far count is taken" "$(relief --data "$CN" --json stock --site W-CN | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" 777
+relief --data "$CN" stock count --site W-CN --item tent --qty 5 >/dev/null 2>&1
+check_eq "a count made after seeing it wins (it was stamped now, and lost)" \
+    "$(relief --data "$CN" --json stock --site W-CN | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" 5
