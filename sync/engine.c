@@ -57,10 +57,16 @@ struct sync_run {
     struct proto_vv next_after; /* what next was read after */
     int stop;                   /* finishing: once nothing is applying, being read or in flight */
     int cancelled;        /* sync_run_cancel: finish at the next step */
+    /* answers in a row that moved nothing (a pull page of ops held already that says there
+     * are more; a push after which the peer holds no more than before): a peer that never
+     * moves forward is left, not asked for ever */
+    unsigned stalled;
     struct sync_run_result r;
     double t0;
     struct proto_buf body;
 };
+
+#define SYNC_STALLED_MAX 3
 
 static double now_s(void)
 {
@@ -122,6 +128,16 @@ static int ended(struct sync_run *s, int rc, const struct proto_err *e)
  * none of (info and push responses say which) marked past any seq, so that no page holds them.
  * How many origins the peer froze since it last said: 0 or more, or an error (-ENOMEM).
  */
+/* The ops a version vector counts (its frozen origins' not) */
+static uint64_t vv_total(const struct proto_vv *v)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < v->n; i++)
+        if (v->e[i].seq != PROTO_SEQ_FROZEN)
+            n += v->e[i].seq;
+    return n;
+}
+
 static int keep_peer_vv(struct sync_run *s, struct proto_msg *m, int says_frozen)
 {
     uint32_t added = 0;
@@ -341,8 +357,21 @@ static void pull_applied(void *arg, int rc, const struct sync_apply_stats *st,
                "see relief status and relief alerts");
         return;
     }
-    if (!s->page_more)
+    if (s->page_more && st->applied == 0) {
+        if (++s->stalled >= SYNC_STALLED_MAX) {
+            finish(s, -EPROTO,
+                   "the peer keeps sending ops this node holds already and says there are "
+                   "more: stopped (%u pages in a row moved nothing)",
+                   s->stalled);
+            return;
+        }
+    } else {
+        s->stalled = 0;
+    }
+    if (!s->page_more) {
         s->phase = PH_PUSH;
+        s->stalled = 0;
+    }
     /* pages grow back after a success */
     if (s->page < s->page_max)
         s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;
@@ -503,6 +532,7 @@ static void on_response(void *arg, const struct sync_client_result *res)
         }
         s->fails = 0;
         s->r.pushed += m.stats[0];
+        uint64_t before = vv_total(&s->peer_vv);
         int added = keep_peer_vv(s, &m, 1);
         if (added < 0) {
             proto_msg_free(&m);
@@ -516,6 +546,18 @@ static void on_response(void *arg, const struct sync_client_result *res)
             finish(s, PROTO_EFORK,
                    "the peer takes none of this node's ops (a forked origin?): see its alerts");
             return;
+        }
+        if (s->last_pushed > 0 && added == 0 && vv_total(&s->peer_vv) <= before) {
+            if (++s->stalled >= SYNC_STALLED_MAX) {
+                proto_msg_free(&m);
+                finish(s, -EPROTO,
+                       "the peer says it takes this node's ops but holds no more of them "
+                       "after %u pushes in a row: stopped",
+                       s->stalled);
+                return;
+            }
+        } else {
+            s->stalled = 0;
         }
         if (s->page < s->page_max)
             s->page = s->page * 2 < s->page_max ? s->page * 2 : s->page_max;

@@ -506,3 +506,16 @@ check_eq "the far count is taken" "$(relief --data "$CN" --json stock --site W-C
 relief --data "$CN" stock count --site W-CN --item tent --qty 5 >/dev/null 2>&1
 check_eq "a count made after seeing it wins (it was stamped now, and lost)" \
     "$(relief --data "$CN" --json stock --site W-CN | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["balance"])')" 5
+
+# --- a peer that never moves forward is left, not asked for ever ---
+for mode in dup_more push_stuck; do
+    STUCK_COUNT="$T/stuck-$mode.n" /usr/bin/python3 "$(dirname "$0")/../helpers/stuck_peer.py" "$mode" "$NET" >"$T/stuck-$mode.out" 2>&1 &
+    PIDS="$PIDS $!"
+    for _ in $(seq 100); do grep -q '^port ' "$T/stuck-$mode.out" 2>/dev/null && break; sleep 0.05; done
+    sport=$(sed -n 's/^port //p' "$T/stuck-$mode.out")
+    # (push_stuck: CN has its own ops to push)
+    timeout 60 "$RELIEF_BIN" --data "$CN" sync "http://127.0.0.1:$sport" >/dev/null 2>"$T/stuck-$mode.err"
+    check_eq "$mode: relief sync stops, failing" "$?" 1
+    check_match "$mode: and says why" "$(cat "$T/stuck-$mode.err")" "stopped"
+    check_match "$mode: after a few requests" "$(cat "$T/stuck-$mode.n")" '^[0-9]$'
+done
