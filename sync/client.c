@@ -53,6 +53,8 @@ struct client_req {
     sync_client_cb cb;
     void *arg;
     struct client_req *prev, *next;
+    int waiting; /* not yet handed to curl: it starts at due (the loop's time) */
+    uint64_t due;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -60,6 +62,7 @@ struct sync_client {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
+    uv_timer_t delay;        /* the next waiting request's start */
     struct client_req *reqs; /* in flight */
     struct client_poll *polls;
     unsigned pending;
@@ -360,14 +363,18 @@ int sync_client_new(uv_loop_t *loop, struct sync_client **out, struct proto_err 
         free(c);
         return proto_errf(e, -ENOMEM, "cannot create a curl multi handle");
     }
+    /* (uv_timer_init cannot fail on a loop that runs: it only fills the handle in) */
     int rc = uv_timer_init(loop, &c->timer);
+    if (rc == 0)
+        rc = uv_timer_init(loop, &c->delay);
     if (rc < 0) {
         curl_multi_cleanup(c->multi);
         free(c);
         return proto_errf(e, rc, "cannot create a timer: %s", uv_strerror(rc));
     }
     c->timer.data = c;
-    c->handles = 1;
+    c->delay.data = c;
+    c->handles = 2;
 
     CURLMcode mc = CURLM_OK;
     if (mc == CURLM_OK)
@@ -415,6 +422,44 @@ static int add_header(struct client_req *r, const char *name, const char *value)
         return -ENOMEM;
     r->headers = l;
     return 0;
+}
+
+static void on_delay(uv_timer_t *t);
+
+/* The delay timer set for the first waiting request to start, or stopped when none waits. */
+static void arm_delay(struct sync_client *c)
+{
+    uint64_t first = UINT64_MAX, now = uv_now(c->loop);
+    for (struct client_req *r = c->reqs; r; r = r->next)
+        if (r->waiting && r->due < first)
+            first = r->due;
+    if (first == UINT64_MAX)
+        uv_timer_stop(&c->delay);
+    else
+        uv_timer_start(&c->delay, on_delay, first > now ? first - now : 0, 0);
+}
+
+/* Hand the requests whose time came to curl (one that cannot start ends with its callback). */
+static void on_delay(uv_timer_t *t)
+{
+    struct sync_client *c = t->data;
+    uint64_t now = uv_now(c->loop);
+    struct client_req *r = c->reqs, *next;
+    for (; r; r = next) {
+        next = r->next;
+        if (!r->waiting || r->due > now)
+            continue;
+        r->waiting = 0;
+        if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
+            /* the others on the next turn: the callback may free the client's requests */
+            uv_timer_start(&c->delay, on_delay, 0, 0);
+            req_unlink(r);
+            req_finish(r, CURLE_OUT_OF_MEMORY, 0);
+            return;
+        }
+    }
+    if (!c->closing)
+        arm_delay(c);
 }
 
 int sync_client_request(struct sync_client *c, const struct sync_client_req *req, sync_client_cb cb,
@@ -529,6 +574,12 @@ int sync_client_request(struct sync_client *c, const struct sync_client_req *req
         r->next->prev = r;
     c->reqs = r;
     c->pending++;
+    if (req->delay_ms > 0) {
+        r->waiting = 1;
+        r->due = uv_now(c->loop) + (uint64_t)req->delay_ms;
+        arm_delay(c);
+        return 0;
+    }
     CURLMcode mc = curl_multi_add_handle(c->multi, h);
     if (mc != CURLM_OK) {
         req_unlink(r);
@@ -566,4 +617,5 @@ void sync_client_free(struct sync_client *c, void (*done)(void *arg), void *arg)
     while (c->polls)
         poll_close(c->polls);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->delay, on_timer_closed);
 }

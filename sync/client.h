@@ -31,6 +31,7 @@ struct sync_client_req {
     long connect_timeout_ms;  /* 0 = 10 s */
     const char *cainfo;       /* https: a PEM file of the certificates to trust (a private CA, a
                                * proxy's self-signed one) instead of the system's; NULL: those */
+    long delay_ms;            /* start it this long from now (a retry's pause); 0: at once */
 };
 
 /*

@@ -61,12 +61,14 @@ struct sync_run {
      * are more; a push after which the peer holds no more than before): a peer that never
      * moves forward is left, not asked for ever */
     unsigned stalled;
+    long delay_ms; /* the next request waits this long (a retry's pause), then 0 again */
     struct sync_run_result r;
     double t0;
     struct proto_buf body;
 };
 
 #define SYNC_STALLED_MAX 3
+#define SYNC_RETRY_MAX_MS 1000L
 
 static double now_s(void)
 {
@@ -170,7 +172,9 @@ static int send_req(struct sync_run *s, const char *path, const char *method)
         .body_len = method[0] == 'P' ? s->body.len : 0,
         .accept_gzip = 1,
         .max_response = PROTO_MAX_BODY_BYTES + 4096,
+        .delay_ms = s->delay_ms,
     };
+    s->delay_ms = 0;
     proto_err_clear(&e);
     s->r.requests++;
     if (sync_client_request(s->client, &req, on_response, s, &e)) {
@@ -214,6 +218,11 @@ static void retry(struct sync_run *s, const char *fmt, ...)
         return;
     }
     s->page = s->page > 4 ? s->page / 4 : 1;
+    /* the next try waits a little longer each time (25 ms, 50 ms ... 1 s: about 8 s over 12
+     * tries), so a peer restarting or a link coming back is waited for, not tried 12 times in
+     * a tenth of a second */
+    unsigned shift = s->fails - 1 < 6 ? s->fails - 1 : 6;
+    s->delay_ms = (25L << shift) < SYNC_RETRY_MAX_MS ? (25L << shift) : SYNC_RETRY_MAX_MS;
     step(s);
 }
 

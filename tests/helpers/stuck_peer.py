@@ -3,12 +3,12 @@
 #   push_stuck: every push is answered "taken", with the same version vector as before
 # Prints "port N" once listening on 127.0.0.1 (a port the system picks); counts requests in
 # the file named by $STUCK_COUNT if set.
-import hashlib, http.server, os, socketserver, struct, sys, time
+import hashlib, http.server, os, socketserver, struct, sys
 import msgpack
 
 mode, net = sys.argv[1], bytes.fromhex(sys.argv[2])
 ORIGIN, ZERO = 0x0E0E0E0E0E0E0E0E, b"\0" * 16
-hlc = (int(time.time() * 1000) & 0xFFFFFFFFFFFF) << 16
+hlc = 1767225600000 << 16  # 2026-01-01: the same ops on every start (else a fork)
 ops = [msgpack.packb([hlc + i, "stuck", 1, {1: "stuck %d" % i}]) for i in range(3)]
 hashes = [ZERO]
 for i, op in enumerate(ops):

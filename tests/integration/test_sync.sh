@@ -519,3 +519,19 @@ for mode in dup_more push_stuck; do
     check_match "$mode: and says why" "$(cat "$T/stuck-$mode.err")" "stopped"
     check_match "$mode: after a few requests" "$(cat "$T/stuck-$mode.n")" '^[0-9]$'
 done
+
+# --- tries wait a little longer each time: a peer starting a moment later is waited for ---
+late_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+relief --data "$CN" sync "http://127.0.0.1:$late_port" >/dev/null 2>"$T/late.err" &
+late_sync=$!
+sleep 1.5
+relief --data "$T/late" init --name late --network "$NET" >/dev/null
+if start_serve --port "$late_port" "$T/late"; then
+    wait "$late_sync"
+    check_eq "a sync started before its peer was up succeeds once it is" "$?" 0
+    check_eq "and converges" "$(digest "$CN")" "$(digest "$T/late")"
+    stop "$SERVE_PID"
+else
+    kill "$late_sync" 2>/dev/null
+    not_ok "a sync started before its peer was up succeeds once it is" "port $late_port was taken meanwhile"
+fi
