@@ -353,18 +353,56 @@ void rl_peer_cacert(struct rl_store *s, const char *url, char *out, size_t n)
         out[0] = '\0';
 }
 
-int rl_peer_add(struct rl_store *s, const char *url, const char *token, const char *cacert,
+int rl_peer_url(const char *in, char *out, size_t n, struct proto_err *e)
+{
+    size_t len = strlen(in), skip = !strncmp(in, "http://", 7)    ? 7
+                                    : !strncmp(in, "https://", 8) ? 8
+                                                                  : 0;
+    if (!skip)
+        return proto_errf(e, -EINVAL, "peer '%.100s' is not an http:// or https:// URL", in);
+    if (len > RL_PEER_URL_MAX)
+        return proto_errf(e, -EINVAL, "peer URL longer than %d bytes", RL_PEER_URL_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)in[i] <= ' ' || in[i] == 0x7f)
+            return proto_errf(e, -EINVAL, "peer '%.100s' has a space or a control character", in);
+    /* host: a name, an IPv4 address or [an IPv6 one]; then :port (1 to 65535) */
+    const char *h = in + skip, *p = h;
+    if (*p == '[') {
+        p = strchr(p, ']');
+        p = p ? p + 1 : h;
+    } else {
+        p += strcspn(p, ":/?#");
+    }
+    if (p == h || (*h == '[' && p - h < 3))
+        return proto_errf(e, -EINVAL, "peer '%.100s' names no host", in);
+    if (*p == ':') {
+        size_t d = strspn(p + 1, "0123456789");
+        long port = d && d <= 5 ? strtol(p + 1, NULL, 10) : 0;
+        if (port < 1 || port > 65535 || (p[1 + d] && p[1 + d] != '/'))
+            return proto_errf(e, -EINVAL, "peer '%.100s': the port must be 1 to 65535", in);
+    } else if (*p && *p != '/') {
+        return proto_errf(e, -EINVAL, "peer '%.100s' is not a URL like http://10.0.0.2:8080", in);
+    }
+    if (len >= n)
+        return proto_errf(e, -EINVAL, "peer URL too long");
+    /* one peer, one name: "http://h:8080/" is "http://h:8080" */
+    while (len > skip && in[len - 1] == '/')
+        len--;
+    memcpy(out, in, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int rl_peer_add(struct rl_store *s, const char *given, const char *token, const char *cacert,
                 struct proto_err *e)
 {
-    char path[4300], dir[4200], line[600];
+    char path[4300], dir[4200], line[600], url[RL_PEER_URL_MAX + 1];
     struct peer_arg a = {url, 0, NULL, 0, 1};
     char *pem = NULL;
     size_t pem_len = 0;
-    int rc = 0;
-    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-        return proto_errf(e, -EINVAL, "peer '%.100s' is not an http:// or https:// URL", url);
-    if (strlen(url) > 400)
-        return proto_errf(e, -EINVAL, "peer URL longer than 400 bytes");
+    int rc = rl_peer_url(given, url, sizeof url, e);
+    if (rc)
+        return rc;
     if (cacert && strncmp(url, "https://", 8))
         return proto_errf(e, -EINVAL, "--cacert is for an https:// peer, not '%.100s'", url);
     if (cacert && (rc = cacert_read(cacert, &pem, &pem_len, e)))
@@ -385,6 +423,29 @@ int rl_peer_add(struct rl_store *s, const char *url, const char *token, const ch
     }
     free(pem);
     return rc ? rc : rl_store_write(s, peer_fn, &a, e);
+}
+
+static int unpeer_fn(struct rl_txn *t, void *arg, struct proto_err *e)
+{
+    const char *url = arg;
+    int rc = rl_del(t, RL_DB_PEERS, url, strlen(url));
+    if (rc == -ENOENT)
+        return proto_errf(e, rc, "no peer '%.200s' (relief peer list shows them)", url);
+    return rc ? proto_errf(e, rc, "cannot remove the peer: %s", proto_strerror(rc)) : 0;
+}
+
+int rl_peer_remove(struct rl_store *s, const char *given, struct proto_err *e)
+{
+    char url[RL_PEER_URL_MAX + 1], path[4300];
+    int rc = rl_peer_url(given, url, sizeof url, e);
+    if (rc || (rc = rl_store_write(s, unpeer_fn, url, e)))
+        return rc;
+    /* its token and certificate go too: nothing of it is left to present to anyone */
+    peer_file(s, url, path, sizeof path);
+    unlink(path);
+    peer_path(s, url, "pem", path, sizeof path);
+    unlink(path);
+    return 0;
 }
 
 int rl_peer_token(struct rl_store *s, const char *url, char *out, size_t n)

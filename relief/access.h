@@ -29,6 +29,17 @@ int rl_token_role(struct rl_txn *t, const char *token, size_t n);
 json_t *rl_token_list(struct rl_txn *t);
 uint64_t rl_token_count(struct rl_txn *t);
 
+#define RL_PEER_URL_MAX 400
+
+/*
+ * A peer's URL checked (http:// or https://, a host, a port from 1 to 65535, no spaces) and
+ * written the one way it is kept (without trailing slashes) into out.
+ */
+int rl_peer_url(const char *in, char *out, size_t n, struct proto_err *e);
+
+/* Forget a peer: its entry, its token and its certificate. */
+int rl_peer_remove(struct rl_store *s, const char *url, struct proto_err *e);
+
 /*
  * Add (or update the token of) a peer. token NULL: none. cacert (may be NULL): a PEM file of the
  * certificates to trust for an https peer, copied into the data directory (peers/).

@@ -21,7 +21,7 @@ static const char *const peer_usage[] = {
     "DATA/peers, mode 600)",
     "    --cacert: the certificates to trust for an https:// peer (a private CA's, a proxy's "
     "own)",
-    "relief peer list",
+    "relief peer list | remove URL   (remove: its token and certificate go too)",
     NULL,
 };
 
@@ -137,6 +137,18 @@ int cmd_peer(struct cli *c, int argc, char **argv)
                 cacert ? (token[0] ? " and its certificates" : " with its certificates") : "");
         return RL_EXIT_OK;
     }
+    if (!strcmp(sub, "remove")) {
+        if (npos != 1)
+            return cli_usage_error(peer_usage, "peer remove needs one URL");
+        if (token_file || cacert)
+            return cli_usage_error(peer_usage, "peer remove takes only the URL");
+        if ((rc = cli_open(c)))
+            return rc;
+        if (rl_peer_remove(&c->store, argv[2], &e))
+            return cli_fail(&e);
+        fprintf(stderr, "peer %s removed\n", argv[2]);
+        return RL_EXIT_OK;
+    }
     if (!strcmp(sub, "list")) {
         json_t *out[2] = {NULL, (json_t *)1};
         if (npos)
@@ -156,15 +168,18 @@ int cmd_peer(struct cli *c, int argc, char **argv)
         cli_table_init(&tb, 4, head, right);
         json_array_foreach(out[0], i, o)
         {
-            char lacks[24], err[400];
+            char lacks[24], err[400], at[40], ok[40];
             snprintf(lacks, sizeof lacks, "%lld",
                      (long long)json_integer_value(json_object_get(o, "lacks")));
             snprintf(err, sizeof err, "%s %s",
-                     json_string_value(json_object_get(o, "last_error_at")),
+                     cli_local_time(json_string_value(json_object_get(o, "last_error_at")), at,
+                                    sizeof at, 1),
                      json_string_value(json_object_get(o, "last_error")));
-            const char *row[] = {json_string_value(json_object_get(o, "url")),
-                                 json_string_value(json_object_get(o, "last_success")), lacks,
-                                 err};
+            const char *row[] = {
+                json_string_value(json_object_get(o, "url")),
+                cli_local_time(json_string_value(json_object_get(o, "last_success")), ok, sizeof ok,
+                               1),
+                lacks, err};
             cli_table_row(&tb, row);
         }
         cli_table_print(&tb);

@@ -275,10 +275,15 @@ static int peers_fn(struct rl_txn *t, void *arg, struct proto_err *e)
     json_t *o;
     json_array_foreach(list, i, o)
     {
+        const char *url = json_string_value(json_object_get(o, "url"));
+        int dup = 0;
+        /* one sync with each peer: one given with --peer too is not synced twice at once */
+        for (int j = 0; j < ns->npeers && !dup; j++)
+            dup = !strcmp(ns->peers[j].url, url);
         if (ns->npeers >= MAX_PEERS)
             break;
-        snprintf(ns->peers[ns->npeers++].url, sizeof ns->peers[0].url, "%s",
-                 json_string_value(json_object_get(o, "url")));
+        if (!dup)
+            snprintf(ns->peers[ns->npeers++].url, sizeof ns->peers[0].url, "%s", url);
     }
     json_decref(list);
     return 0;
@@ -360,8 +365,12 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
     ns.net.ep.on_sync = on_sync_log;
     if (sync_client_new(ns.loop, &ns.client, &e))
         return cli_fail(&e);
-    for (int i = 0; i < npeer_args; i++)
-        snprintf(ns.peers[ns.npeers++].url, sizeof ns.peers[0].url, "%s", peer_args[i]);
+    for (int i = 0; i < npeer_args; i++) {
+        char url[RL_PEER_URL_MAX + 1];
+        if (rl_peer_url(peer_args[i], url, sizeof url, &e))
+            return cli_fail(&e);
+        snprintf(ns.peers[ns.npeers++].url, sizeof ns.peers[0].url, "%s", url);
+    }
     rl_store_read(&c->store, peers_fn, &ns, &e);
     for (int i = 0; i < ns.npeers; i++)
         ns.peers[i].srv = &ns;
@@ -421,10 +430,10 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
 
     if (cli_parse(argc, argv, opts, sync_usage) != 1)
         return cli_usage_error(sync_usage, "sync needs one URL");
-    const char *url = argv[1];
-    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-        return cli_bad_value("'%.100s' is not an http:// or https:// URL", url);
+    char url[RL_PEER_URL_MAX + 1];
     proto_err_clear(&e);
+    if (rl_peer_url(argv[1], url, sizeof url, &e))
+        return cli_fail(&e);
     if (token_file && rl_token_read_file(token_file, token, sizeof token, &e))
         return cli_fail(&e);
     if ((rc = cli_open(c)))

@@ -661,3 +661,21 @@ long_ja=$(printf '長%.0s' $(seq 200))
 check "a long Japanese name's error is whole UTF-8" \
     /usr/bin/python3 -c 'import subprocess,sys; r=subprocess.run(sys.argv[1:], capture_output=True); r.stderr.decode("utf-8"); sys.exit(0 if r.returncode == 1 and r.stderr.count(b"\n") == 1 else 1)' \
     "$RELIEF_BIN" --data "$TK" site add --kind centre --name "$long_ja"
+
+# peers: one URL, one peer; a URL that cannot work is refused; a peer can be removed
+PR="$T/peers-node"
+relief --data "$PR" init --name pr >/dev/null 2>&1
+printf 'rlt_x\n' >"$T/pr.tok"; chmod 600 "$T/pr.tok"
+relief --data "$PR" peer add http://10.0.0.2:8080/ --token-file "$T/pr.tok" >/dev/null 2>&1
+relief --data "$PR" peer add http://10.0.0.2:8080 >/dev/null 2>&1
+check_eq "a URL with and without its trailing slash is one peer" \
+    "$(relief --data "$PR" --json peer list | /usr/bin/python3 -c 'import json,sys; print([p["url"] for p in json.load(sys.stdin)])')" \
+    "['http://10.0.0.2:8080']"
+for bad in 'http://a b' 'http://127.0.0.1:' 'http://127.0.0.1:70000' 'http://' 'http://h:80x'; do
+    check_status "peer add '$bad': exit 1" 1 relief --data "$PR" peer add "$bad"
+done
+check_status "sync to a URL with no port after its colon: exit 1" 1 relief --data "$PR" sync http://127.0.0.1:
+check "peer remove" relief --data "$PR" peer remove http://10.0.0.2:8080/
+check_eq "forgets it" "$(relief --data "$PR" --json peer list)" "[]"
+check_eq "and its token" "$(ls "$PR/peers" | grep -c token)" 0
+check_status "peer remove of no peer: exit 1" 1 relief --data "$PR" peer remove http://10.0.0.3:8080

@@ -535,3 +535,9 @@ else
     kill "$late_sync" 2>/dev/null
     not_ok "a sync started before its peer was up succeeds once it is" "port $late_port was taken meanwhile"
 fi
+
+# --- a peer given with --peer and kept by peer add is synced once ---
+relief --data "$CN" peer add "http://127.0.0.1:$late_port" >/dev/null 2>&1
+start_serve "$CN" --peer "http://127.0.0.1:$late_port/" --interval 3600; pcn=$SERVE_PID
+check_match "relief serve counts it once" "$(cat "$CN.log")" "; 1 peer$"
+stop "$pcn"
