@@ -102,6 +102,8 @@ struct cli_table {
 
 void cli_table_init(struct cli_table *t, int ncols, const char *const *head, const int *right);
 void cli_table_row(struct cli_table *t, const char *const *cells);
+/* Order the rows by column c1, then c2 (-1: none), byte order; rows alike keep their order. */
+void cli_table_sort(struct cli_table *t, int c1, int c2);
 void cli_table_print(struct cli_table *t);
 void cli_table_free(struct cli_table *t);
 

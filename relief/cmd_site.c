@@ -85,6 +85,7 @@ static int run_list(struct cli *c, struct list_arg *a)
                                  jstr(o, "municipality")};
             cli_table_row(&tb, row);
         }
+        cli_table_sort(&tb, 1, 3); /* by short code, then name (those without a code first) */
         cli_table_print(&tb);
         cli_table_free(&tb);
     } else if (a->what == 1) {

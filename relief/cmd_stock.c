@@ -82,10 +82,12 @@ static int show(struct cli *c, const char *site, const char *item)
         cli_table_free(&tb);
         return rc;
     }
-    if (c->json)
+    if (c->json) {
         cli_json_print(a.out); /* (takes it) */
-    else
+    } else {
+        cli_table_sort(&tb, 0, 2); /* each site's rows together, by code, then item */
         cli_table_print(&tb);
+    }
     cli_table_free(&tb);
     return RL_EXIT_OK;
 }

@@ -523,3 +523,42 @@ const char *cli_local_time(const char *iso, char *out, size_t n, int secs)
     snprintf(out, n, "%s", iso ? iso : "");
     return out;
 }
+
+static const struct cli_table *sort_t;
+static int sort_c1, sort_c2;
+
+static int row_cmp(const void *a, const void *b)
+{
+    size_t ra = *(const size_t *)a, rb = *(const size_t *)b, nc = (size_t)sort_t->ncols;
+    const char *t = sort_t->text;
+    int c = strcmp(t + sort_t->at[ra * nc + (size_t)sort_c1],
+                   t + sort_t->at[rb * nc + (size_t)sort_c1]);
+    if (!c && sort_c2 >= 0)
+        c = strcmp(t + sort_t->at[ra * nc + (size_t)sort_c2],
+                   t + sort_t->at[rb * nc + (size_t)sort_c2]);
+    return c ? c : (ra > rb) - (ra < rb); /* (stable) */
+}
+
+void cli_table_sort(struct cli_table *t, int c1, int c2)
+{
+    size_t n = t->nrows, nc = (size_t)t->ncols;
+    size_t *order = malloc(n * sizeof *order), *at = malloc(n * nc * sizeof *at),
+           *w = malloc(n * nc * sizeof *w);
+    if (n > 1 && order && at && w) {
+        for (size_t i = 0; i < n; i++)
+            order[i] = i;
+        sort_t = t;
+        sort_c1 = c1;
+        sort_c2 = c2;
+        qsort(order, n, sizeof *order, row_cmp);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(at + i * nc, t->at + order[i] * nc, nc * sizeof *at);
+            memcpy(w + i * nc, t->width + order[i] * nc, nc * sizeof *w);
+        }
+        memcpy(t->at, at, n * nc * sizeof *at);
+        memcpy(t->width, w, n * nc * sizeof *w);
+    }
+    free(order);
+    free(at);
+    free(w);
+}
