@@ -1431,7 +1431,8 @@ static int shift_fn(struct rl_txn *t, void *arg, struct proto_err *e)
         break;
     }
     case PROTO_KIND_SHIFT_SERVED:
-        if ((rc = rl_parse_qty(r->meals ? r->meals : "", 0, 0, &meals, e)))
+        if ((rc = parse_whole(r->meals ? r->meals : "", "--meals: ", 1, PROTO_MAX_QTY, 1, &meals,
+                              e)))
             goto out;
         msgpack_pack_map(&b.pk, 2);
         msgpack_pack_uint8(&b.pk, PROTO_F_REC_TARGET);

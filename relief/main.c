@@ -99,6 +99,27 @@ static int globals(struct cli *c, int argc, char **argv)
     return n;
 }
 
+/* Who makes a change, as a person reads it in logs and traces: one line, not only spaces
+ * (ideographic and no-break ones too), no control character (C0, DEL, C1). */
+static int by_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int seen = 0;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+            return 0;
+        if (*p == ' ')
+            p++;
+        else if (p[0] == 0xC2 && p[1] == 0xA0)
+            p += 2;
+        else if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
+            p += 3;
+        else
+            seen = 1, p++;
+    }
+    return seen;
+}
+
 static void default_data_dir(struct cli *c)
 {
     const char *v;
@@ -141,6 +162,11 @@ int main(int argc, char **argv)
         const char *u = getenv("RELIEF_USER");
         if (u && *u)
             c.by = u;
+    }
+    if (c.by && !by_ok(c.by)) {
+        fprintf(stderr, "relief: --by (or $RELIEF_USER): who makes a change is one line of text, "
+                        "not blank\n");
+        return RL_EXIT_FAIL;
     }
     default_data_dir(&c);
     for (const struct command *cmd = commands; cmd->name; cmd++) {

@@ -497,8 +497,8 @@ start_serve "$E"
 import hashlib, msgpack, sys, time
 name, net = sys.argv[1], bytes.fromhex(sys.argv[2])
 hlc = int(time.time() * 1000) << 16
-payloads = [msgpack.packb([hlc, "mallory", 10, {1: 0x4242, 2: {1: name, 2: "E", 3: 1}}]),
-            msgpack.packb([hlc + 1, "mallory", 60, {2: {1: "d\033[31m", 2: 0x4242, 3: "a", 4: 1}}])]
+payloads = [msgpack.packb([hlc, "mal\033[2Jlory", 10, {1: 0x4242, 2: {1: name, 2: "E", 3: 1}}]),
+            msgpack.packb([hlc + 1, "mal\033[2Jlory", 60, {2: {1: "d\033[31m", 2: 0x4242, 3: "a", 4: 1}}])]
 h = bytes(16)
 for seq, p in enumerate(payloads, 1):
     h = hashlib.blake2b((0x4242).to_bytes(8, "big") + seq.to_bytes(8, "big") + h + p, digest_size=16).digest()
@@ -520,19 +520,24 @@ check_match "site show: the name on one line" "$out" '^name +x\?\[2J.*second lin
 don=0000000000004242:2
 out=$(relief --data "$E" trace "$don" | head -1)
 check_match "trace: its first line shows the donor and the site safe" "$out" "^donation 00000000-2 from d\?\[31m to E x\?\[2J.*second line: 1 a"
-relief --data "$E" --by "$(printf 'ev\033[2J\nx')" item set a --name b >/dev/null 2>&1
+check_status "such an author is refused on the command line" 1 relief --data "$E" --by "$(printf 'ev\033[2J\nx')" item set a --name b
+check_status "and a blank one" 1 relief --data "$E" --by "$(printf ' \343\200\200 ')" item set a --name b
+check_status "from RELIEF_USER too" 1 env RELIEF_USER="$(printf 'ev\033[2J')" "$RELIEF_BIN" --data "$E" item set a --name b
+# ... but this node's own name is one (it was made so), and ops from elsewhere carry others
+relief --data "$E" item set a --name b >/dev/null 2>&1
 out=$(relief --data "$E" log -n 1)
-check_match "log: the author safe" "$out" ' ev\?\[2J\?x +item\.set '
+check_match "log: the author safe" "$out" ' esc\?\[2J +item\.set '
 check_eq "log: one line an op" "$(printf '%s\n' "$out" | wc -l)" 1
+check_match "log: a peer's author safe" "$(relief --data "$E" log | grep site.add | head -1)" ' mal\?\[2Jlory +site\.add '
 relief --data "$E" site set E --name "$(printf 'y\033[2J')" >/dev/null 2>&1
 relief --data "$E" backup "$T/esc-b" >/dev/null 2>&1
 relief --data "$T/esc-b" site set E --name "$(printf 'z\033[2J')" >/dev/null 2>&1
-relief --data "$T/esc-b" --by "$(printf 'au\033[2J')" site set E --name z2 >/dev/null 2>&1
+relief --data "$T/esc-b" site set E --name z2 >/dev/null 2>&1
 relief --data "$T/esc-b" bundle create "$T/esc.bundle" >/dev/null 2>&1
-relief --data "$E" --by "$(printf 'bu\033[2J')" site set E --name y2 >/dev/null 2>&1
+relief --data "$E" site set E --name y2 >/dev/null 2>&1
 relief --data "$E" bundle apply "$T/esc.bundle" >/dev/null 2>&1
 out=$(relief --data "$E" conflicts)
-check_match "conflicts: there is one" "$out" 'au\?\[2J'
+check_match "conflicts: there is one, each value's author safe" "$out" 'z2.* by esc\?\[2J '
 check_eq "conflicts: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
 out=$(relief --data "$E" site show E)
 check_eq "site show of a conflict: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
