@@ -340,11 +340,27 @@ static char safe_char(char ch)
     return u < 0x20 || u == 0x7f ? '?' : ch;
 }
 
-/* A C1 control (U+0080..U+009F, CSI among them) in UTF-8: some terminals act on it too. */
-static int c1_at(const char *s)
+/*
+ * The bytes of a character at s that a terminal acts on or that rearranges what is shown, or 0:
+ * a C1 control (U+0080..U+009F, CSI among them), a line or paragraph separator (U+2028,
+ * U+2029: a second line), a bidirectional mark, embedding, override or isolate (U+061C,
+ * U+200E, U+200F, U+202A..U+202E, U+2066..U+2069: a name shown backwards, or text after it
+ * moved). Each is shown as one '?' (cli_width counts it as one column).
+ */
+static size_t c1_at(const char *str)
 {
-    return (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
-           (unsigned char)s[1] <= 0x9f;
+    const unsigned char *s = (const unsigned char *)str;
+    if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+        return 2;
+    if (s[0] == 0xd8 && s[1] == 0x9c)
+        return 2;
+    if (s[0] == 0xe2 && s[1] == 0x80 &&
+        (s[2] == 0x8e || s[2] == 0x8f || s[2] == 0xa8 || s[2] == 0xa9 ||
+         (s[2] >= 0xaa && s[2] <= 0xae)))
+        return 3;
+    if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+        return 3;
+    return 0;
 }
 
 static void put_safe(struct line *l, const char *s)
@@ -353,9 +369,10 @@ static void put_safe(struct line *l, const char *s)
     if (!line_room(l, n))
         return;
     for (size_t i = 0; i < n; i++) {
-        if (c1_at(s + i)) {
+        size_t k = c1_at(s + i);
+        if (k) {
             l->p[l->n++] = '?';
-            i++;
+            i += k - 1;
             continue;
         }
         l->p[l->n++] = safe_char(s[i]);
@@ -365,9 +382,10 @@ static void put_safe(struct line *l, const char *s)
 void cli_put_safe(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
-        if (c1_at(s)) {
+        size_t k = c1_at(s);
+        if (k) {
             putc('?', f);
-            s++;
+            s += k - 1;
             continue;
         }
         putc(safe_char(*s), f);

@@ -322,12 +322,21 @@ static int cmd_serve_net(struct cli *c, int argc, char **argv)
         return cli_usage_error(serve_usage, "unexpected argument '%s'", argv[1]);
     char host[256];
     const char *colon = strrchr(listen, ':');
-    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+    size_t digits = colon ? strspn(colon + 1, "0123456789") : 0;
+    long port = digits && digits <= 5 && !colon[1 + digits] ? strtol(colon + 1, NULL, 10) : -1;
     if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host || port < 0 ||
         port > 65535)
-        return cli_bad_value("--listen: '%.100s' is not HOST:PORT", listen);
+        return cli_bad_value("--listen: '%.100s' is not HOST:PORT (a port from 0 to 65535; 0: "
+                             "one the system picks)",
+                             listen);
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
+    if (!strcmp(host, "localhost"))
+        strcpy(host, "127.0.0.1"); /* (the name the laptop knows itself by) */
+    if (interval && (strspn(interval, "0123456789") != strlen(interval) || strlen(interval) > 5 ||
+                     atol(interval) < 1 || atol(interval) > 86400))
+        return cli_bad_value("--interval: '%.100s' is not a number of seconds from 1 to 86400",
+                             interval);
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';

@@ -116,6 +116,8 @@ bad_value() { # NAME WANT_REGEX CMD...: exit 1, one line on stderr matching WANT
 bad_value "init --network" "^relief: --network: 'nothex'" relief --data "$T/x" init --network nothex
 bad_value "report --format" "^relief: --format: 'xml' is not one of" relief --data "$T/x" report needs --format xml
 bad_value "serve --listen" "^relief: --listen: 'nonsense'" relief --data "$T/x" serve --listen nonsense
+bad_value "serve --listen with a port not a number" "^relief: --listen: '127.0.0.1:abc'" relief --data "$T/bv" serve --listen 127.0.0.1:abc
+bad_value "serve --interval" "^relief: --interval: 'soon'" relief --data "$T/bv" serve --interval soon
 bad_value "sync ftp://" "'ftp://x' is not an http" relief --data "$T/x" sync ftp://x
 bad_value "token add --role" "^relief: --role: 'admin'" relief --data "$T/x" token add --role admin
 relief --data "$T/bv" init --name bv >/dev/null 2>&1
@@ -543,6 +545,13 @@ out=$(relief --data "$E" site show E)
 check_eq "site show of a conflict: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
 relief --data "$E" site add --kind centre --name "$(printf 'c1\302\2332J')" --code C1 >/dev/null 2>&1
 check_match "a C1 control (U+009B, CSI) shown as '?' too" "$(relief --data "$E" site list | grep C1)" 'c1\?2J'
+# a right-to-left override (U+202E) would show what follows backwards, a line separator
+# (U+2028) start a line: each shown as '?'
+relief --data "$E" site add --kind centre --name "$(printf 'gpj\342\200\256exe.txt')" --code BIDI >/dev/null 2>&1
+relief --data "$E" site add --kind centre --name "$(printf 'one\342\200\250two')" --code LSEP >/dev/null 2>&1
+check_match "a bidirectional override shown as '?'" "$(relief --data "$E" site list | grep BIDI)" 'gpj\?exe\.txt'
+check_match "a line separator shown as '?'" "$(relief --data "$E" site list | grep LSEP)" 'one\?two'
+check_match "and in site show" "$(relief --data "$E" site show BIDI | grep '^name')" 'gpj\?exe\.txt$'
 out=$(relief --data "$E" status)
 check_match "status: the node's name safe" "$out" 'esc\?\[2J'
 check_eq "status: no control character" "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
