@@ -73,8 +73,9 @@ static int decode(const uint8_t *p, size_t n, struct proto_batch *b, int chain,
         struct proto_run run;
         if ((rc = proto_mp_array(&m, &k)) || k < 5)
             return proto_errf(e, rc ? rc : PROTO_EFIELD, "run %u: not an array of 5", r);
-        if ((rc = proto_mp_uint(&m, &run.origin)))
-            return proto_errf(e, rc, "run %u: origin: not an unsigned integer", r);
+        if ((rc = proto_mp_uint(&m, &run.origin)) || run.origin == 0)
+            return proto_errf(e, rc ? rc : PROTO_EFIELD,
+                              "run %u: origin: not a non-zero unsigned integer (a node id)", r);
         if ((rc = proto_mp_uint(&m, &run.first_seq)) || run.first_seq == 0)
             return proto_errf(e, rc ? rc : PROTO_EFIELD,
                               "run %u: first seq: not a positive integer", r);

@@ -1482,7 +1482,7 @@ static void test_proto_batch_names_run_op_field(void **state)
     uint8_t h15[15] = {0}, h17[17] = {0};
 
     for (int second = 0; second < 2; second++)
-        for (int c = 0; c < 13; c++) {
+        for (int c = 0; c < 14; c++) {
             struct w x;
             const char *want;
             int rc = PROTO_EFIELD;
@@ -1556,6 +1556,11 @@ static void test_proto_batch_names_run_op_field(void **state)
                 rc = PROTO_EMALFORMED;
                 want = "element 5";
                 break;
+            case 12:
+                put_run_head(&x, 5, 0, 1, ZERO, H, h, H, 1); /* origin 0: no node's id */
+                w_raw(&x, MIN_OP, sizeof MIN_OP);
+                want = "origin";
+                break;
             default:
                 w_raw(&x, good.data + 1, good.len - 1);
                 w_hex(&x, "c0");
@@ -1570,7 +1575,7 @@ static void test_proto_batch_names_run_op_field(void **state)
             if (got != rc)
                 fail_msg("case %d/%d: %d (%s), wanted %d", second, c, got, e.msg, rc);
             assert_msg(&e, want);
-            if (c != 12) {
+            if (c != 13) {
                 char run[16];
                 snprintf(run, sizeof run, "run %d", second);
                 assert_msg(&e, run);
