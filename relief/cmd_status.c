@@ -153,6 +153,16 @@ int cmd_status(struct cli *c, int argc, char **argv)
         {
             const char *kind = json_string_value(json_object_get(o, "kind"));
             const char *file = json_string_value(json_object_get(o, "file"));
+            if (!file || !*file) { /* a CSV body sent to the API, which has no file name */
+                printf("%simport   %s sent to the API cut short: %lld of %lld rows written; send "
+                       "the same file again (POST /api/v1/import/%s) to write the rest, from "
+                       "line %lld\n",
+                       i ? "" : "\n", kind,
+                       (long long)json_integer_value(json_object_get(o, "written")),
+                       (long long)json_integer_value(json_object_get(o, "rows")), kind,
+                       (long long)json_integer_value(json_object_get(o, "next_line")));
+                continue;
+            }
             printf("%simport   %s from '", i ? "" : "\n", kind);
             cli_put_safe(stdout, file);
             printf("' cut short: %lld of %lld rows written; import the same file again (relief "

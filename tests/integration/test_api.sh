@@ -342,6 +342,30 @@ check_eq "GET: 405" "$(code "$R/api/v1/import/sites")" 405
 printf 'name,kind,code\nBy,centre,IMP-9\n' >"$T/imp-by.csv"
 check_match "an author longer than 256 bytes: refused, nothing imported" "$(csvpost sites "$T/imp-by.csv" text/csv "?by=$(printf 'a%.0s' $(seq 300))" | json 'd["error"]')" "author name is longer than 256 bytes \(nothing was imported\)"
 check_eq "another site's page may not import: 403" "$(code -X POST -H 'Origin: http://evil.example' -H 'Content-Type: text/csv' --data-binary @"$T/imp.csv" "$R/api/v1/import/sites")" 403
+# an import sent to the API and cut short (kill -9 of serve): relief status says how to resume it
+AI="$T/ai"
+relief --data "$AI" init --name AI >/dev/null 2>&1 && relief --data "$AI" demo >/dev/null 2>&1
+/usr/bin/python3 -c 'import sys; sys.stdout.write("type,site,item,qty\n" + "receive,WH-ISH,blanket,1\n" * 400000)' >"$T/ai.csv"
+a_pid=$SERVE_PID a_url=$SERVE_URL
+start_serve "$AI"; pai=$SERVE_PID
+curl -s -o /dev/null -X POST -H 'Content-Type: text/csv' --data-binary @"$T/ai.csv" "$SERVE_URL/api/v1/import/movements" &
+cut=0
+for _ in $(seq 300); do # until the first of its transactions is in (20,000 rows)
+    relief --data "$AI" --json status 2>/dev/null | grep -q '"next_line"' && { cut=1; break; }
+    sleep 0.05
+done
+kill -9 "$pai" 2>/dev/null
+wait "$pai" 2>/dev/null
+if [ "$cut" = 1 ] && ! relief --data "$AI" status | grep -q 'import.*cut short'; then
+    cut=0 # (the import ended between the look and the kill: nothing to resume)
+fi
+if [ "$cut" = 1 ]; then
+    check_match "an API import cut short: status says to send the file again" "$(relief --data "$AI" status)" \
+        "import +movements sent to the API cut short: [0-9]+ of 400000 rows written; send the same file again \(POST /api/v1/import/movements\)"
+else
+    not_ok "an API import cut short: status says to send the file again" "the import was not seen half-way"
+fi
+SERVE_PID=$a_pid SERVE_URL=$a_url # (A's, which the tests below stop and restart)
 
 # --- conflicts: two nodes change one field concurrently; a PATCH that saw both resolves it ---
 B="$T/b"
