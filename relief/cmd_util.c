@@ -327,7 +327,7 @@ static int line_room(struct line *l, size_t n)
 
 static void pad(struct line *l, size_t n)
 {
-    if (line_room(l, n)) {
+    if (n && line_room(l, n)) { /* (nothing to pad: the line may have no buffer yet) */
         memset(l->p + l->n, ' ', n);
         l->n += n;
     }
