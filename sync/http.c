@@ -707,7 +707,17 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     if (c->headers_done)
         return count_header_bytes(c, n);
     if (c->last != H_VALUE) {
-        if (c->last != H_FIELD || hb_add(c, "", 1))
+        if (c->last != H_FIELD)
+            return -1;
+        /* RFC 9112 5.1: no whitespace between a field name and its colon (a proxy and this
+         * server could each read "X-Forwarded-For :" as a different header) */
+        size_t end = c->hb.len;
+        if (end > c->name_off[c->nh - 1] &&
+            (c->hb.data[end - 1] == ' ' || c->hb.data[end - 1] == '\t')) {
+            fail(c, 400, "whitespace between a header field's name and its colon");
+            return -1;
+        }
+        if (hb_add(c, "", 1))
             return -1;
         c->val_off[c->nh - 1] = c->hb.len;
         c->last = H_VALUE;
