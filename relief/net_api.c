@@ -1466,6 +1466,17 @@ static void job_free(struct job *j)
     free(j);
 }
 
+/*
+ * A JSON number with a point or an exponent as text that stays one: 1e3 or 5.0 is not the whole
+ * number a quantity takes (the CLI refuses them too), 38.0 is still degrees.
+ */
+static void real_text(double d, char *out, size_t n)
+{
+    int k = snprintf(out, n, "%.15g", d);
+    if (k > 0 && (size_t)k + 2 < n && !strpbrk(out, ".eEni"))
+        strcat(out, ".0");
+}
+
 /* A body value as the text the CLI would have been given; NULL on a wrong type. */
 static const char *value_text(struct job *j, json_t *v)
 {
@@ -1477,7 +1488,7 @@ static const char *value_text(struct job *j, json_t *v)
     if (json_is_integer(v))
         snprintf(out, sizeof j->nums[0], "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
-        snprintf(out, sizeof j->nums[0], "%.15g", json_real_value(v));
+        real_text(json_real_value(v), out, sizeof j->nums[0]);
     else if (json_is_boolean(v))
         snprintf(out, sizeof j->nums[0], "%s", json_is_true(v) ? "true" : "false");
     else
@@ -1841,9 +1852,11 @@ static const char *error_field(const struct job *j)
             snprintf(q, sizeof q, "'%s'", json_string_value(v));
         else if (json_is_integer(v))
             snprintf(q, sizeof q, "'%lld'", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            snprintf(q, sizeof q, "'%.15g'", json_real_value(v));
-        else if (json_is_boolean(v))
+        else if (json_is_real(v)) {
+            char r[64];
+            real_text(json_real_value(v), r, sizeof r);
+            snprintf(q, sizeof q, "'%s'", r);
+        } else if (json_is_boolean(v))
             snprintf(q, sizeof q, "'%s'", json_is_true(v) ? "true" : "false");
         else
             continue;

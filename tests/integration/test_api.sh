@@ -170,6 +170,9 @@ check_eq "a donation needs goods or money" "$(post donations '{"donor":"X","to":
 dg=$(relief --data "$A" digest)
 check_eq "qty as an object" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":{"n":1}}' | json 'd["field"]')" qty
 check_eq "an unknown site names the field" "$(post stock/receive '{"site":"NOWHERE","item":"blanket","qty":1}' | json 'd["field"]')" site
+for q in 1e3 1.0e0 5.00000000000000000001 2.5; do
+    check_eq "qty $q: not a whole number, refused (the CLI refuses it too)" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":'"$q"'}' | json 'd.get("field"), d.get("code")')" "qty invalid"
+done
 check_eq "a zero quantity names the field" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":0}' | json 'd["field"]')" qty
 check_match "qty true: named as given" "$(post stock/receive '{"site":"WH-ISH","item":"blanket","qty":true}' | json 'd["field"], d["error"]')" "^qty .*'true'"
 check_eq "a bad date" "$(code -X POST -H 'Content-Type: application/json' -d '{"site":"WH-ISH","item":"blanket","qty":1,"expiry":"2027-02-30"}' "$R/api/v1/stock/receive")" 400
