@@ -246,6 +246,9 @@ int rl_vv_from_status_json(const char *path, struct proto_vv *vv, struct proto_e
     json_t *root = json_load_file(path, 0, &je);
     size_t i;
     json_t *o;
+    if (!root && je.line < 0) /* (jansson: the file could not be opened or read) */
+        return proto_errf(e, -ENOENT, "--for: cannot read '%s': %s", path,
+                          access(path, R_OK) ? strerror(errno) : je.text);
     if (!root)
         return proto_errf(e, -EINVAL, "'%s' is not JSON (line %d: %s)", path, je.line, je.text);
     json_t *arr = json_object_get(root, "version_vector");

@@ -20,6 +20,7 @@ done
 check_match "saying which" "$(relief --data "$A" bundle create "$T/bad.bundle" --for "$T/bad-vv.json" 2>&1)" \
     "version_vector entry 0: origin '0x23456789abcdef' is not 16 hex digits"
 check "and writes no bundle" test ! -e "$T/bad.bundle"
+check_eq "--for a file that is not there: says so" "$(relief --data "$A" bundle create "$T/bad.bundle" --for "$T/none.json" 2>&1)" "relief: --for: cannot read '$T/none.json': No such file or directory"
 check "bundle for what B lacks" relief --data "$A" bundle create "$T/ab.bundle" --for "$T/b.json"
 check "B applies it" relief --data "$B" bundle apply "$T/ab.bundle"
 check "applying twice is harmless" relief --data "$B" bundle apply "$T/ab.bundle"
