@@ -1027,7 +1027,11 @@ static int check_donation(struct rl_txn *t, const struct rl_edit *ed, const stru
     return 0;
 }
 
-/* Nothing but spaces: ASCII, tab, no-break (U+00A0) and ideographic (U+3000, a Japanese IME's). */
+/*
+ * Nothing a person can see: spaces (ASCII, tab, no-break U+00A0, ideographic U+3000 -- a
+ * Japanese IME's), characters of no width (U+200B..U+200D, U+2060, U+FEFF) and combining marks
+ * (U+0300..U+036F) with nothing to combine with.
+ */
 static int blank_text(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -1038,6 +1042,14 @@ static int blank_text(const char *s)
             p += 2;
         else if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
             p += 3;
+        else if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x8b && p[2] <= 0x8d)
+            p += 3;
+        else if (p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0xa0)
+            p += 3;
+        else if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+            p += 3;
+        else if ((p[0] == 0xcc && p[1] >= 0x80) || (p[0] == 0xcd && p[1] >= 0x80 && p[1] <= 0xaf))
+            p += 2;
         else
             return 0;
     }

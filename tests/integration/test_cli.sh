@@ -599,6 +599,10 @@ refused "site add --name of spaces" "^relief: --name must not be empty: a site n
     relief --data "$C" site add --kind centre --name "   "
 refused "site set --name of an ideographic space" "^relief: --name must not be empty" \
     relief --data "$C" site set C --name "　"
+refused "site set --name of a zero-width space and a BOM" "^relief: --name must not be empty" \
+    relief --data "$C" site set C --name "$(printf '\342\200\213\357\273\277')"
+refused "shift signup --volunteer of a combining accent alone" "^relief: --volunteer must not be empty" \
+    relief --data "$C" shift signup "$sid" --volunteer "$(printf '\314\201')"
 refused "a name of two lines" "^relief: --name: 'x\\?y' holds a line break" \
     relief --data "$C" site add --kind centre --name "$(printf 'x\ny')"
 refused "shift signup --volunteer of spaces" "^relief: --volunteer must not be empty" \
