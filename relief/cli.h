@@ -97,7 +97,8 @@ struct cli_table {
     size_t *at;    /* nrows * ncols: where each cell's string starts in text */
     size_t *width; /* nrows * ncols: each cell's display width */
     size_t nrows, cap;
-    int oom; /* a row was dropped for want of memory */
+    int oom;     /* a row was dropped for want of memory */
+    int no_head; /* print the rows alone (head NULL in cli_table_init) */
 };
 
 void cli_table_init(struct cli_table *t, int ncols, const char *const *head, const int *right);

@@ -304,6 +304,10 @@ int cmd_log(struct cli *c, int argc, char **argv)
         if (a.n)
             qsort(a.v, a.n, sizeof *a.v, entry_cmp);
         json_t *arr = c->json ? json_array() : NULL;
+        /* one line an op, its columns lined up by display width (no head: a log, not a table) */
+        struct cli_table tb;
+        static const int right[] = {0, 0, 0, 0, 0};
+        cli_table_init(&tb, 5, NULL, right);
         for (size_t i = 0; i < a.n && i < a.limit; i++) {
             json_t *j = a.v[i].json;
             if (arr) {
@@ -318,16 +322,20 @@ int cmd_log(struct cli *c, int argc, char **argv)
                 kind = kbuf;
             }
             char *body = json_dumps(json_object_get(j, "body"), JSON_COMPACT | JSON_SORT_KEYS);
-            printf("%s  %s:%-6lld  ", json_string_value(json_object_get(j, "time")),
-                   json_string_value(json_object_get(j, "origin")),
-                   (long long)json_integer_value(json_object_get(j, "seq")));
-            /* the author as typed on some node: safe, and padded by display width */
-            cli_put_padded(stdout, json_string_value(json_object_get(j, "author")), 12);
-            printf("  %-17s %s\n", kind, body ? body : "");
+            char op[48];
+            snprintf(op, sizeof op, "%s:%lld", json_string_value(json_object_get(j, "origin")),
+                     (long long)json_integer_value(json_object_get(j, "seq")));
+            const char *row[] = {json_string_value(json_object_get(j, "time")), op,
+                                 json_string_value(json_object_get(j, "author")), kind,
+                                 body ? body : ""};
+            cli_table_row(&tb, row);
             free(body);
         }
         if (arr)
             cli_json_print(arr);
+        else
+            cli_table_print(&tb);
+        cli_table_free(&tb);
     }
     for (size_t i = 0; i < a.n; i++)
         json_decref(a.v[i].json);

@@ -255,8 +255,9 @@ void cli_table_init(struct cli_table *t, int ncols, const char *const *head, con
 {
     memset(t, 0, sizeof *t);
     t->ncols = ncols;
+    t->no_head = head == NULL;
     for (int i = 0; i < ncols; i++) {
-        t->head[i] = head[i];
+        t->head[i] = head ? head[i] : "";
         t->right[i] = right ? right[i] : 0;
     }
 }
@@ -409,7 +410,7 @@ void cli_table_print(struct cli_table *t)
     for (size_t i = 0; i < n; i++)
         if (t->width[i] > w[i % nc])
             w[i % nc] = t->width[i];
-    for (size_t r = 0; r <= t->nrows; r++) {
+    for (size_t r = t->no_head ? 1 : 0; r <= t->nrows; r++) {
         l.n = 0;
         for (size_t c = 0; c < nc; c++) {
             size_t i = (r - 1) * nc + c;
