@@ -50,7 +50,8 @@ int cmd_bundle(struct cli *c, int argc, char **argv)
         if (c->json)
             cli_json_print(json_pack("{s:s, s:I}", "bundle", argv[2], "ops", (json_int_t)ops));
         else
-            fprintf(stderr, "wrote %llu ops to %s\n", (unsigned long long)ops, argv[2]);
+            fprintf(stderr, "wrote %llu op%s to %s\n", (unsigned long long)ops, ops == 1 ? "" : "s",
+                    argv[2]);
         return RL_EXIT_OK;
     }
     struct rl_apply_stats st;
@@ -63,9 +64,9 @@ int cmd_bundle(struct cli *c, int argc, char **argv)
             (json_int_t)st.duplicate, "gap", (json_int_t)st.gap, "fork", (json_int_t)st.fork,
             "batches", (json_int_t)sh.batches, "transactions", (json_int_t)sh.transactions));
     else
-        fprintf(stderr, "applied %llu ops (%llu already held%s%s)\n",
-                (unsigned long long)st.applied, (unsigned long long)st.duplicate,
-                st.gap ? "; some wait for an earlier bundle" : "",
+        fprintf(stderr, "applied %llu op%s (%llu already held%s%s)\n",
+                (unsigned long long)st.applied, st.applied == 1 ? "" : "s",
+                (unsigned long long)st.duplicate, st.gap ? "; some wait for an earlier bundle" : "",
                 st.fork ? "; FORK found: see relief status" : "");
     return RL_EXIT_OK;
 }

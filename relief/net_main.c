@@ -87,8 +87,9 @@ static void on_sync_log(void *ctx, const char *peer, const char *what, uint64_t 
                         size_t bytes_in, size_t bytes_out, double ms)
 {
     (void)ctx;
-    log_line("%s from %s: %llu ops in, %llu ops out, %zu bytes in, %zu bytes out, %.1f ms", what,
-             peer, (unsigned long long)in, (unsigned long long)out, bytes_in, bytes_out, ms);
+    log_line("%s from %s: %llu op%s in, %llu op%s out, %zu bytes in, %zu bytes out, %.1f ms", what,
+             peer, (unsigned long long)in, in == 1 ? "" : "s", (unsigned long long)out,
+             out == 1 ? "" : "s", bytes_in, bytes_out, ms);
 }
 
 /* --- background sync with peers --- */
@@ -165,9 +166,10 @@ static void peer_done(void *arg, const struct sync_run_result *r)
         p->synced_sum = vv_sum(ns);
         p->due_ms = now + (uint64_t)ns->interval_s * 1000;
         if (r->pulled || r->pushed)
-            log_line("sync with %s: %llu ops in, %llu ops out, %llu bytes in, %llu bytes out, "
+            log_line("sync with %s: %llu op%s in, %llu op%s out, %llu bytes in, %llu bytes out, "
                      "%.0f ms",
-                     p->url, (unsigned long long)r->pulled, (unsigned long long)r->pushed,
+                     p->url, (unsigned long long)r->pulled, r->pulled == 1 ? "" : "s",
+                     (unsigned long long)r->pushed, r->pushed == 1 ? "" : "s",
                      (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
                      r->seconds * 1000);
     } else {
@@ -484,9 +486,11 @@ static int cmd_sync_net(struct cli *c, int argc, char **argv)
         fprintf(stderr, "relief: sync with %s failed: %s\n", url, o.r.err);
         return RL_EXIT_FAIL;
     }
-    fprintf(stderr, "synced with %s: %llu ops in, %llu ops out, %llu bytes in, %llu bytes out, "
-                    "%.2f s\n",
-            url, (unsigned long long)o.r.pulled, (unsigned long long)o.r.pushed,
+    fprintf(stderr,
+            "synced with %s: %llu op%s in, %llu op%s out, %llu bytes in, %llu bytes out, "
+            "%.2f s\n",
+            url, (unsigned long long)o.r.pulled, o.r.pulled == 1 ? "" : "s",
+            (unsigned long long)o.r.pushed, o.r.pushed == 1 ? "" : "s",
             (unsigned long long)o.r.bytes_in, (unsigned long long)o.r.bytes_out, o.r.seconds);
     if (o.r.frozen || o.r.peer_frozen)
         fprintf(stderr,

@@ -707,3 +707,7 @@ check_status "peer remove of no peer: exit 1" 1 relief --data "$PR" peer remove 
 # sites by code
 check "relief stock: by site code, then item" sh -c "'$RELIEF_BIN' --data '$TK' stock | tail -n +2 | awk '{print \$1, \$3}' | LC_ALL=C sort -c"
 check "relief site list: by code" sh -c "'$RELIEF_BIN' --data '$TK' site list | tail -n +2 | awk '{print \$2}' | LC_ALL=C sort -c"
+
+# one op is one op
+relief --data "$T/one-op" init --name one >/dev/null 2>&1
+check_eq "a bundle of one op says so" "$(relief --data "$T/one-op" bundle create "$T/one.bundle" 2>&1)" "wrote 1 op to $T/one.bundle"
